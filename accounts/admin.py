@@ -1,0 +1,96 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
+from unfold.decorators import action, display
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from .models import User
+from .phone import format_phone, normalize_phone
+from .roles import Role
+from .services import staff_devices_reset
+
+
+class PhoneFormMixin:
+    def clean_phone(self):
+        try:
+            return normalize_phone(self.cleaned_data.get("phone"))
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+
+class StaffUserCreationForm(PhoneFormMixin, UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("phone", "first_name", "last_name", "role")
+
+
+class StaffUserChangeForm(PhoneFormMixin, UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+ROLE_COLOURS = {
+    Role.ADMIN: "danger",
+    Role.PHARMACIST: "success",
+    Role.INVENTORY: "info",
+    Role.OPERATOR: "warning",
+    Role.CUSTOMER: "default",
+    Role.COURIER: "default",
+}
+
+
+@admin.register(User)
+class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin, ModelAdmin):
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    list_display = ("display_phone", "first_name", "last_name", "display_role", "is_active", "last_login")
+    list_filter = (("role", ChoicesDropdownFilter), "is_active")
+    list_filter_submit = True
+    search_fields = ("phone", "first_name", "last_name")
+    ordering = ("phone",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("phone", "password")}),
+        (_("Person"), {"fields": ("first_name", "last_name", "email", "address")}),
+        (_("Role"), {"fields": ("role", "is_active")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "role", "password1", "password2")}),
+    )
+    filter_horizontal = ()
+    actions_detail = ["reset_second_factor"]
+    history_list_display = ["role", "is_active"]
+
+    @display(description=_("Phone"), ordering="phone")
+    def display_phone(self, obj: User) -> str:
+        return format_phone(obj.phone)
+
+    @display(description=_("Role"), ordering="role", label=ROLE_COLOURS)
+    def display_role(self, obj: User):
+        return obj.role, obj.get_role_display()
+
+    @action(description=_("Reset two-factor devices"), permissions=["reset_second_factor"], icon="phonelink_erase")
+    def reset_second_factor(self, request: HttpRequest, object_id: str):
+        user = self.get_object(request, object_id)
+        removed = staff_devices_reset(user=user)
+        self.log_change(request, user, "Two-factor devices reset")
+        messages.success(
+            request,
+            _("%(user)s will set up a new authenticator at the next login (%(count)d devices removed).")
+            % {"user": user, "count": removed},
+        )
+        return redirect(reverse("admin:accounts_user_change", args=[object_id]))
+
+    def has_reset_second_factor_permission(self, request: HttpRequest, object_id=None) -> bool:
+        return request.user.is_superuser

@@ -1,0 +1,160 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import Group, PermissionsMixin
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
+from simple_history.models import HistoricalRecords
+
+from .phone import format_phone, normalize_phone
+from .roles import Role, group_name, is_staff_role
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Staff type their phone any way they like at the login form.
+        try:
+            username = normalize_phone(username)
+        except Exception:
+            pass
+        return self.get(**{self.model.USERNAME_FIELD: username})
+
+    def create_user(self, phone: str, password: str | None = None, **extra):
+        user = self.model(phone=normalize_phone(phone), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone: str, password: str | None = None, **extra):
+        extra["role"] = Role.ADMIN
+        return self.create_user(phone, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with a phone number: staff, customer or courier.
+
+    ``is_staff`` and ``is_superuser`` follow the role and are never edited by
+    hand: saving a user with a staff role puts them in that role's group.
+    """
+
+    phone = models.CharField(
+        _("phone"),
+        max_length=16,
+        unique=True,
+        help_text=_("Uzbek mobile or landline number; stored as +998XXXXXXXXX."),
+        error_messages={"unique": _("A user with this phone number already exists.")},
+    )
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True, help_text=_("Where alert e-mails go."))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CUSTOMER, db_index=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False, editable=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["phone"]
+
+    def __str__(self) -> str:
+        name = self.get_full_name()
+        return f"{name} ({format_phone(self.phone)})" if name else format_phone(self.phone)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.phone:
+            self.phone = normalize_phone(self.phone)
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.phone
+
+    @property
+    def is_staff_role(self) -> bool:
+        return is_staff_role(self.role)
+
+    def save(self, *args, **kwargs) -> None:
+        self.is_staff = is_staff_role(self.role)
+        self.is_superuser = self.role == Role.ADMIN
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._sync_role_group()
+
+    def _sync_role_group(self) -> None:
+        role_groups = Group.objects.filter(name__startswith="role:")
+        wanted = group_name(self.role) if self.is_staff else None
+        current = set(self.groups.filter(pk__in=role_groups).values_list("name", flat=True))
+        if current == ({wanted} if wanted else set()):
+            return
+        self.groups.remove(*role_groups.exclude(name=wanted))
+        if wanted:
+            group, _created = Group.objects.get_or_create(name=wanted)
+            self.groups.add(group)
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Single-use recovery codes for staff who lose their phone.
+
+    django-otp's own static tokens are stored in plain text; these are stored
+    only as password hashes, so a database dump does not reveal them.
+    """
+
+    class Meta:
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token: str) -> bool:
+        verify_allowed, _unused = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        normalized = normalize_backup_code(token)
+        for code in self.codes.filter(used_at__isnull=True):
+            if check_password(normalized, code.code_hash):
+                # Claim the code with a conditional update so two logins racing
+                # with the same code cannot both succeed.
+                claimed = BackupCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now())
+                if claimed:
+                    self.throttle_reset()
+                    return True
+        self.throttle_increment()
+        return False
+
+    @property
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+def normalize_backup_code(token: str) -> str:
+    return "".join(ch for ch in str(token).lower() if ch.isalnum())
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=128)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("backup code")
+        verbose_name_plural = _("backup codes")
+
+    @classmethod
+    def hashed(cls, device: BackupCodeDevice, code: str) -> "BackupCode":
+        return cls(device=device, code_hash=make_password(normalize_backup_code(code)))

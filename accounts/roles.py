@@ -1,0 +1,83 @@
+"""Roles and what each staff role may do: the one table of record.
+
+``ROLE_PERMISSIONS`` maps a staff role to ``{"app_label.model": actions}``
+where an action is ``view``/``add``/``change``/``delete`` or a custom
+permission codename declared in that model's ``Meta.permissions``.
+``accounts.services.roles_sync`` turns this table into one Django group per
+staff role with exactly these permissions; it runs after every ``migrate``
+and from ``manage.py sync_roles``. Extend the table when a model is added.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    COURIER = "courier", _("Courier")
+    OPERATOR = "operator", _("Operator")
+    PHARMACIST = "pharmacist", _("Pharmacist")
+    INVENTORY = "inventory", _("Inventory staff")
+    ADMIN = "admin", _("Administrator")
+
+
+# Roles that work in the admin. Customers and couriers never enter it.
+STAFF_ROLES: frozenset[str] = frozenset({Role.OPERATOR, Role.PHARMACIST, Role.INVENTORY, Role.ADMIN})
+# Roles that receive API tokens (customers' app, couriers' app).
+API_ROLES: frozenset[str] = frozenset({Role.CUSTOMER, Role.COURIER})
+
+VIEW = ("view",)
+VIEW_CHANGE = ("view", "change")
+ALL = ("view", "add", "change", "delete")
+
+# Models shared by every staff role: reading history and their own devices is
+# part of any admin work.
+_COMMON: dict[str, tuple[str, ...]] = {}
+
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    Role.PHARMACIST: {
+        **_COMMON,
+        "catalog.category": ALL,
+        "catalog.manufacturer": ALL,
+        "catalog.activesubstance": ALL,
+        "catalog.medicine": ALL,
+        "catalog.medicinesubstance": ALL,
+        "catalog.lot": (*VIEW_CHANGE, "quarantine_lot", "recall_lot", "write_off_lot"),
+        "catalog.stockmovement": VIEW,
+        "tasks.alert": (*VIEW_CHANGE, "acknowledge_alert"),
+    },
+    Role.OPERATOR: {
+        **_COMMON,
+        "catalog.category": VIEW,
+        "catalog.manufacturer": VIEW,
+        "catalog.activesubstance": VIEW,
+        "catalog.medicine": VIEW,
+        "catalog.medicinesubstance": VIEW,
+        "catalog.lot": VIEW,
+        "catalog.stockmovement": VIEW,
+        "tasks.alert": VIEW,
+    },
+    Role.INVENTORY: {
+        **_COMMON,
+        "catalog.category": VIEW,
+        "catalog.manufacturer": VIEW,
+        "catalog.activesubstance": VIEW,
+        "catalog.medicine": VIEW,
+        "catalog.medicinesubstance": VIEW,
+        "catalog.lot": (*ALL, "write_off_lot", "adjust_stock"),
+        "catalog.stockmovement": VIEW,
+        "catalog.importjob": ALL,
+        "tasks.alert": VIEW,
+    },
+    # The administrator is a superuser: every permission, including users and roles.
+    Role.ADMIN: {},
+}
+
+
+def is_staff_role(role: str) -> bool:
+    return role in STAFF_ROLES
+
+
+def group_name(role: str) -> str:
+    """The Django group that carries ``role``'s permissions."""
+    return f"role:{role}"

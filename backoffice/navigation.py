@@ -1,0 +1,121 @@
+"""Sidebar navigation and the environment label of the admin.
+
+The sidebar is declared once in ``NAVIGATION``; ``sidebar()`` shows each
+person only the entries their role may open (a link they cannot follow is
+noise), and drops groups left empty.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    title: str | Promise
+    icon: str
+    # "app_label.model" for a changelist (its view permission decides), or a URL name.
+    model: str = ""
+    url_name: str = ""
+    permission: str = ""
+    badge: str = ""
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    title: str | Promise
+    items: list[NavItem] = field(default_factory=list)
+
+
+NAVIGATION: list[NavGroup] = [
+    NavGroup(
+        _("Overview"),
+        [NavItem(_("Dashboard"), "dashboard", url_name="admin:index")],
+    ),
+    NavGroup(
+        _("Catalogue"),
+        [
+            NavItem(_("Medicines"), "medication", model="catalog.medicine"),
+            NavItem(_("Active substances"), "science", model="catalog.activesubstance"),
+            NavItem(_("Categories"), "category", model="catalog.category"),
+            NavItem(_("Manufacturers"), "factory", model="catalog.manufacturer"),
+        ],
+    ),
+    NavGroup(
+        _("Stock"),
+        [
+            NavItem(_("Lots"), "inventory_2", model="catalog.lot"),
+            NavItem(_("Stock ledger"), "receipt_long", model="catalog.stockmovement"),
+        ],
+    ),
+    NavGroup(
+        _("Alerts"),
+        [NavItem(_("Alerts"), "notifications", model="tasks.alert", badge="tasks.navigation.open_alerts_badge")],
+    ),
+    NavGroup(
+        _("Staff and security"),
+        [
+            NavItem(_("Users"), "group", model="accounts.user"),
+            NavItem(_("Role groups"), "admin_panel_settings", model="auth.group"),
+            NavItem(_("Authenticator devices"), "phonelink_lock", model="otp_totp.totpdevice"),
+            NavItem(_("Login attempts"), "policy", model="axes.accessattempt"),
+            NavItem(_("Lockouts and logins"), "history", model="axes.accesslog"),
+        ],
+    ),
+    NavGroup(
+        _("Scheduling"),
+        [
+            NavItem(_("Periodic tasks"), "schedule", model="django_celery_beat.periodictask"),
+        ],
+    ),
+]
+
+
+def _item_link(item: NavItem) -> str | None:
+    try:
+        if item.model:
+            app_label, model_name = item.model.split(".")
+            return reverse(f"admin:{app_label}_{model_name}_changelist")
+        return reverse(item.url_name)
+    except NoReverseMatch:
+        # The model is not registered (yet): its entry is simply not shown.
+        return None
+
+
+def _may_see(request: HttpRequest, item: NavItem) -> bool:
+    user = request.user
+    if item.permission:
+        return user.has_perm(item.permission)
+    if item.model:
+        app_label, model_name = item.model.split(".")
+        return user.has_perm(f"{app_label}.view_{model_name}") or user.has_perm(
+            f"{app_label}.change_{model_name}"
+        )
+    return True
+
+
+def sidebar(request: HttpRequest) -> list[dict]:
+    groups = []
+    for group in NAVIGATION:
+        items = []
+        for item in group.items:
+            link = _item_link(item)
+            if link is None or not _may_see(request, item):
+                continue
+            entry = {"title": item.title, "icon": item.icon, "link": link}
+            if item.badge:
+                entry["badge"] = item.badge
+            items.append(entry)
+        if items:
+            groups.append({"title": group.title, "separator": True, "collapsible": False, "items": items})
+    return groups
+
+
+def environment_label(request: HttpRequest) -> list[str]:
+    if settings.ENVIRONMENT == "production":
+        return [_("Production"), "danger"]
+    return [_("Development"), "warning"]

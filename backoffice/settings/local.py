@@ -1,0 +1,3 @@
+"""Settings for `make run` and local development: the embedded defaults."""
+
+from .base import *  # noqa: F403

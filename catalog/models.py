@@ -1,0 +1,331 @@
+"""Catalogue and stock.
+
+Stock lives in lots (expiry, status, quantity on hand); every change of a
+lot's quantity is a ``StockMovement`` row written by ``catalog.services``.
+A medicine's ``sellable_quantity`` and ``nearest_expiry`` are derived from
+its lots by those services (never typed in) and kept on the row so that
+lists, filters and the public API read them without aggregating lots.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def validate_gtin(value: str) -> None:
+    """GTIN-8/12/13/14 (EAN/UPC) with its GS1 mod-10 check digit."""
+    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        raise ValidationError(_("A barcode has 8, 12, 13 or 14 digits."), code="invalid_gtin")
+    digits = [int(d) for d in value]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    if (10 - total % 10) % 10 != check:
+        raise ValidationError(_("The barcode's check digit is wrong: check the number."), code="invalid_gtin_check")
+
+
+validate_atc = RegexValidator(
+    r"^[A-Z]\d{2}([A-Z]([A-Z](\d{2})?)?)?$",
+    _("An ATC code looks like N02BE01."),
+    code="invalid_atc",
+)
+
+
+class Category(models.Model):
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=140, unique=True)
+    icon = models.FileField(
+        _("icon"),
+        upload_to="categories/",
+        blank=True,
+        validators=[FileExtensionValidator(["svg", "png", "webp", "jpg", "jpeg"])],
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk and self.pk is not None:
+                raise ValidationError({"parent": _("A category cannot be inside itself.")})
+            ancestor = ancestor.parent
+
+
+class Manufacturer(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("manufacturer")
+        verbose_name_plural = _("manufacturers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActiveSubstance(models.Model):
+    """An active pharmaceutical ingredient by its INN (International Nonproprietary Name)."""
+
+    inn_name = models.CharField(_("INN (Latin)"), max_length=200, unique=True)
+    name_uz = models.CharField(_("name in Uzbek"), max_length=200, blank=True)
+    name_ru = models.CharField(_("name in Russian"), max_length=200, blank=True)
+    # One substance can sit in several ATC groups (e.g. acetylsalicylic acid: N02BA01, B01AC06).
+    atc_codes = models.JSONField(_("ATC codes"), default=list, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("active substance")
+        verbose_name_plural = _("active substances")
+        ordering = ["inn_name"]
+
+    def __str__(self) -> str:
+        return self.inn_name
+
+    def clean(self) -> None:
+        if not isinstance(self.atc_codes, list):
+            raise ValidationError({"atc_codes": _("ATC codes are a list such as [\"N02BE01\"].")})
+        self.atc_codes = [str(code).strip().upper() for code in self.atc_codes if str(code).strip()]
+        for code in self.atc_codes:
+            validate_atc(code)
+
+
+class DosageForm(models.TextChoices):
+    TABLET = "tablet", _("Tablet")
+    COATED_TABLET = "coated_tablet", _("Film-coated tablet")
+    EFFERVESCENT_TABLET = "effervescent_tablet", _("Effervescent tablet")
+    CAPSULE = "capsule", _("Capsule")
+    SYRUP = "syrup", _("Syrup")
+    SUSPENSION = "suspension", _("Suspension")
+    SOLUTION = "solution", _("Oral solution")
+    INJECTION = "injection", _("Solution for injection")
+    POWDER = "powder", _("Powder")
+    OINTMENT = "ointment", _("Ointment")
+    CREAM = "cream", _("Cream")
+    GEL = "gel", _("Gel")
+    DROPS = "drops", _("Drops")
+    EYE_DROPS = "eye_drops", _("Eye drops")
+    SPRAY = "spray", _("Spray")
+    SUPPOSITORY = "suppository", _("Suppository")
+    INHALER = "inhaler", _("Inhaler")
+    LOZENGE = "lozenge", _("Lozenge")
+    PATCH = "patch", _("Patch")
+
+
+class StrengthUnit(models.TextChoices):
+    MG = "mg", "mg"
+    G = "g", "g"
+    MCG = "mcg", "mcg"
+    IU = "IU", "IU"
+    PERCENT = "%", "%"
+    MG_ML = "mg/ml", "mg/ml"
+
+
+class Medicine(models.Model):
+    name = models.CharField(_("name"), max_length=255)
+    slug = models.SlugField(_("slug"), max_length=280, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    usage = models.TextField(_("usage"), blank=True, help_text=_("Indications and how to take it."))
+    manufacturer = models.ForeignKey(
+        Manufacturer, verbose_name=_("manufacturer"), on_delete=models.PROTECT, related_name="medicines"
+    )
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="medicines")
+    image = models.ImageField(_("image"), upload_to="medicines/", blank=True)
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    barcode = models.CharField(
+        _("barcode (GTIN)"), max_length=14, blank=True, null=True, unique=True, validators=[validate_gtin]
+    )
+    dosage_form = models.CharField(_("dosage form"), max_length=32, choices=DosageForm.choices)
+    pack_size = models.PositiveIntegerField(_("pack size"), default=1, validators=[MinValueValidator(1)])
+    substances = models.ManyToManyField(
+        ActiveSubstance, verbose_name=_("active substances"), through="MedicineSubstance", related_name="medicines"
+    )
+    is_prescription = models.BooleanField(_("prescription required"), default=False)
+    is_controlled = models.BooleanField(
+        _("controlled substance"), default=False, help_text=_("Narcotic or psychotropic: never sold online.")
+    )
+    price = models.DecimalField(_("price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+    reorder_level = models.PositiveIntegerField(_("reorder level"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    number_sold = models.PositiveIntegerField(_("number sold"), default=0, editable=False)
+
+    # Derived from lots by catalog.services; never edited by hand.
+    sellable_quantity = models.PositiveIntegerField(_("sellable stock"), default=0, editable=False)
+    nearest_expiry = models.DateField(_("nearest expiry"), null=True, blank=True, editable=False)
+    # Case-folded name, manufacturer and substances in Latin and Cyrillic for
+    # search; maintained by catalog.services (SQLite's LIKE folds ASCII only).
+    search_text = models.TextField(default="", blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["sellable_quantity", "nearest_expiry", "search_text", "updated_at"])
+
+    class Meta:
+        verbose_name = _("medicine")
+        verbose_name_plural = _("medicines")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="medicine_price_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["category", "is_active"], name="medicine_category_active_idx"),
+            models.Index(fields=["is_active", "price"], name="medicine_active_price_idx"),
+            models.Index(fields=["is_active", "number_sold"], name="medicine_active_popular_idx"),
+            models.Index(fields=["is_active", "sellable_quantity"], name="medicine_active_stock_idx"),
+            models.Index(fields=["nearest_expiry"], name="medicine_nearest_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_low_stock(self) -> bool:
+        return 0 < self.sellable_quantity <= self.reorder_level
+
+    @property
+    def is_out_of_stock(self) -> bool:
+        return self.sellable_quantity == 0
+
+
+class MedicineSubstance(models.Model):
+    """One active substance of a medicine and its strength, e.g. 250 mg per 5 ml."""
+
+    medicine = models.ForeignKey(Medicine, on_delete=models.CASCADE, related_name="medicine_substances")
+    substance = models.ForeignKey(ActiveSubstance, on_delete=models.PROTECT, related_name="medicine_substances")
+    strength = models.DecimalField(_("strength"), max_digits=12, decimal_places=4, validators=[MinValueValidator(Decimal("0"))])
+    unit = models.CharField(_("unit"), max_length=8, choices=StrengthUnit.choices, default=StrengthUnit.MG)
+    # Liquids: the strength is per this volume in ml (250 mg / 5 ml). Empty for solids.
+    per_volume_ml = models.DecimalField(_("per volume, ml"), max_digits=8, decimal_places=2, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("substance and strength")
+        verbose_name_plural = _("substances and strengths")
+        constraints = [
+            models.UniqueConstraint(fields=["medicine", "substance"], name="medicine_substance_once"),
+            models.CheckConstraint(condition=Q(strength__gt=0), name="medicine_substance_strength_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.substance} {self.strength_display}"
+
+    @property
+    def strength_display(self) -> str:
+        value = f"{self.strength.normalize():f}"
+        text = f"{value} {self.unit}"
+        if self.per_volume_ml:
+            text += f"/{self.per_volume_ml.normalize():f} ml"
+        return text
+
+
+class LotStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    QUARANTINED = "quarantined", _("Quarantined")
+    RECALLED = "recalled", _("Recalled")
+    EXPIRED = "expired", _("Expired")
+
+
+class Lot(models.Model):
+    medicine = models.ForeignKey(Medicine, verbose_name=_("medicine"), on_delete=models.PROTECT, related_name="lots")
+    lot_number = models.CharField(_("lot number"), max_length=64)
+    expiry_date = models.DateField(_("expiry date"))
+    received_date = models.DateField(_("received"))
+    quantity = models.IntegerField(_("quantity on hand"), default=0, editable=False)
+    purchase_price = models.DecimalField(_("purchase price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+    supplier = models.CharField(_("supplier"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
+    status_reason = models.CharField(_("reason for status"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
+        ordering = ["expiry_date", "id"]
+        permissions = [
+            ("quarantine_lot", _("Can quarantine, release and recall lots")),
+            ("recall_lot", _("Can recall lots")),
+            ("write_off_lot", _("Can write off stock")),
+            ("adjust_stock", _("Can adjust stock after a count")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["medicine", "lot_number"], name="lot_number_unique_per_medicine"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="lot_quantity_not_negative"),
+            models.CheckConstraint(condition=Q(purchase_price__gte=0), name="lot_purchase_price_not_negative"),
+            models.CheckConstraint(condition=Q(expiry_date__gt=F("received_date")) | Q(quantity=0), name="lot_expires_after_receipt"),
+        ]
+        indexes = [
+            # FEFO: a medicine's sellable lots in expiry order.
+            models.Index(fields=["medicine", "status", "expiry_date"], name="lot_fefo_idx"),
+            # Expiry scans and the sweep: available lots by expiry date.
+            models.Index(fields=["status", "expiry_date"], name="lot_status_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medicine} · {self.lot_number}"
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    DISPENSE = "dispense", _("Dispense")
+    WRITE_OFF = "write_off", _("Write-off")
+    ADJUSTMENT = "adjustment", _("Stocktake adjustment")
+    RETURN = "return", _("Return")
+
+
+class StockMovement(models.Model):
+    """The stock ledger: append-only. A lot's quantity is the sum of its movements."""
+
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(_("kind"), max_length=16, choices=MovementKind.choices)
+    quantity = models.IntegerField(_("quantity"), help_text=_("Positive in, negative out."))
+    balance_after = models.IntegerField(_("balance after"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    # Where the movement comes from: an import job, an order, a recall notice.
+    reference = models.CharField(_("reference"), max_length=120, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock ledger")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="movement_balance_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["lot", "created_at"], name="movement_lot_time_idx"),
+            models.Index(fields=["kind", "created_at"], name="movement_kind_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity:+d} · {self.lot}"
