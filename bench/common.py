@@ -1,0 +1,99 @@
+"""Shared plumbing for the benchmarks in bench/.
+
+Benchmarks run against PostgreSQL (``BENCH_DATABASE_URL``, default a local
+``dorixona_bench`` database) holding the synthetic catalogue, which is
+generated once and reused. Each figure is printed beside a baseline measured
+in the same run, with their ratio: these machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dorixona_bench"
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.local")
+    os.environ.setdefault("DJANGO_DEBUG", "false")
+    import django
+
+    django.setup()
+    _ensure_database()
+
+
+def _ensure_database() -> None:
+    import psycopg
+    from django.conf import settings
+    from django.core.management import call_command
+
+    db = settings.DATABASES["default"]
+    admin_dsn = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(
+                f"CREATE DATABASE \"{db['NAME']}\" TEMPLATE template0 ENCODING 'UTF8' "
+                "LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8'"
+            )
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def ensure_catalog(medicines: int = 100_000, lots_per_medicine: int = 3) -> None:
+    """Generate the synthetic catalogue unless the database already holds it."""
+    from django.core.management import call_command
+
+    from catalog.models import Lot, Medicine
+
+    if Medicine.objects.count() >= medicines and Lot.objects.count() >= medicines * lots_per_medicine:
+        return
+    call_command("generate_catalog", medicines=medicines, lots_per_medicine=lots_per_medicine, reset=True)
+
+
+def timings(fn: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` unmeasured ones."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline_name: str
+    baseline_value: float
+    target: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline_value if self.baseline_value else float("inf")
+
+
+def report(figure: Figure) -> None:
+    print(
+        f"{figure.name:<46} {figure.value:>12.3f} {figure.unit:<6} | baseline {figure.baseline_name}: "
+        f"{figure.baseline_value:.3f} {figure.unit} | ratio {figure.ratio:.2f}x"
+        + (f" | target {figure.target}" if figure.target else "")
+    )
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
