@@ -329,3 +329,7 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity:+d} · {self.lot}"
+
+
+# Spreadsheet import jobs (the import log) live in their own module.
+from catalog.models_imports import ImportJob, ImportKind, ImportState  # noqa: E402,F401
