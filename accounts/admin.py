@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -83,6 +84,15 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin, ModelAdmin):
     @action(description=_("Reset two-factor devices"), permissions=["reset_second_factor"], icon="phonelink_erase")
     def reset_second_factor(self, request: HttpRequest, object_id: str):
         user = self.get_object(request, object_id)
+        if request.method != "POST":
+            # A reset locks the person out of the admin until they enrol again: confirm first.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Reset two-factor devices"),
+                "subject": user,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "accounts/confirm_reset_second_factor.html", context)
         removed = staff_devices_reset(user=user)
         self.log_change(request, user, "Two-factor devices reset")
         messages.success(

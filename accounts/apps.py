@@ -3,12 +3,10 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _sync_roles_after_migrate(sender, app_config=None, using="default", apps=None, **kwargs):
-    # Runs once per migrate, after the last app: by then every permission exists.
-    from django.apps import apps as global_apps
-
-    if app_config is None or app_config.label != list(global_apps.get_app_configs())[-1].label:
-        return
+def _sync_roles_after_migrate(sender, **kwargs):
+    # Connected for this app only, so it runs once per migrate. roles_sync()
+    # first creates the permissions of every installed app, so apps whose own
+    # post_migrate has not run yet are covered too.
     from .services import roles_sync
 
     roles_sync()
@@ -19,4 +17,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Staff and customers")
 
     def ready(self) -> None:
-        post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")
+        post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="accounts.sync_roles")

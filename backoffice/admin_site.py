@@ -68,12 +68,12 @@ class DorixonaAdminSite(OTPAdminSite, UnfoldAdminSite):
             path("2fa/setup/", self.otp_setup_view, name="otp_setup"),
         ] + super().get_urls()
 
+    @method_decorator(never_cache)
+    @method_decorator(csrf_protect)
     def otp_setup_view(self, request: HttpRequest) -> HttpResponse:
         return _otp_setup(self, request)
 
 
-@never_cache
-@csrf_protect
 def _otp_setup(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponse:
     """Enrolment: scan the QR code, confirm one code, receive backup codes once."""
     if not site._needs_enrolment(request):
