@@ -1,0 +1,105 @@
+"""List filters for the catalogue admin (Unfold's filter widgets)."""
+
+from datetime import timedelta
+
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from unfold.contrib.filters.admin import DropdownFilter, RadioFilter
+
+from catalog.models import Lot
+
+EXPIRY_WINDOWS_DAYS = (30, 90, 180)
+
+
+class StockStateFilter(RadioFilter):
+    title = _("stock")
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("out", _("Out of stock")),
+            ("low", _("Low stock")),
+            ("in", _("In stock")),
+        )
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        match self.value():
+            case "out":
+                return queryset.filter(sellable_quantity=0)
+            case "low":
+                # Low: something left, but no more than the reorder level.
+                return queryset.filter(sellable_quantity__gt=0, sellable_quantity__lte=F("reorder_level"))
+            case "in":
+                # reorder_level >= 0, so this also means "more than nothing".
+                return queryset.filter(sellable_quantity__gt=F("reorder_level"))
+        return queryset
+
+
+def _expiry_lookups():
+    return (
+        ("expired", _("Expired stock on hand")),
+        *((str(days), _("Within %(days)d days") % {"days": days}) for days in EXPIRY_WINDOWS_DAYS),
+    )
+
+
+class MedicineExpiryFilter(DropdownFilter):
+    """Medicines whose sellable stock expires soon, or that still hold expired stock to write off."""
+
+    title = _("expiry")
+    parameter_name = "expiry"
+
+    def lookups(self, request, model_admin):
+        return _expiry_lookups()
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        if value == "expired":
+            expired_stock = Lot.objects.filter(medicine=OuterRef("pk"), quantity__gt=0, expiry_date__lte=today)
+            return queryset.filter(Exists(expired_stock))
+        if value.isdigit() and int(value) in EXPIRY_WINDOWS_DAYS:
+            return queryset.filter(nearest_expiry__gt=today, nearest_expiry__lte=today + timedelta(days=int(value)))
+        return queryset
+
+
+class LotExpiryFilter(DropdownFilter):
+    title = _("expiry")
+    parameter_name = "expiry"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("expired", _("Expired")),
+            *((str(days), _("Within %(days)d days") % {"days": days}) for days in EXPIRY_WINDOWS_DAYS),
+        )
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        if value == "expired":
+            return queryset.filter(expiry_date__lte=today)
+        if value.isdigit() and int(value) in EXPIRY_WINDOWS_DAYS:
+            return queryset.filter(expiry_date__gt=today, expiry_date__lte=today + timedelta(days=int(value)))
+        return queryset
+
+
+class OnHandFilter(RadioFilter):
+    title = _("on hand")
+    parameter_name = "on_hand"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("With stock")), ("no", _("Empty")))
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(quantity__gt=0)
+        if self.value() == "no":
+            return queryset.filter(quantity=0)
+        return queryset
+
+
+__all__ = ["LotExpiryFilter", "MedicineExpiryFilter", "OnHandFilter", "StockStateFilter"]

@@ -1,0 +1,98 @@
+"""Forms of the catalogue admin: the reason prompt of lot actions and the receipt of a lot."""
+
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextareaWidget
+
+from catalog.models import Lot, LotStatus
+
+
+class LotActionReasonForm(forms.Form):
+    """Why a lot is being blocked, released, recalled or written off: kept in the ledger and history."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
+        help_text=_("Recorded with the change: a supplier notice number, a damaged box, a count..."),
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why."))
+        return reason
+
+
+class LotWriteOffForm(LotActionReasonForm):
+    """Write-off of one lot: how many units, and why."""
+
+    quantity = forms.IntegerField(label=_("Quantity to write off"), min_value=1, widget=UnfoldAdminIntegerFieldWidget)
+
+    field_order = ["quantity", "reason"]
+
+    def __init__(self, *args, lot: Lot, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lot = lot
+        field = self.fields["quantity"]
+        field.initial = lot.quantity
+        field.help_text = _("%(quantity)d on hand.") % {"quantity": lot.quantity}
+        field.validators.append(MaxValueValidator(lot.quantity))
+        field.widget.attrs["max"] = lot.quantity
+
+
+class LotReceiveForm(forms.ModelForm):
+    """A new lot arrives: its quantity becomes a receipt movement written by ``lot_receive``.
+
+    The same medicine and lot number with the same expiry adds stock to that
+    lot (a second delivery of one batch), as ``lot_receive`` does.
+    """
+
+    quantity = forms.IntegerField(label=_("Quantity received"), min_value=1, widget=UnfoldAdminIntegerFieldWidget)
+    reason = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+    class Meta:
+        model = Lot
+        fields = ["medicine", "lot_number", "expiry_date", "received_date", "purchase_price", "supplier"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "received_date" in self.fields:
+            self.fields["received_date"].initial = timezone.localdate
+
+    def _get_validation_exclusions(self):
+        # A repeated lot number is a top-up of that lot (lot_receive decides);
+        # the unique constraint must not reject it here. clean() checks the
+        # one case lot_receive refuses: the same number with another expiry.
+        exclusions = super()._get_validation_exclusions()
+        exclusions.add("lot_number")
+        return exclusions
+
+    def clean(self):
+        cleaned = super().clean()
+        today = timezone.localdate()
+        expiry, received = cleaned.get("expiry_date"), cleaned.get("received_date")
+        if received and received > today:
+            self.add_error("received_date", _("The receipt date cannot be in the future."))
+        if expiry and expiry <= today:
+            self.add_error("expiry_date", _("Expired goods cannot be received."))
+        elif expiry and received and expiry <= received:
+            self.add_error("expiry_date", _("A lot must expire after the day it was received."))
+        medicine, number = cleaned.get("medicine"), cleaned.get("lot_number")
+        if medicine and number and expiry:
+            existing = Lot.objects.filter(medicine=medicine, lot_number=number.strip()).first()
+            if existing is not None and existing.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
+                self.add_error(
+                    "lot_number",
+                    _("Lot %(number)s of this medicine is %(status)s: no more stock can be received into it.")
+                    % {"number": number, "status": existing.get_status_display()},
+                )
+            elif existing is not None and existing.expiry_date != expiry:
+                self.add_error(
+                    "lot_number",
+                    _("Lot %(number)s of this medicine already exists with expiry %(expiry)s.")
+                    % {"number": number, "expiry": existing.expiry_date.strftime("%d.%m.%Y")},
+                )
+        return cleaned

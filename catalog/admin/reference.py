@@ -1,0 +1,55 @@
+"""Reference data of the catalogue: categories, manufacturers, active substances.
+
+Renaming a manufacturer or a substance re-indexes its medicines' search text
+through catalog.receivers, whatever saves it.
+"""
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import BooleanRadioFilter, RelatedDropdownFilter
+from unfold.decorators import display
+
+from catalog.models import ActiveSubstance, Category, Manufacturer
+
+
+@admin.register(Category)
+class CategoryAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("name", "parent", "display_medicines", "is_active", "sort_order")
+    list_select_related = ("parent",)
+    list_filter = (("parent", RelatedDropdownFilter), ("is_active", BooleanRadioFilter))
+    list_filter_submit = True
+    search_fields = ("name", "slug")
+    autocomplete_fields = ("parent",)
+    prepopulated_fields = {"slug": ("name",)}
+    ordering = ("sort_order", "name")
+    history_list_display = ["is_active", "parent"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(medicine_count=Count("medicines"))
+
+    @display(description=_("medicines"), ordering="medicine_count")
+    def display_medicines(self, obj: Category) -> int:
+        return obj.medicine_count
+
+
+@admin.register(Manufacturer)
+class ManufacturerAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("name", "country")
+    search_fields = ("name", "country")
+    ordering = ("name",)
+
+
+@admin.register(ActiveSubstance)
+class ActiveSubstanceAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ("inn_name", "name_uz", "name_ru", "display_atc_codes")
+    search_fields = ("inn_name", "name_uz", "name_ru")
+    ordering = ("inn_name",)
+    history_list_display = ["atc_codes"]
+
+    @display(description=_("ATC codes"), label=True)
+    def display_atc_codes(self, obj: ActiveSubstance):
+        return list(obj.atc_codes or [])

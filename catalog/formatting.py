@@ -1,0 +1,35 @@
+"""How money and quantities are shown to people (admin, API texts, messages)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+
+# Groups of thousands are separated by a no-break space, so a price never
+# wraps in the middle of a table cell: "12 500 so'm".
+GROUP_SEPARATOR = "\u00a0"
+DECIMAL_SEPARATOR = ","
+
+
+def group_thousands(number: int) -> str:
+    digits = f"{abs(number):d}"
+    groups = []
+    while digits:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    return ("-" if number < 0 else "") + GROUP_SEPARATOR.join(groups or ["0"])
+
+
+def format_uzs(amount: Decimal | int | None) -> str:
+    """``Decimal("12500")`` -> ``"12 500 so'm"``; tiyin shown only when present (``"12 500,50 so'm"``)."""
+    if amount is None:
+        return ""
+    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    whole = int(value)
+    fraction = abs(value - whole)
+    text = group_thousands(whole)
+    if value < 0 and whole == 0:
+        text = "-" + text
+    if fraction:
+        text += DECIMAL_SEPARATOR + f"{int(fraction * 100):02d}"
+    # Translators: the Uzbek currency after an amount, e.g. "12 500 so'm".
+    return _("%(amount)s so'm") % {"amount": text}
