@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Catalogue and stock")
+
+    def ready(self) -> None:
+        # Search column upkeep on every save of a name (see catalog.receivers).
+        from . import receivers
+
+        receivers.connect()

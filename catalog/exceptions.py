@@ -1,0 +1,100 @@
+"""Domain errors of the catalogue and stock services.
+
+Each error carries data (``.code``, ``.params``, and for stock shortages
+``.lines``) and a translated ``.message``; callers (admin actions, the API,
+Celery tasks) turn it into a user message or an HTTP status in one place and
+never parse the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class CatalogError(Exception):
+    """Base of every catalogue domain error."""
+
+    code: str = "catalog_error"
+    default_message = _("The catalogue operation is not allowed.")
+
+    def __init__(self, message: Any = None, *, code: str | None = None, **params: Any) -> None:
+        if code is not None:
+            self.code = code
+        self.params = params
+        self._message = message if message is not None else self.default_message
+        super().__init__(str(self.message))
+
+    @property
+    def message(self) -> str:
+        text = str(self._message)
+        return text % self.params if self.params else text
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidQuantity(CatalogError):
+    code = "invalid_quantity"
+    default_message = _("The quantity must be a whole number greater than zero.")
+
+
+class ReasonRequired(CatalogError):
+    code = "reason_required"
+    default_message = _("Give a reason for this stock change.")
+
+
+class LotStatusError(CatalogError):
+    """The lot's status does not allow the operation (e.g. releasing a recalled lot)."""
+
+    code = "lot_status"
+    default_message = _("Lot %(lot)s is %(status)s: this operation is not allowed.")
+
+
+class LotMismatch(CatalogError):
+    """A receipt names an existing lot but disagrees with it (another expiry date)."""
+
+    code = "lot_mismatch"
+    default_message = _(
+        "Lot %(lot_number)s of this medicine already exists with expiry date %(expiry_date)s; "
+        "a receipt into it must carry the same expiry date."
+    )
+
+
+class LotExpired(CatalogError):
+    code = "lot_expired"
+    default_message = _("Lot %(lot_number)s expires on %(expiry_date)s: expired stock cannot be received.")
+
+
+@dataclass(frozen=True)
+class ShortageLine:
+    """One medicine (or one lot) that cannot cover the requested quantity."""
+
+    medicine_id: int
+    medicine_name: str
+    requested: int
+    available: int
+    lot_id: int | None = None
+    lot_number: str = ""
+
+    @property
+    def missing(self) -> int:
+        return self.requested - self.available
+
+
+class InsufficientStock(CatalogError):
+    """Raised after checking every requested line; ``lines`` lists each shortage."""
+
+    code = "insufficient_stock"
+    default_message = _("Not enough sellable stock: %(details)s.")
+
+    def __init__(self, lines: list[ShortageLine], message: Any = None) -> None:
+        self.lines = list(lines)
+        details = "; ".join(
+            f"{line.medicine_name}{f' ({line.lot_number})' if line.lot_number else ''}: "
+            f"{line.requested} / {line.available}"
+            for line in self.lines
+        )
+        super().__init__(message, details=details)

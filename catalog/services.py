@@ -1,0 +1,550 @@
+"""Every write to stock and to the derived catalogue columns.
+
+One way to change stock: admin actions, the API, imports, Celery tasks and
+management commands all call these functions.
+
+Locking. Every stock service runs in one transaction and locks the rows it
+changes through ``lock_rows``, always in the same global order: first the
+medicines (primary-key order), then their lots (primary-key order). Two
+workers touching the same rows therefore queue behind each other instead of
+deadlocking, and a quantity is read only after its row is locked, so two
+concurrent dispenses never sell the same unit twice. Locks are
+``FOR NO KEY UPDATE``: they do not block other tables inserting rows that
+reference a medicine (order lines, for example).
+
+Ledger. Each change of a lot's quantity writes one ``StockMovement`` with the
+signed quantity and the lot's balance after it, so a lot's quantity always
+equals the sum of its movements (``manage.py check_stock_ledger`` verifies it).
+
+History. Lot changes are saved with the acting user and the reason
+(django-simple-history's ``_history_user`` / ``_change_reason``). When no
+user is passed, simple-history's middleware supplies the request's user.
+
+Side effects (signals for alerts) are sent from ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import TypeVar
+
+from django.db import models, transaction
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_update_with_history
+
+from . import signals
+from .exceptions import (
+    CatalogError,
+    InsufficientStock,
+    InvalidQuantity,
+    LotExpired,
+    LotMismatch,
+    LotStatusError,
+    ReasonRequired,
+    ShortageLine,
+)
+from .models import Lot, LotStatus, Medicine, MovementKind, StockMovement
+from .selectors import sellable_lots_q
+from .transliteration import search_document
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+REINDEX_BATCH_SIZE = 2000
+
+
+def batched(items: Iterable, size: int):
+    """``itertools.batched`` (Python 3.12) for 3.11."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# --- Locking ------------------------------------------------------------------
+
+
+def lock_rows(queryset: models.QuerySet[ModelT]) -> list[ModelT]:
+    """Lock the rows of ``queryset`` in primary-key order and return them, freshly read.
+
+    The single place rows are locked (as Saleor's ``lock_objects``): a
+    consistent order across all callers is what prevents deadlocks. Call it
+    for medicines before lots. No ``select_related`` here: FOR UPDATE would
+    lock the joined rows too. SQLite ignores row locks (its IMMEDIATE
+    transactions lock the whole database).
+    """
+    return list(queryset.select_related(None).order_by("pk").select_for_update(no_key=True))
+
+
+def _lock_medicines(medicine_ids: Iterable[int]) -> dict[int, Medicine]:
+    ids = sorted(set(medicine_ids))
+    if not ids:
+        return {}
+    return {m.pk: m for m in lock_rows(Medicine.objects.filter(pk__in=ids))}
+
+
+def _lock_lot(lot: Lot) -> Lot:
+    """Lock ``lot``'s medicine then the lot itself; returns the locked, fresh lot."""
+    _lock_medicines([lot.medicine_id])
+    locked = lock_rows(Lot.objects.filter(pk=lot.pk))
+    if not locked:
+        raise Lot.DoesNotExist(f"Lot {lot.pk} does not exist.")
+    return locked[0]
+
+
+# --- Small helpers --------------------------------------------------------------
+
+
+def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidQuantity()
+    if quantity < 0 or (quantity == 0 and not allow_zero):
+        raise InvalidQuantity()
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason
+
+
+def _save_lot(lot: Lot, *, user, reason: str, update_fields: list[str] | None = None) -> None:
+    """Save a lot so its history row names who and why."""
+    if user is not None:
+        lot._history_user = user
+    lot._change_reason = reason[:100] if reason else None
+    lot.save(update_fields=update_fields)
+
+
+def _movement(lot: Lot, kind: str, quantity: int, *, user, reason: str, reference: str) -> StockMovement:
+    return StockMovement(
+        lot=lot,
+        kind=kind,
+        quantity=quantity,
+        balance_after=lot.quantity,
+        user=user,
+        reason=(reason or "")[:500],
+        reference=(reference or "")[:120],
+    )
+
+
+def _copy_state(target: Lot, source: Lot) -> None:
+    """Let the caller's instance see the values the service wrote."""
+    if target is not source:
+        target.quantity = source.quantity
+        target.status = source.status
+        target.status_reason = source.status_reason
+
+
+def _after_commit_stock_changed(medicine_ids: Iterable[int], reason: str) -> None:
+    ids = sorted(set(medicine_ids))
+    transaction.on_commit(
+        lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason=reason)
+    )
+
+
+# --- Derived columns -----------------------------------------------------------
+
+
+def _refresh_stock(medicine_ids: Iterable[int], today: datetime.date | None = None) -> None:
+    ids = sorted(set(medicine_ids))
+    if not ids:
+        return
+    today = today or timezone.localdate()
+    sellable = Lot.objects.filter(sellable_lots_q(today), medicine_id=OuterRef("pk"))
+    total = sellable.order_by().values("medicine_id").annotate(total=Sum("quantity")).values("total")
+    nearest = sellable.order_by("expiry_date").values("expiry_date")[:1]
+    for chunk in batched(ids, 5000):
+        Medicine.objects.filter(pk__in=chunk).update(
+            sellable_quantity=Coalesce(Subquery(total), 0),
+            nearest_expiry=Subquery(nearest),
+        )
+
+
+@transaction.atomic
+def medicines_refresh_stock(*, medicine_ids: Iterable[int], today: datetime.date | None = None) -> None:
+    """Recompute ``sellable_quantity`` and ``nearest_expiry`` from the lots, in set-based UPDATEs.
+
+    Locks the medicines (primary-key order) first, like the stock services, so
+    a bulk refresh never deadlocks with a dispense.
+    """
+    ids = sorted(set(medicine_ids))
+    _lock_medicines(ids)
+    _refresh_stock(ids, today)
+
+
+@transaction.atomic
+def medicine_reindex_search(*, medicine_ids: Iterable[int]) -> None:
+    """Rebuild ``search_text`` (case-folded name, manufacturer, substance INN and uz/ru names, each
+    with its Latin and Cyrillic spellings) for the given medicines.
+
+    When it runs: ``catalog.receivers`` calls it on every save of a medicine,
+    manufacturer, active substance or medicine-substance link (so admin edits
+    and imports keep the column current), except for raw fixture loads and
+    bulk_create/update(), whose callers (``load_demo``, ``generate_catalog``)
+    call it themselves.
+    """
+    ids = sorted(set(medicine_ids))
+    for chunk in batched(ids, REINDEX_BATCH_SIZE):
+        _lock_medicines(chunk)
+        medicines = (
+            Medicine.objects.filter(pk__in=chunk)
+            .select_related("manufacturer")
+            .prefetch_related("medicine_substances__substance")
+            .only("pk", "name", "search_text", "manufacturer__name")
+        )
+        changed = []
+        for medicine in medicines:
+            parts = [medicine.name, medicine.manufacturer.name]
+            for link in medicine.medicine_substances.all():
+                parts += [link.substance.inn_name, link.substance.name_uz, link.substance.name_ru]
+            text = search_document(parts)
+            if text != medicine.search_text:
+                medicine.search_text = text
+                changed.append(medicine)
+        if changed:
+            Medicine.objects.bulk_update(changed, ["search_text"], batch_size=500)
+
+
+# --- Receipts -------------------------------------------------------------------
+
+
+@transaction.atomic
+def lot_receive(
+    *,
+    medicine: Medicine,
+    lot_number: str,
+    expiry_date: datetime.date,
+    quantity: int,
+    purchase_price: Decimal,
+    supplier: str = "",
+    received_date: datetime.date | None = None,
+    user=None,
+    reference: str = "",
+    reason: str = "",
+) -> Lot:
+    """Receive ``quantity`` units: a new lot, or more stock into the medicine's lot with that number.
+
+    An existing lot must have the same expiry date (a different one is a
+    different lot: ``LotMismatch``) and must not be recalled or expired. A
+    quarantined lot stays quarantined. Expired goods are refused (``LotExpired``).
+    """
+    _check_quantity(quantity)
+    today = timezone.localdate()
+    received_date = received_date or today
+    lot_number = (lot_number or "").strip()
+    if not lot_number:
+        raise CatalogError(_("A lot number is required."), code="lot_number_required")
+    if received_date > today:
+        raise CatalogError(_("The receipt date cannot be in the future."), code="received_in_future")
+    if expiry_date <= today:
+        raise LotExpired(lot_number=lot_number, expiry_date=expiry_date.isoformat())
+    purchase_price = Decimal(purchase_price)
+    if purchase_price < 0:
+        raise CatalogError(_("The purchase price cannot be negative."), code="negative_price")
+    reason = reason or "receipt"
+
+    _lock_medicines([medicine.pk])
+    existing = lock_rows(Lot.objects.filter(medicine_id=medicine.pk, lot_number=lot_number))
+    if existing:
+        lot = existing[0]
+        if lot.expiry_date != expiry_date:
+            raise LotMismatch(lot_number=lot_number, expiry_date=lot.expiry_date.isoformat())
+        if lot.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
+            raise LotStatusError(lot=lot_number, status=lot.get_status_display())
+        lot.quantity += quantity
+        fields = ["quantity"]
+        if supplier and not lot.supplier:
+            lot.supplier = supplier
+            fields.append("supplier")
+        _save_lot(lot, user=user, reason=reason, update_fields=fields)
+    else:
+        lot = Lot(
+            medicine=medicine,
+            lot_number=lot_number,
+            expiry_date=expiry_date,
+            received_date=received_date,
+            quantity=quantity,
+            purchase_price=purchase_price,
+            supplier=supplier,
+        )
+        _save_lot(lot, user=user, reason=reason)
+    _movement(lot, MovementKind.RECEIPT, quantity, user=user, reason=reason, reference=reference).save()
+    _refresh_stock([medicine.pk], today)
+    _after_commit_stock_changed([medicine.pk], "receipt")
+    return lot
+
+
+# --- Dispensing -------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_dispense_lines(
+    *, lines: Sequence[tuple[Medicine, int]], user=None, reference: str = "", reason: str = ""
+) -> list[StockMovement]:
+    """Dispense several medicines at once (an order): all lines or none.
+
+    Every line is checked before anything is written; a shortage raises
+    ``InsufficientStock`` listing every short line. Each medicine is taken FEFO
+    (first expiry, first out) from its sellable lots only: available, holding
+    stock and ``expiry_date > today``. Never an expired, quarantined or
+    recalled lot, nor one on its expiry day. Increments ``number_sold``.
+    """
+    requested: dict[int, int] = defaultdict(int)
+    names: dict[int, str] = {}
+    for medicine, quantity in lines:
+        _check_quantity(quantity)
+        requested[medicine.pk] += quantity
+        names[medicine.pk] = medicine.name
+    if not requested:
+        return []
+    today = timezone.localdate()
+
+    # Medicines first, then their sellable lots, each in primary-key order.
+    _lock_medicines(requested)
+    lots_by_medicine: dict[int, list[Lot]] = defaultdict(list)
+    for lot in lock_rows(Lot.objects.filter(sellable_lots_q(today), medicine_id__in=list(requested))):
+        lots_by_medicine[lot.medicine_id].append(lot)
+
+    shortages = []
+    for medicine_id, quantity in sorted(requested.items()):
+        available = sum(lot.quantity for lot in lots_by_medicine[medicine_id])
+        if available < quantity:
+            shortages.append(ShortageLine(medicine_id, names[medicine_id], quantity, available))
+    if shortages:
+        raise InsufficientStock(shortages)
+
+    movements: list[StockMovement] = []
+    for medicine_id, quantity in sorted(requested.items()):
+        remaining = quantity
+        for lot in sorted(lots_by_medicine[medicine_id], key=lambda lot: (lot.expiry_date, lot.pk)):
+            if remaining == 0:
+                break
+            take = min(remaining, lot.quantity)
+            lot.quantity -= take
+            remaining -= take
+            _save_lot(lot, user=user, reason=reason or "dispense", update_fields=["quantity"])
+            movements.append(
+                _movement(lot, MovementKind.DISPENSE, -take, user=user, reason=reason, reference=reference)
+            )
+        Medicine.objects.filter(pk=medicine_id).update(number_sold=F("number_sold") + quantity)
+    StockMovement.objects.bulk_create(movements)
+    _refresh_stock(requested, today)
+    _after_commit_stock_changed(requested, "dispense")
+    return movements
+
+
+def stock_dispense(
+    *, medicine: Medicine, quantity: int, user=None, reference: str = "", reason: str = ""
+) -> list[StockMovement]:
+    """Dispense ``quantity`` units of ``medicine`` FEFO; see ``stock_dispense_lines``.
+
+    Returns one dispense movement per lot touched, earliest expiry first.
+    """
+    return stock_dispense_lines(lines=[(medicine, quantity)], user=user, reference=reference, reason=reason)
+
+
+# --- Corrections -------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_write_off(*, lot: Lot, quantity: int, reason: str, user=None, reference: str = "") -> StockMovement:
+    """Remove damaged, expired or recalled units from a lot (any status). A reason is required."""
+    _check_quantity(quantity)
+    reason = _require_reason(reason)
+    locked = _lock_lot(lot)
+    if locked.quantity < quantity:
+        raise InsufficientStock(
+            [
+                ShortageLine(
+                    locked.medicine_id, str(locked.medicine), quantity, locked.quantity, locked.pk, locked.lot_number
+                )
+            ]
+        )
+    locked.quantity -= quantity
+    _save_lot(locked, user=user, reason=reason, update_fields=["quantity"])
+    movement = _movement(locked, MovementKind.WRITE_OFF, -quantity, user=user, reason=reason, reference=reference)
+    movement.save()
+    _refresh_stock([locked.medicine_id])
+    _copy_state(lot, locked)
+    _after_commit_stock_changed([locked.medicine_id], "write_off")
+    return movement
+
+
+@transaction.atomic
+def stock_adjust(
+    *, lot: Lot, counted_quantity: int, user=None, reason: str = "", reference: str = ""
+) -> StockMovement | None:
+    """A stocktake: the counted quantity becomes the lot's quantity through one adjustment movement.
+
+    Returns ``None`` (and writes nothing) when the count matches the books.
+    """
+    _check_quantity(counted_quantity, allow_zero=True)
+    reason = (reason or "").strip() or str(_("Stocktake"))
+    locked = _lock_lot(lot)
+    delta = counted_quantity - locked.quantity
+    if delta == 0:
+        _copy_state(lot, locked)
+        return None
+    locked.quantity = counted_quantity
+    _save_lot(locked, user=user, reason=reason, update_fields=["quantity"])
+    movement = _movement(locked, MovementKind.ADJUSTMENT, delta, user=user, reason=reason, reference=reference)
+    movement.save()
+    _refresh_stock([locked.medicine_id])
+    _copy_state(lot, locked)
+    _after_commit_stock_changed([locked.medicine_id], "adjustment")
+    return movement
+
+
+@transaction.atomic
+def stock_return(*, lot: Lot, quantity: int, user=None, reason: str = "", reference: str = "") -> StockMovement:
+    """Units a customer brings back go back into their lot (whatever its status) and out of ``number_sold``.
+
+    Whether the lot may be sold again is its status's business: a return into
+    a recalled lot stays unsellable.
+    """
+    _check_quantity(quantity)
+    reason = (reason or "").strip() or "return"
+    locked = _lock_lot(lot)
+    locked.quantity += quantity
+    _save_lot(locked, user=user, reason=reason, update_fields=["quantity"])
+    movement = _movement(locked, MovementKind.RETURN, quantity, user=user, reason=reason, reference=reference)
+    movement.save()
+    Medicine.objects.filter(pk=locked.medicine_id).update(number_sold=Greatest(F("number_sold") - quantity, 0))
+    _refresh_stock([locked.medicine_id])
+    _copy_state(lot, locked)
+    _after_commit_stock_changed([locked.medicine_id], "return")
+    return movement
+
+
+# --- Lot status ---------------------------------------------------------------------
+
+
+def _set_status(lot: Lot, *, allowed_from: set[str], to: str, reason: str, user, change: str) -> Lot:
+    locked = _lock_lot(lot)
+    if locked.status not in allowed_from:
+        raise LotStatusError(lot=locked.lot_number, status=locked.get_status_display())
+    locked.status = to
+    locked.status_reason = reason[:500]
+    _save_lot(locked, user=user, reason=reason, update_fields=["status", "status_reason"])
+    _refresh_stock([locked.medicine_id])
+    _copy_state(lot, locked)
+    _after_commit_stock_changed([locked.medicine_id], change)
+    return locked
+
+
+@transaction.atomic
+def lot_quarantine(*, lot: Lot, reason: str, user=None) -> Lot:
+    """Hold an available lot (suspected quality problem): it stops being sellable until released."""
+    reason = _require_reason(reason)
+    return _set_status(
+        lot, allowed_from={LotStatus.AVAILABLE}, to=LotStatus.QUARANTINED, reason=reason, user=user, change="quarantine"
+    )
+
+
+@transaction.atomic
+def lot_release(*, lot: Lot, reason: str, user=None) -> Lot:
+    """Release a quarantined lot; one that expired meanwhile becomes expired instead of available."""
+    reason = _require_reason(reason)
+    target = LotStatus.EXPIRED if lot.expiry_date <= timezone.localdate() else LotStatus.AVAILABLE
+    return _set_status(
+        lot, allowed_from={LotStatus.QUARANTINED}, to=target, reason=reason, user=user, change="release"
+    )
+
+
+@dataclass
+class RecallReport:
+    """Where a recalled lot's stock went: on hand now, and every dispense with its reference."""
+
+    lot: Lot
+    on_hand: int
+    received: int
+    dispensed: list[StockMovement] = field(default_factory=list)
+    dispensed_quantity: int = 0
+    returned_quantity: int = 0
+    written_off_quantity: int = 0
+    adjusted_quantity: int = 0
+    already_recalled: bool = False
+
+    @property
+    def references(self) -> list[str]:
+        """The orders or sales the lot's units left in (customers to contact)."""
+        return sorted({m.reference for m in self.dispensed if m.reference})
+
+    @property
+    def outstanding(self) -> int:
+        """Units that reached customers and have not come back."""
+        return self.dispensed_quantity - self.returned_quantity
+
+
+@transaction.atomic
+def lot_recall(*, lot: Lot, reason: str, user=None) -> RecallReport:
+    """Block a lot for good (a manufacturer's or regulator's recall) and report where its stock went.
+
+    Recalling an already recalled lot changes nothing and returns the report again.
+    Receivers of ``catalog.signals.lot_recalled`` are called after commit.
+    """
+    reason = _require_reason(reason)
+    locked = _lock_lot(lot)
+    already = locked.status == LotStatus.RECALLED
+    if not already:
+        locked.status = LotStatus.RECALLED
+        locked.status_reason = reason[:500]
+        _save_lot(locked, user=user, reason=reason, update_fields=["status", "status_reason"])
+        _refresh_stock([locked.medicine_id])
+    _copy_state(lot, locked)
+
+    report = RecallReport(lot=locked, on_hand=locked.quantity, received=0, already_recalled=already)
+    for movement in StockMovement.objects.filter(lot=locked).select_related("user").order_by("created_at", "pk"):
+        if movement.kind == MovementKind.RECEIPT:
+            report.received += movement.quantity
+        elif movement.kind == MovementKind.DISPENSE:
+            report.dispensed.append(movement)
+            report.dispensed_quantity += -movement.quantity
+        elif movement.kind == MovementKind.RETURN:
+            report.returned_quantity += movement.quantity
+        elif movement.kind == MovementKind.WRITE_OFF:
+            report.written_off_quantity += -movement.quantity
+        elif movement.kind == MovementKind.ADJUSTMENT:
+            report.adjusted_quantity += movement.quantity
+    if not already:
+        _after_commit_stock_changed([locked.medicine_id], "recall")
+        transaction.on_commit(lambda: signals.lot_recalled.send(sender=Lot, lot=locked, report=report, user=user))
+    return report
+
+
+@transaction.atomic
+def lots_expire(*, today: datetime.date | None = None, user=None) -> int:
+    """The daily sweep: available lots with ``expiry_date <= today`` become expired. Returns how many.
+
+    Idempotent (a second run finds nothing). Quarantined lots keep their hold
+    (``lot_release`` expires them); recalled lots stay recalled. Also refreshes
+    the derived columns of every medicine whose nearest expiry has passed, since
+    a lot stops being sellable on its expiry day whatever its status says.
+    """
+    today = today or timezone.localdate()
+    due = Lot.objects.filter(status=LotStatus.AVAILABLE, expiry_date__lte=today)
+    medicine_ids = set(due.values_list("medicine_id", flat=True).distinct())
+    medicine_ids |= set(Medicine.objects.filter(nearest_expiry__lte=today).values_list("pk", flat=True))
+    if not medicine_ids:
+        return 0
+    _lock_medicines(medicine_ids)
+    lots = lock_rows(due)
+    note = str(_("Expired on %(date)s") % {"date": today.isoformat()})
+    for lot in lots:
+        lot.status = LotStatus.EXPIRED
+        lot.status_reason = note
+    if lots:
+        bulk_update_with_history(
+            lots, Lot, ["status", "status_reason"], batch_size=500, default_user=user, default_change_reason="expiry"
+        )
+    _refresh_stock(medicine_ids, today)
+    _after_commit_stock_changed(medicine_ids, "expiry")
+    return len(lots)

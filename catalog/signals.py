@@ -1,0 +1,14 @@
+"""Signals the catalogue sends after its transactions commit.
+
+Receivers (alerts, notifications, cache invalidation) run after the data they
+describe exists: the services send these from ``transaction.on_commit``.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: medicine_ids (list[int]), reason (str: "receipt", "dispense", "write_off", "adjustment",
+# "return", "quarantine", "release", "recall", "expiry")
+stock_changed = Signal()
+
+# kwargs: lot (Lot), report (catalog.services.RecallReport), user (User | None)
+lot_recalled = Signal()
