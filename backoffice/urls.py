@@ -4,8 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from backoffice.health import health_view
+from backoffice.storage import private_file_view
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("health/", health_view, name="health"),
+    # Import uploads and exports: permission-checked, never public (backoffice/storage.py).
+    path("private-files/<path:name>", private_file_view, name="private-file"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", RedirectView.as_view(url=f"/{settings.ADMIN_URL}", permanent=False)),
 ]

@@ -152,6 +152,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = reverse_lazy("admin:login")
+LOGIN_REDIRECT_URL = reverse_lazy("admin:index")
 
 # Staff second factor (django-otp). The issuer is what authenticator apps show.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Dorixona")
@@ -188,10 +189,36 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# Import uploads and exports: outside MEDIA_ROOT, so no URL ever serves them.
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private")))
+# How long a pre-signed link to a private file (S3) stays valid.
+PRIVATE_URL_EXPIRE_SECONDS = env.int("PRIVATE_URL_EXPIRE_SECONDS", default=300)
+# S3-compatible object storage (AWS S3, MinIO, Yandex Object Storage) when a
+# bucket is named; local disk otherwise. See backoffice/storage_config.py.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    from backoffice.storage_config import s3_storages  # noqa: E402
+
+    STORAGES = s3_storages(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        region=env.str("AWS_S3_REGION_NAME", default=""),
+        access_key=env.str("AWS_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("AWS_SECRET_ACCESS_KEY", default=""),
+        custom_domain=env.str("AWS_S3_CUSTOM_DOMAIN", default=""),
+        private_bucket=env.str("AWS_PRIVATE_STORAGE_BUCKET_NAME", default=""),
+        private_expire_seconds=PRIVATE_URL_EXPIRE_SECONDS,
+        addressing_style=env.str("AWS_S3_ADDRESSING_STYLE", default=""),
+        private_acl=env.str("AWS_PRIVATE_DEFAULT_ACL", default="private"),
+    )
+else:
+    from backoffice.storage_config import local_storages  # noqa: E402
+
+    STORAGES = local_storages(media_root=MEDIA_ROOT, private_root=PRIVATE_MEDIA_ROOT)
+# Uploaded images: limits enforced by catalog/validators.py.
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+IMAGE_MAX_PIXELS_SIDE = env.int("IMAGE_MAX_PIXELS_SIDE", default=4096)
+THUMBNAIL_WIDTH = env.int("THUMBNAIL_WIDTH", default=320)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -207,6 +234,36 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A message taken by a worker that died is handed out again after this many
+# seconds (Redis transport); an unreachable Redis fails a publish within
+# seconds instead of hanging a web request.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+# --- Alerts (tasks/) ----------------------------------------------------------
+# Expiry windows in days: a lot is in the narrowest window it has reached.
+ALERT_EXPIRY_WINDOWS = env.list("ALERT_EXPIRY_WINDOWS", cast=int, default=[180, 90, 30])
+# Channels that carry alerts and the digest (tasks.notifications.CHANNELS).
+ALERT_CHANNELS = env.list("ALERT_CHANNELS", default=["email", "telegram"])
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# JSON: chat ids per staff role, e.g. {"pharmacist": ["-1001"], "inventory": ["-1002"]}.
+TELEGRAM_CHAT_IDS = env.json("TELEGRAM_CHAT_IDS", default={})
+TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
+# Task modules outside an app's tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["catalog.imports.tasks"]
+
+# --- Spreadsheet imports (catalog/imports/) -----------------------------------
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+# Files with more data rows than this are checked and applied by a Celery worker.
+IMPORT_ASYNC_ROWS = env.int("IMPORT_ASYNC_ROWS", default=2000)
+# Decompression-bomb guard: an XLSX whose parts unpack to more than this is refused unopened.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", default=300 * 1024 * 1024)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
@@ -217,6 +274,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Every API failure is {"code", "message"}: accounts/api/errors.py.
+    "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
+    # Throttles count in the default cache (Redis in production). The auth API's
+    # scopes: code-sending endpoints per phone and per IP, code checks and
+    # logins per IP (see accounts/api/throttles.py).
+    "DEFAULT_THROTTLE_RATES": {
+        "otp_send_phone": env.str("THROTTLE_OTP_SEND_PHONE", default="5/hour"),
+        "otp_send_ip": env.str("THROTTLE_OTP_SEND_IP", default="30/hour"),
+        "otp_check_ip": env.str("THROTTLE_OTP_CHECK_IP", default="30/min"),
+        "login_ip": env.str("THROTTLE_LOGIN_IP", default="30/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dorixona API",
@@ -232,7 +300,30 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Tokens carry a hash of the password: a reset ends every session at once.
+    "CHECK_REVOKE_TOKEN": True,
 }
+
+# --- Customer sign-up codes and SMS (accounts/otp.py, accounts/sms/) ----------
+OTP_CODE_TTL = timedelta(seconds=env.int("OTP_CODE_TTL_SECONDS", default=120))
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_RESEND_COOLDOWN = timedelta(seconds=env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60))
+OTP_DAILY_LIMIT = env.int("OTP_DAILY_LIMIT", default=10)
+# "console" (logs the text: make run, tests), "eskiz" or "playmobile".
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+# Eskiz delivers only texts approved in its cabinet: keep this one template.
+SMS_CODE_TEMPLATE = env.str("SMS_CODE_TEMPLATE", default="Dorixona: tasdiqlash kodi {code}. Kod 2 daqiqa amal qiladi.")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+ESKIZ_BASE_URL = env.str("ESKIZ_BASE_URL", default="https://notify.eskiz.uz")
+ESKIZ_EMAIL = env.str("ESKIZ_EMAIL", default="")
+ESKIZ_PASSWORD = env.str("ESKIZ_PASSWORD", default="")
+ESKIZ_FROM = env.str("ESKIZ_FROM", default="4546")
+PLAYMOBILE_BASE_URL = env.str("PLAYMOBILE_BASE_URL", default="https://send.smsxabar.uz")
+PLAYMOBILE_LOGIN = env.str("PLAYMOBILE_LOGIN", default="")
+PLAYMOBILE_PASSWORD = env.str("PLAYMOBILE_PASSWORD", default="")
+PLAYMOBILE_ORIGINATOR = env.str("PLAYMOBILE_ORIGINATOR", default="3700")
+if SMS_BACKEND not in {"console", "eskiz", "playmobile"}:
+    raise ImproperlyConfigured("SMS_BACKEND must be 'console', 'eskiz' or 'playmobile'.")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -251,5 +342,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Every successful login is an INFO line from django-axes; its AccessLog table keeps them.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -13,7 +13,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests opt in to a real worker explicitly; everything else runs eagerly.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 LANGUAGE_CODE = "en"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# Local disk, whatever a developer's .env says, so the suite never writes to a
+# real bucket; the S3 tests (backoffice/tests/test_storage_s3.py) configure
+# their local S3 server themselves and start their Celery worker with
+# TEST_STORAGE_FROM_ENV=1 so that it uses the same one.
+if not env.bool("TEST_STORAGE_FROM_ENV", default=False):
+    from backoffice.storage_config import local_storages
+
+    STORAGES = local_storages(media_root=MEDIA_ROOT, private_root=PRIVATE_MEDIA_ROOT)  # noqa: F405

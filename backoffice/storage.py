@@ -1,0 +1,109 @@
+"""Public media and private files (imports, exports) on one storage API.
+
+``default`` storage holds public media; ``private`` storage (see
+backoffice/storage_config.py) holds files that only staff with the right
+permission may download. Code that writes an import upload or an export uses
+``private_storage()``; code that links to one uses ``private_file_url(name)``,
+which points at ``private_file_view``: the view checks the permission and then
+either redirects to a pre-signed S3 link that expires in
+``PRIVATE_URL_EXPIRE_SECONDS`` or streams the file from local disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.files.storage import Storage, storages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+# Top-level folder of the private storage -> the permission needed to download
+# from it. A folder that is not listed here cannot be downloaded through the
+# generic view at all. Inventory staff import and export stock (issue 2's
+# role matrix), so the lot permissions guard both.
+PRIVATE_FOLDER_PERMISSIONS: dict[str, str] = {
+    "imports": "catalog.add_lot",
+    "exports": "catalog.view_lot",
+}
+
+
+def private_storage() -> Storage:
+    return storages["private"]
+
+
+def public_storage() -> Storage:
+    return storages["default"]
+
+
+def is_s3_storage(storage: Storage) -> bool:
+    return type(storage).__module__.startswith("storages.backends.s3")
+
+
+def private_file_url(name: str) -> str:
+    """The link to show staff for a private file: the permission-checking view."""
+    return reverse("private-file", kwargs={"name": name})
+
+
+def _may_download(user, permission: str) -> bool:
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    # Same bar as the admin itself: a password alone is not enough.
+    is_verified = getattr(user, "is_verified", None)
+    if is_verified is None or not is_verified():
+        return False
+    return user.has_perm(permission)
+
+
+def private_file_response(request: HttpRequest, name: str, permission: str) -> HttpResponse:
+    """Hand out the private file ``name`` to a staff member holding ``permission``.
+
+    Anonymous visitors are sent to the admin login; staff without the
+    permission (or without the second factor) get 403; a missing file or a
+    path that tries to leave the storage gets 404. On S3 the answer is a
+    redirect to a pre-signed link valid for ``PRIVATE_URL_EXPIRE_SECONDS``; on
+    disk the file itself, as an attachment.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("admin:login"))
+    if not _may_download(user, permission):
+        logger.warning("private file refused", extra={"user_id": user.pk, "file": name})
+        raise PermissionDenied
+    storage = private_storage()
+    try:
+        exists = bool(name) and storage.exists(name)
+    except SuspiciousFileOperation as exc:
+        raise Http404 from exc
+    if not exists:
+        raise Http404
+    filename = posixpath.basename(name)
+    logger.info("private file served", extra={"user_id": user.pk, "file": name})
+    if is_s3_storage(storage):
+        url = storage.url(
+            name,
+            parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            expire=settings.PRIVATE_URL_EXPIRE_SECONDS,
+        )
+        response: HttpResponse = HttpResponseRedirect(url)
+    else:
+        response = FileResponse(storage.open(name, "rb"), as_attachment=True, filename=filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@require_GET
+def private_file_view(request: HttpRequest, name: str) -> HttpResponse:
+    folder = name.split("/", 1)[0]
+    permission = PRIVATE_FOLDER_PERMISSIONS.get(folder)
+    if permission is None:
+        raise Http404
+    return private_file_response(request, name, permission)
