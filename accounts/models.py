@@ -55,6 +55,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CUSTOMER, db_index=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False, editable=False)
+    # Set when the owner proved the phone with an SMS code. An inactive account
+    # without it is an unfinished sign-up (which may be started again); an
+    # inactive account with it was deactivated by staff and stays so.
+    phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True, editable=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
@@ -158,3 +162,42 @@ class BackupCode(models.Model):
     @classmethod
     def hashed(cls, device: BackupCodeDevice, code: str) -> "BackupCode":
         return cls(device=device, code_hash=make_password(normalize_backup_code(code)))
+
+
+class CodePurpose(models.TextChoices):
+    REGISTER = "register", _("Sign-up")
+    PASSWORD_RESET = "password_reset", _("Password reset")
+    PHONE_CHANGE = "phone_change", _("Phone change")
+
+
+class PhoneCode(models.Model):
+    """A one-time code sent by SMS, stored only as a keyed hash.
+
+    A code is bound to a phone and a purpose (and, for a phone change, to the
+    user asking for it), so a sign-up code cannot reset a password. See
+    ``accounts.otp`` for the rules: lifetime, wrong tries, cooldown, daily cap.
+    """
+
+    phone = models.CharField(_("phone"), max_length=16)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=CodePurpose.choices)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone code")
+        verbose_name_plural = _("phone codes")
+        indexes = [
+            # The latest code of a phone for a purpose (verify, cooldown) and the daily count.
+            models.Index(fields=["phone", "purpose", "-created_at"], name="phonecode_phone_purpose_idx"),
+            # The clean-up sweep.
+            models.Index(fields=["created_at"], name="phonecode_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

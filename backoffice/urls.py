@@ -3,6 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
 
 from backoffice.health import health_view
 from backoffice.storage import private_file_view
@@ -12,6 +13,8 @@ urlpatterns = [
     path("health/", health_view, name="health"),
     # Import uploads and exports: permission-checked, never public (backoffice/storage.py).
     path("private-files/<path:name>", private_file_view, name="private-file"),
+    path("api/v1/auth/", include("accounts.api.urls", namespace="auth")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", RedirectView.as_view(url=f"/{settings.ADMIN_URL}", permanent=False)),
 ]

@@ -1,0 +1,34 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from rest_framework import exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from accounts.roles import API_ROLES
+
+
+class CustomerJWTAuthentication(JWTAuthentication):
+    """simplejwt's bearer authentication, for customers and couriers only.
+
+    simplejwt already refuses a deactivated user and, with
+    ``CHECK_REVOKE_TOKEN``, a token issued before the last password change.
+    A user moved to a staff role loses API access at once.
+    """
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if user.role not in API_ROLES:
+            raise exceptions.AuthenticationFailed(
+                _("Staff accounts sign in to the back-office, not to the app."), code="staff_use_admin"
+            )
+        return user
+
+
+class CustomerJWTScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes the bearer token."""
+
+    target_class = "accounts.api.authentication.CustomerJWTAuthentication"
+    name = "customerJWT"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer", bearer_format="JWT")

@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.models import CodePurpose, User
+from accounts.phone import normalize_phone
+
+
+class PhoneField(serializers.CharField):
+    """Any way people write an Uzbek number in, ``+998XXXXXXXXX`` out."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code="invalid_phone") from exc
+
+
+class CodeField(serializers.RegexField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            r"^\d{6}$", error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs
+        )
+
+
+class PasswordField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", 128)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+
+class RegisterSerializer(serializers.Serializer):
+    phone = PhoneField()
+    password = PasswordField()
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class PhoneSerializer(serializers.Serializer):
+    phone = PhoneField()
+
+
+class ResendSerializer(serializers.Serializer):
+    phone = PhoneField()
+    purpose = serializers.ChoiceField(
+        choices=[CodePurpose.REGISTER, CodePurpose.PASSWORD_RESET], default=CodePurpose.REGISTER
+    )
+
+
+class VerifySerializer(serializers.Serializer):
+    phone = PhoneField()
+    code = CodeField()
+
+
+class LoginSerializer(serializers.Serializer):
+    phone = PhoneField()
+    password = PasswordField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    phone = PhoneField()
+    code = CodeField()
+    password = PasswordField()
+
+
+class PhoneChangeSerializer(serializers.Serializer):
+    phone = PhoneField(help_text=_("The new number."))
+    code = CodeField(required=False, help_text=_("Leave out to have a code sent; send it back to confirm."))
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text=_("Bearer token for API calls; lives minutes."))
+    refresh = serializers.CharField(help_text=_("Exchanged at refresh/ for a new pair; lives days."))
+
+
+class CodeSentSerializer(serializers.Serializer):
+    phone = serializers.CharField(help_text=_("The number as stored: +998XXXXXXXXX."))
+    expires_in = serializers.IntegerField(help_text=_("Seconds the code stays valid."))
+    resend_in = serializers.IntegerField(help_text=_("Seconds before another code may be requested."))
+
+    @staticmethod
+    def for_phone(phone: str) -> dict:
+        # The same body whether or not the number has an account.
+        return {
+            "phone": phone,
+            "expires_in": int(settings.OTP_CODE_TTL.total_seconds()),
+            "resend_in": int(settings.OTP_RESEND_COOLDOWN.total_seconds()),
+        }
+
+
+class MeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "phone", "first_name", "last_name", "address", "role", "date_joined"]
+        read_only_fields = ["id", "phone", "role", "date_joined"]
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("Stable, machine-readable."))
+    message = serializers.CharField(help_text=_("Human-readable, in the request's language."))
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text=_("Validation errors by field (validation_error only)."),
+    )

@@ -1,0 +1,63 @@
+"""Rate limits of the auth API, counted in the default cache (Redis in production).
+
+Rates are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]). A refused
+request answers 429 with ``Retry-After``.
+"""
+
+from django.core.exceptions import ValidationError
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.phone import normalize_phone
+
+
+def _body_phone(request) -> str | None:
+    data = request.data
+    if not isinstance(data, dict):
+        return None
+    try:
+        return normalize_phone(data.get("phone"))
+    except ValidationError:
+        return None  # the serializer will refuse it
+
+
+class PhoneThrottle(SimpleRateThrottle):
+    """Per destination phone, however it is spelt: one number cannot be flooded."""
+
+    scope = "otp_send_phone"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.data, dict) and request.data.get("code"):
+            return None  # confirming a code sends nothing
+        phone = _body_phone(request)
+        return self.cache_format % {"scope": self.scope, "ident": phone} if phone else None
+
+
+class IPThrottle(SimpleRateThrottle):
+    scope = "otp_send_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class SendIPThrottle(IPThrottle):
+    """Per client IP on every endpoint that sends a code."""
+
+    scope = "otp_send_ip"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.data, dict) and request.data.get("code"):
+            return None
+        return super().get_cache_key(request, view)
+
+
+class CheckIPThrottle(IPThrottle):
+    """Per client IP on every endpoint that checks a code (guessing across many phones)."""
+
+    scope = "otp_check_ip"
+
+
+class LoginIPThrottle(IPThrottle):
+    scope = "login_ip"
+
+
+SEND_THROTTLES = [PhoneThrottle, SendIPThrottle]

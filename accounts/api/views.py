@@ -1,0 +1,231 @@
+"""The customer accounts API (/api/v1/auth/). Views parse, call one service, answer."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import customer_services as services
+
+from . import serializers as s
+from .authentication import CustomerJWTAuthentication
+from .throttles import SEND_THROTTLES, CheckIPThrottle, LoginIPThrottle
+
+TAG = ["auth"]
+
+
+def _errors(*codes_by_status: tuple[int, str]) -> dict:
+    """Error responses for the schema: ``(status, "code_a, code_b")``."""
+    return {
+        status_code: OpenApiResponse(s.ErrorSerializer, description=f"Error codes: {codes}")
+        for status_code, codes in codes_by_status
+    }
+
+
+RATE_LIMITED = (429, "rate_limited, code_cooldown, code_daily_limit (with Retry-After)")
+VALIDATION = (400, "validation_error, malformed_request")
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class CustomerView(APIView):
+    authentication_classes = [CustomerJWTAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
+class RegisterView(PublicView):
+    throttle_classes = SEND_THROTTLES
+
+    @extend_schema(
+        tags=TAG,
+        summary="Sign up with a phone number",
+        description="Creates an inactive customer and sends a 6-digit code by SMS; confirm it at verify/.",
+        request=s.RegisterSerializer,
+        responses={201: s.CodeSentSerializer, **_errors(VALIDATION, (409, "phone_taken"), RATE_LIMITED)},
+    )
+    def post(self, request):
+        data = _valid(s.RegisterSerializer, request)
+        services.customer_register(**data)
+        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_201_CREATED)
+
+
+class VerifyView(PublicView):
+    throttle_classes = [CheckIPThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="Confirm the sign-up code",
+        description="Activates the account and returns the first token pair.",
+        request=s.VerifySerializer,
+        responses={200: s.TokenPairSerializer, **_errors(VALIDATION, (400, "code_invalid, code_locked"), RATE_LIMITED)},
+    )
+    def post(self, request):
+        data = _valid(s.VerifySerializer, request)
+        user = services.customer_verify(**data)
+        return Response(services.tokens_issue(user=user))
+
+
+class ResendView(PublicView):
+    throttle_classes = SEND_THROTTLES
+
+    @extend_schema(
+        tags=TAG,
+        summary="Send a new code",
+        description=(
+            "For a pending sign-up (purpose `register`, the default) or a password reset (`password_reset`). "
+            "Answers the same whether or not the number has an account; waits 60 s between codes."
+        ),
+        request=s.ResendSerializer,
+        responses={202: s.CodeSentSerializer, **_errors(VALIDATION, RATE_LIMITED)},
+    )
+    def post(self, request):
+        data = _valid(s.ResendSerializer, request)
+        services.code_resend(**data)
+        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
+
+
+class LoginView(PublicView):
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="Log in with phone and password",
+        description="Customers and couriers only; staff use the back-office.",
+        request=s.LoginSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            **_errors(
+                VALIDATION,
+                (401, "invalid_credentials"),
+                (403, "account_not_verified, account_disabled, staff_use_admin"),
+                (429, "login_locked, rate_limited (with Retry-After)"),
+            ),
+        },
+    )
+    def post(self, request):
+        data = _valid(s.LoginSerializer, request)
+        user = services.customer_login(request=request, **data)
+        return Response(services.tokens_issue(user=user))
+
+
+class RefreshView(PublicView):
+    throttle_classes = [LoginIPThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="Exchange a refresh token for a new pair",
+        description="The old refresh token is blacklisted (rotation): use the new one next time.",
+        request=s.RefreshSerializer,
+        responses={
+            200: s.TokenPairSerializer,
+            **_errors(VALIDATION, (401, "token_invalid"), (403, "account_disabled, staff_use_admin"), RATE_LIMITED),
+        },
+    )
+    def post(self, request):
+        data = _valid(s.RefreshSerializer, request)
+        return Response(services.token_refresh(refresh=data["refresh"]))
+
+
+class LogoutView(PublicView):
+    @extend_schema(
+        tags=TAG,
+        summary="Log out",
+        description="Blacklists the refresh token; it cannot be refreshed again.",
+        request=s.RefreshSerializer,
+        responses={204: None, **_errors(VALIDATION, (401, "token_invalid"))},
+    )
+    def post(self, request):
+        data = _valid(s.RefreshSerializer, request)
+        services.token_logout(refresh=data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordForgotView(PublicView):
+    throttle_classes = SEND_THROTTLES
+
+    @extend_schema(
+        tags=TAG,
+        summary="Forgot password: send a reset code",
+        description="Answers exactly the same for a registered and an unknown number.",
+        request=s.PhoneSerializer,
+        responses={202: s.CodeSentSerializer, **_errors(VALIDATION, RATE_LIMITED)},
+        examples=[OpenApiExample("Request", value={"phone": "+998901234567"}, request_only=True)],
+    )
+    def post(self, request):
+        data = _valid(s.PhoneSerializer, request)
+        services.password_forgot(phone=data["phone"])
+        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetView(PublicView):
+    throttle_classes = [CheckIPThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="Set a new password with the reset code",
+        description="Every refresh token of the user is blacklisted and every access token stops working.",
+        request=s.PasswordResetSerializer,
+        responses={204: None, **_errors(VALIDATION, (400, "code_invalid, code_locked"), RATE_LIMITED)},
+    )
+    def post(self, request):
+        data = _valid(s.PasswordResetSerializer, request)
+        services.password_reset(**data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(CustomerView):
+    @extend_schema(
+        tags=TAG,
+        summary="The signed-in user's profile",
+        responses={200: s.MeSerializer, **_errors((401, "not_authenticated, token_invalid, account_disabled"))},
+    )
+    def get(self, request):
+        return Response(s.MeSerializer(request.user).data)
+
+    @extend_schema(
+        tags=TAG,
+        summary="Change first name, last name or address",
+        request=s.MeSerializer,
+        responses={200: s.MeSerializer, **_errors(VALIDATION, (401, "not_authenticated, token_invalid"))},
+    )
+    def patch(self, request):
+        serializer = s.MeSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.customer_profile_update(user=request.user, **serializer.validated_data)
+        return Response(s.MeSerializer(user).data)
+
+
+class MePhoneView(CustomerView):
+    throttle_classes = [*SEND_THROTTLES, CheckIPThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="Change the phone number",
+        description=(
+            "Two steps on one endpoint: send `phone` (the new number) to have a code sent to it (202); "
+            "send `phone` and `code` to make the change (200)."
+        ),
+        request=s.PhoneChangeSerializer,
+        responses={
+            200: s.MeSerializer,
+            202: s.CodeSentSerializer,
+            **_errors(VALIDATION, (400, "code_invalid, code_locked"), (409, "phone_taken"), RATE_LIMITED),
+        },
+    )
+    def post(self, request):
+        data = _valid(s.PhoneChangeSerializer, request)
+        if data.get("code"):
+            user = services.customer_phone_change_confirm(user=request.user, phone=data["phone"], code=data["code"])
+            return Response(s.MeSerializer(user).data)
+        services.customer_phone_change_start(user=request.user, phone=data["phone"])
+        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,288 @@
+"""Every write of the customer accounts API: sign-up, login, tokens, profile, password.
+
+Views call these; nothing else changes a customer's account, tokens or codes.
+Codes are checked by ``accounts.otp.otp_verify`` before the write's own
+transaction, so that a wrong try stays counted when the write is refused.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation, user_logged_in
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from .exceptions import (
+    AccountDisabled,
+    AccountNotVerified,
+    CodeInvalid,
+    InvalidCredentials,
+    LoginLocked,
+    PhoneTaken,
+    StaffNotAllowed,
+    TokenInvalid,
+)
+from .models import CodePurpose, User
+from .otp import IssuedCode, otp_issue, otp_verify
+from .roles import API_ROLES, Role
+
+PROFILE_FIELDS = ("first_name", "last_name", "address")
+
+
+def _validate_password(password: str, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
+# --- Tokens -------------------------------------------------------------------
+
+
+def tokens_issue(*, user: User) -> dict[str, str]:
+    """A fresh access + refresh pair for ``user``; both carry the role."""
+    if user.role not in API_ROLES:
+        raise StaffNotAllowed()
+    refresh = RefreshToken.for_user(user)  # also recorded as an outstanding token
+    refresh["role"] = user.role
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _user_of(token: RefreshToken) -> User:
+    user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None:
+        raise TokenInvalid()
+    if jwt_settings.CHECK_REVOKE_TOKEN and token.payload.get(
+        jwt_settings.REVOKE_TOKEN_CLAIM
+    ) != get_md5_hash_password(user.password):
+        raise TokenInvalid()
+    return user
+
+
+def _parse_refresh(raw: str) -> RefreshToken:
+    try:
+        # Checks signature, expiry, type and the blacklist.
+        return RefreshToken(raw)
+    except TokenError as exc:
+        raise TokenInvalid() from exc
+
+
+def _blacklist(token: RefreshToken) -> None:
+    """Blacklist ``token``; refuse it if it already was (two refreshes of one token)."""
+    jti = token.payload[jwt_settings.JTI_CLAIM]
+    try:
+        with transaction.atomic():
+            outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+            if outstanding is None:
+                outstanding = token.outstand()
+            _blacklisted, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    except IntegrityError as exc:
+        raise TokenInvalid() from exc
+    if not created:
+        raise TokenInvalid()
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotate: blacklist ``refresh`` and return a new pair.
+
+    Only one of two requests refreshing the same token wins; the loser gets
+    ``TokenInvalid``, as does any later use of the old token.
+    """
+    token = _parse_refresh(refresh)
+    user = _user_of(token)
+    if not user.is_active:
+        raise AccountDisabled()
+    if user.role not in API_ROLES:
+        raise StaffNotAllowed()
+    _blacklist(token)
+    return tokens_issue(user=user)
+
+
+def token_logout(*, refresh: str, user: User | None = None) -> None:
+    """Blacklist ``refresh``: it can no longer be refreshed."""
+    token = _parse_refresh(refresh)
+    if user is not None and str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise TokenInvalid()
+    _blacklist(token)
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    """Blacklist every outstanding, unexpired refresh token of ``user``; return how many."""
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    tokens = list(live)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+    return len(tokens)
+
+
+# --- Sign-up ------------------------------------------------------------------
+
+
+def customer_register(
+    *, phone: str, password: str, first_name: str, last_name: str, address: str = ""
+) -> tuple[User, IssuedCode]:
+    """An inactive customer and a sign-up code sent to ``phone``.
+
+    A sign-up that was never confirmed may be started again (new password,
+    names); a confirmed or staff account answers ``PhoneTaken``.
+    """
+    candidate = User(phone=phone, first_name=first_name, last_name=last_name, role=Role.CUSTOMER)
+    _validate_password(password, candidate)
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(phone=phone).first()
+            if user is not None and (user.is_active or user.phone_verified_at or user.role != Role.CUSTOMER):
+                raise PhoneTaken()
+            if user is None:
+                user = candidate
+                user.is_active = False
+            user.first_name, user.last_name, user.address = first_name, last_name, address
+            user.set_password(password)
+            user.save()
+            issued = otp_issue(phone=phone, purpose=CodePurpose.REGISTER)
+    except IntegrityError as exc:  # two sign-ups of one number at the same moment
+        raise PhoneTaken() from exc
+    return user, issued
+
+
+def _pending_signup(phone: str) -> User | None:
+    return User.objects.filter(
+        phone=phone, is_active=False, phone_verified_at__isnull=True, role=Role.CUSTOMER
+    ).first()
+
+
+def customer_verify(*, phone: str, code: str) -> User:
+    """Confirm a sign-up with its SMS code: the account becomes active."""
+    otp_verify(phone=phone, purpose=CodePurpose.REGISTER, code=code)
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(phone=phone).first()
+        if user is None or user.phone_verified_at is not None or user.role != Role.CUSTOMER:
+            raise CodeInvalid()
+        user.is_active = True
+        user.phone_verified_at = timezone.now()
+        user.save()
+    return user
+
+
+def code_resend(*, phone: str, purpose: str) -> IssuedCode:
+    """A new code for a pending sign-up or a password reset.
+
+    Answers alike whether or not there is anyone to send it to; it is sent
+    only when there is.
+    """
+    if purpose == CodePurpose.REGISTER:
+        deliver = _pending_signup(phone) is not None
+        return otp_issue(phone=phone, purpose=purpose, deliver=deliver)
+    return password_forgot(phone=phone)
+
+
+# --- Login --------------------------------------------------------------------
+
+
+def customer_login(*, request, phone: str, password: str) -> User:
+    """Check phone and password; only customers and couriers get tokens.
+
+    Failures count towards django-axes' lockout (phone and IP together), the
+    same one that guards the staff login.
+    """
+    user = authenticate(request, username=phone, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise LoginLocked(retry_after=math.ceil(settings.AXES_COOLOFF_TIME.total_seconds()))
+    if user is None:
+        candidate = User.objects.filter(phone=phone, is_active=False).first()
+        if candidate is not None and candidate.check_password(password):
+            raise AccountDisabled() if candidate.phone_verified_at else AccountNotVerified()
+        raise InvalidCredentials()
+    if user.role not in API_ROLES:
+        raise StaffNotAllowed()
+    # Resets the failure count (django-axes) and sets last_login.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return user
+
+
+# --- Password recovery ---------------------------------------------------------
+
+
+def _api_user(phone: str) -> User | None:
+    return User.objects.filter(phone=phone, is_active=True, role__in=API_ROLES).first()
+
+
+def password_forgot(*, phone: str) -> IssuedCode:
+    """Send a reset code if ``phone`` belongs to an active customer or courier.
+
+    An unknown number goes through the very same steps (a code row, the
+    cooldown, the daily cap) without an SMS, so the answer tells nothing.
+    """
+    user = _api_user(phone)
+    return otp_issue(phone=phone, purpose=CodePurpose.PASSWORD_RESET, deliver=user is not None)
+
+
+def password_reset(*, phone: str, code: str, password: str) -> User:
+    """Set a new password with a reset code; every session of the user ends."""
+    user = _api_user(phone)
+    _validate_password(password, user or User(phone=phone))
+    otp_verify(phone=phone, purpose=CodePurpose.PASSWORD_RESET, code=code)
+    if user is None:
+        raise CodeInvalid()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(password)
+        user.save()
+        # Refresh tokens are blacklisted; access tokens die with the password
+        # hash they carry (SIMPLE_JWT["CHECK_REVOKE_TOKEN"]).
+        user_tokens_revoke(user=user)
+    return user
+
+
+# --- Profile --------------------------------------------------------------------
+
+
+def customer_profile_update(*, user: User, **changes: str) -> User:
+    """Change the first name, last name and/or address of ``user``."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes:
+        user.full_clean(exclude=[f.name for f in User._meta.fields if f.name not in changes], validate_unique=False)
+        user.save()
+    return user
+
+
+def customer_phone_change_start(*, user: User, phone: str) -> IssuedCode:
+    """Send a code to the new number ``phone``; the change waits for it."""
+    if phone == user.phone:
+        raise ValidationError({"phone": [_same_phone_message()]})
+    if User.objects.filter(phone=phone).exclude(pk=user.pk).exists():
+        raise PhoneTaken()
+    return otp_issue(phone=phone, purpose=CodePurpose.PHONE_CHANGE, user=user)
+
+
+def customer_phone_change_confirm(*, user: User, phone: str, code: str) -> User:
+    """Move ``user`` to the number ``phone`` once its code is confirmed."""
+    otp_verify(phone=phone, purpose=CodePurpose.PHONE_CHANGE, code=code, user=user)
+    try:
+        with transaction.atomic():
+            if User.objects.filter(phone=phone).exclude(pk=user.pk).exists():
+                raise PhoneTaken()
+            user = User.objects.select_for_update().get(pk=user.pk)
+            user.phone = phone
+            user.phone_verified_at = timezone.now()
+            user.save()
+    except IntegrityError as exc:
+        raise PhoneTaken() from exc
+    return user
+
+
+def _same_phone_message():
+    from django.utils.translation import gettext
+
+    return gettext("This is already your phone number.")

@@ -1,0 +1,151 @@
+"""One-time SMS codes: issue, verify, flush.
+
+Rules (settings in ``backoffice/settings/base.py``, section "Customer sign-up codes"):
+
+- 6 digits from ``secrets``; only an HMAC-SHA256 of phone, purpose and code
+  (keyed with ``SECRET_KEY``) is stored, so a database dump reveals no code;
+- a code lives ``OTP_CODE_TTL`` (2 minutes) and serves one purpose for one
+  phone (and, for a phone change, one user);
+- ``OTP_MAX_ATTEMPTS`` (5) wrong tries kill it; comparison is constant-time;
+- a new code for a phone waits ``OTP_RESEND_COOLDOWN`` (60 s) after the last one,
+  and at most ``OTP_DAILY_LIMIT`` codes go to one phone in 24 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .exceptions import CodeCooldown, CodeDailyLimit, CodeInvalid, CodeLocked
+from .models import PhoneCode, User
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+DAY = timedelta(days=1)
+
+
+def _code_hash(*, phone: str, purpose: str, code: str) -> str:
+    message = f"{phone}|{purpose}|{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, math.ceil(delta.total_seconds()))
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    phone_code: PhoneCode
+    # The code in clear: it exists only here and in the SMS.
+    code: str
+
+
+def otp_issue(
+    *, phone: str, purpose: str, user: User | None = None, deliver: bool = True, now: datetime | None = None
+) -> IssuedCode:
+    """Create a fresh code for ``phone`` and ``purpose`` and send it by SMS after commit.
+
+    Earlier live codes of the same phone and purpose stop working. Raises
+    ``CodeCooldown`` or ``CodeDailyLimit`` (both with ``retry_after`` seconds).
+    ``deliver=False`` goes through every step but sends nothing: forgot-password
+    uses it for unknown numbers so that both answer alike, cooldown included.
+    """
+    now = now or timezone.now()
+    # A short mutex per phone: two simultaneous requests must not both pass the
+    # cooldown check below and send two SMS.
+    lock_key = f"otp:issue:{phone}"
+    if not cache.add(lock_key, 1, timeout=10):
+        raise CodeCooldown(retry_after=_seconds(settings.OTP_RESEND_COOLDOWN))
+    try:
+        with transaction.atomic():
+            recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - DAY)
+            last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+            if last is not None and now - last < settings.OTP_RESEND_COOLDOWN:
+                raise CodeCooldown(retry_after=_seconds(last + settings.OTP_RESEND_COOLDOWN - now))
+            sent_today = recent.count()
+            if sent_today >= settings.OTP_DAILY_LIMIT:
+                oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
+                raise CodeDailyLimit(retry_after=_seconds(oldest + DAY - now))
+
+            PhoneCode.objects.filter(
+                phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now
+            ).update(expires_at=now)
+            code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            phone_code = PhoneCode.objects.create(
+                phone=phone,
+                purpose=purpose,
+                user=user,
+                code_hash=_code_hash(phone=phone, purpose=purpose, code=code),
+                created_at=now,
+                expires_at=now + settings.OTP_CODE_TTL,
+            )
+            if deliver:
+                text = settings.SMS_CODE_TEMPLATE.format(code=code)
+                # robust: a broker or gateway failure must not turn the answer into an error.
+                transaction.on_commit(
+                    lambda: _enqueue_sms(phone=phone, text=text, message_id=phone_code.pk), robust=True
+                )
+    finally:
+        cache.delete(lock_key)
+    return IssuedCode(phone_code=phone_code, code=code)
+
+
+def _enqueue_sms(*, phone: str, text: str, message_id: int) -> None:
+    from .tasks import sms_send
+
+    # The text travels through the broker: the code exists in clear nowhere else.
+    sms_send.delay(phone=phone, text=text, message_id=f"otp-{message_id}")
+
+
+def otp_verify(
+    *, phone: str, purpose: str, code: str, user: User | None = None, now: datetime | None = None
+) -> PhoneCode:
+    """Consume the live code of ``phone`` for ``purpose`` if ``code`` matches.
+
+    Raises ``CodeInvalid`` (wrong, expired, used or no code) or ``CodeLocked``
+    (too many wrong tries). A wrong try is counted in its own transaction, so
+    call this outside any outer ``atomic`` block or the count rolls back with it.
+    """
+    now = now or timezone.now()
+    error: type[CodeInvalid] | type[CodeLocked] | None = None
+    with transaction.atomic():
+        candidates = PhoneCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True)
+        if user is not None:
+            candidates = candidates.filter(user=user)
+        # Locked so that parallel guesses are all counted against the same row.
+        phone_code = candidates.order_by("-created_at").select_for_update().first()
+        if phone_code is None or phone_code.expires_at <= now:
+            error = CodeInvalid
+        elif phone_code.attempts >= settings.OTP_MAX_ATTEMPTS:
+            error = CodeLocked
+        else:
+            expected = _code_hash(phone=phone, purpose=purpose, code=str(code))
+            if hmac.compare_digest(expected, phone_code.code_hash):
+                PhoneCode.objects.filter(pk=phone_code.pk).update(used_at=now)
+                phone_code.used_at = now
+            else:
+                PhoneCode.objects.filter(pk=phone_code.pk).update(attempts=F("attempts") + 1)
+                error = CodeLocked if phone_code.attempts + 1 >= settings.OTP_MAX_ATTEMPTS else CodeInvalid
+    if error is not None:
+        raise error()
+    return phone_code
+
+
+def otp_flush(*, now: datetime | None = None) -> int:
+    """Delete codes older than a day (the daily cap counts the younger ones)."""
+    now = now or timezone.now()
+    keep_for = max(DAY, settings.OTP_CODE_TTL)
+    deleted, _by_model = PhoneCode.objects.filter(created_at__lt=now - keep_for).delete()
+    return deleted

@@ -1,0 +1,46 @@
+"""Background work of the accounts app: SMS delivery and the auth clean-up."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from .sms import SmsTemporaryError, get_backend
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(SmsTemporaryError,),
+    retry_backoff=5,  # 5 s, 10 s, 20 s... with jitter
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+    acks_late=True,
+)
+def sms_send(self, *, phone: str, text: str, message_id: str) -> str:
+    """Send one SMS. Takes the text itself: a one-time code exists in clear nowhere else.
+
+    Temporary failures (timeouts, 5xx) are retried with back-off; a refusal
+    (bad credentials, bad number) is logged and not retried.
+    """
+    return get_backend().send(phone=phone, text=text, message_id=message_id)
+
+
+@shared_task
+def auth_cleanup() -> dict[str, int]:
+    """Flush one-time codes older than a day and expired refresh tokens.
+
+    Idempotent; run it hourly or daily. Blacklist rows go with their
+    outstanding token (cascade), so an expired token stops taking room.
+    """
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    from .otp import otp_flush
+
+    codes = otp_flush()
+    tokens, _by_model = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    result = {"codes": codes, "tokens": tokens}
+    logger.info("auth_cleanup: %s", result)
+    return result
