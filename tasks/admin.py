@@ -1,0 +1,162 @@
+"""Alerts in the admin: filters, severity badges, bulk acknowledge, run-the-scans-now.
+
+Alerts are written by the scans only: every field is read-only here, and the
+one thing a person does to an alert, acknowledging it, goes through
+``tasks.services.alerts_acknowledge`` (recorded in the history).
+"""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
+from unfold.decorators import action, display
+
+from . import services
+from .models import Alert, AlertDelivery, AlertKind, DeliveryStatus, Severity
+from .queue import enqueue_now
+
+SEVERITY_COLOURS = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
+STATE_COLOURS = {"open": "danger", "acknowledged": "warning", "resolved": "success"}
+DELIVERY_COLOURS = {
+    DeliveryStatus.SENT: "success",
+    DeliveryStatus.SENDING: "info",
+    DeliveryStatus.FAILED: "warning",
+    DeliveryStatus.GAVE_UP: "danger",
+}
+
+
+class AlertStateFilter(DropdownFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("open", _("Open, not acknowledged")),
+            ("acknowledged", _("Open, acknowledged")),
+            ("resolved", _("Resolved")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+        if self.value() == "acknowledged":
+            return queryset.filter(resolved_at__isnull=True, acknowledged_at__isnull=False)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+class AlertDeliveryInline(TabularInline):
+    model = AlertDelivery
+    extra = 0
+    can_delete = False
+    fields = ("channel", "target", "display_status", "attempts", "sent_at", "next_attempt_at", "last_error")
+    readonly_fields = fields
+    tab = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @display(description=_("status"), label=DELIVERY_COLOURS)
+    def display_status(self, obj: AlertDelivery):
+        return obj.status, obj.get_status_display()
+
+
+@admin.register(Alert)
+class AlertAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = (
+        "display_alert",
+        "display_severity",
+        "display_window",
+        "display_state",
+        "first_seen",
+        "last_seen",
+        "acknowledged_by",
+    )
+    list_filter = (
+        AlertStateFilter,
+        ("kind", ChoicesDropdownFilter),
+        ("severity", ChoicesDropdownFilter),
+        ("first_seen", RangeDateTimeFilter),
+    )
+    list_filter_submit = True
+    list_select_related = ("medicine", "lot", "lot__medicine", "acknowledged_by")
+    search_fields = ("medicine__name", "lot__lot_number", "lot__medicine__name")
+    date_hierarchy = None
+    readonly_fields = (
+        "kind",
+        "severity",
+        "medicine",
+        "lot",
+        "window",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+        "acknowledged_by",
+        "acknowledged_at",
+    )
+    fields = readonly_fields
+    inlines = [AlertDeliveryInline]
+    actions = ["acknowledge"]
+    actions_list = ["run_scans"]
+
+    # --- permissions: alerts are written by the scans only ---------------------
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_acknowledge_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("tasks.acknowledge_alert")
+
+    def has_scan_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("tasks.change_alert")
+
+    # --- columns -----------------------------------------------------------------
+    @display(description=_("alert"), ordering="kind")
+    def display_alert(self, obj: Alert) -> str:
+        return str(obj)
+
+    @display(description=_("severity"), ordering="severity", label=SEVERITY_COLOURS)
+    def display_severity(self, obj: Alert):
+        return obj.severity, obj.get_severity_display()
+
+    @display(description=_("window"), ordering="window")
+    def display_window(self, obj: Alert) -> str:
+        if obj.kind == AlertKind.EXPIRY:
+            return _("%(days)s days") % {"days": obj.window}
+        return "—"
+
+    @display(description=_("state"), label=STATE_COLOURS)
+    def display_state(self, obj: Alert):
+        if obj.resolved_at:
+            return "resolved", _("Resolved")
+        if obj.acknowledged_at:
+            return "acknowledged", _("Acknowledged")
+        return "open", _("Open")
+
+    # --- actions -----------------------------------------------------------------
+    @action(description=_("Acknowledge selected alerts"), permissions=["acknowledge"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]):
+        count = services.alerts_acknowledge(alert_ids=queryset.values_list("pk", flat=True), user=request.user)
+        self.message_user(request, _("%(n)d alert(s) acknowledged.") % {"n": count}, messages.SUCCESS)
+
+    @action(description=_("Run the scans now"), permissions=["scan"], icon="radar")
+    def run_scans(self, request: HttpRequest):
+        from .tasks import scan_expiry, scan_low_stock
+
+        queued = all([enqueue_now(scan_expiry), enqueue_now(scan_low_stock)])
+        if queued:
+            self.message_user(request, _("The scans have been started."), messages.SUCCESS)
+        else:
+            self.message_user(
+                request,
+                _("The task queue is unreachable; the scans will run at their next scheduled time."),
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(reverse("admin:tasks_alert_changelist"))

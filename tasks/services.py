@@ -1,0 +1,478 @@
+"""Alert scans, acknowledgement and notification bookkeeping: every write of the tasks app.
+
+The scans are set-based: each is a fixed number of SQL statements whatever
+the number of lots or medicines (resolve what cleared, touch what is still
+true, insert what is new with ``INSERT ... SELECT ... ON CONFLICT DO
+NOTHING``). They read live stock (lots), never a snapshot, and the partial
+unique index on open alerts makes a rerun, a redelivered task or two workers
+at once harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from accounts.roles import Role
+from catalog.models import Lot, LotStatus, Medicine
+
+from .models import (
+    EXPIRY_KINDS,
+    STOCK_KINDS,
+    Alert,
+    AlertDelivery,
+    AlertKind,
+    DeliveryStatus,
+    DigestDelivery,
+    Severity,
+)
+
+logger = logging.getLogger(__name__)
+
+# Who acts on which alerts.
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    Role.PHARMACIST: tuple(EXPIRY_KINDS),
+    Role.INVENTORY: tuple(STOCK_KINDS),
+}
+# A critical alert older than this is no longer "new": it waits for the digest.
+IMMEDIATE_MAX_AGE = timedelta(hours=24)
+# A delivery claimed this long ago and never finished belongs to a worker that died.
+STALE_CLAIM = timedelta(minutes=10)
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_MAX_SECONDS = 3600
+
+# Scans of the same kind are serialised on PostgreSQL (SQLite serialises every
+# writer already): two workers running the same scan would otherwise wait on
+# each other's uncommitted unique-index entries in an arbitrary order.
+_SCAN_LOCK_KEYS = {"expiry": 720_601, "stock": 720_602}
+
+
+@dataclass
+class ScanResult:
+    scan: str
+    created: int = 0
+    resolved: int = 0
+    open_by_kind: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"scan": self.scan, "created": self.created, "resolved": self.resolved, "open": self.open_by_kind}
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _db_datetime(value: datetime):
+    """A datetime as the backend stores it, for hand-written SQL parameters."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _insert_from_select(model, columns: Sequence[str], queryset: QuerySet, returning: str = "") -> list | int:
+    """``INSERT INTO model (columns) SELECT ... ON CONFLICT DO NOTHING``: one statement.
+
+    ``queryset`` is a ``values()`` query whose selected expressions are in the
+    order of ``columns``. ``bulk_create`` would first pull every row into
+    Python; this never leaves the database. With ``returning`` the inserted
+    rows' column is returned (PostgreSQL, SQLite 3.35+), else the row count.
+    """
+    select_sql, params = queryset.query.sql_with_params()
+    sql = (
+        f"INSERT INTO {_qn(model._meta.db_table)} ({', '.join(_qn(c) for c in columns)}) "
+        f"{select_sql} ON CONFLICT DO NOTHING"
+    )
+    if returning:
+        sql += f" RETURNING {_qn(returning)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            return [row[0] for row in cursor.fetchall()]
+        return cursor.rowcount
+
+
+def _lock_scan(name: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEYS[name]])
+
+
+def _open_counts(kinds: Iterable[str]) -> dict[str, int]:
+    rows = Alert.objects.open().filter(kind__in=list(kinds)).values("kind").annotate(n=Count("id")).order_by()
+    return {row["kind"]: row["n"] for row in rows}
+
+
+def _alert_columns(queryset: QuerySet, now: datetime) -> QuerySet:
+    """The scan's candidates as rows of tasks_alert (see ``_ALERT_COLUMNS``)."""
+    stamp = Value(now, output_field=DateTimeField())
+    return queryset.values(
+        c_kind=F("a_kind"),
+        c_severity=F("a_severity"),
+        c_medicine=F("a_medicine"),
+        c_lot=F("a_lot"),
+        c_window=F("a_window"),
+        c_first_seen=stamp,
+        c_last_seen=stamp,
+    )
+
+
+_ALERT_COLUMNS = ("kind", "severity", "medicine_id", "lot_id", "window_days", "first_seen", "last_seen")
+
+
+def _run_scan(name: str, kinds: Sequence[str], candidates: QuerySet, matches: QuerySet, now: datetime) -> ScanResult:
+    """Resolve, touch and insert alerts of ``kinds`` from ``candidates``: four statements.
+
+    ``matches`` is ``candidates`` filtered to the open alert under
+    consideration (an ``Exists`` over ``OuterRef``); an alert without a match
+    has cleared.
+    """
+    result = ScanResult(scan=name)
+    with transaction.atomic():
+        _lock_scan(name)
+        open_alerts = Alert.objects.open().filter(kind__in=kinds)
+        result.resolved = open_alerts.exclude(Exists(matches)).update(resolved_at=now)
+        open_alerts.update(last_seen=now)
+        # Ordered by the subject so that concurrent writers take index entries
+        # in the same order.
+        result.created = _insert_from_select(Alert, _ALERT_COLUMNS, _alert_columns(candidates, now))
+    result.open_by_kind = _open_counts(kinds)
+    return result
+
+
+def expiry_windows() -> list[int]:
+    windows = sorted({int(w) for w in settings.ALERT_EXPIRY_WINDOWS if int(w) > 0})
+    if not windows:
+        raise ValueError("ALERT_EXPIRY_WINDOWS needs at least one positive number of days.")
+    return windows
+
+
+def _expiry_candidates(today: date) -> QuerySet:
+    """Lots that deserve an expiry alert today, annotated with the alert's kind, window and severity.
+
+    An available lot with stock is in the narrowest window it has reached
+    (30 rather than 90 when 20 days are left), so it moves from the 180-day
+    alert to the 90-day one to the 30-day one, each a new alert. Stock past
+    its date (available, or already swept to expired) is an "expired" alert
+    until it is written off. Severity: expired and the narrowest window are
+    critical (they are messaged at once), the next window a warning.
+    """
+    windows = expiry_windows()
+    horizon = today + timedelta(days=windows[-1])
+    expired = Q(expiry_date__lte=today)
+    window = Case(
+        When(expired, then=Value(0)),
+        *[When(expiry_date__lte=today + timedelta(days=w), then=Value(w)) for w in windows],
+        output_field=IntegerField(),
+    )
+    severity_whens = [When(expired, then=Value(Severity.CRITICAL.value))]
+    severity_whens.append(
+        When(expiry_date__lte=today + timedelta(days=windows[0]), then=Value(Severity.CRITICAL.value))
+    )
+    if len(windows) > 1:
+        severity_whens.append(
+            When(expiry_date__lte=today + timedelta(days=windows[1]), then=Value(Severity.WARNING.value))
+        )
+    return (
+        Lot.objects.filter(quantity__gt=0)
+        .filter(
+            Q(status=LotStatus.AVAILABLE, expiry_date__lte=horizon)
+            | Q(status__in=[LotStatus.AVAILABLE, LotStatus.EXPIRED], expiry_date__lte=today)
+        )
+        .annotate(
+            a_kind=Case(
+                When(expired, then=Value(AlertKind.EXPIRED.value)),
+                default=Value(AlertKind.EXPIRY.value),
+                output_field=CharField(),
+            ),
+            a_window=window,
+            a_severity=Case(*severity_whens, default=Value(Severity.INFO.value), output_field=CharField()),
+            a_medicine=F("medicine_id"),
+            a_lot=F("id"),
+        )
+        .order_by("id")
+    )
+
+
+def alerts_scan_expiry(*, now: datetime | None = None) -> ScanResult:
+    """Open, keep and resolve expiry alerts ("expiry" per window, and "expired") from live lots."""
+    now = now or timezone.now()
+    candidates = _expiry_candidates(timezone.localdate(now))
+    matches = candidates.filter(pk=OuterRef("lot_id"), a_kind=OuterRef("kind"), a_window=OuterRef("window"))
+    return _run_scan("expiry", list(EXPIRY_KINDS), candidates, matches, now)
+
+
+def _stock_candidates(today: date) -> QuerySet:
+    """Active medicines whose sellable stock, summed live from their lots, is at or below the reorder level.
+
+    Sellable: available, quantity > 0 and not past its expiry date (the same
+    rule as catalog.selectors.sellable_lots_q). No sellable stock at all is
+    "out of stock" (critical) whatever the reorder level.
+    """
+    # A correlated sum rather than a join + GROUP BY: the same expression then
+    # also serves the "does this alert still hold" test inside EXISTS, where
+    # SQLite cannot see outer columns from a HAVING clause.
+    stock = (
+        Lot.objects.filter(
+            medicine_id=OuterRef("pk"), status=LotStatus.AVAILABLE, quantity__gt=0, expiry_date__gt=today
+        )
+        .order_by()
+        .values("medicine_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return (
+        Medicine.objects.filter(is_active=True)
+        .annotate(a_stock=Coalesce(Subquery(stock, output_field=IntegerField()), Value(0)))
+        .filter(Q(a_stock=0) | Q(a_stock__lte=F("reorder_level")))
+        .annotate(
+            a_kind=Case(
+                When(a_stock=0, then=Value(AlertKind.OUT_OF_STOCK.value)),
+                default=Value(AlertKind.LOW_STOCK.value),
+                output_field=CharField(),
+            ),
+            a_severity=Case(
+                When(a_stock=0, then=Value(Severity.CRITICAL.value)),
+                default=Value(Severity.WARNING.value),
+                output_field=CharField(),
+            ),
+            a_window=Value(0, output_field=IntegerField()),
+            a_medicine=F("id"),
+            a_lot=Value(None, output_field=IntegerField()),
+        )
+        .order_by("id")
+    )
+
+
+def alerts_scan_low_stock(*, now: datetime | None = None) -> ScanResult:
+    """Open, keep and resolve "low stock" and "out of stock" alerts from live lots."""
+    now = now or timezone.now()
+    candidates = _stock_candidates(timezone.localdate(now))
+    matches = candidates.filter(pk=OuterRef("medicine_id"), a_kind=OuterRef("kind"))
+    return _run_scan("stock", list(STOCK_KINDS), candidates, matches, now)
+
+
+def lots_sweep_expired(*, now: datetime | None = None) -> int:
+    """Move lots past their expiry date to status expired (catalog's sweep, with history)."""
+    from catalog.services import lots_expire
+
+    return lots_expire(today=timezone.localdate(now or timezone.now()))
+
+
+@transaction.atomic
+def alerts_acknowledge(*, alert_ids: Iterable[int], user) -> int:
+    """Mark open, unacknowledged alerts as seen by ``user``; returns how many. Recorded in the history."""
+    now = timezone.now()
+    alerts = list(
+        Alert.objects.filter(pk__in=list(alert_ids), acknowledged_at__isnull=True)
+        .order_by("pk")
+        .select_for_update()
+    )
+    for alert in alerts:
+        alert.acknowledged_by = user
+        alert.acknowledged_at = now
+    if alerts:
+        bulk_update_with_history(
+            alerts,
+            Alert,
+            ["acknowledged_by", "acknowledged_at"],
+            default_user=user,
+            default_change_reason="acknowledged",
+        )
+    return len(alerts)
+
+
+# --- Notifications ------------------------------------------------------------
+
+
+@dataclass
+class NotifyResult:
+    sent: int = 0
+    failed: int = 0
+    # Seconds until the earliest failed delivery may be tried again, if any.
+    retry_in: int | None = None
+
+    def note_retry(self, seconds: int) -> None:
+        self.retry_in = seconds if self.retry_in is None else min(self.retry_in, seconds)
+
+
+def backoff_seconds(attempts: int, retry_after: int | None = None) -> int:
+    """Exponential back-off (1, 2, 4 ... minutes, at most an hour), never sooner than the server asked."""
+    delay = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return max(delay, int(retry_after or 0))
+
+
+def _claim_alert_deliveries(*, channel: str, target: str, kinds: Sequence[str], now: datetime) -> list[int]:
+    """Claim the critical alerts ``target`` has not had on ``channel``: new claims and due retries.
+
+    The claim is the delivery row itself (unique per alert, channel and
+    recipient), committed before anything is sent: a second worker finds it
+    taken. A failed delivery is reclaimed by a conditional update once its
+    back-off has passed; a claim left "sending" by a worker that died is
+    reclaimed after STALE_CLAIM (the one case where a message could go out
+    twice: the worker died after sending and before recording it).
+    """
+    fresh = (
+        Alert.objects.open()
+        .unacknowledged()
+        .filter(severity=Severity.CRITICAL, kind__in=list(kinds), first_seen__gte=now - IMMEDIATE_MAX_AGE)
+        .order_by("id")
+        .values(
+            c_alert=F("id"),
+            c_channel=Value(channel, output_field=CharField()),
+            c_target=Value(target, output_field=CharField()),
+            c_status=Value(DeliveryStatus.SENDING.value, output_field=CharField()),
+            c_attempts=Value(1, output_field=IntegerField()),
+            c_claimed_at=Value(now, output_field=DateTimeField()),
+            c_last_error=Value("", output_field=CharField()),
+        )
+    )
+    with transaction.atomic():
+        claimed = _insert_from_select(
+            AlertDelivery,
+            ("alert_id", "channel", "target", "status", "attempts", "claimed_at", "last_error"),
+            fresh,
+            returning="alert_id",
+        )
+        table, alerts = _qn(AlertDelivery._meta.db_table), _qn(Alert._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s "
+                f"WHERE channel = %s AND target = %s AND attempts < %s "
+                f"AND ((status = %s AND next_attempt_at <= %s) OR (status = %s AND claimed_at < %s)) "
+                f"AND alert_id IN (SELECT id FROM {alerts} WHERE resolved_at IS NULL) "
+                f"RETURNING alert_id",
+                [
+                    DeliveryStatus.SENDING.value,
+                    _db_datetime(now),
+                    channel,
+                    target,
+                    MAX_ATTEMPTS,
+                    DeliveryStatus.FAILED.value,
+                    _db_datetime(now),
+                    DeliveryStatus.SENDING.value,
+                    _db_datetime(now - STALE_CLAIM),
+                ],
+            )
+            claimed += [row[0] for row in cursor.fetchall()]
+    return sorted(set(claimed))
+
+
+def _record_outcome(deliveries: QuerySet, error, now: datetime, result: NotifyResult, count: int) -> None:
+    if error is None:
+        deliveries.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error="")
+        result.sent += count
+        return
+    result.failed += count
+    attempts = max(deliveries.values_list("attempts", flat=True), default=1)
+    if error.permanent or attempts >= MAX_ATTEMPTS:
+        deliveries.update(status=DeliveryStatus.GAVE_UP, next_attempt_at=None, last_error=str(error)[:2000])
+        logger.error("Alert delivery given up: %s", error)
+        return
+    delay = backoff_seconds(attempts, error.retry_after)
+    deliveries.update(
+        status=DeliveryStatus.FAILED, next_attempt_at=now + timedelta(seconds=delay), last_error=str(error)[:2000]
+    )
+    result.note_retry(delay)
+    logger.warning("Alert delivery failed (attempt %s), retrying in %ss: %s", attempts, delay, error)
+
+
+def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult:
+    """Send new critical alerts at once to the people who act on them, on every channel.
+
+    One message per recipient lists every alert claimed for them. A failure
+    leaves the deliveries "failed" with the time of the next attempt
+    (exponential back-off, or the server's ``retry_after``).
+    """
+    from .notifications import DeliveryError, enabled_channels
+    from .notifications.messages import render_alerts
+
+    now = now or timezone.now()
+    result = NotifyResult()
+    for channel in channels if channels is not None else enabled_channels():
+        for role, kinds in AUDIENCES.items():
+            for target in channel.targets(role):
+                alert_ids = _claim_alert_deliveries(channel=channel.name, target=target, kinds=kinds, now=now)
+                if not alert_ids:
+                    continue
+                alerts = list(
+                    Alert.objects.filter(pk__in=alert_ids).select_related("medicine", "lot", "lot__medicine")
+                )
+                subject, text = render_alerts(alerts)
+                error = None
+                try:
+                    channel.send(target=target, subject=subject, text=text)
+                except DeliveryError as exc:
+                    error = exc
+                deliveries = AlertDelivery.objects.filter(alert_id__in=alert_ids, channel=channel.name, target=target)
+                _record_outcome(deliveries, error, now, result, len(alert_ids))
+    return result
+
+
+def _claim_digest(*, day: date, channel: str, target: str, count: int, now: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            DigestDelivery.objects.create(
+                day=day, channel=channel, target=target, alert_count=count, attempts=1, claimed_at=now
+            )
+        return True
+    except IntegrityError:
+        pass
+    due = Q(status=DeliveryStatus.FAILED, next_attempt_at__lte=now) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM
+    )
+    return bool(
+        DigestDelivery.objects.filter(due, day=day, channel=channel, target=target, attempts__lt=MAX_ATTEMPTS).update(
+            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now, alert_count=count
+        )
+    )
+
+
+def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyResult:
+    """The morning digest of open alerts, once a day per recipient and channel; nothing is sent when nothing is open."""
+    from .notifications import DeliveryError, enabled_channels
+    from .notifications.messages import render_digest
+    from .selectors import alerts_for_digest
+
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    result = NotifyResult()
+    digests = {role: alerts_for_digest(kinds=kinds) for role, kinds in AUDIENCES.items()}
+    for channel in channels if channels is not None else enabled_channels():
+        for role, digest in digests.items():
+            if not digest.total:
+                continue
+            for target in channel.targets(role):
+                if not _claim_digest(day=day, channel=channel.name, target=target, count=digest.total, now=now):
+                    continue
+                subject, text = render_digest(digest, day)
+                error = None
+                try:
+                    channel.send(target=target, subject=subject, text=text)
+                except DeliveryError as exc:
+                    error = exc
+                deliveries = DigestDelivery.objects.filter(day=day, channel=channel.name, target=target)
+                _record_outcome(deliveries, error, now, result, 1)
+    return result
