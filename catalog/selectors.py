@@ -17,9 +17,8 @@ from django.utils import timezone
 from .models import Lot, LotStatus, Medicine, MedicineSubstance
 from .transliteration import fold
 
-# pg_trgm's default word_similarity_threshold is 0.6: "парацитамол" (one
-# wrong letter) scores 0.75 against "парацетамол", two-letter typos in long
-# names still pass, and short unrelated words do not.
+# The word-similarity threshold for the %> filter is set per connection in
+# catalog.receivers (0.45 rather than pg_trgm's 0.6, for short misspelt names).
 SEARCH_MIN_QUERY_LENGTH = 2
 
 
