@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Length
 from django.utils import timezone
 
@@ -145,7 +145,9 @@ def medicine_alternatives(*, medicine: Medicine, limit: int = 20) -> list[Medici
             )
         )
         .select_related("manufacturer")
-        .prefetch_related("medicine_substances__substance")
+        .prefetch_related(
+            Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
+        )
         .order_by("kind_rank", "price", "name", "pk")[:limit]
     )
     result = list(candidates)
