@@ -40,7 +40,8 @@ def auth_cleanup() -> dict[str, int]:
     from .otp import otp_flush
 
     codes = otp_flush()
-    tokens, _by_model = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    _total, by_model = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    tokens = by_model.get(OutstandingToken._meta.label, 0)
     result = {"codes": codes, "tokens": tokens}
     logger.info("auth_cleanup: %s", result)
     return result

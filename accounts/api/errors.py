@@ -77,8 +77,12 @@ def _api_exception_body(exc: exceptions.APIException) -> dict:
     if isinstance(exc, exceptions.NotAuthenticated):
         return error_body("not_authenticated")
     if isinstance(exc, InvalidToken | exceptions.AuthenticationFailed):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else ""
+        # simplejwt puts its code inside the detail dict: {"detail": ..., "code": ...}.
+        if isinstance(exc.detail, dict):
+            code = str(exc.detail.get("code", ""))
+        else:
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else ""
         return error_body(AUTH_CODES.get(code, "token_invalid"))
     if isinstance(exc, exceptions.PermissionDenied):
         return error_body("permission_denied")

@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
@@ -35,3 +36,14 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(StaffFactory)
     name = "Authenticator"
     confirmed = True
+
+
+class CustomerFactory(UserFactory):
+    """A customer who finished sign-up: active, phone confirmed."""
+
+    role = Role.CUSTOMER
+    phone_verified_at = factory.LazyFunction(timezone.now)
+
+
+class CourierFactory(CustomerFactory):
+    role = Role.COURIER
