@@ -10,15 +10,22 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-IMPORT_UPLOAD_PREFIX = "private/imports"
+
+def import_storage():
+    """The ``private`` storage (no public URL) when configured, else a private prefix of the default one."""
+    from django.core.files.storage import default_storage, storages
+
+    if "private" in settings.STORAGES:
+        return storages["private"]
+    return default_storage
 
 
 def import_upload_to(instance: "ImportJob", filename: str) -> str:
-    # A random-free but unique path: the job's kind, the date and the original name.
-    # Storage appends a suffix if two uploads share a name.
+    # Storage appends a suffix if two uploads share a name; it never overwrites.
     from django.utils import timezone
 
-    return f"{IMPORT_UPLOAD_PREFIX}/{instance.kind}/{timezone.now():%Y/%m/%d}/{filename}"
+    prefix = "imports" if "private" in settings.STORAGES else "private/imports"
+    return f"{prefix}/{instance.kind}/{timezone.now():%Y/%m/%d}/{filename}"
 
 
 class ImportKind(models.TextChoices):
@@ -41,7 +48,7 @@ class ImportState(models.TextChoices):
 class ImportJob(models.Model):
     kind = models.CharField(_("import"), max_length=16, choices=ImportKind.choices)
     state = models.CharField(_("state"), max_length=16, choices=ImportState.choices, default=ImportState.UPLOADED)
-    file = models.FileField(_("file"), upload_to=import_upload_to, max_length=300)
+    file = models.FileField(_("file"), upload_to=import_upload_to, storage=import_storage, max_length=300)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size, bytes"), default=0)
     checksum = models.CharField(_("SHA-256"), max_length=64, db_index=True)

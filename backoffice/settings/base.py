@@ -324,7 +324,17 @@ PLAYMOBILE_PASSWORD = env.str("PLAYMOBILE_PASSWORD", default="")
 PLAYMOBILE_ORIGINATOR = env.str("PLAYMOBILE_ORIGINATOR", default="3700")
 if SMS_BACKEND not in {"console", "eskiz", "playmobile"}:
     raise ImproperlyConfigured("SMS_BACKEND must be 'console', 'eskiz' or 'playmobile'.")
+# Storefront origins allowed to call /api/ from a browser, e.g. https://shop.example.uz
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+
+# Public catalogue API (catalog/api/): per-IP rate, how long rendered responses
+# stay in the cache (0: off; invalidated on every catalogue change anyway) and
+# the max-age browsers and CDNs may reuse a response without revalidating.
+CATALOG_API_THROTTLE_RATE = env.str("CATALOG_API_THROTTLE_RATE", default="300/min")
+CATALOG_API_CACHE_SECONDS = env.int("CATALOG_API_CACHE_SECONDS", default=300)
+CATALOG_API_MAX_AGE = env.int("CATALOG_API_MAX_AGE", default=60)
+# Routes /api/v1/_bare/, the floor the API benchmark compares against. Off except in bench/.
+BENCH_BARE_ENDPOINT = env.bool("BENCH_BARE_ENDPOINT", default=False)
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Admin (Unfold) ---------------------------------------------------------

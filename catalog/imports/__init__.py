@@ -1,0 +1,5 @@
+"""Spreadsheet imports (stock receipt, price list, stocktake) and exports.
+
+``engine`` runs the flow (upload -> dry run -> confirm); ``receipt``, ``pricelist`` and
+``stocktake`` check and write their rows set-based; ``parsing`` reads CSV/XLSX and cells.
+"""

@@ -1,0 +1,167 @@
+"""What the three imports share: column specs, header mapping, the plan a dry run produces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from catalog.imports.parsing import CellError, FileRejected, Table, normalise_header
+
+NEW = "new"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+ERROR = "error"
+
+PREVIEW_ROWS = 100
+MAX_STORED_ERRORS = 2000
+APPLY_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    guide: str | Promise
+    example: tuple[str, ...]
+    required: bool = True
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Plan:
+    """The outcome of checking every row: counts, errors by cell, and what applying will write."""
+
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {NEW: 0, UPDATED: 0, UNCHANGED: 0, ERROR: 0})
+    errors: list[dict] = field(default_factory=list)
+    error_lines: set[int] = field(default_factory=set)
+    preview_rows: list[dict] = field(default_factory=list)
+    # Importer-specific: the rows to write, already resolved to ids.
+    actions: list = field(default_factory=list)
+
+    def error(self, line: int, column: str, message) -> None:
+        self.error_lines.add(line)
+        self.errors.append({"line": line, "column": column, "message": str(message)})
+
+    def mark(self, line: int, status: str, values: list) -> None:
+        self.counts[status] += 1
+        if len(self.preview_rows) < PREVIEW_ROWS:
+            self.preview_rows.append({"line": line, "status": status, "values": [str(v) for v in values]})
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def finish(self) -> None:
+        """Rows with any error count as error rows only, whatever status they reached."""
+        if self.total == 0 and not self.errors:
+            self.error(0, "", _("The file has no rows below the header."))
+        self.counts[ERROR] = len(self.error_lines - {0})
+        self.errors.sort(key=lambda e: (e["line"], e["column"]))
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def no_progress(percent: int) -> None:
+    return None
+
+
+class Importer:
+    kind: str = ""
+    columns: list[Column] = []
+    # Groups of columns of which at least one must be present (e.g. sku or barcode).
+    one_of: list[tuple[str, ...]] = []
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.index = self.map_header(table.header)
+
+    # --- header -------------------------------------------------------------
+    @classmethod
+    def column_names(cls) -> list[str]:
+        return [c.name for c in cls.columns]
+
+    def map_header(self, header: list[str]) -> dict[str, int]:
+        known: dict[str, str] = {}
+        for column in self.columns:
+            known[column.name] = column.name
+            for alias in column.aliases:
+                known[alias] = column.name
+        index: dict[str, int] = {}
+        unknown, repeated = [], []
+        for position, raw in enumerate(header):
+            name = normalise_header(raw)
+            if not name:
+                continue
+            if name not in known:
+                unknown.append(str(raw))
+                continue
+            if known[name] in index:
+                repeated.append(str(raw))
+                continue
+            index[known[name]] = position
+        missing = [c.name for c in self.columns if c.required and c.name not in index]
+        for group in self.one_of:
+            if not any(name in index for name in group):
+                missing.append(" / ".join(group))
+        problems = []
+        if unknown:
+            problems.append(_("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)})
+        if missing:
+            problems.append(_("Missing columns: %(names)s.") % {"names": ", ".join(missing)})
+        if repeated:
+            problems.append(_("Columns given twice: %(names)s.") % {"names": ", ".join(repeated)})
+        if problems:
+            expected = ", ".join(self.column_names())
+            raise FileRejected(" ".join(problems) + " " + _("Expected columns: %(names)s.") % {"names": expected})
+        return index
+
+    def preview_columns(self) -> list[str]:
+        """Headers of the values each preview row shows."""
+        return list(self.preview_headers)
+
+    preview_headers: tuple[str, ...] = ()
+
+    # --- cells --------------------------------------------------------------
+    def cell(self, cells: list, name: str):
+        position = self.index.get(name)
+        if position is None or position >= len(cells):
+            return ""
+        value = cells[position]
+        return value.strip() if isinstance(value, str) else value
+
+    def parse_cell(self, plan: Plan, line: int, cells: list, name: str, parser, *, required: bool = True):
+        value = self.cell(cells, name)
+        if value == "" or value is None:
+            if required:
+                plan.error(line, name, _("This cell is empty."))
+            return None
+        try:
+            return parser(value)
+        except CellError as exc:
+            plan.error(line, name, exc.message)
+            return None
+
+    # --- the two phases -------------------------------------------------------
+    def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
+        raise NotImplementedError
+
+    def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
+        raise NotImplementedError
+
+
+def chunked_in(queryset, field_name: str, values: Iterable) -> list:
+    """``queryset.filter(<field>__in=values)`` as one query where the database allows it (PostgreSQL)."""
+    values = list(values)
+    if not values:
+        return []
+    size = connection.features.max_query_params or len(values)
+    size = max(1, min(size - 10, len(values)))
+    out = []
+    for start in range(0, len(values), size):
+        out.extend(queryset.filter(**{f"{field_name}__in": values[start : start + size]}))
+    return out

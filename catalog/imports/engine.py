@@ -1,0 +1,263 @@
+"""The import flow, one code path for the admin, the Celery task and the benchmark.
+
+1. ``import_job_create``: the upload is size-checked, hashed (SHA-256) and kept in
+   storage every process can read; an earlier applied job with the same file is noted.
+2. ``import_job_check`` (the dry run): every row is checked set-based; the counts, the
+   first rows and every error by line and column are stored on the job.
+3. ``import_job_apply`` (the confirmation): in one transaction the file is read and
+   checked again with the rows locked (stock may have moved since the preview), and
+   written only if no row has an error: all rows or none.
+
+Steps 2 and 3 run in a Celery worker when the file has more than
+``IMPORT_ASYNC_ROWS`` rows (``import_job_start_check`` / ``import_job_start_apply``
+decide), with progress stored on the job (and, while the applying transaction is
+open and the job row cannot show it to others, in the cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
+from catalog.imports.parsing import FileRejected, count_data_rows, max_file_bytes, read_table
+from catalog.imports.pricelist import PricelistImporter
+from catalog.imports.receipt import ReceiptImporter
+from catalog.imports.stocktake import StocktakeImporter
+from catalog.models_imports import ImportJob, ImportKind, ImportState
+
+logger = logging.getLogger(__name__)
+
+IMPORTERS: dict[str, type[Importer]] = {
+    ImportKind.RECEIPT: ReceiptImporter,
+    ImportKind.PRICELIST: PricelistImporter,
+    ImportKind.STOCKTAKE: StocktakeImporter,
+}
+
+
+class ImportNotAllowed(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = str(message)
+        super().__init__(self.message)
+
+
+def progress_cache_key(job_id: int) -> str:
+    return f"import-progress:{job_id}"
+
+
+def import_job_progress(job: ImportJob) -> int:
+    """The live percentage: the cache while a transaction hides the job row's own value."""
+    if job.state in (ImportState.VALIDATING, ImportState.APPLYING):
+        cached = cache.get(progress_cache_key(job.pk))
+        if cached is not None:
+            return max(int(cached), job.progress)
+    return job.progress
+
+
+def _progress_reporter(job_id: int, *, in_transaction: bool):
+    last = {"value": -1}
+
+    def report(percent: int) -> None:
+        percent = max(0, min(100, int(percent)))
+        if percent - last["value"] < 5 and percent != 100:
+            return
+        last["value"] = percent
+        cache.set(progress_cache_key(job_id), percent, timeout=3600)
+        if not in_transaction:
+            ImportJob.objects.filter(pk=job_id).update(progress=percent)
+
+    return report
+
+
+# --- 1. upload -----------------------------------------------------------------
+
+
+def import_job_create(*, kind: str, filename: str, data: bytes, user, language: str = "") -> ImportJob:
+    """Keep the upload and open its job. Raises ``FileRejected`` for an oversized or empty file."""
+    if kind not in IMPORTERS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    if len(data) > max_file_bytes():
+        raise FileRejected(
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {"size": round(len(data) / 1048576, 1), "limit": round(max_file_bytes() / 1048576, 1)}
+        )
+    if not data.strip():
+        raise FileRejected(_("The file is empty."))
+    checksum = hashlib.sha256(data).hexdigest()
+    job = ImportJob(
+        kind=kind,
+        original_name=filename[:255],
+        size=len(data),
+        checksum=checksum,
+        created_by=user,
+        language=language or translation.get_language() or settings.LANGUAGE_CODE,
+        total_rows=count_data_rows(data, filename),
+        duplicate_of=_earlier_applied(kind, checksum),
+    )
+    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in filename)[-100:] or "upload"
+    job.file.save(safe_name, ContentFile(data), save=False)
+    job.save()
+    return job
+
+
+def _earlier_applied(kind: str, checksum: str, exclude_pk: int | None = None) -> ImportJob | None:
+    jobs = ImportJob.objects.filter(kind=kind, checksum=checksum, state=ImportState.DONE)
+    if exclude_pk:
+        jobs = jobs.exclude(pk=exclude_pk)
+    return jobs.order_by("-applied_at", "-pk").first()
+
+
+def _read(job: ImportJob) -> Importer:
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    table = read_table(data, job.original_name)
+    del data
+    return IMPORTERS[job.kind](table)
+
+
+def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
+    job.total_rows = plan.total
+    job.new_rows = plan.counts["new"]
+    job.updated_rows = plan.counts["updated"]
+    job.unchanged_rows = plan.counts["unchanged"]
+    job.error_rows = plan.counts["error"]
+    job.errors = plan.errors[:MAX_STORED_ERRORS]
+    job.preview = {"columns": importer.preview_columns(), "rows": plan.preview_rows, "errors_total": len(plan.errors)}
+
+
+def _store_rejection(job: ImportJob, exc: FileRejected) -> None:
+    job.errors = [{"line": 0, "column": "", "message": exc.message}]
+    job.error_rows = 0
+    job.new_rows = job.updated_rows = job.unchanged_rows = 0
+    job.preview = {"columns": [], "rows": [], "errors_total": 1}
+    job.message = exc.message
+
+
+# --- 2. dry run -----------------------------------------------------------------
+
+
+def import_job_check(*, job_id: int) -> ImportJob:
+    """The dry run. Idempotent: a job already checked is returned as it is."""
+    claimed = ImportJob.objects.filter(pk=job_id, state__in=[ImportState.UPLOADED, ImportState.VALIDATING]).update(
+        state=ImportState.VALIDATING, progress=1
+    )
+    job = ImportJob.objects.get(pk=job_id)
+    if not claimed:
+        return job
+    report = _progress_reporter(job_id, in_transaction=False)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        try:
+            importer = _read(job)
+            plan = importer.plan(progress=report)
+        except FileRejected as exc:
+            _store_rejection(job, exc)
+            job.state = ImportState.INVALID
+        else:
+            _store_plan(job, plan, importer)
+            job.state = ImportState.READY if plan.is_valid else ImportState.INVALID
+            job.message = ""
+    job.validated_at = timezone.now()
+    job.progress = 100
+    job.save()
+    cache.delete(progress_cache_key(job_id))
+    return job
+
+
+def import_job_start_check(*, job: ImportJob) -> ImportJob:
+    """Check now, or in a worker when the file is large; returns the job (refreshed)."""
+    if job.total_rows > settings.IMPORT_ASYNC_ROWS:
+        from catalog.imports.tasks import import_job_check_task
+
+        result = import_job_check_task.delay(job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(task_id=result.id or "")
+        job.refresh_from_db()
+        return job
+    return import_job_check(job_id=job.pk)
+
+
+# --- 3. confirmation ----------------------------------------------------------------
+
+
+def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False) -> ImportJob:
+    """Claim a checked job for applying and apply it now or in a worker.
+
+    Refused when the job is not ready, or when the same file was applied before
+    and ``confirm_duplicate`` is not given.
+    """
+    duplicate = _earlier_applied(job.kind, job.checksum, exclude_pk=job.pk)
+    if duplicate and not confirm_duplicate:
+        raise ImportNotAllowed(
+            _("This file was already imported on %(date)s by %(user)s. Tick “Import it again” to apply it once more.")
+            % {"date": timezone.localtime(duplicate.applied_at).strftime("%Y-%m-%d %H:%M") if duplicate.applied_at else "",
+               "user": duplicate.applied_by or duplicate.created_by}
+        )
+    claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.READY).update(
+        state=ImportState.APPLYING, applied_by=user, duplicate_of=duplicate, duplicate_confirmed=bool(duplicate),
+        progress=0,
+    )
+    if not claimed:
+        job.refresh_from_db()
+        if job.state in (ImportState.APPLYING, ImportState.DONE):
+            return job
+        raise ImportNotAllowed(_("This import is not ready to apply (state: %(state)s).") % {"state": job.get_state_display()})
+    job.refresh_from_db()
+    if job.total_rows > settings.IMPORT_ASYNC_ROWS:
+        from catalog.imports.tasks import import_job_apply_task
+
+        result = import_job_apply_task.delay(job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(task_id=result.id or "")
+        job.refresh_from_db()
+        return job
+    return import_job_apply(job_id=job.pk)
+
+
+def import_job_apply(*, job_id: int) -> ImportJob:
+    """Apply a claimed job in one transaction: all rows, or none and the errors stored.
+
+    Idempotent: an applied job is returned unchanged, so a task redelivered after a
+    worker died half-way (its transaction rolled back) simply runs again.
+    """
+    report = _progress_reporter(job_id, in_transaction=True)
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.state != ImportState.APPLYING:
+                return job
+            with translation.override(job.language or settings.LANGUAGE_CODE):
+                try:
+                    importer = _read(job)
+                    plan = importer.plan(lock=True, progress=lambda p: report(p // 2))
+                except FileRejected as exc:
+                    _store_rejection(job, exc)
+                    job.state = ImportState.INVALID
+                    job.save()
+                    return job
+                _store_plan(job, plan, importer)
+                if not plan.is_valid:
+                    # Stock moved since the preview: nothing is written, the new errors are shown.
+                    job.state = ImportState.INVALID
+                    job.message = _("The data changed since the check: fix the rows below and upload again.")
+                    job.save()
+                    return job
+                importer.apply(plan, user=job.applied_by, reference=job.reference, progress=lambda p: report(50 + p // 2))
+                job.state = ImportState.DONE
+                job.applied_at = timezone.now()
+                job.progress = 100
+                job.message = ""
+                job.save()
+    except Exception as exc:
+        logger.exception("import job %s failed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(
+            state=ImportState.FAILED, message=_("The import failed and nothing was written: %(error)s") % {"error": exc}
+        )
+        job = ImportJob.objects.get(pk=job_id)
+    finally:
+        cache.delete(progress_cache_key(job_id))
+    return job

@@ -1,0 +1,131 @@
+"""Stocktake import: the counted quantity of each lot -> the rows ``stock_adjust`` writes, in bulk.
+
+A lot whose count matches the books is unchanged and gets no movement (as
+``stock_adjust`` returns ``None``); any other count becomes the lot's quantity
+through one adjustment movement carrying the difference, with the lot's
+history attributed to the importing user.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_update_with_history
+
+from catalog import signals
+from catalog.imports.base import (
+    APPLY_CHUNK,
+    UNCHANGED,
+    UPDATED,
+    Column,
+    Importer,
+    Plan,
+    ProgressCallback,
+    chunked_in,
+    no_progress,
+)
+from catalog.imports.parsing import cell_text, iter_chunks, parse_int
+from catalog.imports.receipt import medicine_column_cells, medicine_id_for, resolve_medicines
+from catalog.models import Lot, Medicine, MovementKind, StockMovement
+from catalog.services import lock_rows, medicines_refresh_stock
+
+
+class StocktakeImporter(Importer):
+    kind = "stocktake"
+    columns = [
+        Column("sku", gettext_lazy("Medicine SKU (or give the barcode)."), ("PARA-500-20", ""), required=False),
+        Column("barcode", gettext_lazy("Medicine barcode, GTIN (or give the SKU)."), ("", "4780000000017"),
+               required=False, aliases=("gtin", "ean")),
+        Column("lot_number", gettext_lazy("The lot number, as in the Lots list."), ("L2401", "B-7781"),
+               aliases=("lot", "batch")),
+        Column("counted_quantity", gettext_lazy("Units counted on the shelf, a whole number (0 if none)."),
+               ("118", "0"), aliases=("counted", "count")),
+    ]
+    one_of = [("sku", "barcode")]
+    preview_headers = ("sku / barcode", "lot_number", "quantity on hand", "counted_quantity")
+
+    def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
+        plan = Plan(total=len(self.table.rows))
+        parsed, skus, barcodes = [], set(), set()
+        for line, cells in self.table.rows:
+            sku, barcode = medicine_column_cells(self, plan, line, cells)
+            lot_number = cell_text(self.cell(cells, "lot_number"))
+            if not lot_number:
+                plan.error(line, "lot_number", _("This cell is empty."))
+            counted = self.parse_cell(plan, line, cells, "counted_quantity", parse_int)
+            if counted is not None and counted < 0:
+                plan.error(line, "counted_quantity", _("A counted quantity cannot be negative."))
+            skus.update([sku] if sku else [])
+            barcodes.update([barcode] if barcode else [])
+            parsed.append((line, sku, barcode, lot_number, counted))
+        progress(20)
+        by_sku, by_barcode = resolve_medicines(skus, barcodes)
+        rows, seen = [], {}
+        for line, sku, barcode, lot_number, counted in parsed:
+            medicine_id = medicine_id_for(plan, line, sku, barcode, by_sku, by_barcode)
+            if medicine_id is not None and lot_number:
+                key = (medicine_id, lot_number)
+                if key in seen:
+                    plan.error(line, "lot_number", _("Lot %(lot)s of this medicine is already on line %(line)s.")
+                               % {"lot": lot_number, "line": seen[key]})
+                    continue
+                seen[key] = line
+            if line not in plan.error_lines:
+                rows.append((line, medicine_id, lot_number, counted, sku or barcode))
+        medicine_ids = sorted({row[1] for row in rows})
+        if lock and medicine_ids:
+            lock_rows(Medicine.objects.filter(pk__in=medicine_ids))
+        wanted = {(row[1], row[2]) for row in rows}
+        lots = [
+            lot
+            for lot in chunked_in(Lot.objects.order_by(), "medicine_id", medicine_ids)
+            if (lot.medicine_id, lot.lot_number) in wanted
+        ]
+        if lock and lots:
+            lots = lock_rows(Lot.objects.filter(pk__in=[lot.pk for lot in lots]))
+        existing = {(lot.medicine_id, lot.lot_number): lot for lot in lots}
+        progress(50)
+        for line, medicine_id, lot_number, counted, code in rows:
+            lot = existing.get((medicine_id, lot_number))
+            if lot is None:
+                plan.error(line, "lot_number", _("This medicine has no lot %(lot)s.") % {"lot": lot_number})
+                continue
+            values = [code, lot_number, lot.quantity, counted]
+            if counted == lot.quantity:
+                plan.mark(line, UNCHANGED, values)
+            else:
+                plan.actions.append((lot, counted))
+                plan.mark(line, UPDATED, values)
+        plan.finish()
+        progress(60)
+        return plan
+
+    def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
+        assert transaction.get_connection().in_atomic_block, "apply runs inside the import's transaction"
+        reason = str(_("Stocktake"))
+        medicine_ids: set[int] = set()
+        total, done = max(len(plan.actions), 1), 0
+        for chunk in iter_chunks(plan.actions, APPLY_CHUNK):
+            lots, movements = [], []
+            for lot, counted in chunk:
+                delta = counted - lot.quantity
+                lot.quantity = counted
+                lots.append(lot)
+                medicine_ids.add(lot.medicine_id)
+                movements.append(
+                    StockMovement(lot_id=lot.pk, kind=MovementKind.ADJUSTMENT, quantity=delta, balance_after=counted,
+                                  user=user, reason=reason, reference=reference[:120])
+                )
+            bulk_update_with_history(lots, Lot, ["quantity"], batch_size=500, default_user=user,
+                                     default_change_reason=reason[:100])
+            StockMovement.objects.bulk_create(movements, batch_size=2000)
+            done += len(chunk)
+            progress(60 + int(35 * done / total))
+        if medicine_ids:
+            medicines_refresh_stock(medicine_ids=medicine_ids, today=timezone.localdate())
+            ids = sorted(medicine_ids)
+            transaction.on_commit(
+                lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason="adjustment")
+            )

@@ -1,0 +1,48 @@
+"""Helpers of the import tests: build files, run the flow, snapshot what the database holds."""
+
+import csv
+import io
+
+from catalog.imports.engine import import_job_check, import_job_confirm, import_job_create
+from catalog.models import Lot, Medicine, MedicineSubstance, StockMovement
+
+
+def csv_bytes(rows: list[list], *, delimiter: str = ",", encoding: str = "utf-8", bom: bool = False) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerows(rows)
+    data = out.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def xlsx_bytes(rows: list[list]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def run_import(kind: str, data: bytes, user, *, filename: str = "file.csv", confirm: bool = True, **confirm_kwargs):
+    job = import_job_create(kind=kind, filename=filename, data=data, user=user, language="en")
+    job = import_job_check(job_id=job.pk)
+    if confirm and job.state == "ready":
+        job = import_job_confirm(job=job, user=user, **confirm_kwargs)
+    job.refresh_from_db()
+    return job
+
+
+def snapshot() -> dict:
+    """Everything an import could write, to compare before and after a refused file."""
+    return {
+        "lots": list(Lot.objects.order_by("pk").values_list("pk", "quantity", "supplier", "status")),
+        "movements": StockMovement.objects.count(),
+        "lot_history": Lot.history.count(),
+        "medicines": list(Medicine.objects.order_by("pk").values_list("pk", "name", "price", "sellable_quantity")),
+        "medicine_history": Medicine.history.count(),
+        "links": MedicineSubstance.objects.count(),
+    }
