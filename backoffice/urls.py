@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from backoffice.health import health_view
 from backoffice.storage import private_file_view
@@ -15,9 +15,18 @@ urlpatterns = [
     path("private-files/<path:name>", private_file_view, name="private-file"),
     path("api/v1/auth/", include("accounts.api.urls", namespace="auth")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-swagger"),
+    path("api/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="schema-redoc"),
+    path("api/v1/catalog/", include("catalog.api.urls", namespace="catalog-api")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", RedirectView.as_view(url=f"/{settings.ADMIN_URL}", permanent=False)),
 ]
+
+if getattr(settings, "BENCH_BARE_ENDPOINT", False):
+    # The API benchmark's floor (bench/bench_api.py); never routed unless asked for.
+    from catalog.api.views import bare_json_view
+
+    urlpatterns.insert(0, path("api/v1/_bare/", bare_json_view, name="bench-bare"))
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

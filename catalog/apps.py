@@ -11,3 +11,7 @@ class CatalogConfig(AppConfig):
         from . import receivers
 
         receivers.connect()
+        # Public API cache invalidation on every catalogue change (catalog/api/caching.py).
+        from .api import caching
+
+        caching.connect_signals()

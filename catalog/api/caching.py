@@ -1,0 +1,121 @@
+"""Caching of the public catalogue API.
+
+Every cached thing (whole responses, page counts, the visible category tree)
+is keyed by the *catalogue version*: one value in the Django cache (Redis in
+production) that changes whenever the catalogue changes. Changing it makes
+every old key unreachable at once, so nothing has to be deleted by pattern;
+old keys simply expire.
+
+The version is bumped:
+- by the ``post_save``/``post_delete`` receivers below, for every model whose
+  rows appear in an API response (connected in ``CatalogConfig.ready``);
+- by ``catalog_cache_bump()``, which services call after set-based writes
+  (``QuerySet.update()``, ``bulk_create``) that send no signals.
+
+The version is a nanosecond timestamp, so it doubles as the ``Last-Modified``
+of every response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+VERSION_KEY = "catalog:api:version"
+# Old versions are never read again; whatever is keyed by them expires on its own.
+VERSION_TIMEOUT = None
+
+
+def catalog_version() -> int:
+    """The current catalogue version (a nanosecond timestamp); created on first use."""
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # add() so that two workers starting together agree on one version.
+        cache.add(VERSION_KEY, time.time_ns(), timeout=VERSION_TIMEOUT)
+        version = cache.get(VERSION_KEY) or time.time_ns()
+    return int(version)
+
+
+def _bump() -> None:
+    previous = cache.get(VERSION_KEY) or 0
+    # Strictly increasing even if the clock steps back or two bumps share a tick.
+    cache.set(VERSION_KEY, max(time.time_ns(), int(previous) + 1), timeout=VERSION_TIMEOUT)
+
+
+def catalog_cache_bump() -> None:
+    """Invalidate every cached catalogue response, count and tree.
+
+    Bumps now, so that a reader inside the same transaction sees the change,
+    and again when the surrounding transaction commits, so that a response
+    rendered by another worker from the pre-commit data between the two is not
+    kept under the new version. Outside a transaction both run at once.
+    """
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def version_datetime(version: int) -> datetime:
+    return datetime.fromtimestamp(version / 1e9, tz=UTC)
+
+
+def cache_seconds() -> int:
+    """How long a rendered response stays in the Django cache (0 turns the response cache off)."""
+    return int(getattr(settings, "CATALOG_API_CACHE_SECONDS", 300))
+
+
+def versioned_key(kind: str, *parts: str, version: int | None = None) -> str:
+    version = catalog_version() if version is None else version
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    return f"catalog:api:{kind}:{version}:{digest}"
+
+
+def versioned_get_or_set(kind: str, parts: tuple[str, ...], compute: Callable[[], Any], version: int | None = None):
+    """``compute()`` once per catalogue version (and per ``parts``), then from the cache."""
+    key = versioned_key(kind, *parts, version=version)
+    sentinel = object()
+    value = cache.get(key, sentinel)
+    if value is sentinel:
+        value = compute()
+        cache.set(key, value, timeout=max(cache_seconds(), 60))
+    return value
+
+
+def etag_for(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+# --- Signals ------------------------------------------------------------------
+
+
+def _on_catalogue_change(sender, **kwargs) -> None:
+    catalog_cache_bump()
+
+
+def connect_signals() -> None:
+    """Connect the invalidation receivers; called from ``CatalogConfig.ready``."""
+    from catalog import models
+
+    watched = [
+        models.Category,
+        models.Manufacturer,
+        models.ActiveSubstance,
+        models.Medicine,
+        models.MedicineSubstance,
+        models.Lot,
+    ]
+    # Stock services change rows with QuerySet.update() (no post_save) and say
+    # so with stock_changed after their transaction commits.
+    from catalog.signals import stock_changed
+
+    stock_changed.connect(_on_catalogue_change, dispatch_uid="catalog_api_stock_changed")
+    for model in watched:
+        post_save.connect(_on_catalogue_change, sender=model, dispatch_uid=f"catalog_api_save_{model.__name__}")
+        post_delete.connect(_on_catalogue_change, sender=model, dispatch_uid=f"catalog_api_delete_{model.__name__}")

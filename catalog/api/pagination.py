@@ -1,0 +1,43 @@
+"""Page-number pagination whose total is counted once per catalogue version.
+
+A plain paginated list runs ``SELECT COUNT(*)`` over the whole filtered
+catalogue on every request: on 100,000 medicines that costs more than the page
+itself. The count depends only on the query and on the catalogue, so it is
+cached under the catalogue version (``catalog.api.caching``) and keyed by the
+query's SQL: any catalogue change starts a new count.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+from rest_framework.pagination import PageNumberPagination
+
+from .caching import versioned_get_or_set
+
+
+class CachedCountPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        try:
+            sql = str(queryset.query)
+        except Exception:  # an empty (.none()) queryset has no SQL
+            return super().count
+        return versioned_get_or_set("count", (queryset.model._meta.label, sql), lambda: queryset.count())
+
+
+class CatalogPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    django_paginator_class = CachedCountPaginator
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        return parameters
