@@ -170,6 +170,9 @@ class LotAdmin(SimpleHistoryAdmin, ModelAdmin):
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = LotReceiveForm
+            # The model's quantity is not editable; the form declares its own
+            # "quantity received", which only lot_receive turns into stock.
+            kwargs["fields"] = LotReceiveForm.Meta.fields
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
@@ -291,7 +294,11 @@ class LotAdmin(SimpleHistoryAdmin, ModelAdmin):
             form = LotActionReasonForm(data)
         if form.is_valid():
             self._apply(
-                request, operation, [lot], reason=form.cleaned_data["reason"], quantity=form.cleaned_data.get("quantity")
+                request,
+                operation,
+                [lot],
+                reason=form.cleaned_data["reason"],
+                quantity=form.cleaned_data.get("quantity"),
             )
             return HttpResponseRedirect(change_url)
         return self._reason_page(request, operation, [lot], form, bulk=False, cancel_url=change_url)
@@ -318,9 +325,11 @@ class LotAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     @staticmethod
     def _recall_summary(report) -> str:
-        text = _(
-            "Lot %(lot)s: %(on_hand)d on hand, %(outstanding)d dispensed to customers and not returned."
-        ) % {"lot": report.lot.lot_number, "on_hand": report.on_hand, "outstanding": report.outstanding}
+        text = _("Lot %(lot)s: %(on_hand)d on hand, %(outstanding)d dispensed to customers and not returned.") % {
+            "lot": report.lot.lot_number,
+            "on_hand": report.on_hand,
+            "outstanding": report.outstanding,
+        }
         if report.references:
             text += " " + _("References: %(refs)s.") % {"refs": ", ".join(report.references)}
         return text

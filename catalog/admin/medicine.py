@@ -42,7 +42,7 @@ def stock_state(medicine: Medicine) -> str:
 
 
 def substances_text(medicine: Medicine) -> str:
-    """"Paracetamol 500 mg + Caffeine 65 mg", from the prefetched strengths."""
+    """ "Paracetamol 500 mg + Caffeine 65 mg", from the prefetched strengths."""
     return " + ".join(str(link) for link in medicine.medicine_substances.all())
 
 
@@ -137,7 +137,10 @@ class MedicineAdmin(SimpleHistoryAdmin, ModelAdmin):
     history_list_display = ["price", "is_active"]
     fieldsets = (
         (None, {"fields": ("name", "slug", "sku", "barcode", "manufacturer", "category", "dosage_form", "pack_size")}),
-        (_("Price and stock"), {"fields": ("price", "reorder_level", "sellable_quantity", "nearest_expiry", "number_sold")}),
+        (
+            _("Price and stock"),
+            {"fields": ("price", "reorder_level", "sellable_quantity", "nearest_expiry", "number_sold")},
+        ),
         (_("Dispensing"), {"fields": ("is_prescription", "is_controlled", "is_active")}),
         (_("Description"), {"fields": ("description", "usage", "image")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),

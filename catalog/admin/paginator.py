@@ -49,4 +49,10 @@ class EstimatedCountPaginator(Paginator):
     @staticmethod
     def _is_unfiltered(queryset: QuerySet) -> bool:
         query = queryset.query
-        return not query.where and not query.distinct and not query.combinator and query.low_mark == 0 and query.high_mark is None
+        return (
+            not query.where
+            and not query.distinct
+            and not query.combinator
+            and query.low_mark == 0
+            and query.high_mark is None
+        )

@@ -1,0 +1,290 @@
+"""The import log and the import/export pages: upload -> preview -> confirm, templates, exports.
+
+Pages hang off the ``ImportJob`` admin (``get_urls``); the Medicine and Lot
+changelists reach them through ``ImportExportActionsMixin`` buttons. Importing
+needs ``catalog.add_importjob`` (inventory staff, administrators), exporting
+``catalog.export_catalog``; anyone else gets 403.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, UnfoldBooleanWidget
+
+from catalog.imports.engine import (
+    IMPORTERS,
+    ImportNotAllowed,
+    import_job_confirm,
+    import_job_create,
+    import_job_progress,
+    import_job_start_check,
+)
+from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
+from catalog.imports.parsing import FileRejected
+from catalog.models_imports import ImportJob, ImportKind, ImportState
+
+IMPORT_PERMISSION = "catalog.add_importjob"
+EXPORT_PERMISSION = "catalog.export_catalog"
+FORMATS = [("xlsx", "Excel (.xlsx)"), ("csv", "CSV (UTF-8)")]
+
+
+def can_import(request: HttpRequest) -> bool:
+    return request.user.has_perm(IMPORT_PERMISSION)
+
+
+def can_export(request: HttpRequest) -> bool:
+    return request.user.has_perm(EXPORT_PERMISSION)
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Import"), choices=ImportKind.choices, widget=UnfoldAdminSelectWidget)
+    import_file = forms.FileField(
+        label=_("File"),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".csv,.xlsx,text/csv"}),
+        help_text=_("CSV (UTF-8 or Windows-1251, comma or semicolon) or Excel .xlsx; the first row names the columns."),
+    )
+
+
+class ConfirmForm(forms.Form):
+    confirm_duplicate = forms.BooleanField(
+        label=_("Import it again"), required=False, widget=UnfoldBooleanWidget,
+        help_text=_("This exact file was applied before: tick to apply it once more."),
+    )
+
+
+class ExportForm(forms.Form):
+    dataset = forms.ChoiceField(label=_("Data"), choices=[(k, d.title) for k, d in DATASETS.items()],
+                                widget=UnfoldAdminSelectWidget)
+    file_format = forms.ChoiceField(label=_("Format"), choices=FORMATS, widget=UnfoldAdminSelectWidget)
+
+
+STATE_LABELS = {
+    ImportState.UPLOADED: "info",
+    ImportState.VALIDATING: "info",
+    ImportState.READY: "warning",
+    ImportState.INVALID: "danger",
+    ImportState.APPLYING: "info",
+    ImportState.DONE: "success",
+    ImportState.FAILED: "danger",
+    ImportState.CANCELLED: "info",
+}
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ModelAdmin):
+    """The import log: who imported which file when, with what result. Read-only."""
+
+    list_display = ("created_at", "kind", "original_name", "created_by", "display_state", "total_rows",
+                    "new_rows", "updated_rows", "unchanged_rows", "error_rows", "applied_at")
+    list_display_links = ("created_at", "original_name")
+    list_filter = ("kind", "state")
+    list_select_related = ("created_by",)
+    search_fields = ("original_name", "checksum")
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
+    actions_list = ["new_import", "export_data"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_new_import_permission(self, request, obj=None) -> bool:
+        return can_import(request)
+
+    def has_export_data_permission(self, request, obj=None) -> bool:
+        return can_export(request)
+
+    @display(description=_("state"), label=STATE_LABELS)
+    def display_state(self, obj: ImportJob):
+        return obj.state, obj.get_state_display()
+
+    @action(description=_("New import"), icon="upload", url_path="new-import", permissions=["new_import"])
+    def new_import(self, request: HttpRequest):
+        return redirect("admin:catalog_importjob_upload")
+
+    @action(description=_("Export"), icon="download", url_path="export-data", permissions=["export_data"])
+    def export_data(self, request: HttpRequest):
+        return redirect("admin:catalog_importjob_export")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect("admin:catalog_importjob_preview", object_id)
+
+    # --- urls ---------------------------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="catalog_importjob_upload"),
+            path("<int:job_id>/preview/", view(self.preview_view), name="catalog_importjob_preview"),
+            path("<int:job_id>/confirm/", view(self.confirm_view), name="catalog_importjob_confirm"),
+            path("<int:job_id>/status.json", view(self.status_view), name="catalog_importjob_status"),
+            path("<int:job_id>/file/", view(self.file_view), name="catalog_importjob_file"),
+            path("template/<str:kind>.<str:file_format>", view(self.template_view), name="catalog_importjob_template"),
+            path("export/", view(self.export_view), name="catalog_importjob_export"),
+            path("export/<str:dataset>.<str:file_format>", view(self.export_file_view), name="catalog_importjob_export_file"),
+        ] + super().get_urls()
+
+    def _context(self, request, **extra):
+        return {**self.admin_site.each_context(request), "opts": self.model._meta, **extra}
+
+    def _require(self, request, check) -> None:
+        if not check(request):
+            raise PermissionDenied
+
+    # --- upload -------------------------------------------------------------
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        self._require(request, can_import)
+        initial_kind = request.GET.get("kind") if request.GET.get("kind") in IMPORTERS else ImportKind.RECEIPT
+        form = UploadForm(request.POST or None, request.FILES or None, initial={"kind": initial_kind})
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["import_file"]
+            try:
+                from catalog.imports.parsing import max_file_bytes
+
+                if upload.size > max_file_bytes():
+                    raise FileRejected(_("The file is %(size)s MB; the limit is %(limit)s MB.")
+                                       % {"size": round(upload.size / 1048576, 1), "limit": round(max_file_bytes() / 1048576, 1)})
+                job = import_job_create(kind=form.cleaned_data["kind"], filename=upload.name, data=upload.read(),
+                                        user=request.user, language=get_language())
+            except FileRejected as exc:
+                form.add_error("import_file", exc.message)
+            else:
+                import_job_start_check(job=job)
+                return redirect("admin:catalog_importjob_preview", job.pk)
+        guides = []
+        for kind, importer in IMPORTERS.items():
+            _header, _examples, guide = template_rows(importer)
+            guides.append({"kind": kind, "title": ImportKind(kind).label, "rows": guide[1:]})
+        return TemplateResponse(request, "admin/catalog/importjob/upload.html",
+                                self._context(request, form=form, guides=guides, title=_("New import")))
+
+    # --- preview / confirm --------------------------------------------------
+    def preview_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        self._require(request, lambda r: r.user.has_perm("catalog.view_importjob"))
+        job = get_object_or_404(ImportJob.objects.select_related("created_by", "applied_by", "duplicate_of"), pk=job_id)
+        errors_table = {"headers": [_("line"), _("column"), _("message")],
+                        "rows": [[e["line"] or "—", e["column"] or "—", e["message"]] for e in job.errors[:500]]}
+        preview = job.preview or {}
+        rows_table = {"headers": [_("line"), _("result"), *preview.get("columns", [])],
+                      "rows": [[r["line"], r["status"], *r["values"]] for r in preview.get("rows", [])]}
+        context = self._context(
+            request, job=job, title=str(job), errors_table=errors_table, rows_table=rows_table,
+            progress=import_job_progress(job), confirm_form=ConfirmForm(),
+            can_confirm=job.state == ImportState.READY and can_import(request),
+            running=job.state in (ImportState.UPLOADED, ImportState.VALIDATING, ImportState.APPLYING),
+            more_errors=max(0, len(job.errors) - 500) + max(0, preview.get("errors_total", 0) - len(job.errors)),
+        )
+        return TemplateResponse(request, "admin/catalog/importjob/preview.html", context)
+
+    def confirm_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        self._require(request, can_import)
+        if request.method != "POST":
+            return redirect("admin:catalog_importjob_preview", job_id)
+        job = get_object_or_404(ImportJob, pk=job_id)
+        form = ConfirmForm(request.POST)
+        form.is_valid()
+        try:
+            job = import_job_confirm(job=job, user=request.user,
+                                     confirm_duplicate=form.cleaned_data.get("confirm_duplicate", False))
+        except ImportNotAllowed as exc:
+            messages.error(request, exc.message)
+            return redirect("admin:catalog_importjob_preview", job_id)
+        if job.state == ImportState.DONE:
+            messages.success(request, _("Import applied: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.")
+                             % {"new": job.new_rows, "updated": job.updated_rows, "unchanged": job.unchanged_rows})
+        elif job.state in (ImportState.INVALID, ImportState.FAILED):
+            messages.error(request, job.message or _("Nothing was written: see the errors below."))
+        return redirect("admin:catalog_importjob_preview", job_id)
+
+    def status_view(self, request: HttpRequest, job_id: int) -> JsonResponse:
+        self._require(request, lambda r: r.user.has_perm("catalog.view_importjob"))
+        job = get_object_or_404(ImportJob, pk=job_id)
+        return JsonResponse({
+            "state": job.state, "state_display": job.get_state_display(), "progress": import_job_progress(job),
+            "finished": job.is_finished, "counts": {"total": job.total_rows, "new": job.new_rows,
+                                                   "updated": job.updated_rows, "unchanged": job.unchanged_rows,
+                                                   "error": job.error_rows},
+        })
+
+    def file_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        self._require(request, can_import)
+        job = get_object_or_404(ImportJob, pk=job_id)
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.original_name)
+
+    # --- templates and exports --------------------------------------------------
+    def template_view(self, request: HttpRequest, kind: str, file_format: str) -> HttpResponse:
+        self._require(request, can_import)
+        if kind not in IMPORTERS or file_format not in CONTENT_TYPES:
+            raise PermissionDenied
+        header, examples, guide = template_rows(IMPORTERS[kind])
+        filename = f"dorixona-{kind}-template.{file_format}"
+        if file_format == "csv":
+            body = b"".join(write_csv(header, examples))
+        else:
+            body = write_xlsx(header, examples, sheet_title=str(ImportKind(kind).label), guide=guide)
+        response = HttpResponse(body, content_type=CONTENT_TYPES[file_format])
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        self._require(request, can_export)
+        form = ExportForm(request.POST or None, initial={"dataset": request.GET.get("dataset", "medicines")})
+        if request.method == "POST" and form.is_valid():
+            return redirect("admin:catalog_importjob_export_file", form.cleaned_data["dataset"],
+                            form.cleaned_data["file_format"])
+        return TemplateResponse(request, "admin/catalog/importjob/export.html",
+                                self._context(request, form=form, title=_("Export")))
+
+    def export_file_view(self, request: HttpRequest, dataset: str, file_format: str) -> HttpResponse:
+        self._require(request, can_export)
+        if dataset not in DATASETS or file_format not in CONTENT_TYPES:
+            raise PermissionDenied
+        spec = DATASETS[dataset]
+        filename = export_filename(dataset, file_format)
+        if file_format == "csv":
+            response = StreamingHttpResponse(write_csv(spec.header, spec.rows()), content_type=CONTENT_TYPES["csv"])
+        else:
+            response = HttpResponse(write_xlsx(spec.header, spec.rows(), sheet_title=str(spec.title)),
+                                    content_type=CONTENT_TYPES["xlsx"])
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ImportExportActionsMixin:
+    """Import and Export buttons for a changelist: list ``"import_data"``/``"export_data"`` in ``actions_list``.
+
+    ``import_kind`` preselects the import (``"receipt"``, ``"stocktake"``,
+    ``"pricelist"``); ``export_dataset`` the export (``"medicines"``, ``"lots"``,
+    ``"stock"``, ``"expiry"``).
+    """
+
+    import_kind = ImportKind.RECEIPT
+    export_dataset = "medicines"
+
+    def has_import_data_permission(self, request, obj=None) -> bool:
+        return can_import(request)
+
+    def has_export_data_permission(self, request, obj=None) -> bool:
+        return can_export(request)
+
+    @action(description=_("Import"), icon="upload", url_path="import-data", permissions=["import_data"])
+    def import_data(self, request: HttpRequest):
+        return redirect(f"{reverse('admin:catalog_importjob_upload')}?kind={self.import_kind}")
+
+    @action(description=_("Export"), icon="download", url_path="export-data", permissions=["export_data"])
+    def export_data(self, request: HttpRequest):
+        return redirect(f"{reverse('admin:catalog_importjob_export')}?dataset={self.export_dataset}")

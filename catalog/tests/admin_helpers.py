@@ -1,0 +1,12 @@
+"""Shared helpers of the catalogue admin tests."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+def queries_for(client, url: str) -> tuple[int, object]:
+    """How many queries one GET of ``url`` runs, and the response (which must be a 200)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.content.decode()[:3000]
+    return len(captured.captured_queries), response

@@ -1,0 +1,225 @@
+"""The medicine pages, the alternatives view and the read-only ledger in the admin."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.roles import Role
+from catalog.models import DosageForm, Medicine, StockMovement
+from catalog.tests.admin_helpers import queries_for
+from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
+
+
+@pytest.fixture
+def paracetamol_family(db):
+    paracetamol = ActiveSubstanceFactory(inn_name="Paracetamol", name_ru="Парацетамол")
+    asked = medicine_with([(paracetamol, 500)], name="Panadol 500", price="18000")
+    receive(asked, 10)
+    exact = medicine_with([(paracetamol, 500)], name="Paracetamol Nika 500", price="4500")
+    receive(exact, 30)
+    other_strength = medicine_with(
+        [(paracetamol, 250)], name="Efferalgan 250", price="3000", dosage_form=DosageForm.SYRUP
+    )
+    receive(other_strength, 5)
+    no_stock = medicine_with([(paracetamol, 500)], name="Paracetamol Empty", price="1000")
+    unrelated = medicine_with([(ActiveSubstanceFactory(inn_name="Ibuprofen"), 200)], name="Nurofen")
+    receive(unrelated, 8)
+    return {"asked": asked, "exact": exact, "other_strength": other_strength, "no_stock": no_stock}
+
+
+def alternatives_url(medicine: Medicine) -> str:
+    return reverse("admin:catalog_medicine_alternatives", args=[medicine.pk])
+
+
+@pytest.mark.django_db
+def test_operator_opens_alternatives_with_stock_and_price_exact_equivalents_first(staff_client, paracetamol_family):
+    client = staff_client(Role.OPERATOR)
+
+    response = client.get(alternatives_url(paracetamol_family["asked"]))
+
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [row["medicine"].name for row in rows] == ["Paracetamol Nika 500", "Efferalgan 250"]
+    assert [row["kind"] for row in rows] == ["exact", "same_substances"]
+    html = response.content.decode()
+    assert "4\u00a0500 so" in html
+    assert "Exact equivalent" in html
+    assert "Paracetamol Empty" not in html
+    assert "Nurofen" not in html
+
+
+@pytest.mark.django_db
+def test_alternatives_are_reachable_from_the_medicine_list_and_page(staff_client, paracetamol_family):
+    client = staff_client(Role.OPERATOR)
+    url = alternatives_url(paracetamol_family["asked"])
+
+    listing = client.get(reverse("admin:catalog_medicine_changelist")).content.decode()
+    page = client.get(reverse("admin:catalog_medicine_change", args=[paracetamol_family["asked"].pk])).content.decode()
+
+    assert url in listing
+    assert url in page
+
+
+@pytest.mark.django_db
+def test_alternatives_page_runs_a_fixed_number_of_queries(staff_client, paracetamol_family):
+    client = staff_client(Role.OPERATOR)
+    few, _ = queries_for(client, alternatives_url(paracetamol_family["asked"]))
+    paracetamol = paracetamol_family["asked"].substances.get()
+    for i in range(10):
+        receive(medicine_with([(paracetamol, 500)], name=f"Generic {i}"), 3)
+
+    many, response = queries_for(client, alternatives_url(paracetamol_family["asked"]))
+
+    assert many == few
+    assert len(response.context["rows"]) == 12
+
+
+@pytest.mark.django_db
+def test_alternatives_need_the_right_to_view_medicines(client, make_staff, login_staff, paracetamol_family):
+    login_staff(make_staff(Role.OPERATOR))
+    assert client.get(alternatives_url(paracetamol_family["asked"])).status_code == 200
+    client.logout()
+    assert client.get(alternatives_url(paracetamol_family["asked"])).status_code == 302
+
+
+def medicine_form_data(medicine: Medicine, **changes) -> dict:
+    data = {
+        "name": medicine.name,
+        "slug": medicine.slug,
+        "sku": medicine.sku,
+        "barcode": medicine.barcode,
+        "manufacturer": medicine.manufacturer_id,
+        "category": medicine.category_id,
+        "dosage_form": medicine.dosage_form,
+        "pack_size": medicine.pack_size,
+        "price": str(medicine.price),
+        "reorder_level": medicine.reorder_level,
+        "is_active": "on",
+        "description": "",
+        "usage": "",
+        "medicine_substances-TOTAL_FORMS": 0,
+        "medicine_substances-INITIAL_FORMS": 0,
+        "lots-TOTAL_FORMS": 0,
+        "lots-INITIAL_FORMS": 0,
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_saving_a_medicine_with_a_new_substance_makes_it_findable_by_that_substance(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(name="Citramon")
+    caffeine = ActiveSubstanceFactory(inn_name="Caffeine", name_ru="Кофеин")
+
+    response = client.post(
+        reverse("admin:catalog_medicine_change", args=[medicine.pk]),
+        medicine_form_data(
+            medicine,
+            **{
+                "price": "12500",
+                "medicine_substances-TOTAL_FORMS": 1,
+                "medicine_substances-0-substance": caffeine.pk,
+                "medicine_substances-0-strength": "30",
+                "medicine_substances-0-unit": "mg",
+            },
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    medicine.refresh_from_db()
+    assert "кофеин" in medicine.search_text
+    found = client.get(reverse("admin:catalog_medicine_changelist"), {"q": "кофеин"})
+    assert [m.name for m in found.context["cl"].result_list] == ["Citramon"]
+    history = medicine.history.first()
+    assert history.price == 12500
+    assert history.history_user == client.user
+
+
+@pytest.mark.django_db
+def test_medicine_page_lists_its_lots_read_only(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory()
+    receive(medicine, 12, lot_number="LOT-A")
+
+    html = client.get(reverse("admin:catalog_medicine_change", args=[medicine.pk])).content.decode()
+
+    assert "LOT-A" in html
+    assert 'name="lots-0-quantity"' not in html
+
+
+@pytest.mark.django_db
+def test_operator_cannot_change_a_medicine(staff_client):
+    client = staff_client(Role.OPERATOR)
+    medicine = MedicineFactory(price="5000")
+
+    response = client.post(
+        reverse("admin:catalog_medicine_change", args=[medicine.pk]), medicine_form_data(medicine, price="1")
+    )
+
+    assert response.status_code == 403
+    medicine.refresh_from_db()
+    assert medicine.price == 5000
+
+
+@pytest.mark.django_db
+def test_history_page_of_a_medicine_opens(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory()
+    assert client.get(reverse("admin:catalog_medicine_history", args=[medicine.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.PHARMACIST, Role.INVENTORY, Role.OPERATOR])
+def test_stock_ledger_is_read_only_for_every_role(staff_client, role):
+    client = staff_client(role)
+    movement = receive(MedicineFactory(), 5).movements.get()
+
+    assert client.get(reverse("admin:catalog_stockmovement_changelist")).status_code == 200
+    assert client.get(reverse("admin:catalog_stockmovement_add")).status_code == 403
+    assert client.get(reverse("admin:catalog_stockmovement_delete", args=[movement.pk])).status_code == 403
+    change_url = reverse("admin:catalog_stockmovement_change", args=[movement.pk])
+    page = client.get(change_url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(change_url, {"quantity": 500, "reason": "tamper"}).status_code == 403
+    movement.refresh_from_db()
+    assert (movement.quantity, movement.reason) == (5, "receipt")
+    assert StockMovement.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    ["kind__exact=receipt", "lot__id__exact={lot}", "lot__medicine__id__exact={medicine}", "user__id__exact={user}"],
+)
+def test_stock_ledger_filters_by_kind_lot_medicine_and_user(staff_client, query):
+    client = staff_client(Role.INVENTORY)
+    lot = receive(MedicineFactory(), 5, user=client.user)
+    receive(MedicineFactory(), 6)
+
+    response = client.get(
+        reverse("admin:catalog_stockmovement_changelist")
+        + "?"
+        + query.format(lot=lot.pk, medicine=lot.medicine_id, user=client.user.pk)
+    )
+
+    rows = list(response.context["cl"].result_list)
+    if query.startswith("kind"):
+        assert len(rows) == 2
+    else:
+        assert [m.lot_id for m in rows] == [lot.pk]
+
+
+@pytest.mark.django_db
+def test_stock_ledger_filters_by_date(staff_client):
+    client = staff_client(Role.INVENTORY)
+    receive(MedicineFactory(), 5)
+    url = reverse("admin:catalog_stockmovement_changelist")
+
+    period = {"created_at_from_1": "00:00", "created_at_to_1": "23:59"}
+
+    past = client.get(url, {**period, "created_at_from_0": "2020-01-01", "created_at_to_0": "2020-12-31"})
+    this_year = client.get(url, {**period, "created_at_from_0": "2020-01-01", "created_at_to_0": "2100-12-31"})
+
+    assert list(past.context["cl"].result_list) == []
+    assert len(this_year.context["cl"].result_list) == 1
