@@ -19,7 +19,7 @@ def enqueue_now(task, *args, **kwargs) -> bool:
     try:
         task.apply_async(args=args, kwargs=kwargs)
     except Exception:  # kombu/redis raise a zoo of connection errors; none may reach the caller
-        logger.exception("Could not enqueue %s: the broker is unreachable; the next scheduled run will catch up", task.name)
+        logger.exception("Could not enqueue %s (broker unreachable?); the next scheduled run catches up", task.name)
         return False
     return True
 

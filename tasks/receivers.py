@@ -7,7 +7,9 @@ breaks the request that changed stock (see tasks.queue).
 from .queue import enqueue_now
 
 # A receipt can clear an alert; the rest can raise one.
-RESCAN_REASONS = {"receipt", "dispense", "write_off", "adjustment", "return", "quarantine", "release", "recall", "expiry"}
+RESCAN_REASONS = {
+    "receipt", "dispense", "write_off", "adjustment", "return", "quarantine", "release", "recall", "expiry",
+}
 
 
 def stock_changed(sender, medicine_ids=None, reason="", **kwargs) -> None:

@@ -1,0 +1,128 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.roles import Role
+from tasks.models import Alert, AlertKind
+from tasks.navigation import open_alerts_badge
+from tasks.tests.factories import AlertFactory, LotFactory, in_days
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/tasks/alert/"
+
+
+def make_alerts(n: int) -> list[Alert]:
+    alerts = [AlertFactory() for _ in range(n)]
+    for days in (-1, 10, 70, 150):
+        lot = LotFactory(expiry_date=in_days(days))
+        kind = AlertKind.EXPIRED if days < 0 else AlertKind.EXPIRY
+        window = 0 if days < 0 else 30 if days <= 30 else 90 if days <= 90 else 180
+        severity = "critical" if window <= 30 else "warning" if window == 90 else "info"
+        alerts.append(AlertFactory(kind=kind, severity=severity, medicine=lot.medicine, lot=lot, window=window))
+    return alerts
+
+
+def test_the_alert_list_shows_every_alert_in_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
+    client = staff_client(Role.PHARMACIST)
+    make_alerts(5)
+    with django_assert_max_num_queries(20):
+        small = client.get(CHANGELIST)
+    make_alerts(30)
+    with django_assert_max_num_queries(20):
+        response = client.get(CHANGELIST)
+
+    assert small.status_code == 200 and response.status_code == 200
+    body = response.content.decode()
+    assert "Critical" in body and "Expires within 30 days" in body
+
+
+def test_the_list_filters_by_state_kind_and_severity(staff_client):
+    client = staff_client(Role.OPERATOR)
+    make_alerts(2)
+
+    response = client.get(CHANGELIST, {"state": "open", "kind__exact": "expiry", "severity__exact": "critical"})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].queryset.values_list("kind", "window")) == [("expiry", 30)]
+
+
+def test_a_pharmacist_acknowledges_alerts_in_bulk(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    alerts = make_alerts(3)
+
+    response = client.post(
+        CHANGELIST, {"action": "acknowledge", "_selected_action": [a.pk for a in alerts[:2]]}, follow=True
+    )
+
+    assert response.status_code == 200
+    acknowledged = Alert.objects.filter(acknowledged_by=client.user)
+    assert set(acknowledged.values_list("pk", flat=True)) == {alerts[0].pk, alerts[1].pk}
+
+
+def test_operators_and_inventory_staff_may_look_but_not_acknowledge(staff_client):
+    client = staff_client(Role.INVENTORY)
+    alerts = make_alerts(1)
+
+    page = client.get(CHANGELIST)
+    client.post(CHANGELIST, {"action": "acknowledge", "_selected_action": [alerts[0].pk]})
+
+    assert page.status_code == 200
+    assert 'value="acknowledge"' not in page.content.decode()
+    assert not Alert.objects.filter(acknowledged_at__isnull=False).exists()
+
+
+def test_the_run_scans_button_runs_the_scans(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    LotFactory(expiry_date=in_days(3))
+
+    response = client.get(CHANGELIST + "run_scans/", follow=True)
+
+    assert response.status_code == 200
+    assert Alert.objects.filter(kind=AlertKind.EXPIRY, window=30).count() == 1
+
+
+def test_the_sidebar_badge_counts_open_unacknowledged_alerts(rf, django_assert_num_queries):
+    assert open_alerts_badge(rf.get("/")) is None
+    make_alerts(2)
+    AlertFactory(acknowledged_at="2026-01-01T00:00:00Z")
+
+    with django_assert_num_queries(1):
+        badge = open_alerts_badge(rf.get("/"))
+
+    assert badge == "6"
+
+
+def test_schedules_exist_after_migrate_in_tashkent_time_and_admin_edits_are_kept():
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = {t.task: t for t in PeriodicTask.objects.select_related("crontab")}
+    assert {
+        "tasks.scan_expiry",
+        "tasks.scan_low_stock",
+        "tasks.sweep_expired_lots",
+        "tasks.daily_digest",
+        "accounts.tasks.auth_cleanup",
+    } <= set(tasks)
+    sweep = tasks["tasks.sweep_expired_lots"]
+    assert (sweep.crontab.hour, sweep.crontab.minute, str(sweep.crontab.timezone)) == ("0", "5", "Asia/Tashkent")
+    assert tasks["tasks.scan_low_stock"].crontab.hour == "*"
+
+    PeriodicTask.objects.filter(task="tasks.scan_expiry").update(enabled=False)
+    call_command("setup_schedules")
+    assert not PeriodicTask.objects.get(task="tasks.scan_expiry").enabled
+    call_command("setup_schedules", "--reset")
+    assert PeriodicTask.objects.get(task="tasks.scan_expiry").enabled
+
+
+def test_run_alerts_runs_every_scan_and_prints_what_it_found(capsys):
+    LotFactory(expiry_date=in_days(-1))
+    LotFactory(expiry_date=in_days(20))
+
+    call_command("run_alerts")
+
+    out = capsys.readouterr().out
+    assert "Sweep: 1 lot(s) moved to expired." in out
+    assert "Expiry scan: 2 new, 0 resolved" in out
+    assert "Stock scan:" in out
+    assert Alert.objects.open().count() == 3  # and the medicine whose only lot expired is out of stock
+

@@ -1,0 +1,184 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.roles import Role
+from catalog.tests.factories import MedicineFactory
+from tasks import services
+from tasks.models import AlertDelivery, DeliveryStatus, DigestDelivery
+from tasks.tests.conftest import INVENTORY_CHAT, PHARMACIST_CHAT
+from tasks.tests.factories import LotFactory, in_days
+from tasks.tests.telegram_server import chat_not_found, flood_control, server_error
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime.datetime(2026, 5, 4, 8, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def staff(make_staff):
+    return {
+        "pharmacist": make_staff(Role.PHARMACIST, email="pharmacist@dorixona.uz"),
+        "inventory": make_staff(Role.INVENTORY, email="stock@dorixona.uz"),
+        "operator": make_staff(Role.OPERATOR, email="operator@dorixona.uz"),
+        "no_email": make_staff(Role.PHARMACIST, email=""),
+    }
+
+
+def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_once(staff, bot_api):
+    lot = LotFactory(expiry_date=in_days(12), lot_number="AB-77")
+    services.alerts_scan_expiry()
+
+    first = services.alerts_notify()
+    second = services.alerts_notify()
+
+    assert (first.sent, second.sent) == (2, 0)
+    assert [m.to for m in mail.outbox] == [["pharmacist@dorixona.uz"]]
+    assert "AB-77" in mail.outbox[0].body and lot.medicine.name in mail.outbox[0].body
+    sent = bot_api.sent()
+    assert [m["chat_id"] for m in sent] == [PHARMACIST_CHAT]
+    assert "AB-77" in sent[0]["text"]
+    assert AlertDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 2
+
+
+def test_out_of_stock_goes_to_inventory_staff_and_warnings_wait_for_the_digest(staff, bot_api):
+    MedicineFactory(name="Ibuprofen 200")
+    LotFactory(expiry_date=in_days(60))  # a 90-day warning: digest only
+    services.alerts_scan_expiry()
+    services.alerts_scan_low_stock()
+
+    services.alerts_notify()
+
+    assert [m.to for m in mail.outbox] == [["stock@dorixona.uz"]]
+    assert "Ibuprofen 200" in mail.outbox[0].body
+    assert [m["chat_id"] for m in bot_api.sent()] == [INVENTORY_CHAT]
+
+
+def test_flood_control_is_honoured_before_the_message_is_sent_again(staff, bot_api):
+    from tasks.notifications.telegram import TelegramChannel
+
+    telegram = [TelegramChannel()]
+    bot_api.replies = [flood_control(120)]
+    with time_machine.travel(T0, tick=False):
+        LotFactory(expiry_date=in_days(5))
+        services.alerts_scan_expiry()
+        result = services.alerts_notify(channels=telegram)
+        delivery = AlertDelivery.objects.get()
+        assert result.retry_in == 120
+        assert delivery.status == DeliveryStatus.FAILED
+        assert delivery.next_attempt_at == T0 + datetime.timedelta(seconds=120)
+
+    with time_machine.travel(T0 + datetime.timedelta(seconds=119), tick=False):
+        services.alerts_notify(channels=telegram)
+    assert len(bot_api.requests) == 1
+
+    with time_machine.travel(T0 + datetime.timedelta(seconds=121), tick=False):
+        services.alerts_notify(channels=telegram)
+        services.alerts_notify(channels=telegram)
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+    assert len(bot_api.sent()) == 1
+
+
+def test_server_errors_are_retried_with_growing_back_off(staff, bot_api):
+    from tasks.notifications.telegram import TelegramChannel
+
+    bot_api.replies = [server_error(), server_error()]
+    with time_machine.travel(T0, tick=False):
+        LotFactory(expiry_date=in_days(5))
+        services.alerts_scan_expiry()
+        assert services.alerts_notify(channels=[TelegramChannel()]).retry_in == 60
+    with time_machine.travel(T0 + datetime.timedelta(seconds=61), tick=False):
+        assert services.alerts_notify(channels=[TelegramChannel()]).retry_in == 120
+    with time_machine.travel(T0 + datetime.timedelta(seconds=61 + 121), tick=False):
+        result = services.alerts_notify(channels=[TelegramChannel()])
+
+    delivery = AlertDelivery.objects.get()
+    assert result.sent == 1
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 3)
+    assert [r["status"] for r in bot_api.requests] == [502, 502, 200]
+
+
+def test_an_unknown_chat_is_given_up_at_once(staff, bot_api):
+    from tasks.notifications.telegram import TelegramChannel
+
+    bot_api.replies = [chat_not_found()]
+    with time_machine.travel(T0, tick=False):
+        LotFactory(expiry_date=in_days(5))
+        services.alerts_scan_expiry()
+        services.alerts_notify(channels=[TelegramChannel()])
+    with time_machine.travel(T0 + datetime.timedelta(days=1), tick=False):
+        services.alerts_notify(channels=[TelegramChannel()])
+
+    delivery = AlertDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.GAVE_UP
+    assert "chat not found" in delivery.last_error
+    assert len(bot_api.requests) == 1
+
+
+def test_a_claimed_alert_cannot_be_claimed_again_on_the_same_channel(staff):
+    LotFactory(expiry_date=in_days(5))
+    services.alerts_scan_expiry()
+    now = timezone.now()
+
+    first = services._claim_alert_deliveries(channel="email", target="a@b.uz", kinds=["expiry"], now=now)
+    second = services._claim_alert_deliveries(channel="email", target="a@b.uz", kinds=["expiry"], now=now)
+
+    assert len(first) == 1 and second == []
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AlertDelivery.objects.create(alert_id=first[0], channel="email", target="a@b.uz", claimed_at=now)
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(staff):
+    with time_machine.travel(T0, tick=False):
+        LotFactory(expiry_date=in_days(5))
+        services.alerts_scan_expiry()
+        services._claim_alert_deliveries(channel="email", target="pharmacist@dorixona.uz", kinds=["expiry"], now=T0)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=5), tick=False):
+        services.alerts_notify()
+        assert mail.outbox == []
+    with time_machine.travel(T0 + datetime.timedelta(minutes=11), tick=False):
+        services.alerts_notify()
+
+    assert len(mail.outbox) == 1
+    assert AlertDelivery.objects.get().status == DeliveryStatus.SENT
+
+
+def test_the_digest_goes_once_a_day_to_each_audience(staff, bot_api):
+    with time_machine.travel(T0, tick=False):
+        MedicineFactory(name="Aspirin Cardio")
+        LotFactory(expiry_date=in_days(150), lot_number="D-1")
+        services.alerts_scan_expiry()
+        services.alerts_scan_low_stock()
+
+        first = services.alerts_digest_send()
+        again = services.alerts_digest_send()
+
+    assert (first.sent, again.sent) == (4, 0)
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert set(by_address) == {"pharmacist@dorixona.uz", "stock@dorixona.uz"}
+    assert "Expiring within 180 days: 1" in by_address["pharmacist@dorixona.uz"].body
+    assert "D-1" in by_address["pharmacist@dorixona.uz"].body
+    assert "Aspirin Cardio" in by_address["stock@dorixona.uz"].body
+    assert sorted(m["chat_id"] for m in bot_api.sent()) == sorted([PHARMACIST_CHAT, INVENTORY_CHAT])
+
+    with time_machine.travel(T0 + datetime.timedelta(days=1), tick=False):
+        services.alerts_digest_send()
+    assert len(mail.outbox) == 4
+    assert DigestDelivery.objects.count() == 8
+
+
+def test_the_send_task_reports_what_went_out(staff):
+    from tasks.tasks import send_alert_notifications
+
+    LotFactory(expiry_date=in_days(-2))
+    services.alerts_scan_expiry()
+
+    outcome = send_alert_notifications.apply().get()
+
+    assert outcome == {"sent": 1, "failed": 0}
