@@ -1,0 +1,95 @@
+"""Real concurrent transactions against PostgreSQL: row locks, not mocks.
+
+Each thread has its own database connection; a barrier releases them at the
+same moment so their transactions overlap.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from catalog.exceptions import InsufficientStock
+from catalog.ledger import all_problems
+from catalog.models import MovementKind, StockMovement
+from catalog.services import stock_adjust, stock_dispense, stock_dispense_lines, stock_write_off
+from conftest import requires_postgres
+
+from .factories import MedicineFactory, receive
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+THREADS = 24
+
+
+def run_at_once(jobs):
+    """Run each callable in its own thread, all released together; returns outcome names."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[str] = [""] * len(jobs)
+
+    def worker(index, job):
+        try:
+            barrier.wait(timeout=30)
+            job()
+            outcomes[index] = "ok"
+        except InsufficientStock:
+            outcomes[index] = "short"
+        except Exception as exc:  # a deadlock or anything else fails the test below
+            outcomes[index] = f"{type(exc).__name__}: {exc}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker is stuck: lock wait or deadlock"
+    return outcomes
+
+
+def test_concurrent_dispenses_never_sell_more_than_the_stock():
+    medicine = MedicineFactory()
+    lots = [receive(medicine, 17, expires_in_days=30 + i) for i in range(3)]  # 51 units
+
+    outcomes = run_at_once([lambda: stock_dispense(medicine=medicine, quantity=3) for _ in range(THREADS)])
+
+    counts = Counter(outcomes)
+    assert set(counts) <= {"ok", "short"}, counts
+    assert counts["ok"] == 17 and counts["short"] == THREADS - 17  # 17 x 3 = 51
+    medicine.refresh_from_db()
+    assert medicine.sellable_quantity == 0
+    assert medicine.number_sold == 51
+    for lot in lots:
+        lot.refresh_from_db()
+        assert lot.quantity == 0
+    assert -sum(StockMovement.objects.filter(kind=MovementKind.DISPENSE).values_list("quantity", flat=True)) == 51
+    assert [str(p) for p in all_problems()] == []
+
+
+def test_crossing_orders_write_offs_and_counts_on_the_same_rows_neither_deadlock_nor_oversell():
+    first, second = MedicineFactory(), MedicineFactory()
+    first_lots = [receive(first, 20, expires_in_days=60 + i) for i in range(2)]
+    second_lots = [receive(second, 20, expires_in_days=90 + i) for i in range(2)]
+
+    jobs = []
+    for i in range(THREADS):
+        if i % 4 == 0:
+            jobs.append(lambda: stock_dispense_lines(lines=[(first, 2), (second, 2)]))
+        elif i % 4 == 1:
+            jobs.append(lambda: stock_dispense_lines(lines=[(second, 2), (first, 2)]))
+        elif i % 4 == 2:
+            lot = (first_lots + second_lots)[i % 3]
+            jobs.append(lambda lot=lot: stock_write_off(lot=lot, quantity=1, reason="Damaged in transit"))
+        else:
+            lot = second_lots[-1]
+            jobs.append(lambda lot=lot: stock_adjust(lot=lot, counted_quantity=lot.quantity, reason="Spot count"))
+
+    outcomes = run_at_once(jobs)
+
+    assert set(outcomes) <= {"ok", "short"}, Counter(outcomes)
+    for medicine in (first, second):
+        medicine.refresh_from_db()
+        assert medicine.sellable_quantity >= 0
+    assert [str(p) for p in all_problems()] == []
