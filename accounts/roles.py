@@ -66,7 +66,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "catalog.medicinesubstance": VIEW,
         "catalog.lot": (*ALL, "write_off_lot", "adjust_stock"),
         "catalog.stockmovement": VIEW,
-        "catalog.importjob": ALL,
+        # Import log, the import pages and the exports (catalog/admin/imports.py).
+        "catalog.importjob": (*ALL, "export_catalog"),
         "tasks.alert": VIEW,
     },
     # The administrator is a superuser: every permission, including users and roles.

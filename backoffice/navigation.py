@@ -50,6 +50,7 @@ NAVIGATION: list[NavGroup] = [
         [
             NavItem(_("Lots"), "inventory_2", model="catalog.lot"),
             NavItem(_("Stock ledger"), "receipt_long", model="catalog.stockmovement"),
+            NavItem(_("Imports"), "upload_file", model="catalog.importjob"),
         ],
     ),
     NavGroup(

@@ -4,6 +4,7 @@ Stock is never edited through a form: lot actions and receipts call
 catalog.services. Every model keeps its history (django-simple-history).
 """
 
+from .imports import ImportExportActionsMixin, ImportJobAdmin
 from .lot import LotAdmin, StockMovementAdmin
 from .medicine import MedicineAdmin
 from .reference import ActiveSubstanceAdmin, CategoryAdmin, ManufacturerAdmin
@@ -11,6 +12,8 @@ from .reference import ActiveSubstanceAdmin, CategoryAdmin, ManufacturerAdmin
 __all__ = [
     "ActiveSubstanceAdmin",
     "CategoryAdmin",
+    "ImportExportActionsMixin",
+    "ImportJobAdmin",
     "LotAdmin",
     "ManufacturerAdmin",
     "MedicineAdmin",

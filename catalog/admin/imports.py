@@ -183,7 +183,7 @@ class ImportJobAdmin(ModelAdmin):
                       "rows": [[r["line"], r["status"], *r["values"]] for r in preview.get("rows", [])]}
         context = self._context(
             request, job=job, title=str(job), errors_table=errors_table, rows_table=rows_table,
-            progress=import_job_progress(job), confirm_form=ConfirmForm(),
+            progress=max(import_job_progress(job), 1), confirm_form=ConfirmForm(),
             can_confirm=job.state == ImportState.READY and can_import(request),
             running=job.state in (ImportState.UPLOADED, ImportState.VALIDATING, ImportState.APPLYING),
             more_errors=max(0, len(job.errors) - 500) + max(0, preview.get("errors_total", 0) - len(job.errors)),

@@ -75,6 +75,8 @@ class Importer:
     columns: list[Column] = []
     # Groups of columns of which at least one must be present (e.g. sku or barcode).
     one_of: list[tuple[str, ...]] = []
+    # Columns an export carries for people to read, accepted and not imported.
+    ignored: tuple[str, ...] = ()
 
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -95,7 +97,7 @@ class Importer:
         unknown, repeated = [], []
         for position, raw in enumerate(header):
             name = normalise_header(raw)
-            if not name:
+            if not name or name in self.ignored:
                 continue
             if name not in known:
                 unknown.append(str(raw))

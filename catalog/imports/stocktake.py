@@ -44,6 +44,7 @@ class StocktakeImporter(Importer):
                ("118", "0"), aliases=("counted", "count")),
     ]
     one_of = [("sku", "barcode")]
+    ignored = ("medicine", "expiry_date", "received_date", "status", "purchase_price", "supplier")
     preview_headers = ("sku / barcode", "lot_number", "quantity on hand", "counted_quantity")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:

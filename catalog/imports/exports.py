@@ -1,0 +1,178 @@
+"""Exports to CSV and XLSX, and the import templates.
+
+Spreadsheet formula injection: a text cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return would be run as a formula by Excel or
+LibreOffice (``=HYPERLINK(...)`` in a supplier name, say). Every such text cell
+gets a leading apostrophe, which spreadsheets show as plain text. Numbers and
+dates are written as typed values, never as text, so they need no escaping.
+
+The medicines export has exactly the price-list import's columns, and the lots
+export carries the stocktake's columns, so an export imported back reports every
+row unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalog.imports.base import Importer
+from catalog.imports.pricelist import format_substances
+from catalog.models import Lot, Medicine, MedicineSubstance
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def neutralise(value):
+    """A cell value safe to open in a spreadsheet."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (datetime.date, Decimal, int)):
+        return str(value)
+    return neutralise(str(value))
+
+
+def _xlsx_value(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return value
+
+
+def write_csv(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
+    """UTF-8 with a BOM (Excel needs it to read Cyrillic), one chunk per few hundred rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff".encode()
+    writer.writerow([neutralise(h) for h in header])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([_csv_value(v) for v in row])
+        if count % 500 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def write_xlsx(header: list[str], rows: Iterable[list], *, sheet_title: str = "Data", guide: list[tuple] | None = None) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(re.sub(r"[\\/*?:\[\]]", " ", sheet_title)[:31] or "Data")
+    sheet.append([neutralise(h) for h in header])
+    for row in rows:
+        sheet.append([_xlsx_value(v) for v in row])
+    if guide:
+        notes = workbook.create_sheet(_("Column guide")[:31])
+        for line in guide:
+            notes.append([neutralise(str(v)) for v in line])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    key: str
+    title: object
+    header: list[str]
+    rows: callable
+
+
+def _medicine_rows() -> Iterator[list]:
+    medicines = (
+        Medicine.objects.select_related("category", "manufacturer")
+        .prefetch_related(Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance")))
+        .order_by("pk")
+    )
+    for m in medicines.iterator(chunk_size=2000):
+        yield [m.sku, m.name, m.price, m.barcode or "", m.category.slug, m.manufacturer.name, m.dosage_form,
+               m.pack_size, m.is_prescription, format_substances(m.medicine_substances.all())]
+
+
+def _lot_rows() -> Iterator[list]:
+    lots = Lot.objects.select_related("medicine").order_by("medicine__sku", "expiry_date", "pk")
+    for lot in lots.iterator(chunk_size=2000):
+        yield [lot.medicine.sku, lot.medicine.barcode or "", lot.medicine.name, lot.lot_number, lot.expiry_date,
+               lot.received_date, lot.get_status_display(), lot.quantity, lot.purchase_price, lot.supplier]
+
+
+def _stock_rows() -> Iterator[list]:
+    medicines = Medicine.objects.order_by("name", "pk").values_list(
+        "sku", "name", "sellable_quantity", "reorder_level", "nearest_expiry", "is_active"
+    )
+    for sku, name, sellable, reorder, nearest, active in medicines.iterator(chunk_size=5000):
+        state = _("out of stock") if sellable == 0 else (_("low") if sellable <= reorder else _("ok"))
+        yield [sku, name, sellable, reorder, nearest, state, active]
+
+
+EXPIRY_REPORT_DAYS = 90
+
+
+def _expiry_rows() -> Iterator[list]:
+    today = timezone.localdate()
+    horizon = today + datetime.timedelta(days=EXPIRY_REPORT_DAYS)
+    lots = (
+        Lot.objects.filter(quantity__gt=0, expiry_date__lte=horizon)
+        .select_related("medicine")
+        .order_by("expiry_date", "medicine__name", "pk")
+    )
+    for lot in lots.iterator(chunk_size=2000):
+        yield [lot.expiry_date, (lot.expiry_date - today).days, lot.medicine.sku, lot.medicine.name, lot.lot_number,
+               lot.get_status_display(), lot.quantity, lot.purchase_price * lot.quantity]
+
+
+DATASETS: dict[str, Dataset] = {
+    "medicines": Dataset("medicines", gettext_lazy("Medicines (price list columns)"),
+                         ["sku", "name", "price", "barcode", "category", "manufacturer", "dosage_form", "pack_size",
+                          "is_prescription", "substances"], _medicine_rows),
+    "lots": Dataset("lots", gettext_lazy("Lots"),
+                    ["sku", "barcode", "medicine", "lot_number", "expiry_date", "received_date", "status",
+                     "counted_quantity", "purchase_price", "supplier"], _lot_rows),
+    "stock": Dataset("stock", gettext_lazy("Stock levels"),
+                     ["sku", "name", "sellable_quantity", "reorder_level", "nearest_expiry", "stock_state", "active"],
+                     _stock_rows),
+    "expiry": Dataset("expiry", gettext_lazy("Expiry report (next 90 days and expired, with stock)"),
+                      ["expiry_date", "days_left", "sku", "medicine", "lot_number", "status", "quantity",
+                       "purchase_value"], _expiry_rows),
+}
+
+
+def export_filename(key: str, file_format: str) -> str:
+    return f"dorixona-{key}-{timezone.localdate():%Y-%m-%d}.{file_format}"
+
+
+def template_rows(importer: type[Importer]) -> tuple[list[str], list[list[str]], list[tuple]]:
+    header = importer.column_names()
+    examples = [[column.example[i] if i < len(column.example) else "" for column in importer.columns] for i in range(2)]
+    guide = [(_("column"), _("required"), _("what to put in it"))] + [
+        (column.name, _("yes") if column.required else _("no"), str(column.guide)) for column in importer.columns
+    ]
+    for group in importer.one_of:
+        guide.append((" / ".join(group), _("one of them"), _("Give at least one of these columns in each row.")))
+    return header, examples, guide

@@ -1,0 +1,182 @@
+import datetime
+import io
+
+import openpyxl
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from accounts.roles import Role
+from catalog.models import ImportJob, ImportState, Lot
+from catalog.tests.factories import MedicineFactory, receive
+from catalog.tests.import_helpers import csv_bytes, snapshot
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False):
+        yield
+
+
+def upload(client, kind: str, data: bytes, name: str = "delivery.csv"):
+    return client.post(reverse("admin:catalog_importjob_upload"),
+                       {"kind": kind, "import_file": SimpleUploadedFile(name, data)})
+
+
+def test_inventory_staff_upload_preview_and_confirm_a_receipt(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+
+    response = upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", "L1", "03/2027", "12", "12 500,50", "Grand"]]))
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("admin:catalog_importjob_preview", args=[job.pk])
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Apply the import" in page.content.decode()
+    assert not Lot.objects.exists()
+
+    response = client.post(reverse("admin:catalog_importjob_confirm", args=[job.pk]))
+
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE and job.applied_by == client.user
+    assert Lot.objects.get().quantity == 12
+
+
+def test_the_preview_shows_each_error_with_its_line_and_column(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", "L1", "2020-01-01", "-3", "1", ""]]))
+
+    job = ImportJob.objects.get()
+    page = client.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+
+    assert job.state == ImportState.INVALID
+    assert "expiry_date" in page and "expired on 2020-01-01" in page
+    assert "greater than zero" in page
+    assert "Apply the import" not in page
+
+
+def test_the_preview_survives_a_request_landing_on_another_worker(staff_client, login_staff, make_staff):
+    """The dry run's state lives in the database and the shared storage, not in one process's memory or temp dir."""
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]]))
+    job = ImportJob.objects.get()
+
+    colleague = make_staff(Role.INVENTORY)
+    other_worker = login_staff(colleague, Client())
+    response = other_worker.post(reverse("admin:catalog_importjob_confirm", args=[job.pk]))
+
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE and job.applied_by == colleague
+    assert Lot.objects.get().quantity == 5
+
+
+@pytest.mark.parametrize(
+    "url_name, args",
+    [
+        ("admin:catalog_importjob_upload", []),
+        ("admin:catalog_importjob_template", ["receipt", "xlsx"]),
+        ("admin:catalog_importjob_export", []),
+        ("admin:catalog_importjob_export_file", ["lots", "csv"]),
+    ],
+)
+def test_an_operator_may_neither_import_nor_export(staff_client, url_name, args):
+    client = staff_client(Role.OPERATOR)
+    assert client.get(reverse(url_name, args=args)).status_code == 403
+
+
+def test_an_operator_cannot_confirm_an_import(staff_client, make_staff):
+    from catalog.imports.engine import import_job_check, import_job_create
+
+    MedicineFactory(sku="PARA-1")
+    job = import_job_create(kind="receipt", filename="a.csv", user=make_staff(Role.INVENTORY),
+                            data=csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]]))
+    import_job_check(job_id=job.pk)
+    client = staff_client(Role.OPERATOR)
+    before = snapshot()
+
+    assert client.post(reverse("admin:catalog_importjob_confirm", args=[job.pk])).status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("kind", ["receipt", "pricelist", "stocktake"])
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_templates_download_with_example_rows(staff_client, kind, file_format):
+    client = staff_client(Role.INVENTORY)
+    response = client.get(reverse("admin:catalog_importjob_template", args=[kind, file_format]))
+    assert response.status_code == 200
+    if file_format == "xlsx":
+        workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+        assert len(rows) == 3 and "sku" in rows[0]
+        assert len(workbook.worksheets) == 2  # the column guide
+    else:
+        assert response.content.startswith(b"\xef\xbb\xbf") and b"sku" in response.content
+
+
+def test_exports_neutralise_spreadsheet_formulas(staff_client):
+    client = staff_client(Role.INVENTORY)
+    medicine = MedicineFactory(sku="PARA-1")
+    receive(medicine, 3, lot_number="=HYPERLINK(\"http://x\")")
+    Lot.objects.update(supplier="@SUM(A1)")
+
+    csv_text = b"".join(client.get(reverse("admin:catalog_importjob_export_file", args=["lots", "csv"])).streaming_content).decode("utf-8-sig")
+    xlsx = client.get(reverse("admin:catalog_importjob_export_file", args=["lots", "xlsx"])).content
+    cells = [c for row in openpyxl.load_workbook(io.BytesIO(xlsx)).worksheets[0].iter_rows(values_only=True) for c in row]
+
+    assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'@SUM(A1)" in cells
+    assert not any(isinstance(c, str) and c.startswith(("=", "@", "+", "-")) for c in cells)
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@x", "\tx", "\rx"])
+def test_every_formula_prefix_gets_an_apostrophe(value):
+    from catalog.imports.exports import neutralise
+
+    assert neutralise(value) == "'" + value
+    assert neutralise(-1) == -1
+
+
+@pytest.mark.parametrize("dataset", ["medicines", "lots", "stock", "expiry"])
+def test_every_export_downloads_in_both_formats(staff_client, dataset):
+    client = staff_client(Role.INVENTORY)
+    receive(MedicineFactory(), 2, expires_in_days=30)
+    for file_format in ("csv", "xlsx"):
+        response = client.get(reverse("admin:catalog_importjob_export_file", args=[dataset, file_format]))
+        assert response.status_code == 200
+
+
+def test_the_import_log_lists_who_when_and_counts(staff_client, django_assert_max_num_queries):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    for n in range(3):
+        upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", f"L{n}", "2027-03-31", "5", "1", ""]]), name=f"d{n}.csv")
+
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("admin:catalog_importjob_changelist"))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "d2.csv" in page and str(client.user.phone)[-4:] in page.replace(" ", "")
+
+
+def test_the_status_endpoint_reports_progress_as_json(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]]))
+    job = ImportJob.objects.get()
+
+    data = client.get(reverse("admin:catalog_importjob_status", args=[job.pk])).json()
+
+    assert data["state"] == "ready" and data["progress"] == 100 and data["finished"] is True
+    assert data["counts"]["new"] == 1
