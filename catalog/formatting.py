@@ -4,8 +4,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
-# Groups of thousands are separated by a no-break space, so a price never
-# wraps in the middle of a table cell: "12 500 so'm".
+# Groups of thousands (and the currency) are separated by a no-break space,
+# so a price never wraps in the middle of a table cell: "12 500 so'm".
 GROUP_SEPARATOR = "\u00a0"
 DECIMAL_SEPARATOR = ","
 
@@ -32,4 +32,6 @@ def format_uzs(amount: Decimal | int | None) -> str:
     if fraction:
         text += DECIMAL_SEPARATOR + f"{int(fraction * 100):02d}"
     # Translators: the Uzbek currency after an amount, e.g. "12 500 so'm".
-    return _("%(amount)s so'm") % {"amount": text}
+    shown = _("%(amount)s so'm") % {"amount": text}
+    # Never wrap the amount away from its currency in a narrow cell.
+    return shown.replace(" ", GROUP_SEPARATOR)

@@ -41,7 +41,7 @@ def test_operator_opens_alternatives_with_stock_and_price_exact_equivalents_firs
     assert [row["medicine"].name for row in rows] == ["Paracetamol Nika 500", "Efferalgan 250"]
     assert [row["kind"] for row in rows] == ["exact", "same_substances"]
     html = response.content.decode()
-    assert "4\u00a0500 so" in html
+    assert "4\u00a0500\u00a0so" in html
     assert "Exact equivalent" in html
     assert "Paracetamol Empty" not in html
     assert "Nurofen" not in html

@@ -10,15 +10,15 @@ NBSP = "\u00a0"
 @pytest.mark.parametrize(
     ("amount", "shown"),
     [
-        (Decimal("12500"), f"12{NBSP}500 so'm"),
-        (Decimal("12500.00"), f"12{NBSP}500 so'm"),
-        (Decimal("0"), "0 so'm"),
-        (Decimal("999"), "999 so'm"),
-        (Decimal("1000"), f"1{NBSP}000 so'm"),
-        (Decimal("1234567.5"), f"1{NBSP}234{NBSP}567,50 so'm"),
-        (Decimal("-45000"), f"-45{NBSP}000 so'm"),
-        (Decimal("0.005"), "0,01 so'm"),
-        (7, "7 so'm"),
+        (Decimal("12500"), f"12{NBSP}500{NBSP}so'm"),
+        (Decimal("12500.00"), f"12{NBSP}500{NBSP}so'm"),
+        (Decimal("0"), f"0{NBSP}so'm"),
+        (Decimal("999"), f"999{NBSP}so'm"),
+        (Decimal("1000"), f"1{NBSP}000{NBSP}so'm"),
+        (Decimal("1234567.5"), f"1{NBSP}234{NBSP}567,50{NBSP}so'm"),
+        (Decimal("-45000"), f"-45{NBSP}000{NBSP}so'm"),
+        (Decimal("0.005"), f"0,01{NBSP}so'm"),
+        (7, f"7{NBSP}so'm"),
     ],
 )
 def test_format_uzs_groups_thousands_and_shows_tiyin_only_when_present(amount, shown):
