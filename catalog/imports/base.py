@@ -17,6 +17,7 @@ UNCHANGED = "unchanged"
 ERROR = "error"
 
 PREVIEW_ROWS = 100
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_STORED_ERRORS = 2000
 APPLY_CHUNK = 5000
 
@@ -134,7 +135,13 @@ class Importer:
         if position is None or position >= len(cells):
             return ""
         value = cells[position]
-        return value.strip() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        # Our exports write a formula-like text as '=...; reading it back gives the text itself.
+        if value[:1] == "'" and value[1:2] in FORMULA_PREFIXES:
+            value = value[1:]
+        return value
 
     def parse_cell(self, plan: Plan, line: int, cells: list, name: str, parser, *, required: bool = True):
         value = self.cell(cells, name)
