@@ -17,7 +17,7 @@ import posixpath
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -27,12 +27,27 @@ logger = logging.getLogger(__name__)
 
 # Top-level folder of the private storage -> the permission needed to download
 # from it. A folder that is not listed here cannot be downloaded through the
-# generic view at all. Inventory staff import and export stock (issue 2's
-# role matrix), so the lot permissions guard both.
+# generic view at all. Import uploads follow the import log's permission;
+# exports carry stock and prices, so they need the right to change lots
+# (inventory staff and pharmacists, not operators: issue 2's role matrix).
 PRIVATE_FOLDER_PERMISSIONS: dict[str, str] = {
-    "imports": "catalog.add_lot",
-    "exports": "catalog.view_lot",
+    "imports": "catalog.view_importjob",
+    "exports": "catalog.change_lot",
 }
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """Local private folder: its URLs are the permission-checking view, never MEDIA_URL."""
+
+    def url(self, name: str | None) -> str:
+        return private_file_url(name or "")
+
+
+def _is_clean(name: str) -> bool:
+    # The folder decides the permission, so "imports/../exports/x" must not
+    # pass as an import: refuse any dot segment, empty segment or absolute path.
+    parts = name.split("/")
+    return bool(name) and all(part not in ("", ".", "..") for part in parts) and "\\" not in name
 
 
 def private_storage() -> Storage:
@@ -44,7 +59,10 @@ def public_storage() -> Storage:
 
 
 def is_s3_storage(storage: Storage) -> bool:
-    return type(storage).__module__.startswith("storages.backends.s3")
+    from storages.backends.s3 import S3Storage
+
+    # isinstance() sees through default_storage's lazy proxy.
+    return isinstance(storage, S3Storage)
 
 
 def private_file_url(name: str) -> str:
@@ -77,9 +95,11 @@ def private_file_response(request: HttpRequest, name: str, permission: str) -> H
     if not _may_download(user, permission):
         logger.warning("private file refused", extra={"user_id": user.pk, "file": name})
         raise PermissionDenied
+    if not _is_clean(name):
+        raise Http404
     storage = private_storage()
     try:
-        exists = bool(name) and storage.exists(name)
+        exists = storage.exists(name)
     except SuspiciousFileOperation as exc:
         raise Http404 from exc
     if not exists:
@@ -102,6 +122,8 @@ def private_file_response(request: HttpRequest, name: str, permission: str) -> H
 @never_cache
 @require_GET
 def private_file_view(request: HttpRequest, name: str) -> HttpResponse:
+    if not _is_clean(name):
+        raise Http404
     folder = name.split("/", 1)[0]
     permission = PRIVATE_FOLDER_PERMISSIONS.get(folder)
     if permission is None:

@@ -12,7 +12,7 @@ Two aliases besides ``staticfiles``:
 - ``private``: import uploads and exports. On S3 its objects sit under
   ``private/`` (or in their own bucket) with a private ACL and are reached only
   through pre-signed URLs that expire within minutes; on disk it is a folder
-  outside ``MEDIA_ROOT`` with no URL at all. Either way only
+  outside ``MEDIA_ROOT`` whose URLs are the permission-checking view. Either way only
   ``backoffice.storage.private_file_response`` hands them out, after checking
   the staff member's permission.
 """
@@ -29,10 +29,9 @@ def local_storages(*, media_root: Path, private_root: Path) -> dict:
     return {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            # base_url None: the folder has no public URL; files leave it only
-            # through the permission-checking view.
-            "OPTIONS": {"location": str(private_root), "base_url": None},
+            # No public URL: its url() is the permission-checking view.
+            "BACKEND": "backoffice.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(private_root)},
         },
         "staticfiles": dict(STATICFILES),
     }

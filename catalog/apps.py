@@ -8,10 +8,12 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         # Search column upkeep on every save of a name (see catalog.receivers).
-        from . import receivers
+        from . import receivers, thumbnails
 
         receivers.connect()
         # Public API cache invalidation on every catalogue change (catalog/api/caching.py).
         from .api import caching
 
         caching.connect_signals()
+        # Product image thumbnails for the API (see catalog.thumbnails).
+        thumbnails.connect()

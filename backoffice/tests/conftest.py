@@ -1,0 +1,27 @@
+import pytest
+
+from backoffice.storage_config import s3_storages
+
+from .s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings):
+    """Point Django's storages at a fresh bucket of the local S3 server."""
+    bucket = s3_server.new_bucket()
+    settings.STORAGES = s3_storages(
+        bucket=bucket,
+        endpoint_url=s3_server.endpoint_url,
+        region=REGION,
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        private_expire_seconds=settings.PRIVATE_URL_EXPIRE_SECONDS,
+    )
+    return bucket

@@ -1,0 +1,90 @@
+"""Private files on local disk (the `make run` setup): never under MEDIA_ROOT, only through the view."""
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from accounts.roles import Role
+from backoffice.storage import private_file_url, private_storage
+
+
+@pytest.fixture
+def private_root(settings, tmp_path):
+    from backoffice.storage_config import local_storages
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.STORAGES = local_storages(media_root=settings.MEDIA_ROOT, private_root=settings.PRIVATE_MEDIA_ROOT)
+    return settings.PRIVATE_MEDIA_ROOT
+
+
+def test_private_files_are_kept_outside_media_root_and_link_to_the_checking_view(private_root):
+    name = private_storage().save("exports/stock.csv", ContentFile(b"sku;qty\n"))
+
+    assert (private_root / name).read_bytes() == b"sku;qty\n"
+    assert not (private_root / name).is_relative_to(settings.MEDIA_ROOT)
+    assert private_storage().url(name) == "/private-files/exports/stock.csv"
+
+
+@pytest.mark.django_db
+def test_inventory_staff_download_an_import_file_as_an_attachment(private_root, staff_client):
+    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\nA1;5\n"))
+    client = staff_client(Role.INVENTORY)
+
+    response = client.get(private_file_url(name))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"sku;qty\nA1;5\n"
+    assert response["Content-Disposition"] == 'attachment; filename="receipt.csv"'
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_an_operator_may_not_download_an_export(private_root, staff_client):
+    name = private_storage().save("exports/stock.csv", ContentFile(b"sku;qty\n"))
+
+    response = staff_client(Role.OPERATOR).get(private_file_url(name))
+
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_password_without_the_second_factor_is_not_enough(private_root, make_staff, client):
+    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\n"))
+    client.force_login(make_staff(Role.INVENTORY))  # logged in, but not OTP-verified
+
+    response = client.get(private_file_url(name))
+
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_the_admin_login(private_root, client):
+    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\n"))
+
+    response = client.get(private_file_url(name))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/{settings.ADMIN_URL}login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["imports/../exports/stock.csv", "imports/missing.csv", "secrets/key.pem", "%2Fetc/passwd", "/etc/passwd"],
+)
+def test_paths_outside_the_allowed_folders_or_missing_files_are_not_found(private_root, staff_client, path):
+    private_storage().save("exports/stock.csv", ContentFile(b"sku;qty\n"))
+    client = staff_client(Role.INVENTORY)
+
+    response = client.get(f"/private-files/{path}")
+
+    assert response.status_code == 404
+
+
+def test_media_urls_never_reach_the_private_folder(private_root, client):
+    private_storage().save("imports/receipt.csv", ContentFile(b"secret"))
+
+    response = client.get(f"{settings.MEDIA_URL}../private/imports/receipt.csv")
+
+    assert response.status_code == 404
