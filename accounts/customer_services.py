@@ -60,9 +60,9 @@ def _user_of(token: RefreshToken) -> User:
     user = User.objects.filter(pk=token.payload.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None:
         raise TokenInvalid()
-    if jwt_settings.CHECK_REVOKE_TOKEN and token.payload.get(
-        jwt_settings.REVOKE_TOKEN_CLAIM
-    ) != get_md5_hash_password(user.password):
+    if jwt_settings.CHECK_REVOKE_TOKEN and token.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
+        user.password
+    ):
         raise TokenInvalid()
     return user
 
@@ -80,7 +80,7 @@ def _blacklist(token: RefreshToken) -> None:
     jti = token.payload[jwt_settings.JTI_CLAIM]
     try:
         with transaction.atomic():
-            outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+            outstanding = OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=jti).first()
             if outstanding is None:
                 outstanding = token.outstand()
             _blacklisted, created = BlacklistedToken.objects.get_or_create(token=outstanding)
@@ -153,9 +153,7 @@ def customer_register(
 
 
 def _pending_signup(phone: str) -> User | None:
-    return User.objects.filter(
-        phone=phone, is_active=False, phone_verified_at__isnull=True, role=Role.CUSTOMER
-    ).first()
+    return User.objects.filter(phone=phone, is_active=False, phone_verified_at__isnull=True, role=Role.CUSTOMER).first()
 
 
 def customer_verify(*, phone: str, code: str) -> User:

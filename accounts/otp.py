@@ -79,9 +79,9 @@ def otp_issue(
                 oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
                 raise CodeDailyLimit(retry_after=_seconds(oldest + DAY - now))
 
-            PhoneCode.objects.filter(
-                phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now
-            ).update(expires_at=now)
+            PhoneCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now).update(
+                expires_at=now
+            )
             code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
             phone_code = PhoneCode.objects.create(
                 phone=phone,

@@ -31,4 +31,6 @@ class CustomerJWTScheme(OpenApiAuthenticationExtension):
     name = "customerJWT"
 
     def get_security_definition(self, auto_schema):
-        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer", bearer_format="JWT")
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Bearer", bearer_format="JWT"
+        )

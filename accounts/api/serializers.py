@@ -24,9 +24,7 @@ class PhoneField(serializers.CharField):
 
 class CodeField(serializers.RegexField):
     def __init__(self, **kwargs):
-        super().__init__(
-            r"^\d{6}$", error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs
-        )
+        super().__init__(r"^\d{6}$", error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
 
 
 class PasswordField(serializers.CharField):

@@ -41,7 +41,7 @@ def test_a_courier_gets_tokens_too(api):
 
 
 def test_login_accepts_the_phone_written_any_way(api):
-    user = CustomerFactory(phone="+998901234567")
+    CustomerFactory(phone="+998901234567")
 
     response = api.post("login/", {"phone": "90 123-45-67", "password": DEFAULT_PASSWORD})
 
