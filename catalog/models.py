@@ -17,6 +17,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .validators import validate_icon, validate_image
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -48,7 +50,7 @@ class Category(models.Model):
         _("icon"),
         upload_to="categories/",
         blank=True,
-        validators=[FileExtensionValidator(["svg", "png", "webp", "jpg", "jpeg"])],
+        validators=[FileExtensionValidator(["svg", "png", "webp", "jpg", "jpeg"]), validate_icon],
     )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
@@ -153,7 +155,12 @@ class Medicine(models.Model):
         Manufacturer, verbose_name=_("manufacturer"), on_delete=models.PROTECT, related_name="medicines"
     )
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="medicines")
-    image = models.ImageField(_("image"), upload_to="medicines/", blank=True)
+    image = models.ImageField(
+        _("image"),
+        upload_to="medicines/",
+        blank=True,
+        validators=[FileExtensionValidator(["png", "webp", "jpg", "jpeg"]), validate_image],
+    )
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     barcode = models.CharField(
         _("barcode (GTIN)"), max_length=14, blank=True, null=True, unique=True, validators=[validate_gtin]
