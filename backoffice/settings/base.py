@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy header on every response (policy under "Security headers" below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -340,6 +342,49 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # --- Admin (Unfold) ---------------------------------------------------------
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
 from backoffice.unfold_config import UNFOLD  # noqa: E402
+
+# --- Security headers -------------------------------------------------------
+# Content security policy (django-csp). The Unfold admin needs exactly two
+# relaxations, both checked against unfold 0.91's own static files and templates:
+# - script-src 'unsafe-eval': Alpine.js (unfold/js/alpine/alpine.js, standard
+#   build) compiles every x-data / x-on / x-show expression with the
+#   AsyncFunction constructor. No inline <script> is needed, so no
+#   'unsafe-inline' for scripts: injected markup still cannot run code.
+# - style-src 'unsafe-inline': Unfold templates write style="..." attributes
+#   (avatars, dropdown sizes) and Alpine binds x-bind:style.
+# Images may also be data: URIs (the authenticator QR code) and come from the
+# media host when media lives on S3 or behind a CDN. Nothing may frame the admin.
+from csp.constants import NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+
+def _media_origins() -> list[str]:
+    from urllib.parse import urlsplit
+
+    if not AWS_STORAGE_BUCKET_NAME:
+        return []
+    if env.str("AWS_S3_CUSTOM_DOMAIN", default=""):
+        return [f"https://{env.str('AWS_S3_CUSTOM_DOMAIN')}"]
+    endpoint = env.str("AWS_S3_ENDPOINT_URL", default="")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    return ["https://*.amazonaws.com"]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_EVAL],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *_media_origins()],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- E-mail -----------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
