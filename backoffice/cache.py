@@ -1,0 +1,105 @@
+"""A Redis cache that degrades to "nothing cached" when Redis is unreachable.
+
+The cache only ever holds what can be recomputed (API responses, versions,
+counts), so an outage of Redis must cost speed, not requests: a read is a
+miss, a write is dropped, a counter starts afresh (so cache-based rate
+limits do not hold during the outage), and the failure is logged. Django's RedisCache
+raises instead, which would turn a Redis outage into 500s on every page that
+touches the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _warn(operation: str, exc: Exception) -> None:
+    logger.warning("Cache unavailable (%s): %s", operation, exc.__class__.__name__)
+
+
+class FailSoftRedisCache(RedisCache):
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().add(key, value, timeout, version)
+        except UNAVAILABLE as exc:
+            _warn("add", exc)
+            return False
+
+    def get(self, key, default=None, version=None):
+        try:
+            return super().get(key, default, version)
+        except UNAVAILABLE as exc:
+            _warn("get", exc)
+            return default
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            super().set(key, value, timeout, version)
+        except UNAVAILABLE as exc:
+            _warn("set", exc)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().touch(key, timeout, version)
+        except UNAVAILABLE as exc:
+            _warn("touch", exc)
+            return False
+
+    def delete(self, key, version=None):
+        try:
+            return super().delete(key, version)
+        except UNAVAILABLE as exc:
+            _warn("delete", exc)
+            return False
+
+    def get_many(self, keys, version=None):
+        try:
+            return super().get_many(keys, version)
+        except UNAVAILABLE as exc:
+            _warn("get_many", exc)
+            return {}
+
+    def has_key(self, key, version=None):
+        try:
+            return super().has_key(key, version)
+        except UNAVAILABLE as exc:
+            _warn("has_key", exc)
+            return False
+
+    def incr(self, key, delta=1, version=None):
+        try:
+            return super().incr(key, delta, version)
+        except UNAVAILABLE as exc:
+            # As if the counter had just been created: counters kept in the
+            # cache (rate limits) stop counting while Redis is away.
+            _warn("incr", exc)
+            return delta
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().set_many(data, timeout, version)
+        except UNAVAILABLE as exc:
+            _warn("set_many", exc)
+            return list(data)
+
+    def delete_many(self, keys, version=None):
+        try:
+            return super().delete_many(keys, version)
+        except UNAVAILABLE as exc:
+            _warn("delete_many", exc)
+
+    def clear(self):
+        try:
+            return super().clear()
+        except UNAVAILABLE as exc:
+            _warn("clear", exc)
+            return False
