@@ -328,6 +328,10 @@ PLAYMOBILE_PASSWORD = env.str("PLAYMOBILE_PASSWORD", default="")
 PLAYMOBILE_ORIGINATOR = env.str("PLAYMOBILE_ORIGINATOR", default="3700")
 if SMS_BACKEND not in {"console", "eskiz", "playmobile"}:
     raise ImproperlyConfigured("SMS_BACKEND must be 'console', 'eskiz' or 'playmobile'.")
+if SMS_BACKEND == "eskiz" and not (ESKIZ_EMAIL and ESKIZ_PASSWORD):
+    raise ImproperlyConfigured("SMS_BACKEND=eskiz needs ESKIZ_EMAIL and ESKIZ_PASSWORD.")
+if SMS_BACKEND == "playmobile" and not (PLAYMOBILE_LOGIN and PLAYMOBILE_PASSWORD):
+    raise ImproperlyConfigured("SMS_BACKEND=playmobile needs PLAYMOBILE_LOGIN and PLAYMOBILE_PASSWORD.")
 # Storefront origins allowed to call /api/ from a browser, e.g. https://shop.example.uz
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 
