@@ -30,3 +30,28 @@ X_FRAME_OPTIONS = "DENY"
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
 }
+
+# Cookies only over HTTPS; the language cookie too.
+LANGUAGE_COOKIE_SECURE = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Logs: one JSON object per line (backoffice/logging.py) ----------------------
+LOGGING["formatters"]["json"] = {"()": "backoffice.logging.JsonFormatter"}  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
+
+# --- Sentry: only when a DSN is given ------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=ENVIRONMENT),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        # Phone numbers and addresses of customers must not leave for Sentry.
+        send_default_pii=False,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
