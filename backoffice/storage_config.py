@@ -49,6 +49,7 @@ def s3_storages(
     private_expire_seconds: int = 300,
     addressing_style: str = "",
     private_acl: str = "private",
+    url_protocol: str = "https:",
 ) -> dict:
     connection = {
         "endpoint_url": endpoint_url or None,
@@ -74,6 +75,8 @@ def s3_storages(
                 "default_acl": None,
                 "querystring_auth": False,
                 "custom_domain": custom_domain or None,
+                # "http:" only for a local stack whose media host has no TLS.
+                "url_protocol": url_protocol,
                 "object_parameters": {"CacheControl": "max-age=86400"},
             },
         },

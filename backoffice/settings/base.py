@@ -214,6 +214,7 @@ if AWS_STORAGE_BUCKET_NAME:
         private_expire_seconds=PRIVATE_URL_EXPIRE_SECONDS,
         addressing_style=env.str("AWS_S3_ADDRESSING_STYLE", default=""),
         private_acl=env.str("AWS_PRIVATE_DEFAULT_ACL", default="private"),
+        url_protocol=env.str("AWS_S3_URL_PROTOCOL", default="https:"),
     )
 else:
     from backoffice.storage_config import local_storages  # noqa: E402
