@@ -370,7 +370,8 @@ def _media_origins() -> list[str]:
     if not AWS_STORAGE_BUCKET_NAME:
         return []
     if env.str("AWS_S3_CUSTOM_DOMAIN", default=""):
-        return [f"https://{env.str('AWS_S3_CUSTOM_DOMAIN')}"]
+        protocol = env.str("AWS_S3_URL_PROTOCOL", default="https:")
+        return [f"{protocol}//{env.str('AWS_S3_CUSTOM_DOMAIN').split('/')[0]}"]
     endpoint = env.str("AWS_S3_ENDPOINT_URL", default="")
     if endpoint:
         parts = urlsplit(endpoint)
