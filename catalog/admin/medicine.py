@@ -88,6 +88,10 @@ class LotInline(TabularInline):
 
 
 class MedicineChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters=None) -> QuerySet:
+        # The list shows none of the long texts: do not read them for 50 rows.
+        return super().get_queryset(request, exclude_parameters).defer("description", "usage", "search_text")
+
     def get_ordering(self, request: HttpRequest, queryset: QuerySet):
         # A search result is ordered by relevance (exact code, then trigram
         # similarity) unless the person sorts by a column.
