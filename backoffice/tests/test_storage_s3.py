@@ -113,3 +113,34 @@ def test_health_probes_both_storages_on_s3(s3_bucket, client):
     assert response.status_code == 200
     check = response.json()["checks"]["storage"]
     assert (check["status"], check["detail"]) == ("ok", "S3Storage")
+
+
+def test_a_media_backup_taken_from_s3_restores_into_another_bucket(s3_server, settings):
+    from io import BytesIO
+
+    from backoffice.media_archive import media_backup, media_restore
+    from backoffice.storage_config import s3_storages
+
+    from .s3server import ACCESS_KEY, REGION, SECRET_KEY
+
+    def use_bucket(bucket):
+        settings.STORAGES = s3_storages(
+            bucket=bucket, endpoint_url=s3_server.endpoint_url, region=REGION,
+            access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+        )
+
+    use_bucket(s3_server.new_bucket())
+    png = image_bytes()
+    image = public_storage().save("medicines/deep/folder/a.png", ContentFile(png))
+    export = private_storage().save("exports/2026/stock.csv", ContentFile(b"sku;qty\n"))
+    archive = BytesIO()
+    assert media_backup(output=archive) == 2
+
+    use_bucket(s3_server.new_bucket())
+    archive.seek(0)
+    assert media_restore(source=archive) == 2
+
+    with public_storage().open(image, "rb") as handle:
+        assert handle.read() == png
+    with private_storage().open(export, "rb") as handle:
+        assert handle.read() == b"sku;qty\n"
