@@ -65,7 +65,9 @@ class StableOrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs, value):
         if value in django_filters.constants.EMPTY_VALUES:
             return qs
-        ordering = [self.get_ordering_value(param) for param in value if param not in django_filters.constants.EMPTY_VALUES]
+        ordering = [
+            self.get_ordering_value(param) for param in value if param not in django_filters.constants.EMPTY_VALUES
+        ]
         return qs.order_by(*ordering, "id")
 
 
@@ -84,7 +86,9 @@ class MedicineFilter(django_filters.FilterSet):
     manufacturer = IdFilter(field_name="manufacturer_id", help_text=_("Manufacturer id."))
     dosage_form = django_filters.ChoiceFilter(choices=DosageForm.choices, help_text=_("Dosage form."))
     is_prescription = django_filters.BooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock", help_text=_("Only medicines that can be bought now."))
+    in_stock = django_filters.BooleanFilter(
+        method="filter_in_stock", help_text=_("Only medicines that can be bought now.")
+    )
     price_min = PriceFilter(field_name="price", lookup_expr="gte", help_text=_("Lowest price, UZS."))
     price_max = PriceFilter(field_name="price", lookup_expr="lte", help_text=_("Highest price, UZS."))
     q = SearchFilter(
@@ -93,7 +97,9 @@ class MedicineFilter(django_filters.FilterSet):
     )
     ordering = StableOrderingFilter(
         fields=(("price", "price"), ("name", "name"), ("number_sold", "popularity")),
-        help_text=_("price, name or popularity; a leading minus sorts descending. Default: relevance for q, else name."),
+        help_text=_(
+            "price, name or popularity; a leading minus sorts descending. Default: name."
+        ),
     )
 
     def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -119,8 +125,8 @@ class MedicineFilter(django_filters.FilterSet):
         return medicine_search(query=value, queryset=queryset)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        # The search runs last, on the already narrowed queryset, so its
-        # relevance ordering survives unless an explicit ordering is asked for.
+        # The search runs last, on the already narrowed queryset, so the
+        # selector's own ordering survives unless an explicit ordering is asked for.
         search = self.form.cleaned_data.get("q")
         ordering = self.form.cleaned_data.get("ordering")
         for name, value in self.form.cleaned_data.items():

@@ -82,7 +82,7 @@ class StrengthSerializer(serializers.Serializer):
     strength = serializers.DecimalField(max_digits=12, decimal_places=4)
     unit = serializers.ChoiceField(choices=StrengthUnit.choices)
     per_volume_ml = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
-    display = serializers.CharField(help_text="Human-readable strength, e.g. \"250 mg/5 ml\".")
+    display = serializers.CharField(help_text='Human-readable strength, e.g. "250 mg/5 ml".')
 
 
 class StrengthDetailSerializer(StrengthSerializer):

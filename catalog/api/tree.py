@@ -37,7 +37,11 @@ class VisibleTree:
 
 
 def _build() -> VisibleTree:
-    rows = list(Category.objects.order_by("sort_order", "name", "id").values_list("id", "parent_id", "name", "slug", "icon", "is_active"))
+    rows = list(
+        Category.objects.order_by("sort_order", "name", "id").values_list(
+            "id", "parent_id", "name", "slug", "icon", "is_active"
+        )
+    )
     by_id = {row[0]: row for row in rows}
     visible: dict[int, bool] = {}
 

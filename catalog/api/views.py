@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -47,7 +48,7 @@ TAGS = ["catalog"]
 SLUG_PARAMETER = OpenApiParameter(
     "slug", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$", description="Medicine slug."
 )
-RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -106,7 +107,9 @@ class CatalogView(GenericAPIView):
         version = catalog_version()
         request.catalog_version = version
         ttl = cache_seconds()
-        key = versioned_key("response", request.get_host(), get_language() or "", request.get_full_path(), version=version)
+        key = versioned_key(
+            "response", request.get_host(), get_language() or "", request.get_full_path(), version=version
+        )
         entry = cache.get(key) if ttl else None
         if entry is None:
             body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
@@ -146,6 +149,13 @@ class CatalogView(GenericAPIView):
 
     def visible_medicines(self, tree: VisibleTree):
         return Medicine.objects.filter(is_active=True, category_id__in=tree.ids)
+
+    def visible_medicine_by_slug(self, tree: VisibleTree, slug: str):
+        # The route takes any segment so that a malformed slug is a JSON 404
+        # too; only a well-formed one reaches the database.
+        if not SLUG_RE.fullmatch(slug):
+            raise exceptions.NotFound()
+        return self.visible_medicines(tree).filter(slug=slug)
 
     def strengths_by_medicine(self, medicine_ids: Iterable[int], detail: bool = False) -> dict[int, list[dict]]:
         medicine_ids = list(medicine_ids)
@@ -201,7 +211,7 @@ class MedicineListView(CatalogView):
         summary="Medicines: list, filter, order and search",
         description=(
             "Active medicines of active categories, paginated. `q` searches names, manufacturers and active "
-            "substances in Latin or Cyrillic and tolerates typos; results then come best match first."
+            "substances in Latin or Cyrillic and tolerates typos."
         ),
         responses={200: s.MedicineListItemSerializer(many=True), **_errors(400, 404, 429)},
     )
@@ -220,7 +230,9 @@ class MedicineListView(CatalogView):
             "count": paginator.page.paginator.count,
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
-            "results": [s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri) for row in rows],
+            "results": [
+                s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri) for row in rows
+            ],
         }
 
 
@@ -236,7 +248,7 @@ class MedicineDetailView(CatalogView):
 
     def _detail(self, request, slug: str) -> dict:
         tree = visible_tree(request.catalog_version)
-        row = self.visible_medicines(tree).filter(slug=slug).values(*s.MEDICINE_DETAIL_FIELDS).first()
+        row = self.visible_medicine_by_slug(tree, slug).values(*s.MEDICINE_DETAIL_FIELDS).first()
         if row is None:
             raise exceptions.NotFound()
         strengths = self.strengths_by_medicine([row["id"]], detail=True)
@@ -261,7 +273,7 @@ class MedicineAlternativesView(CatalogView):
         from catalog.selectors import medicine_alternatives
 
         tree = visible_tree(request.catalog_version)
-        medicine = self.visible_medicines(tree).filter(slug=slug).first()
+        medicine = self.visible_medicine_by_slug(tree, slug).first()
         if medicine is None:
             raise exceptions.NotFound()
         out = []
@@ -296,7 +308,9 @@ class MedicineAlternativesView(CatalogView):
                         "per_volume_ml": link.per_volume_ml,
                     }
                 )
-                for link in sorted(alternative.medicine_substances.all(), key=lambda link: (link.substance.inn_name, link.pk))
+                for link in sorted(
+                    alternative.medicine_substances.all(), key=lambda link: (link.substance.inn_name, link.pk)
+                )
             ]
             item = s.medicine_row(row, strengths, request.build_absolute_uri)
             item["alternative_kind"] = alternative.alternative_kind
@@ -335,6 +349,12 @@ class SubstanceListView(CatalogView):
             "previous": paginator.get_previous_link(),
             "results": [s.substance_row(row) for row in rows],
         }
+
+
+@extend_schema(exclude=True)
+class NotFoundView(CatalogView):
+    def get(self, request, *args, **kwargs):
+        raise exceptions.NotFound()
 
 
 def bare_json_view(request):

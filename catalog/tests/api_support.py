@@ -91,7 +91,11 @@ def shop(db):
         usage="One tablet up to four times a day.",
     )
     tsitramon = medicine_with(
-        [(paracetamol, 500)], name="Tsitramon", slug="tsitramon", manufacturer=dori, category=headache,
+        [(paracetamol, 500)],
+        name="Tsitramon",
+        slug="tsitramon",
+        manufacturer=dori,
+        category=headache,
         price=Decimal("8000.00"),
     )
     nurofen = medicine_with(
@@ -114,7 +118,13 @@ def shop(db):
     for medicine in (panadol, tsitramon, nurofen, ghost, lurker):
         medicine.refresh_from_db()
     return {
-        "categories": {"pain": pain, "headache": headache, "cold": cold, "hidden": hidden, "hidden_child": hidden_child},
+        "categories": {
+            "pain": pain,
+            "headache": headache,
+            "cold": cold,
+            "hidden": hidden,
+            "hidden_child": hidden_child,
+        },
         "substances": {"paracetamol": paracetamol, "ibuprofen": ibuprofen},
         "manufacturers": {"gsk": gsk, "dori": dori},
         "panadol": panadol,

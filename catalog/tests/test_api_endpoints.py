@@ -4,7 +4,7 @@ import pytest
 
 from conftest import requires_postgres
 
-from .api_support import API, api, shop, slugs  # noqa: F401 (fixtures)
+from .api_support import API, slugs
 
 pytestmark = pytest.mark.django_db
 
@@ -266,8 +266,12 @@ def test_alternatives_follow_the_selector_order_with_their_kind(api, shop):
     from .factories import medicine_with, receive
 
     syrup = medicine_with(
-        [(paracetamol, 120, "mg", 5)], name="Kalpol", slug="kalpol", category=shop["categories"]["cold"],
-        dosage_form=DosageForm.SYRUP, price="9000",
+        [(paracetamol, 120, "mg", 5)],
+        name="Kalpol",
+        slug="kalpol",
+        category=shop["categories"]["cold"],
+        dosage_form=DosageForm.SYRUP,
+        price="9000",
     )
     receive(syrup, 3)
 
@@ -308,3 +312,15 @@ def test_cors_allows_a_configured_storefront_origin(api, shop, settings):
 
     assert allowed["Access-Control-Allow-Origin"] == "https://shop.example.uz"
     assert not other.has_header("Access-Control-Allow-Origin")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["medicines/%C2%84/", "medicines/a%2Fb/", "medicines/%00/alternatives/", "nothing-here/", "medicines/x/y/z/"],
+)
+def test_malformed_paths_under_the_api_are_json_404s(api, shop, path):
+    response = api.get(f"{API}{path}")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"

@@ -1,0 +1,85 @@
+"""The public catalogue API is read-only, anonymous, and never shows internals."""
+
+import json
+
+import pytest
+
+from .api_support import API, FORBIDDEN_KEYS, SUPPLIER, forbidden_keys_in
+
+pytestmark = pytest.mark.django_db
+
+PATHS = [
+    "categories/",
+    "medicines/",
+    "medicines/?q=paracetamol&page_size=100",
+    "medicines/?in_stock=true&ordering=-popularity",
+    "medicines/panadol/",
+    "medicines/tsitramon/",
+    "medicines/nurofen/",
+    "medicines/panadol/alternatives/",
+    "medicines/tsitramon/alternatives/",
+    "substances/",
+    "substances/?q=para",
+    "medicines/ghost/",
+    "medicines/?price_min=-1",
+]
+
+
+def test_the_leak_check_itself_finds_a_nested_forbidden_key():
+    found = forbidden_keys_in({"results": [{"manufacturer": {"supplier": "x"}}]})
+
+    assert found == ["$.results[0].manufacturer.supplier"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_no_response_contains_lots_suppliers_purchase_prices_stock_counts_or_users(api, shop, path):
+    response = api.get(f"{API}{path}")
+    body = response.content.decode()
+
+    assert forbidden_keys_in(json.loads(body)) == []
+    assert SUPPLIER not in body
+    for lot_number in ("PAN-0001", "TSI-0001", "GHO-0001", "LUR-0001"):
+        assert lot_number not in body
+    # Panadol holds 40 packs: the exact count is never published.
+    assert '"40"' not in body and ":40," not in body and ":40}" not in body
+
+
+def test_a_request_with_staff_credentials_still_sees_only_public_data(api, shop, make_staff):
+    from accounts.roles import Role
+
+    staff = make_staff(Role.INVENTORY)
+    api.force_login(staff)
+
+    body = api.get(f"{API}medicines/panadol/").json()
+
+    assert forbidden_keys_in(body) == []
+    assert staff.phone not in json.dumps(body)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize(
+    "path", ["categories/", "medicines/", "medicines/panadol/", "medicines/panadol/alternatives/", "substances/"]
+)
+def test_writes_are_refused_with_405(api, shop, method, path):
+    response = getattr(api, method)(f"{API}{path}", data={"price": "1"}, content_type="application/json")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    shop["panadol"].refresh_from_db()
+    assert str(shop["panadol"].price) == "12000.00"
+
+
+@pytest.mark.parametrize("path", ["medicines/", "medicines/panadol/"])
+def test_head_and_options_are_allowed(api, shop, path):
+    assert api.head(f"{API}{path}").status_code == 200
+    assert api.options(f"{API}{path}").status_code == 200
+
+
+def test_forbidden_keys_cover_every_private_medicine_and_lot_field():
+    # If a private field is added to the models, it must be added here (and kept out of the API).
+    from catalog.models import Lot, Medicine
+
+    private_medicine = {"sellable_quantity", "nearest_expiry", "search_text", "number_sold", "reorder_level"}
+    assert private_medicine <= {f.name for f in Medicine._meta.get_fields()}
+    assert private_medicine <= FORBIDDEN_KEYS
+    assert {"purchase_price", "supplier", "lot_number", "quantity"} <= {f.name for f in Lot._meta.get_fields()}
