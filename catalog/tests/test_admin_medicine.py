@@ -162,10 +162,32 @@ def test_operator_cannot_change_a_medicine(staff_client):
 
 
 @pytest.mark.django_db
-def test_history_page_of_a_medicine_opens(staff_client):
+def test_history_page_shows_who_changed_the_price_and_from_what(staff_client):
     client = staff_client(Role.PHARMACIST)
-    medicine = MedicineFactory()
-    assert client.get(reverse("admin:catalog_medicine_history", args=[medicine.pk])).status_code == 200
+    medicine = MedicineFactory(price="5000")
+    client.post(
+        reverse("admin:catalog_medicine_change", args=[medicine.pk]), medicine_form_data(medicine, price="7250")
+    )
+
+    response = client.get(reverse("admin:catalog_medicine_history", args=[medicine.pk]))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "5000.00" in html
+    assert "7250.00" in html
+    assert client.user.phone in html or client.user.get_full_name() in html
+
+
+@pytest.mark.django_db
+def test_history_page_of_a_lot_shows_its_status_change_and_reason(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    lot = receive(MedicineFactory(), 5)
+    client.post(reverse("admin:catalog_lot_quarantine_lot", args=[lot.pk]), {"reason": "Broken seal"})
+
+    html = client.get(reverse("admin:catalog_lot_history", args=[lot.pk])).content.decode()
+
+    assert "Broken seal" in html
+    assert "quarantined" in html
 
 
 @pytest.mark.django_db
