@@ -92,7 +92,8 @@ def otp_issue(
                 expires_at=now + settings.OTP_CODE_TTL,
             )
             if deliver:
-                text = settings.SMS_CODE_TEMPLATE.format(code=code)
+                minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))
+                text = settings.SMS_CODE_TEMPLATE.format(code=code, minutes=minutes)
                 # robust: a broker or gateway failure must not turn the answer into an error.
                 transaction.on_commit(
                     lambda: _enqueue_sms(phone=phone, text=text, message_id=phone_code.pk), robust=True

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import PhoneCode, User
 from accounts.roles import Role
+from accounts.sms import console
 from accounts.tests.conftest import last_code, sms_count
 from accounts.tests.factories import CustomerFactory, StaffFactory
 
@@ -208,3 +209,14 @@ def test_messages_are_translated_into_the_requested_language_and_the_code_is_not
     response = api.post("verify/", {"phone": PHONE, "code": "123456"}, HTTP_ACCEPT_LANGUAGE=language)
 
     assert response.json() == {"code": "code_invalid", "message": message}
+
+
+def test_the_sms_text_comes_from_the_one_configured_template(api, settings):
+    settings.SMS_CODE_TEMPLATE = "Kod: {code} ({minutes} min)"
+    settings.OTP_CODE_TTL = timedelta(minutes=3)
+
+    api.post("register/", SIGNUP)
+
+    (message,) = console.outbox
+    assert message["text"] == f"Kod: {last_code(PHONE)} (3 min)"
+    assert message["phone"] == PHONE

@@ -316,8 +316,11 @@ OTP_RESEND_COOLDOWN = timedelta(seconds=env.int("OTP_RESEND_COOLDOWN_SECONDS", d
 OTP_DAILY_LIMIT = env.int("OTP_DAILY_LIMIT", default=10)
 # "console" (logs the text: make run, tests), "eskiz" or "playmobile".
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
-# Eskiz delivers only texts approved in its cabinet: keep this one template.
-SMS_CODE_TEMPLATE = env.str("SMS_CODE_TEMPLATE", default="Dorixona: tasdiqlash kodi {code}. Kod 2 daqiqa amal qiladi.")
+# Eskiz delivers only texts approved in its cabinet: keep this one template
+# ({code}: the six digits, {minutes}: OTP_CODE_TTL in whole minutes).
+SMS_CODE_TEMPLATE = env.str(
+    "SMS_CODE_TEMPLATE", default="Dorixona: tasdiqlash kodi {code}. Kod {minutes} daqiqa amal qiladi."
+)
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
 ESKIZ_BASE_URL = env.str("ESKIZ_BASE_URL", default="https://notify.eskiz.uz")
 ESKIZ_EMAIL = env.str("ESKIZ_EMAIL", default="")
