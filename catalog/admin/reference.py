@@ -5,8 +5,6 @@ through catalog.receivers, whatever saves it.
 """
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
@@ -18,7 +16,9 @@ from catalog.models import ActiveSubstance, Category, Manufacturer
 
 @admin.register(Category)
 class CategoryAdmin(SimpleHistoryAdmin, ModelAdmin):
-    list_display = ("name", "parent", "display_medicines", "is_active", "sort_order")
+    # No per-category medicine count: it reads every medicine row on each
+    # page of a 100,000-medicine catalogue; the medicines list filters by category.
+    list_display = ("name", "parent", "is_active", "sort_order")
     list_select_related = ("parent",)
     list_filter = (("parent", RelatedDropdownFilter), ("is_active", BooleanRadioFilter))
     list_filter_submit = True
@@ -27,13 +27,6 @@ class CategoryAdmin(SimpleHistoryAdmin, ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     ordering = ("sort_order", "name")
     history_list_display = ["is_active", "parent"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(medicine_count=Count("medicines"))
-
-    @display(description=_("medicines"), ordering="medicine_count")
-    def display_medicines(self, obj: Category) -> int:
-        return obj.medicine_count
 
 
 @admin.register(Manufacturer)
