@@ -29,6 +29,7 @@ demo: migrate
 
 run: demo
 	@$(BIN)/python manage.py demo_accounts
+	$(BIN)/python manage.py run_alerts
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

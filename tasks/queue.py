@@ -14,10 +14,10 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def enqueue_now(task, *args, **kwargs) -> bool:
+def enqueue_now(task, *args, countdown: int | None = None, **kwargs) -> bool:
     """Send ``task`` to the broker; False (and a log line) when that fails."""
     try:
-        task.apply_async(args=args, kwargs=kwargs)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
     except Exception:  # kombu/redis raise a zoo of connection errors; none may reach the caller
         logger.exception("Could not enqueue %s (broker unreachable?); the next scheduled run catches up", task.name)
         return False
