@@ -11,6 +11,7 @@ import math
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation, user_logged_in
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -47,12 +48,28 @@ def _validate_password(password: str, user: User) -> None:
 # --- Tokens -------------------------------------------------------------------
 
 
-def tokens_issue(*, user: User) -> dict[str, str]:
-    """A fresh access + refresh pair for ``user``; both carry the role."""
+SESSION_CLAIM = "sid"
+
+
+def _revoked_session_key(session_id: str) -> str:
+    return f"auth:revoked-session:{session_id}"
+
+
+def session_is_revoked(session_id: str | None) -> bool:
+    return bool(session_id) and cache.get(_revoked_session_key(session_id)) is not None
+
+
+def tokens_issue(*, user: User, session_id: str | None = None) -> dict[str, str]:
+    """A fresh access + refresh pair for ``user``; both carry the role and the session id.
+
+    The session id stays the same through every rotation of one login, so a
+    logout can refuse the access tokens of that login too (see ``token_logout``).
+    """
     if user.role not in API_ROLES:
         raise StaffNotAllowed()
     refresh = RefreshToken.for_user(user)  # also recorded as an outstanding token
     refresh["role"] = user.role
+    refresh[SESSION_CLAIM] = session_id or refresh.payload[jwt_settings.JTI_CLAIM]
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -103,15 +120,24 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     if user.role not in API_ROLES:
         raise StaffNotAllowed()
     _blacklist(token)
-    return tokens_issue(user=user)
+    return tokens_issue(user=user, session_id=token.payload.get(SESSION_CLAIM))
 
 
 def token_logout(*, refresh: str, user: User | None = None) -> None:
-    """Blacklist ``refresh``: it can no longer be refreshed."""
+    """End the session of ``refresh``: the token is blacklisted and its access tokens refused.
+
+    Access tokens are checked against a revoked-session mark in the cache, kept
+    as long as an access token lives; were the cache lost, they would still
+    expire within ``ACCESS_TOKEN_LIFETIME``.
+    """
     token = _parse_refresh(refresh)
     if user is not None and str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise TokenInvalid()
     _blacklist(token)
+    session_id = token.payload.get(SESSION_CLAIM)
+    if session_id:
+        lifetime = jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()
+        cache.set(_revoked_session_key(session_id), 1, timeout=math.ceil(lifetime) + 60)
 
 
 def user_tokens_revoke(*, user: User) -> int:

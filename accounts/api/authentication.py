@@ -12,10 +12,15 @@ class CustomerJWTAuthentication(JWTAuthentication):
 
     simplejwt already refuses a deactivated user and, with
     ``CHECK_REVOKE_TOKEN``, a token issued before the last password change.
-    A user moved to a staff role loses API access at once.
+    On top: a token of a logged-out session is refused, and a user moved to a
+    staff role loses API access at once.
     """
 
     def get_user(self, validated_token):
+        from accounts.customer_services import SESSION_CLAIM, session_is_revoked
+
+        if session_is_revoked(validated_token.get(SESSION_CLAIM)):
+            raise exceptions.AuthenticationFailed(_("This session has ended. Log in again."), code="session_revoked")
         user = super().get_user(validated_token)
         if user.role not in API_ROLES:
             raise exceptions.AuthenticationFailed(

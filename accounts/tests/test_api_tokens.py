@@ -208,3 +208,27 @@ def test_auth_cleanup_flushes_expired_tokens_and_old_codes(api):
     # Left: the fresh token (blacklisted by its rotation above) and its successor.
     assert BlacklistedToken.objects.count() == 1 and OutstandingToken.objects.count() == 2
     assert list(PhoneCode.objects.values_list("phone", flat=True)) == ["+998935550022"]
+
+
+def test_logout_also_ends_the_access_tokens_of_that_session_only(api):
+    user = CustomerFactory()
+    phone_a = login(api, user).json()
+    phone_b = login(api, user).json()
+    rotated_a = api.post("refresh/", {"refresh": phone_a["refresh"]}).json()
+
+    api.post("logout/", {"refresh": rotated_a["refresh"]})
+
+    for access in (phone_a["access"], rotated_a["access"]):
+        refused = api.get("me/", token=access)
+        assert refused.status_code == 401 and refused.json()["code"] == "token_invalid"
+    assert api.get("me/", token=phone_b["access"]).status_code == 200
+
+
+def test_rotation_keeps_the_session_and_the_previous_access_token_working(api):
+    first = login(api, CustomerFactory()).json()
+
+    rotated = api.post("refresh/", {"refresh": first["refresh"]}).json()
+
+    assert AccessToken(rotated["access"])["sid"] == AccessToken(first["access"])["sid"]
+    # A request already in flight with the previous access token is not cut off by the rotation.
+    assert api.get("me/", token=first["access"]).status_code == 200
