@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from unfold.contrib.filters.admin import DropdownFilter, RadioFilter
+from unfold.contrib.filters.admin import DropdownFilter, RadioFilter, RelatedDropdownFilter
 
 from catalog.models import Lot
 
@@ -102,4 +102,14 @@ class OnHandFilter(RadioFilter):
         return queryset
 
 
-__all__ = ["LotExpiryFilter", "MedicineExpiryFilter", "OnHandFilter", "StockStateFilter"]
+__all__ = ["LotExpiryFilter", "MedicineExpiryFilter", "OnHandFilter", "StaffUserFilter", "StockStateFilter"]
+
+
+class StaffUserFilter(RelatedDropdownFilter):
+    """Who made a ledger movement: a dropdown of staff only.
+
+    An autocomplete would ask the users admin, which most roles may not open.
+    """
+
+    def field_choices(self, field, request, model_admin):
+        return field.get_choices(include_blank=False, limit_choices_to={"is_staff": True}, ordering=("phone",))

@@ -33,7 +33,7 @@ from catalog.exceptions import CatalogError
 from catalog.formatting import format_uzs
 from catalog.models import Lot, LotStatus, MovementKind, StockMovement
 
-from .filters import LotExpiryFilter, OnHandFilter
+from .filters import LotExpiryFilter, OnHandFilter, StaffUserFilter
 from .forms import LotActionReasonForm, LotReceiveForm, LotWriteOffForm
 from .paginator import EstimatedCountPaginator
 
@@ -382,7 +382,7 @@ class StockMovementAdmin(ModelAdmin):
         ("kind", ChoicesDropdownFilter),
         ("lot__medicine", AutocompleteSelectFilter),
         ("lot", AutocompleteSelectFilter),
-        ("user", AutocompleteSelectFilter),
+        ("user", StaffUserFilter),
         ("created_at", RangeDateTimeFilter),
     )
     list_filter_submit = True

@@ -245,3 +245,43 @@ def test_stock_ledger_filters_by_date(staff_client):
 
     assert list(past.context["cl"].result_list) == []
     assert len(this_year.context["cl"].result_list) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model_name", "field_name", "term", "found"),
+    [
+        ("medicine", "substances", "parac", "Paracetamol"),
+        ("medicine", "manufacturer", "acme", "Acme Pharma"),
+        ("stockmovement", "lot", "LOT-Z", "LOT-Z"),
+        ("lot", "medicine", "парацетамол", "Panadol Z"),
+    ],
+)
+def test_filter_autocompletes_answer_every_staff_role(staff_client, model_name, field_name, term, found):
+    client = staff_client(Role.OPERATOR)
+    paracetamol = ActiveSubstanceFactory(inn_name="Paracetamol", name_ru="Парацетамол")
+    medicine = medicine_with([(paracetamol, 500)], name="Panadol Z", manufacturer__name="Acme Pharma")
+    receive(medicine, 4, lot_number="LOT-Z")
+
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "catalog", "model_name": model_name, "field_name": field_name, "term": term},
+    )
+
+    assert response.status_code == 200
+    assert found in [item["text"] for item in response.json()["results"]][0]
+
+
+@pytest.mark.django_db
+def test_ledger_user_filter_lists_staff_only(staff_client):
+    from accounts.tests.factories import UserFactory
+
+    client = staff_client(Role.INVENTORY)
+    customer = UserFactory(first_name="Customer")
+
+    response = client.get(reverse("admin:catalog_stockmovement_changelist"))
+
+    user_filter = next(spec for spec in response.context["cl"].filter_specs if spec.field_path == "user")
+    offered = {pk for pk, _label in user_filter.lookup_choices}
+    assert client.user.pk in offered
+    assert customer.pk not in offered
