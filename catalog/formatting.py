@@ -35,3 +35,28 @@ def format_uzs(amount: Decimal | int | None) -> str:
     shown = _("%(amount)s so'm") % {"amount": text}
     # Never wrap the amount away from its currency in a narrow cell.
     return shown.replace(" ", GROUP_SEPARATOR)
+
+
+# Dates as staff in Tashkent write them, whatever the interface language:
+# 27.11.2026 (day, month, year with dots), months as 11.2026, days in a chart as 27.11.
+def format_date(value) -> str:
+    """``date(2026, 11, 27)`` -> ``"27.11.2026"``; a datetime is shown in Tashkent time first."""
+    if value is None:
+        return ""
+    if hasattr(value, "hour"):
+        from django.utils import timezone
+
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return f"{value:%d.%m.%Y %H:%M}"
+    return f"{value:%d.%m.%Y}"
+
+
+def format_month(value) -> str:
+    """``date(2026, 11, 1)`` -> ``"11.2026"``."""
+    return f"{value:%m.%Y}" if value is not None else ""
+
+
+def format_day_month(value) -> str:
+    """``date(2026, 11, 27)`` -> ``"27.11"`` (chart axes of the last weeks)."""
+    return f"{value:%d.%m}" if value is not None else ""
