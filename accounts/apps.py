@@ -17,4 +17,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Staff and customers")
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy checks)
+
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="accounts.sync_roles")

@@ -30,3 +30,6 @@ if getattr(settings, "BENCH_BARE_ENDPOINT", False):
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "backoffice.errors.page_not_found"
+handler500 = "backoffice.errors.server_error"

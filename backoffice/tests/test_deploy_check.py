@@ -27,9 +27,22 @@ def production_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="backoffice.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
         DJANGO_ALLOWED_HOSTS="admin.dorixona.example",
+        SMS_BACKEND="eskiz",
+        ESKIZ_EMAIL="sms@dorixona.example",
+        ESKIZ_PASSWORD=secrets.token_urlsafe(16),
     )
     env.update(extra)
     return env
+
+
+def test_check_deploy_warns_when_one_time_codes_would_only_be_logged():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(SMS_BACKEND="console"), capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr + result.stdout
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
