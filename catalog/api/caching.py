@@ -19,6 +19,7 @@ of every response.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,6 +29,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "catalog:api:version"
 # Old versions are never read again; whatever is keyed by them expires on its own.
@@ -42,6 +47,38 @@ def catalog_version() -> int:
         cache.add(VERSION_KEY, time.time_ns(), timeout=VERSION_TIMEOUT)
         version = cache.get(VERSION_KEY) or time.time_ns()
     return int(version)
+
+
+def count_and_version(counter_key: str, window_seconds: int) -> tuple[int, int]:
+    """Increment a rate-limit counter and read the catalogue version, in one Redis round trip.
+
+    A cached API response costs little more than its cache round trips, so the
+    throttle's counter and the version travel together in one pipeline. Other
+    cache backends (tests without Redis) and an unreachable Redis take the
+    generic path: the counter then starts afresh, as ``FailSoftRedisCache`` does.
+    """
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = cache._cache if isinstance(cache, RedisCache) else None
+    if backend is not None:
+        try:
+            counter = cache.make_and_validate_key(counter_key)
+            client = backend.get_client(counter, write=True)
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(counter)
+            pipe.expire(counter, window_seconds + 1, nx=True)
+            pipe.get(cache.make_and_validate_key(VERSION_KEY))
+            count, _expiry_set, version = pipe.execute()
+            # Integers are stored unpickled by Django's Redis serializer.
+            return int(count), int(version) if version is not None else catalog_version()
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            logger.warning("Cache unavailable (catalogue throttle): counting afresh")
+            return 1, catalog_version()
+    try:
+        count = cache.incr(counter_key)
+    except ValueError:
+        count = 1 if cache.add(counter_key, 1, timeout=window_seconds + 1) else cache.incr(counter_key)
+    return count, catalog_version()
 
 
 def _bump() -> None:

@@ -39,7 +39,7 @@ from rest_framework.throttling import AnonRateThrottle
 from catalog.models import ActiveSubstance, Medicine, MedicineSubstance
 
 from . import serializers as s
-from .caching import cache_seconds, catalog_version, etag_for, versioned_key
+from .caching import cache_seconds, catalog_version, count_and_version, etag_for, versioned_key
 from .filters import MedicineFilter, SubstanceFilter
 from .pagination import CatalogPagination
 from .tree import VisibleTree, visible_tree
@@ -77,17 +77,14 @@ class CatalogRateThrottle(AnonRateThrottle):
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
             return True
+        # DRF passes its own Request; the version is kept on the Django one,
+        # which the view's request wraps.
+        request = getattr(request, "_request", request)
         now = self.timer()
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         key = f"throttle_{self.scope}_{self.get_ident(request)}_{self.duration}_{window}"
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            if cache.add(key, 1, timeout=self.duration + 1):
-                count = 1
-            else:
-                count = cache.incr(key)
+        count, request.catalog_version = count_and_version(key, self.duration)
         return count <= self.num_requests
 
     def wait(self) -> float:
@@ -104,7 +101,8 @@ class CatalogView(GenericAPIView):
     # --- The cache and the validators ------------------------------------------
 
     def cached_json(self, request, build: Callable[[], Any]) -> HttpResponse:
-        version = catalog_version()
+        # Read with the throttle's counter in the same round trip when it ran.
+        version = getattr(request, "catalog_version", None) or catalog_version()
         request.catalog_version = version
         ttl = cache_seconds()
         key = versioned_key(

@@ -1,0 +1,221 @@
+"""The public catalogue API over HTTP: gunicorn on loopback, wrk at 50 connections.
+
+Serves the 100,000-medicine PostgreSQL catalogue (``BENCH_DATABASE_URL``) with
+the catalogue cache in Redis (``BENCH_REDIS_URL``, default db 6). Two server
+runs with the same gunicorn configuration:
+
+1. response cache on (production default): list, detail, search, alternatives;
+2. response cache off (``CATALOG_API_CACHE_SECONDS=0``): every request builds
+   its page from the database (the count and the category tree stay cached
+   per catalogue version, as in production after the first request).
+
+Every figure is printed beside a bare Django ``JsonResponse`` endpoint
+(``/api/v1/_bare/``, routed only with ``BENCH_BARE_ENDPOINT``) measured on the
+same server in the same run: the framework's own floor. The server is pinned
+to core 0 and wrk to core 1 (``taskset``); wrk comes from the Debian package
+``wrk``. Targets (2-core machine): cached list/detail >= 0.5 of bare,
+uncached list >= 0.25, search >= 0.15, p95 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench.common import Figure, ensure_catalog, report
+
+MEDICINES = 100_000
+LOTS_PER_MEDICINE = 3
+PORT = int(os.environ.get("BENCH_API_PORT", "8116"))
+CONNECTIONS = 50
+DURATION = os.environ.get("BENCH_API_DURATION", "10s")
+WARMUP = "2s"
+SEED = 20261127
+ROOT = Path(__file__).resolve().parent.parent
+BASE = f"http://127.0.0.1:{PORT}"
+
+LUA = """
+local paths = {%(paths)s}
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout + summary.errors.status
+  io.write(string.format("BENCH %%d %%d %%d %%d\\n", summary.requests, summary.duration, latency:percentile(95), errors))
+end
+"""
+
+
+def _prepare_catalog() -> None:
+    from django.db import connection
+
+    from catalog.models import Medicine
+
+    ensure_catalog(MEDICINES, LOTS_PER_MEDICINE)
+    missing = list(Medicine.objects.filter(search_text="").values_list("pk", flat=True)[:MEDICINES])
+    if missing:
+        from catalog.services import medicine_reindex_search
+
+        medicine_reindex_search(medicine_ids=missing)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE catalog_medicine; ANALYZE catalog_medicinesubstance; ANALYZE catalog_category")
+
+
+def _paths() -> dict[str, list[str]]:
+    """The URLs each figure cycles through, drawn from the catalogue."""
+    from catalog.api.tree import _build
+    from catalog.models import ActiveSubstance, Medicine
+
+    rng = random.Random(SEED)
+    tree = _build()
+    visible = Medicine.objects.filter(is_active=True, category_id__in=tree.ids)
+    ids = list(visible.values_list("pk", flat=True))
+    sample = list(visible.filter(pk__in=rng.sample(ids, min(300, len(ids)))).values_list("slug", "name"))
+    with_substances = list(
+        visible.filter(pk__in=rng.sample(ids, min(300, len(ids))), medicine_substances__isnull=False)
+        .distinct()
+        .values_list("slug", flat=True)
+    )
+    roots = [tree.nodes[c][2] for c in tree.children.get(None, [])]
+    api = "/api/v1/catalog/medicines/"
+    lists = [f"{api}?page={page}" for page in range(1, 6)]
+    lists += [f"{api}?ordering=price", f"{api}?ordering=-popularity", f"{api}?in_stock=true&page=2"]
+    lists += [f"{api}?category={slug}" for slug in roots[:4]]
+    words = [name.split()[0].lower() for _, name in sample[:40] if len(name.split()[0]) >= 4]
+    words += [s for s in ActiveSubstance.objects.exclude(name_ru="").values_list("name_ru", flat=True)[:20]]
+    searches = [f"{api}?q={urllib.parse.quote(word)}" for word in words]
+    return {
+        "bare": ["/api/v1/_bare/"],
+        "list": lists,
+        "detail": [f"{api}{slug}/" for slug, _ in sample],
+        "search": searches,
+        "alternatives": [f"{api}{slug}/alternatives/" for slug in with_substances[:200]],
+    }
+
+
+def _server_env(cache_seconds: int) -> dict[str, str]:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "backoffice.settings.local",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_CONN_MAX_AGE": "60",
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
+            "CACHE_KEY_PREFIX": "dorixona-bench-api",
+            "BENCH_BARE_ENDPOINT": "true",
+            "CATALOG_API_CACHE_SECONDS": str(cache_seconds),
+            # One client address sends everything here: count, but never refuse.
+            "CATALOG_API_THROTTLE_RATE": "100000000/s",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def _start_server(cache_seconds: int) -> subprocess.Popen:
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = ["taskset", "-c", "0", gunicorn, "backoffice.wsgi:application", "--bind", f"127.0.0.1:{PORT}"]
+    command += ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, env=_server_env(cache_seconds), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{BASE}/api/v1/_bare/", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.3)
+    _stop_server(process)
+    raise RuntimeError("gunicorn did not answer on /api/v1/_bare/ within 30 s")
+
+
+def _stop_server(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wrk(paths: list[str], duration: str) -> tuple[float, float, int]:
+    """(requests/s, p95 ms, errors) of wrk at 50 connections over ``paths`` in turn."""
+    lua = LUA % {"paths": ", ".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    try:
+        command = ["taskset", "-c", "1", "wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", duration]
+        command += ["--timeout", "5s", "-s", script.name, BASE]
+        output = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    match = re.search(r"BENCH (\d+) (\d+) (\d+) (\d+)", output)
+    if not match:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    requests, duration_us, p95_us, errors = (int(g) for g in match.groups())
+    return requests / (duration_us / 1e6), p95_us / 1000, errors
+
+
+def _measure(name: str, paths: list[str]) -> tuple[float, float]:
+    _wrk(paths, WARMUP)  # warm the connections, the caches, PostgreSQL's buffers
+    rps, p95, errors = _wrk(paths, DURATION)
+    if errors:
+        print(f"  ! {name}: {errors} failed or non-2xx responses", flush=True)
+    return rps, p95
+
+
+def _check_status(paths: dict[str, list[str]]) -> None:
+    for name, urls in paths.items():
+        for url in urls[:3]:
+            with urllib.request.urlopen(BASE + url, timeout=30) as response:
+                assert response.status == 200, (name, url, response.status)
+
+
+def _run_server(label: str, cache_seconds: int, paths: dict[str, list[str]], targets: dict[str, str]) -> None:
+    process = _start_server(cache_seconds)
+    try:
+        _check_status(paths)
+        bare_rps, bare_p95 = _measure("bare", paths["bare"])
+        for name in ("list", "detail", "search", "alternatives"):
+            rps, p95 = _measure(name, paths[name])
+            report(Figure(f"API {name} ({label}) req/s", rps, "req/s", "bare JsonResponse", bare_rps, targets.get(name, "")))
+            report(Figure(f"API {name} ({label}) p95", p95, "ms", "bare JsonResponse p95", bare_p95, "<= 50 ms"))
+    finally:
+        _stop_server(process)
+
+
+def run() -> None:
+    if not shutil.which("wrk") or not shutil.which("taskset"):
+        print("wrk and taskset are needed: apt-get install -y wrk util-linux; skipping the API benchmark")
+        return
+    _prepare_catalog()
+    paths = _paths()
+    print(
+        f"gunicorn (2 gthread workers x 4 threads, core 0) <- wrk (50 connections, {DURATION}, core 1); "
+        f"{len(paths['list'])} list, {len(paths['detail'])} detail, {len(paths['search'])} search, "
+        f"{len(paths['alternatives'])} alternatives URLs in turn",
+        flush=True,
+    )
+    _run_server(
+        "cached",
+        300,
+        paths,
+        {"list": ">= 0.5x", "detail": ">= 0.5x", "search": ">= 0.15x", "alternatives": ""},
+    )
+    _run_server("uncached", 0, paths, {"list": ">= 0.25x", "search": ">= 0.15x"})
