@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,15 +34,71 @@ from catalog.imports.base import (
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
 from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-from catalog.services import lock_rows, medicines_refresh_stock
+from catalog.services import lock_rows
 
 RECEIPT_REASON = "receipt"
 
 
+def refresh_derived_columns(medicine_ids, today) -> None:
+    """``sellable_quantity`` and ``nearest_expiry`` of the medicines, recomputed from their lots set-based.
+
+    The rule is ``catalog.selectors.sellable_lots_q`` (available, stock on hand,
+    ``expiry_date > today``), as ``medicines_refresh_stock`` applies it. The import
+    holds the medicines' locks already, so the service's second lock (which loads
+    every column of every medicine) is skipped; on PostgreSQL one UPDATE joined to
+    one aggregate replaces a pair of correlated subqueries per medicine, and rows
+    whose values do not change are not rewritten.
+    """
+    ids = sorted(set(medicine_ids))
+    if not ids:
+        return
+    if not _is_postgres():
+        from catalog.services import _refresh_stock
+
+        _refresh_stock(ids, today)
+        return
+    medicine_table, lot_table = Medicine._meta.db_table, Lot._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {medicine_table} AS m
+               SET sellable_quantity = COALESCE(s.total, 0), nearest_expiry = s.nearest
+              FROM unnest(%s::bigint[]) AS ids(id)
+              LEFT JOIN (
+                    SELECT medicine_id, SUM(quantity) AS total, MIN(expiry_date) AS nearest
+                      FROM {lot_table}
+                     WHERE medicine_id = ANY(%s) AND status = %s AND quantity > 0 AND expiry_date > %s
+                     GROUP BY medicine_id
+              ) AS s ON s.medicine_id = ids.id
+             WHERE m.id = ids.id
+               AND (m.sellable_quantity IS DISTINCT FROM COALESCE(s.total, 0)
+                    OR m.nearest_expiry IS DISTINCT FROM s.nearest)
+            """,
+            [ids, ids, LotStatus.AVAILABLE, today],
+        )
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def resolve_medicines(skus: set[str], barcodes: set[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """``({sku: id}, {barcode: id})`` for the codes that exist."""
+    """``({sku: id}, {barcode: id})`` for the codes that exist: one query on PostgreSQL (arrays, not 100k params)."""
     by_sku: dict[str, int] = {}
     by_barcode: dict[str, int] = {}
+    if _is_postgres():
+        table = Medicine._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, sku, barcode, sku = ANY(%s) FROM {table} WHERE sku = ANY(%s) OR barcode = ANY(%s)",
+                [list(skus), list(skus), list(barcodes)],
+            )
+            for pk, sku, barcode, sku_matched in cursor.fetchall():
+                if sku_matched:
+                    by_sku[sku] = pk
+                if barcode in barcodes:
+                    by_barcode[barcode] = pk
+        return by_sku, by_barcode
     base = Medicine.objects.order_by()
     for pk, sku in chunked_in(base.values_list("pk", "sku"), "sku", skus):
         by_sku[sku] = pk
@@ -76,6 +132,41 @@ def medicine_id_for(plan: Plan, line: int, sku: str, barcode: str, by_sku: dict,
             plan.error(line, "barcode", _("Unknown barcode “%(barcode)s”.") % {"barcode": barcode})
         return medicine_id
     return None
+
+
+def lock_medicines(medicine_ids: list[int]) -> None:
+    """Lock the medicines in primary-key order through the services' ``lock_rows``, loading only their ids."""
+    if _is_postgres():
+        queryset = Medicine.objects.extra(where=[f"{Medicine._meta.db_table}.id = ANY(%s)"], params=[medicine_ids])
+        lock_rows(queryset.only("pk"))
+        return
+    for chunk in iter_chunks(medicine_ids, 5000):
+        lock_rows(Medicine.objects.filter(pk__in=chunk).only("pk"))
+
+
+LOT_FIELDS = ("pk", "medicine_id", "lot_number", "expiry_date", "quantity", "status", "supplier")
+
+
+def existing_lots(wanted: set[tuple[int, str]], *, lock: bool) -> dict[tuple[int, str], Lot]:
+    """The lots named by ``(medicine_id, lot_number)`` pairs, locked in primary-key order when asked."""
+    if not wanted:
+        return {}
+    if _is_postgres():
+        medicine_ids, lot_numbers = zip(*wanted, strict=True)
+        table = Lot._meta.db_table
+        queryset = Lot.objects.extra(
+            where=[f"({table}.medicine_id, {table}.lot_number) IN "
+                   "(SELECT * FROM unnest(%s::bigint[], %s::varchar[]))"],
+            params=[list(medicine_ids), list(lot_numbers)],
+        ).only(*LOT_FIELDS)
+        lots = lock_rows(queryset) if lock else list(queryset.order_by())
+    else:
+        medicine_ids = sorted({medicine_id for medicine_id, _number in wanted})
+        candidates = chunked_in(Lot.objects.order_by().only(*LOT_FIELDS), "medicine_id", medicine_ids)
+        lots = [lot for lot in candidates if (lot.medicine_id, lot.lot_number) in wanted]
+        if lock and lots:
+            lots = lock_rows(Lot.objects.filter(pk__in=[lot.pk for lot in lots]))
+    return {(lot.medicine_id, lot.lot_number): lot for lot in lots if (lot.medicine_id, lot.lot_number) in wanted}
 
 
 class ReceiptImporter(Importer):
@@ -149,18 +240,10 @@ class ReceiptImporter(Importer):
         del parsed
 
         medicine_ids = sorted({row[1] for row in rows})
-        if lock:
+        if lock and medicine_ids:
             # The services' order: medicines first, then lots, each in primary-key order.
-            lock_rows(Medicine.objects.filter(pk__in=medicine_ids)) if medicine_ids else None
-        lots_qs = Lot.objects.order_by().only(
-            "pk", "medicine_id", "lot_number", "expiry_date", "quantity", "status", "supplier"
-        )
-        candidates = chunked_in(lots_qs, "medicine_id", medicine_ids) if rows else []
-        wanted = {(row[1], row[2]) for row in rows}
-        existing = {(lot.medicine_id, lot.lot_number): lot for lot in candidates if (lot.medicine_id, lot.lot_number) in wanted}
-        if lock and existing:
-            locked = lock_rows(Lot.objects.filter(pk__in=[lot.pk for lot in existing.values()]))
-            existing = {(lot.medicine_id, lot.lot_number): lot for lot in locked}
+            lock_medicines(medicine_ids)
+        existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
         progress(50)
 
         for line, medicine_id, lot_number, expiry, quantity, price, supplier, code in rows:
@@ -235,6 +318,6 @@ class ReceiptImporter(Importer):
             )
             done += len(chunk)
             progress(60 + int(35 * done / total))
-        medicines_refresh_stock(medicine_ids=medicine_ids, today=today)
+        refresh_derived_columns(medicine_ids, today)
         ids = sorted(medicine_ids)
         transaction.on_commit(lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason="receipt"))

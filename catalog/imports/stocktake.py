@@ -23,13 +23,18 @@ from catalog.imports.base import (
     Importer,
     Plan,
     ProgressCallback,
-    chunked_in,
     no_progress,
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_int
-from catalog.imports.receipt import medicine_column_cells, medicine_id_for, resolve_medicines
+from catalog.imports.receipt import (
+    existing_lots,
+    lock_medicines,
+    medicine_column_cells,
+    medicine_id_for,
+    refresh_derived_columns,
+    resolve_medicines,
+)
 from catalog.models import Lot, Medicine, MovementKind, StockMovement
-from catalog.services import lock_rows, medicines_refresh_stock
 
 
 class StocktakeImporter(Importer):
@@ -77,16 +82,8 @@ class StocktakeImporter(Importer):
                 rows.append((line, medicine_id, lot_number, counted, sku or barcode))
         medicine_ids = sorted({row[1] for row in rows})
         if lock and medicine_ids:
-            lock_rows(Medicine.objects.filter(pk__in=medicine_ids))
-        wanted = {(row[1], row[2]) for row in rows}
-        lots = [
-            lot
-            for lot in chunked_in(Lot.objects.order_by(), "medicine_id", medicine_ids)
-            if (lot.medicine_id, lot.lot_number) in wanted
-        ]
-        if lock and lots:
-            lots = lock_rows(Lot.objects.filter(pk__in=[lot.pk for lot in lots]))
-        existing = {(lot.medicine_id, lot.lot_number): lot for lot in lots}
+            lock_medicines(medicine_ids)
+        existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
         progress(50)
         for line, medicine_id, lot_number, counted, code in rows:
             lot = existing.get((medicine_id, lot_number))
@@ -125,7 +122,7 @@ class StocktakeImporter(Importer):
             done += len(chunk)
             progress(60 + int(35 * done / total))
         if medicine_ids:
-            medicines_refresh_stock(medicine_ids=medicine_ids, today=timezone.localdate())
+            refresh_derived_columns(medicine_ids, timezone.localdate())
             ids = sorted(medicine_ids)
             transaction.on_commit(
                 lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason="adjustment")

@@ -1,5 +1,6 @@
 """Imports against the real servers: two at once on PostgreSQL, and large files through a Celery worker on Redis."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -139,3 +140,30 @@ def test_a_large_file_is_checked_and_applied_by_a_celery_worker(make_staff, sett
     assert Lot.objects.filter(quantity=4).count() == 10
     assert {m.user_id for m in StockMovement.objects.all()} == {user.pk}
     assert {h.history_user_id for h in Lot.history.all()} == {user.pk}
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_the_imports_set_based_refresh_agrees_with_the_stock_service():
+    """The import's one-statement refresh of derived columns gives what medicines_refresh_stock gives."""
+    from django.utils import timezone
+
+    from catalog.imports.receipt import refresh_derived_columns
+    from catalog.models import Medicine
+    from catalog.services import lot_quarantine, medicines_refresh_stock
+
+    stocked, quarantined, empty, expiring = (MedicineFactory() for _ in range(4))
+    receive(stocked, 5, expires_in_days=100)
+    receive(stocked, 7, expires_in_days=30)
+    lot_quarantine(lot=receive(quarantined, 9), reason="check")
+    receive(expiring, 3, expires_in_days=1)
+    ids = [m.pk for m in (stocked, quarantined, empty, expiring)]
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+
+    medicines_refresh_stock(medicine_ids=ids, today=tomorrow)
+    expected = list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry"))
+    Medicine.objects.filter(pk__in=ids).update(sellable_quantity=999, nearest_expiry=None)
+    refresh_derived_columns(ids, tomorrow)
+
+    assert list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry")) == expected
+    assert expected[0] == (12, days(30)) and expected[1] == (0, None) and expected[3] == (0, None)
