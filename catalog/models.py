@@ -185,11 +185,20 @@ class Medicine(models.Model):
     # Case-folded name, manufacturer and substances in Latin and Cyrillic for
     # search; maintained by catalog.services (SQLite's LIKE folds ASCII only).
     search_text = models.TextField(default="", blank=True, editable=False)
+    # The set of substances ("12+31") and, with strengths and the dosage form,
+    # the generic identity ("tablet|12:500mg|31:65mg"), for alternatives;
+    # maintained by catalog.services.medicine_reindex_search.
+    substance_key = models.CharField(max_length=255, default="", blank=True, editable=False)
+    generic_key = models.CharField(max_length=500, default="", blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["sellable_quantity", "nearest_expiry", "search_text", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=[
+            "sellable_quantity", "nearest_expiry", "search_text", "substance_key", "generic_key", "updated_at"
+        ]
+    )
 
     class Meta:
         verbose_name = _("medicine")
@@ -204,6 +213,11 @@ class Medicine(models.Model):
             models.Index(fields=["is_active", "number_sold"], name="medicine_active_popular_idx"),
             models.Index(fields=["is_active", "sellable_quantity"], name="medicine_active_stock_idx"),
             models.Index(fields=["nearest_expiry"], name="medicine_nearest_expiry_idx"),
+            # The default order: search results and the admin list walk it and stop after a page.
+            models.Index(fields=["name", "id"], name="medicine_name_idx"),
+            # Alternatives: same generic, then same substances, cheapest first.
+            models.Index(fields=["generic_key", "price"], name="medicine_generic_price_idx"),
+            models.Index(fields=["substance_key", "price"], name="medicine_substances_price_idx"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 
 from .models import ActiveSubstance, Manufacturer, Medicine, MedicineSubstance
 
-SEARCHED_MEDICINE_FIELDS = {"name", "manufacturer", "manufacturer_id"}
+SEARCHED_MEDICINE_FIELDS = {"name", "manufacturer", "manufacturer_id", "dosage_form"}
 
 
 def _reindex(medicine_ids) -> None:

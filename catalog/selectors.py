@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Length
+from django.db import connections
+from django.db.models import F, Prefetch, Q, QuerySet, Subquery, Value, prefetch_related_objects
 from django.utils import timezone
 
 from .models import Lot, LotStatus, Medicine, MedicineSubstance
@@ -35,24 +35,78 @@ def sellable_lots_q(today: datetime.date | None = None, *, prefix: str = "") -> 
 
 
 def _is_postgres(queryset: QuerySet) -> bool:
-    from django.db import connections
-
     return connections[queryset.db].vendor == "postgresql"
 
 
+# The search vocabulary (PostgreSQL only, see migration 0005 and
+# services.search_terms_add): every distinct word (3+ letters) of search_text.
+SEARCH_TERM_TABLE = "catalog_search_term"
+# A correction must be at least this similar to the typed word ("нурафен" vs
+# "нурофен" is 0.45; unrelated words of the same length score under 0.2).
+TERM_MIN_SIMILARITY = 0.3
+
+
+def _contains_all(words: list[str]) -> Q:
+    condition = Q()
+    for word in words:
+        condition &= Q(search_text__contains=word)
+    return condition
+
+
+def _is_known_word(word: str, using: str) -> bool:
+    """Is ``word`` a vocabulary word or the start of one (typing in progress)? One prefix-index probe."""
+    pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SEARCH_TERM_TABLE} WHERE term LIKE %s)", [pattern])
+        return cursor.fetchone()[0]
+
+
+def _best_correction(word: str, using: str) -> str | None:
+    """The vocabulary word most similar to a misspelt ``word`` (pg_trgm similarity), or None.
+
+    Candidates share the first letter and are within two letters of its
+    length (the bucket index): people rarely misspell the first letter, and
+    this keeps the similarity() calls to a few thousand short words.
+    """
+    if len(word) < 3:
+        return None
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT term FROM {SEARCH_TERM_TABLE} "
+            "WHERE left(term, 1) = left(%s, 1) AND length(term) BETWEEN %s AND %s AND similarity(term, %s) >= %s "
+            "ORDER BY similarity(term, %s) DESC, length(term), term LIMIT 1",
+            [word, len(word) - 2, len(word) + 2, word, TERM_MIN_SIMILARITY, word],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def medicine_search(*, query: str, queryset: QuerySet[Medicine] | None = None) -> QuerySet[Medicine]:
-    """Medicines matching ``query`` by name, manufacturer or active substance, best match first.
+    """Medicines matching ``query`` by name, manufacturer or active substance, ordered by name.
 
     Matches the case-folded ``search_text`` column, which holds Latin and
-    Cyrillic spellings (see ``catalog.transliteration``). An exact SKU or
-    barcode always matches and comes first.
+    Cyrillic spellings (see ``catalog.transliteration``): every word of the
+    query must appear in it. A query that is exactly a SKU or a barcode finds
+    that medicine alone.
 
-    PostgreSQL: filters with the pg_trgm word-similarity operator
-    (``search_text %> query``), which the GIN trigram index
-    ``medicine_search_trgm_idx`` serves, so a typo still matches; then orders
-    by word similarity. SQLite: every word of the query must be a substring of
-    the folded column (SQLite's LIKE folds ASCII only, the column and the
-    query are folded in Python).
+    PostgreSQL, tolerant of typos: each word of the query that is not a word
+    (or the start of one) of the search vocabulary (``catalog_search_term``)
+    is replaced by its most similar vocabulary word (pg_trgm ``similarity``); the medicines are then found
+    with ``LIKE '%word%'`` on ``search_text``, which the GIN trigram index
+    ``medicine_search_trgm_idx`` serves, and returned in name order, which the
+    ``(name, id)`` index serves: for a word thousands of medicines share (a
+    substance) the planner walks that index and stops after a page, which it
+    can tell because migration 0005 raises the column's statistics target
+    (pg_trgm would otherwise guess a handful of rows and recheck every match).
+    (Ordering every match by word similarity instead costs ~0.1 ms per matching
+    row: 300 ms for a substance in 3,000 medicines.) Candidates for a correction
+    share the typed word's first letter. Only when the vocabulary
+    has no similar word does the search fall back to the word-similarity
+    operator ``%>`` on the medicines themselves, ordered by similarity.
+
+    Runs one to three small indexed queries before returning the lazy queryset.
+    SQLite: the substring filter only (its LIKE folds ASCII only, so the column
+    and the query are folded in Python).
     """
     queryset = queryset if queryset is not None else Medicine.objects.all()
     queryset = queryset.select_related("manufacturer", "category")
@@ -61,30 +115,32 @@ def medicine_search(*, query: str, queryset: QuerySet[Medicine] | None = None) -
     if not folded:
         return queryset.none()
     exact_code = Q(sku=raw) | Q(barcode=raw)
-    if len(folded) < SEARCH_MIN_QUERY_LENGTH:
-        return queryset.filter(exact_code)
+    if len(folded) < SEARCH_MIN_QUERY_LENGTH or queryset.filter(exact_code).exists():
+        return queryset.filter(exact_code).order_by("name", "pk")
 
-    code_rank = Case(When(exact_code, then=Value(1)), default=Value(0), output_field=IntegerField())
-    if _is_postgres(queryset):
-        from django.contrib.postgres.lookups import TrigramWordSimilar
-        from django.contrib.postgres.search import TrigramWordSimilarity
+    words = folded.split(" ")
+    if not _is_postgres(queryset):
+        return queryset.filter(_contains_all(words)).order_by("name", "pk")
 
-        return (
-            queryset.filter(exact_code | TrigramWordSimilar(F("search_text"), Value(folded)))
-            .annotate(code_rank=code_rank, rank=TrigramWordSimilarity(Value(folded), "search_text"))
-            .order_by("-code_rank", "-rank", "name", "pk")
-        )
+    corrected = []
+    for word in words:
+        if len(word) >= 3 and not _is_known_word(word, queryset.db):
+            word = _best_correction(word, queryset.db)
+            if word is None:
+                return _similar_words(queryset, folded)
+        corrected.append(word)
+    return queryset.filter(_contains_all(corrected)).order_by("name", "pk")
 
-    words_q = Q()
-    for word in folded.split(" "):
-        words_q &= Q(search_text__contains=word)
-    name_starts = Case(
-        When(search_text__startswith=folded, then=Value(1)), default=Value(0), output_field=IntegerField()
-    )
+
+def _similar_words(queryset, folded: str) -> QuerySet[Medicine]:
+    """The slow typo path: pg_trgm word similarity on every candidate medicine (GIN-served filter)."""
+    from django.contrib.postgres.lookups import TrigramWordSimilar
+    from django.contrib.postgres.search import TrigramWordSimilarity
+
     return (
-        queryset.filter(exact_code | words_q)
-        .annotate(code_rank=code_rank, rank=name_starts)
-        .order_by("-code_rank", "-rank", Length("name"), "name", "pk")
+        queryset.filter(TrigramWordSimilar(F("search_text"), Value(folded)))
+        .annotate(rank=TrigramWordSimilarity(Value(folded), "search_text"))
+        .order_by("-rank", "name", "pk")
     )
 
 
@@ -98,61 +154,36 @@ def medicine_alternatives(*, medicine: Medicine, limit: int = 20) -> list[Medici
     cheapest first within each kind. Each result has ``.alternative_kind``
     ("exact" or "same_substances").
 
-    Always three queries: the medicine's substances, the candidates, and the
-    prefetch of their substances (none after the first when it has no substances).
+    Reads the precomputed ``generic_key`` / ``substance_key`` columns (kept by
+    ``services.medicine_reindex_search``) through their ``(key, price)``
+    indexes, so each kind is one short index walk in price order. The keys are
+    read from the database in the same statements (the caller's instance may
+    predate its substances): three queries (exact, same substances, the prefetch
+    of their substances) whatever the number of results; two when there are none.
     """
-    components = list(
-        MedicineSubstance.objects.filter(medicine_id=medicine.pk).values_list(
-            "substance_id", "strength", "unit", "per_volume_ml"
-        )
-    )
-    if not components:
-        return []
-    substance_ids = [c[0] for c in components]
-    n = len(components)
-
-    exact_strength = Q()
-    for substance_id, strength, unit, per_volume in components:
-        exact_strength |= Q(
-            medicine_substances__substance_id=substance_id,
-            medicine_substances__strength=strength,
-            medicine_substances__unit=unit,
-            **(
-                {"medicine_substances__per_volume_ml": per_volume}
-                if per_volume is not None
-                else {"medicine_substances__per_volume_ml__isnull": True}
-            ),
-        )
-
-    # Candidates contain the rarest-looking substance (any of them would do:
-    # the counts below make the sets equal); an indexed subquery keeps the
-    # aggregate over a few thousand rows even on a 100,000-medicine catalogue.
-    holders = MedicineSubstance.objects.filter(substance_id=substance_ids[0]).values("medicine_id")
-    candidates = (
-        Medicine.objects.filter(pk__in=holders, is_active=True, sellable_quantity__gt=0)
+    own = Medicine.objects.filter(pk=medicine.pk)
+    available = (
+        Medicine.objects.filter(is_active=True, sellable_quantity__gt=0)
         .exclude(pk=medicine.pk)
-        .annotate(
-            n_substances=Count("medicine_substances"),
-            n_shared=Count("medicine_substances", filter=Q(medicine_substances__substance_id__in=substance_ids)),
-            n_exact=Count("medicine_substances", filter=exact_strength),
-        )
-        .filter(n_substances=n, n_shared=n)
-        .annotate(
-            kind_rank=Case(
-                When(Q(n_exact=n, dosage_form=medicine.dosage_form), then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
+        .exclude(substance_key="")
         .select_related("manufacturer")
-        .prefetch_related(
-            Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
-        )
-        .order_by("kind_rank", "price", "name", "pk")[:limit]
+        .order_by("price", "name", "pk")
     )
-    result = list(candidates)
-    for alternative in result:
-        alternative.alternative_kind = "exact" if alternative.kind_rank == 0 else "same_substances"
+    generic_key = Subquery(own.values("generic_key")[:1])
+    exact = list(available.filter(generic_key=generic_key)[:limit])
+    others = list(
+        available.filter(substance_key=Subquery(own.values("substance_key")[:1])).exclude(generic_key=generic_key)[
+            :limit
+        ]
+    )[: limit - len(exact)]
+    for alternative in exact:
+        alternative.alternative_kind = "exact"
+    for alternative in others:
+        alternative.alternative_kind = "same_substances"
+    result = exact + others
+    prefetch_related_objects(
+        result, Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
+    )
     return result
 
 

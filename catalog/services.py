@@ -33,7 +33,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import TypeVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -52,7 +52,7 @@ from .exceptions import (
     ShortageLine,
 )
 from .models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-from .selectors import sellable_lots_q
+from .selectors import SEARCH_TERM_TABLE, sellable_lots_q
 from .transliteration import search_document
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -180,10 +180,34 @@ def medicines_refresh_stock(*, medicine_ids: Iterable[int], today: datetime.date
     _refresh_stock(ids, today)
 
 
+def substance_keys(links: Iterable[tuple], dosage_form: str) -> tuple[str, str]:
+    """``(substance_key, generic_key)`` from ``(substance_id, strength, unit, per_volume_ml)`` links.
+
+    Two medicines are the same generic when their generic keys are equal: the
+    same substances at the same strengths and units (per the same volume) in
+    the same dosage form. Their substance keys are equal when only the set of
+    substances is the same. Empty strings for a medicine without substances.
+    """
+    links = sorted(links, key=lambda link: link[0])
+    if not links:
+        return "", ""
+
+    def number(value) -> str:
+        return f"{Decimal(value).normalize():f}"
+
+    substance_key = "+".join(str(link[0]) for link in links)
+    strengths = "|".join(
+        f"{substance_id}:{number(strength)}{unit}" + (f"/{number(per_volume)}ml" if per_volume else "")
+        for substance_id, strength, unit, per_volume in links
+    )
+    return substance_key, f"{dosage_form}|{strengths}"
+
+
 @transaction.atomic
 def medicine_reindex_search(*, medicine_ids: Iterable[int]) -> None:
     """Rebuild ``search_text`` (case-folded name, manufacturer, substance INN and uz/ru names, each
-    with its Latin and Cyrillic spellings) for the given medicines.
+    with its Latin and Cyrillic spellings) and the alternatives keys (``substance_key``,
+    ``generic_key``, see ``substance_keys``) for the given medicines.
 
     When it runs: ``catalog.receivers`` calls it on every save of a medicine,
     manufacturer, active substance or medicine-substance link (so admin edits
@@ -198,19 +222,64 @@ def medicine_reindex_search(*, medicine_ids: Iterable[int]) -> None:
             Medicine.objects.filter(pk__in=chunk)
             .select_related("manufacturer")
             .prefetch_related("medicine_substances__substance")
-            .only("pk", "name", "search_text", "manufacturer__name")
+            .only("pk", "name", "dosage_form", "search_text", "substance_key", "generic_key", "manufacturer__name")
         )
         changed = []
         for medicine in medicines:
             parts = [medicine.name, medicine.manufacturer.name]
-            for link in medicine.medicine_substances.all():
+            links = list(medicine.medicine_substances.all())
+            for link in links:
                 parts += [link.substance.inn_name, link.substance.name_uz, link.substance.name_ru]
-            text = search_document(parts)
-            if text != medicine.search_text:
-                medicine.search_text = text
+            values = (
+                search_document(parts),
+                *substance_keys(
+                    [(link.substance_id, link.strength, link.unit, link.per_volume_ml) for link in links],
+                    medicine.dosage_form,
+                ),
+            )
+            if values != (medicine.search_text, medicine.substance_key, medicine.generic_key):
+                medicine.search_text, medicine.substance_key, medicine.generic_key = values
                 changed.append(medicine)
         if changed:
-            Medicine.objects.bulk_update(changed, ["search_text"], batch_size=500)
+            Medicine.objects.bulk_update(changed, ["search_text", "substance_key", "generic_key"], batch_size=500)
+            search_terms_add(m.search_text for m in changed)
+
+
+def search_terms_add(texts: Iterable[str]) -> None:
+    """Add the words of search texts to the search vocabulary (PostgreSQL; no-op elsewhere).
+
+    The vocabulary only grows: a word no medicine uses any more costs one
+    useless correction candidate, never a wrong result.
+    """
+    if connection.vendor != "postgresql":
+        return
+    words = sorted(
+        {word for text in texts for word in text.split(" ") if len(word) >= 3 and not any(c.isdigit() for c in word)}
+    )
+    if not words:
+        return
+    with connection.cursor() as cursor:
+        for chunk in batched(words, 5000):
+            cursor.execute(
+                f"INSERT INTO {SEARCH_TERM_TABLE} (term) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", [chunk]
+            )
+
+
+def search_terms_rebuild() -> None:
+    """Refill the search vocabulary from every medicine's search_text, and refresh the planner's statistics.
+
+    Run after bulk loads that skip the services (``generate_catalog``, fixtures).
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SEARCH_TERM_TABLE} (term) "
+            "SELECT DISTINCT w FROM catalog_medicine, regexp_split_to_table(search_text, ' ') AS w "
+            "WHERE length(w) >= 3 AND w !~ '[0-9]' ON CONFLICT DO NOTHING"
+        )
+        cursor.execute("ANALYZE catalog_medicine")
+        cursor.execute(f"ANALYZE {SEARCH_TERM_TABLE}")
 
 
 # --- Receipts -------------------------------------------------------------------
