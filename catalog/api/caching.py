@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -59,15 +59,15 @@ def count_and_version(counter_key: str, window_seconds: int) -> tuple[int, int]:
     """
     from django.core.cache.backends.redis import RedisCache
 
-    backend = cache._cache if isinstance(cache, RedisCache) else None
-    if backend is not None:
+    backend = caches["default"]  # the backend itself: ``cache`` is a proxy
+    if isinstance(backend, RedisCache):
         try:
-            counter = cache.make_and_validate_key(counter_key)
-            client = backend.get_client(counter, write=True)
+            counter = backend.make_and_validate_key(counter_key)
+            client = backend._cache.get_client(counter, write=True)
             pipe = client.pipeline(transaction=False)
             pipe.incr(counter)
             pipe.expire(counter, window_seconds + 1, nx=True)
-            pipe.get(cache.make_and_validate_key(VERSION_KEY))
+            pipe.get(backend.make_and_validate_key(VERSION_KEY))
             count, _expiry_set, version = pipe.execute()
             # Integers are stored unpickled by Django's Redis serializer.
             return int(count), int(version) if version is not None else catalog_version()

@@ -22,6 +22,9 @@ class VisibleTree:
     nodes: dict[int, tuple[int | None, str, str, str]] = field(default_factory=dict)
     children: dict[int | None, list[int]] = field(default_factory=dict)
     by_slug: dict[str, int] = field(default_factory=dict)
+    # Categories that exist but are not visible: usually none or a few, so
+    # excluding them is a cheaper filter than listing every visible one.
+    hidden_ids: list[int] = field(default_factory=list)
 
     @property
     def ids(self) -> list[int]:
@@ -75,10 +78,14 @@ def _build() -> VisibleTree:
             tree.nodes[row[0]] = (row[1], row[2], row[3], row[4] or "")
             tree.children.setdefault(row[1], []).append(row[0])
             tree.by_slug[row[3]] = row[0]
+        else:
+            tree.hidden_ids.append(row[0])
     return tree
 
 
 _local = threading.local()
+# Part of the cache key: a deploy that changes VisibleTree never unpickles the old shape.
+TREE_FORMAT = "2"
 
 
 def visible_tree(version: int | None = None) -> VisibleTree:
@@ -86,6 +93,6 @@ def visible_tree(version: int | None = None) -> VisibleTree:
     memo = getattr(_local, "memo", None)
     if memo is not None and memo[0] == version:
         return memo[1]
-    tree = versioned_get_or_set("tree", ("visible",), _build, version=version)
+    tree = versioned_get_or_set("tree", ("visible", TREE_FORMAT), _build, version=version)
     _local.memo = (version, tree)
     return tree

@@ -146,7 +146,8 @@ class CatalogView(GenericAPIView):
     # --- Building blocks -----------------------------------------------------------
 
     def visible_medicines(self, tree: VisibleTree):
-        return Medicine.objects.filter(is_active=True, category_id__in=tree.ids)
+        medicines = Medicine.objects.filter(is_active=True)
+        return medicines.exclude(category_id__in=tree.hidden_ids) if tree.hidden_ids else medicines
 
     def visible_medicine_by_slug(self, tree: VisibleTree, slug: str):
         # The route takes any segment so that a malformed slug is a JSON 404
