@@ -35,6 +35,7 @@ from catalog.models import Lot, LotStatus, MovementKind, StockMovement
 
 from .filters import LotExpiryFilter, OnHandFilter, StaffUserFilter
 from .forms import LotActionReasonForm, LotReceiveForm, LotWriteOffForm
+from .imports import ImportExportActionsMixin
 from .paginator import EstimatedCountPaginator
 
 LOT_STATUS_COLOURS = {
@@ -96,7 +97,7 @@ OPERATIONS: dict[str, LotOperation] = {
 
 
 @admin.register(Lot)
-class LotAdmin(SimpleHistoryAdmin, ModelAdmin):
+class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
     list_display = (
         "lot_number",
         "display_medicine",
@@ -142,6 +143,10 @@ class LotAdmin(SimpleHistoryAdmin, ModelAdmin):
     change_readonly_fields = ("medicine", "quantity", "status", "status_reason", "created_at")
 
     actions = ["quarantine_selected", "release_selected", "recall_selected", "write_off_selected"]
+    # Import (stock receipt, stocktake) and export buttons: catalog/admin/imports.py.
+    actions_list = ["import_data", "export_data"]
+    import_kind = "receipt"
+    export_dataset = "lots"
     actions_detail = [
         {
             "title": _("Stock actions"),

@@ -25,6 +25,7 @@ from catalog.models import Lot, Medicine, MedicineSubstance
 from catalog.selectors import medicine_alternatives, medicine_search
 
 from .filters import MedicineExpiryFilter, StockStateFilter
+from .imports import ImportExportActionsMixin
 from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
 from .paginator import EstimatedCountPaginator
 
@@ -101,7 +102,7 @@ class MedicineChangeList(ChangeList):
 
 
 @admin.register(Medicine)
-class MedicineAdmin(SimpleHistoryAdmin, ModelAdmin):
+class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
     list_display = (
         "name",
         "sku",
@@ -151,6 +152,10 @@ class MedicineAdmin(SimpleHistoryAdmin, ModelAdmin):
     )
     actions_detail = ["alternatives"]
     actions_row = ["alternatives"]
+    # Import (price list) and export buttons: catalog/admin/imports.py.
+    actions_list = ["import_data", "export_data"]
+    import_kind = "pricelist"
+    export_dataset = "medicines"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (

@@ -180,3 +180,24 @@ def test_the_status_endpoint_reports_progress_as_json(staff_client):
 
     assert data["state"] == "ready" and data["progress"] == 100 and data["finished"] is True
     assert data["counts"]["new"] == 1
+
+
+@pytest.mark.parametrize("model, kind, dataset", [("lot", "receipt", "lots"), ("medicine", "pricelist", "medicines")])
+def test_lot_and_medicine_lists_lead_inventory_staff_to_import_and_export(staff_client, model, kind, dataset):
+    client = staff_client(Role.INVENTORY)
+    page = client.get(reverse(f"admin:catalog_{model}_changelist")).content.decode()
+    assert reverse(f"admin:catalog_{model}_import_data") in page
+    assert reverse(f"admin:catalog_{model}_export_data") in page
+
+    response = client.get(reverse(f"admin:catalog_{model}_import_data"))
+    assert response["Location"] == f"{reverse('admin:catalog_importjob_upload')}?kind={kind}"
+    response = client.get(reverse(f"admin:catalog_{model}_export_data"))
+    assert response["Location"] == f"{reverse('admin:catalog_importjob_export')}?dataset={dataset}"
+
+
+@pytest.mark.parametrize("model", ["lot", "medicine"])
+def test_an_operator_sees_no_import_or_export_button(staff_client, model):
+    client = staff_client(Role.OPERATOR)
+    page = client.get(reverse(f"admin:catalog_{model}_changelist")).content.decode()
+    assert reverse(f"admin:catalog_{model}_import_data") not in page
+    assert client.get(reverse(f"admin:catalog_{model}_import_data")).status_code == 403

@@ -7,7 +7,7 @@ import time_machine
 from accounts.roles import Role
 from catalog.imports.parsing import parse_date, parse_decimal
 from catalog.models import ImportState, Lot, MovementKind, StockMovement
-from catalog.tests.factories import MedicineFactory, days, receive
+from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_bytes
 
 HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
