@@ -308,6 +308,14 @@ def _insert(model, objs: list, batch_size: int) -> None:
     table = model._meta.db_table
     fields = model._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    stamped = {f.attname for f in fields if getattr(f, "auto_now_add", False)}
+
+    def value(field, obj):
+        # A timestamp set by the generator (a receipt on its received date) wins over auto_now_add.
+        if field.attname in stamped and getattr(obj, field.attname) is not None:
+            return getattr(obj, field.attname)
+        return field.pre_save(obj, True)
+
     # The connection itself, not the django.db.connection proxy: it is read once per value below.
     conn = connections[DEFAULT_DB_ALIAS]
     with conn.cursor() as cursor:
@@ -318,7 +326,7 @@ def _insert(model, objs: list, batch_size: int) -> None:
             obj.pk = pk
         with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields])
+                copy.write_row([f.get_db_prep_save(value(f, obj), conn) for f in fields])
 
 
 def generate(
@@ -356,11 +364,17 @@ def generate(
             for _ in range(max(10, medicines // 8))
         ]
         keys_of = getattr(services, "substance_keys", None)
+        received_time = datetime.time(10, 0)
+
+        @functools.lru_cache(maxsize=4096)
+        def received_at(day: datetime.date) -> datetime.datetime:
+            # The receipt is dated on the lot's received date (PostgreSQL's COPY keeps it; bulk_create stamps now).
+            return timezone.make_aware(datetime.datetime.combine(day, received_time))
+
         bar = Progress(medicines, "medicines", enabled=progress)
         done = 0
         deferred = _indexes_deferred([Medicine, MedicineSubstance, Lot, StockMovement])
         deferred.__enter__()
-        received_time = datetime.time(10, 0)
         while done < medicines:
             size = min(batch_size, medicines - done)
             meds: list[Medicine] = []
@@ -472,6 +486,7 @@ def generate(
             movements = [
                 StockMovement(
                     lot=lot,
+                    created_at=received_at(lot.received_date),
                     kind=MovementKind.RECEIPT,
                     quantity=lot.quantity,
                     balance_after=lot.quantity,
@@ -490,8 +505,6 @@ def generate(
         log(f"Rows written in {time.perf_counter() - started:.1f} s; checking foreign keys and building indexes...")
         deferred.__exit__(None, None, None)
         log(f"Indexes built at {time.perf_counter() - started:.1f} s.")
-        log("Stamping receipts with their received dates...")
-        _stamp_receipts(received_time)
         rebuild = getattr(services, "search_terms_rebuild", None)
         if rebuild is not None:
             log("Rebuilding the search vocabulary...")
@@ -503,16 +516,3 @@ def generate(
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _stamp_receipts(at: datetime.time) -> None:
-    """Date each synthetic receipt on its lot's received date, in one statement (PostgreSQL; SQLite keeps "now")."""
-    if connection.vendor != "postgresql":
-        return
-    table, lots = StockMovement._meta.db_table, Lot._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS m SET created_at = (l.received_date + %s::time) AT TIME ZONE %s "
-            f"FROM {lots} AS l WHERE m.lot_id = l.id AND m.reference = 'SYNTHETIC'",
-            [at.isoformat(), timezone.get_current_timezone_name()],
-        )

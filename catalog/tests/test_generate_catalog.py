@@ -5,11 +5,13 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from catalog.ledger import balance_chain_problems, derived_problems, lot_sum_problems
 from catalog.models import Lot, Medicine, MedicineSubstance, MovementKind, StockMovement, validate_gtin
 from catalog.selectors import medicine_alternatives
 from catalog.services import medicine_reindex_search
+from conftest import requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +77,11 @@ def test_reset_replaces_the_catalogue():
     assert Medicine.objects.count() == 30
     assert Lot.objects.count() == 30
     assert StockMovement.objects.count() == 30
+
+
+@requires_postgres
+def test_receipts_are_dated_on_the_lots_received_date_on_postgres():
+    generate(medicines=50, lots_per_medicine=2)
+
+    for movement in StockMovement.objects.select_related("lot"):
+        assert timezone.localtime(movement.created_at).date() == movement.lot.received_date
