@@ -31,7 +31,7 @@ from .paginator import EstimatedCountPaginator
 
 STOCK_COLOURS = {"out": "danger", "low": "warning", "in": "success"}
 EXPIRY_COLOURS = {"soon": "warning", "ok": "default"}
-FLAG_COLOURS = {"controlled": "danger", "rx": "info"}
+FLAG_COLOURS = {"inactive": "default", "controlled": "danger", "rx": "info"}
 
 
 def stock_state(medicine: Medicine) -> str:
@@ -112,8 +112,6 @@ class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
         "display_expiry",
         "display_flags",
         "manufacturer",
-        "category",
-        "is_active",
     )
     list_display_links = ("name",)
     list_select_related = ("manufacturer", "category")
@@ -211,11 +209,18 @@ class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
 
     @display(description=_("dispensing"), label=FLAG_COLOURS)
     def display_flags(self, obj: Medicine):
-        if obj.is_controlled:
-            return "controlled", _("Rx · controlled") if obj.is_prescription else _("Controlled")
+        # One badge per row (each badge is a template render: 50 rows add up).
+        words = []
+        if not obj.is_active:
+            words.append(_("Inactive"))
         if obj.is_prescription:
-            return "rx", _("Rx")
-        return None
+            words.append(_("Rx"))
+        if obj.is_controlled:
+            words.append(_("Controlled"))
+        if not words:
+            return None
+        kind = "inactive" if not obj.is_active else "controlled" if obj.is_controlled else "rx"
+        return kind, " · ".join(str(word) for word in words)
 
     # --- alternatives, for an operator on the phone --------------------------
     def has_alternatives_permission(self, request: HttpRequest, obj=None) -> bool:

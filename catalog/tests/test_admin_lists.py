@@ -99,6 +99,7 @@ def test_medicine_list_shows_price_in_sum_and_stock_and_dispensing_badges(staff_
     receive(low, 4, expires_in_days=20)
     controlled = MedicineFactory(name="Tramadol Test", is_controlled=True, is_prescription=True)
     receive(controlled, 100)
+    MedicineFactory(name="Withdrawn", is_active=False)
 
     response = client.get(reverse("admin:catalog_medicine_changelist"))
 
@@ -107,7 +108,8 @@ def test_medicine_list_shows_price_in_sum_and_stock_and_dispensing_badges(staff_
     assert "Out of stock" in html
     assert "Low: 4" in html
     assert "expiring soon" in html
-    assert "Rx · controlled" in html
+    assert "Rx · Controlled" in html
+    assert "Inactive" in html
     out.refresh_from_db()
     assert out.sellable_quantity == 0
 
