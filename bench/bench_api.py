@@ -102,7 +102,7 @@ def _paths() -> dict[str, list[str]]:
         "list": lists,
         "detail": [f"{api}{slug}/" for slug, _ in sample],
         "search": searches,
-        "alternatives": [f"{api}{slug}/alternatives/" for slug in with_substances[:200]],
+        "alternatives": [f"{api}{slug}/alternatives/" for slug in with_substances[:60]],
     }
 
 
@@ -187,22 +187,21 @@ def _check_status(paths: dict[str, list[str]]) -> None:
                 assert response.status == 200, (name, url, response.status)
 
 
-def _warm(paths: dict[str, list[str]]) -> None:
-    """Request every URL once, so that the cached figures measure cache hits."""
-    for urls in paths.values():
-        for url in urls:
-            with urllib.request.urlopen(BASE + url, timeout=60) as response:
-                response.read()
+def _warm(urls: list[str]) -> None:
+    """Request every URL once, right before its figure, so that cached figures measure cache hits."""
+    for url in urls:
+        with urllib.request.urlopen(BASE + url, timeout=60) as response:
+            response.read()
 
 
 def _run_server(label: str, cache_seconds: int, paths: dict[str, list[str]], targets: dict[str, str]) -> None:
     process = _start_server(cache_seconds)
     try:
         _check_status(paths)
-        if cache_seconds:
-            _warm(paths)
         bare_rps, bare_p95 = _measure("bare", paths["bare"])
         for name in ("list", "detail", "search", "alternatives"):
+            if cache_seconds:
+                _warm(paths[name])
             rps, p95 = _measure(name, paths[name])
             report(Figure(f"API {name} ({label}) req/s", rps, "req/s", "bare JsonResponse", bare_rps, targets.get(name, "")))
             report(Figure(f"API {name} ({label}) p95", p95, "ms", "bare JsonResponse p95", bare_p95, "<= 50 ms"))
@@ -224,7 +223,7 @@ def run() -> None:
     )
     _run_server(
         "cached",
-        300,
+        3600,
         paths,
         {"list": ">= 0.5x", "detail": ">= 0.5x", "search": ">= 0.15x", "alternatives": ""},
     )
