@@ -33,10 +33,13 @@ from catalog.imports.base import (
     no_progress,
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
+from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
 from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
 from catalog.services import lock_rows
 
 RECEIPT_REASON = "receipt"
+# PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
+USE_COPY = True
 
 
 def refresh_derived_columns(medicine_ids, today) -> None:
@@ -274,6 +277,7 @@ class ReceiptImporter(Importer):
         today = timezone.localdate()
         reason = RECEIPT_REASON
         medicine_ids: set[int] = set()
+        use_copy = _is_postgres() and USE_COPY
         total = max(len(plan.actions), 1)
         done = 0
         for chunk in iter_chunks(plan.actions, APPLY_CHUNK):
@@ -297,7 +301,13 @@ class ReceiptImporter(Importer):
                         lot.supplier = supplier
                     changed_lots.append(lot)
                 received.append((lot, quantity))
-            if new_lots:
+            if new_lots and use_copy:
+                now = timezone.now()
+                for lot, pk in zip(new_lots, allocate_ids(Lot, len(new_lots)), strict=True):
+                    lot.pk, lot.created_at = pk, now
+                copy_objects(new_lots, with_pk=True)
+                copy_history_created(new_lots, user=user, reason=reason, when=now)
+            elif new_lots:
                 bulk_create_with_history(
                     new_lots, Lot, batch_size=1000, default_user=user, default_change_reason=reason
                 )
@@ -306,16 +316,20 @@ class ReceiptImporter(Importer):
                     changed_lots, Lot, ["quantity", "supplier"], batch_size=500,
                     default_user=user, default_change_reason=reason,
                 )
-            StockMovement.objects.bulk_create(
-                [
-                    StockMovement(
-                        lot_id=lot.pk, kind=MovementKind.RECEIPT, quantity=quantity, balance_after=lot.quantity,
-                        user=user, reason=reason, reference=reference[:120],
-                    )
-                    for lot, quantity in received
-                ],
-                batch_size=2000,
-            )
+            movements = [
+                StockMovement(
+                    lot_id=lot.pk, kind=MovementKind.RECEIPT, quantity=quantity, balance_after=lot.quantity,
+                    user=user, reason=reason, reference=reference[:120],
+                )
+                for lot, quantity in received
+            ]
+            if use_copy:
+                now = timezone.now()
+                for movement in movements:
+                    movement.created_at = now
+                copy_objects(movements, with_pk=False)
+            else:
+                StockMovement.objects.bulk_create(movements, batch_size=2000)
             done += len(chunk)
             progress(60 + int(35 * done / total))
         refresh_derived_columns(medicine_ids, today)

@@ -167,3 +167,37 @@ def test_the_imports_set_based_refresh_agrees_with_the_stock_service():
 
     assert list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry")) == expected
     assert expected[0] == (12, days(30)) and expected[1] == (0, None) and expected[3] == (0, None)
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_the_copy_path_writes_the_same_rows_as_bulk_create_with_history(make_staff, monkeypatch):
+    from catalog.imports import receipt
+    from catalog.tests.import_helpers import run_import
+
+    user = make_staff(Role.INVENTORY)
+    medicine = MedicineFactory(sku="C-1")
+
+    def written(lot_number: str) -> tuple:
+        lot = Lot.objects.get(lot_number=lot_number)
+        skip_lot = {"id", "lot_number", "created_at"}
+        lot_row = {k: v for k, v in Lot.objects.filter(pk=lot.pk).values().get().items() if k not in skip_lot}
+        history = [
+            {k: v for k, v in row.items() if k not in skip_lot | {"history_id", "history_date"}}
+            for row in lot.history.values()
+        ]
+        movements = [
+            {k: v for k, v in row.items() if k not in {"id", "lot_id", "created_at", "reference"}}
+            for row in StockMovement.objects.filter(lot=lot).values()
+        ]
+        return lot_row, history, movements
+
+    for lot_number, use_copy in (("VIA-COPY", True), ("VIA-ORM", False)):
+        monkeypatch.setattr(receipt, "USE_COPY", use_copy)
+        job = run_import("receipt", csv_bytes([HEADER, ["C-1", "", lot_number, days(200).isoformat(), "6", "12,5", "S"]]),
+                         user, filename=f"{lot_number}.csv")
+        assert job.state == ImportState.DONE, job.errors
+
+    assert written("VIA-COPY") == written("VIA-ORM")
+    medicine.refresh_from_db()
+    assert medicine.sellable_quantity == 12
