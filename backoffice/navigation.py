@@ -48,9 +48,13 @@ NAVIGATION: list[NavGroup] = [
     NavGroup(
         _("Stock"),
         [
-            NavItem(_("Lots"), "inventory_2", model="catalog.lot"),
+            NavItem(_("Lots"), "inventory_2", model="catalog.lot", badge="backoffice.navigation.expiring_lots_badge"),
             NavItem(_("Stock ledger"), "receipt_long", model="catalog.stockmovement"),
-            NavItem(_("Imports"), "upload_file", model="catalog.importjob"),
+            NavItem(_("Import log"), "upload_file", model="catalog.importjob"),
+            NavItem(_("New import"), "upload", url_name="admin:catalog_importjob_upload",
+                    permission="catalog.add_importjob"),
+            NavItem(_("Export"), "download", url_name="admin:catalog_importjob_export",
+                    permission="catalog.export_catalog"),
         ],
     ),
     NavGroup(
@@ -65,12 +69,17 @@ NAVIGATION: list[NavGroup] = [
             NavItem(_("Authenticator devices"), "phonelink_lock", model="otp_totp.totpdevice"),
             NavItem(_("Login attempts"), "policy", model="axes.accessattempt"),
             NavItem(_("Lockouts and logins"), "history", model="axes.accesslog"),
+            NavItem(_("Failed logins"), "gpp_bad", model="axes.accessfailurelog"),
         ],
     ),
     NavGroup(
         _("Scheduling"),
         [
             NavItem(_("Periodic tasks"), "schedule", model="django_celery_beat.periodictask"),
+            NavItem(_("Intervals"), "timer", model="django_celery_beat.intervalschedule"),
+            NavItem(_("Crontabs"), "calendar_month", model="django_celery_beat.crontabschedule"),
+            NavItem(_("Solar events"), "wb_twilight", model="django_celery_beat.solarschedule"),
+            NavItem(_("Clocked"), "alarm", model="django_celery_beat.clockedschedule"),
         ],
     ),
 ]
@@ -114,6 +123,30 @@ def sidebar(request: HttpRequest) -> list[dict]:
         if items:
             groups.append({"title": group.title, "separator": True, "collapsible": False, "items": items})
     return groups
+
+
+# How many days ahead the Lots badge looks: the nearest alert window.
+EXPIRING_BADGE_DAYS = 30
+EXPIRING_BADGE_CACHE_SECONDS = 60
+
+
+def expiring_lots_badge(request: HttpRequest) -> str | None:
+    """Available lots with stock expired or expiring within 30 days; no badge when none.
+
+    Counted through the (status, expiry_date) index and cached for a minute
+    (every admin page shows the sidebar).
+    """
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from backoffice.selectors_dashboard import expiring_lots_count
+
+    key = f"badge:expiring-lots:{timezone.localdate():%Y%m%d}"
+    count = cache.get(key)
+    if count is None:
+        count = expiring_lots_count(within_days=EXPIRING_BADGE_DAYS)
+        cache.set(key, count, EXPIRING_BADGE_CACHE_SECONDS)
+    return str(count) if count else None
 
 
 def environment_label(request: HttpRequest) -> list[str]:

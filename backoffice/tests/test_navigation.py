@@ -1,0 +1,95 @@
+"""The sidebar: each role sees the entries it may open, with badges for what waits."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from accounts.roles import Role
+from backoffice.navigation import expiring_lots_badge, sidebar
+from catalog.tests.factories import MedicineFactory, receive
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def links(request) -> dict[str, dict]:
+    return {item["link"]: item for group in sidebar(request) for item in group["items"]}
+
+
+@pytest.mark.django_db
+def test_inventory_staff_see_the_import_log_new_import_and_export(rf, make_staff):
+    request = rf.get("/admin/")
+    request.user = make_staff(Role.INVENTORY)
+    shown = links(request)
+    assert reverse("admin:catalog_importjob_changelist") in shown
+    assert reverse("admin:catalog_importjob_upload") in shown
+    assert reverse("admin:catalog_importjob_export") in shown
+    assert reverse("admin:accounts_user_changelist") not in shown
+
+
+@pytest.mark.django_db
+def test_an_operator_sees_neither_imports_nor_staff_pages(rf, make_staff):
+    request = rf.get("/admin/")
+    request.user = make_staff(Role.OPERATOR)
+    shown = links(request)
+    assert reverse("admin:catalog_medicine_changelist") in shown
+    assert reverse("admin:tasks_alert_changelist") in shown
+    assert reverse("admin:catalog_importjob_upload") not in shown
+    assert reverse("admin:catalog_importjob_changelist") not in shown
+    assert reverse("admin:django_celery_beat_periodictask_changelist") not in shown
+
+
+@pytest.mark.django_db
+def test_the_administrator_sees_every_registered_schedule_and_login_log(rf, make_staff):
+    request = rf.get("/admin/")
+    request.user = make_staff(Role.ADMIN)
+    shown = links(request)
+    for name in ("django_celery_beat_crontabschedule", "django_celery_beat_intervalschedule",
+                 "axes_accessfailurelog", "catalog_importjob"):
+        assert reverse(f"admin:{name}_changelist") in shown
+
+
+@pytest.mark.django_db
+def test_the_lots_entry_carries_the_expiring_lots_badge(rf, make_staff):
+    request = rf.get("/admin/")
+    request.user = make_staff(Role.PHARMACIST)
+    assert links(request)[reverse("admin:catalog_lot_changelist")]["badge"] == (
+        "backoffice.navigation.expiring_lots_badge"
+    )
+
+
+@pytest.mark.django_db
+def test_the_expiring_lots_badge_counts_lots_within_thirty_days_and_is_hidden_at_zero(rf, django_assert_num_queries):
+    request = rf.get("/admin/")
+    assert expiring_lots_badge(request) is None
+    cache.clear()
+    receive(MedicineFactory(), 5, expires_in_days=10)
+    receive(MedicineFactory(), 5, expires_in_days=29)
+    receive(MedicineFactory(), 5, expires_in_days=31)
+    with django_assert_num_queries(1):
+        assert expiring_lots_badge(request) == "2"
+    with django_assert_num_queries(0):
+        assert expiring_lots_badge(request) == "2"
+
+
+def sidebar_entry(html: str, href: str) -> str:
+    """The text of the sidebar link to ``href`` (title and badge), whitespace collapsed."""
+    match = re.search(r'<a href="' + re.escape(href) + r'" class="flex h-\[38px\][^>]*>(.*?)</a>', html, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+
+
+@pytest.mark.django_db
+def test_the_sidebar_shows_both_badges_on_the_admin_page(staff_client):
+    from tasks.tests.factories import AlertFactory
+
+    receive(MedicineFactory(), 5, expires_in_days=10)
+    AlertFactory.create_batch(3)
+    html = staff_client(Role.PHARMACIST).get("/admin/").content.decode()
+    assert sidebar_entry(html, reverse("admin:tasks_alert_changelist")) == "notifications Alerts 3"
+    assert sidebar_entry(html, reverse("admin:catalog_lot_changelist")) == "inventory_2 Lots 1"
