@@ -104,11 +104,7 @@ def broker(tmp_path):
         worker.stop()
     celery_app.conf.task_always_eager = eager
     with celery_app.connection_for_write() as conn:
-        for name in (queue, "celery"):
-            try:
-                conn.default_channel.queue_purge(name)
-            except Exception:
-                pass
+        conn.default_channel.queue_purge(queue)
 
 
 def wait_until(predicate, what: str, log: Path | None = None, deadline: float = DEADLINE):
