@@ -104,3 +104,16 @@ def test_a_worker_process_reads_the_uploaded_image_from_s3_and_writes_its_thumbn
     # The worker's "done" mark reaches the web process through the shared Redis cache.
     _wait_for(lambda: thumbnail_url(medicine).endswith(".webp"), TASK_TIMEOUT, "the thumbnail mark")
     assert thumbnail_url(medicine) == f"{s3_server.endpoint_url}/{s3_bucket}/media/{thumb}"
+
+
+@requires_redis
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_health_reports_a_running_worker_as_ok(s3_worker, client):
+    response = client.get("/health/?check=broker&check=celery&check=storage")
+
+    assert response.status_code == 200, response.json()
+    checks = response.json()["checks"]
+    assert checks["celery"]["status"] == "ok"
+    assert checks["celery"]["detail"].endswith("worker(s) answered")
+    assert checks["storage"]["detail"] == "S3Storage"
