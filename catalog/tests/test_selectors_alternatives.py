@@ -114,3 +114,15 @@ def test_alternatives_run_a_fixed_number_of_queries_however_many_there_are(
         rows = [(a.manufacturer.name, [str(link) for link in a.medicine_substances.all()]) for a in result]
 
     assert len(rows) == count
+
+
+def test_editing_a_strength_moves_a_medicine_between_exact_and_same_substances(paracetamol):
+    asked = stocked([(paracetamol, 500)], price="5000", name="Panadol")
+    other = stocked([(paracetamol, 500)], price="4000", name="Other")
+    assert kinds(medicine_alternatives(medicine=asked)) == [("Other", "exact")]
+
+    link = other.medicine_substances.get()
+    link.strength = Decimal("250")
+    link.save()  # as the admin inline does: the receivers refresh the keys
+
+    assert kinds(medicine_alternatives(medicine=asked)) == [("Other", "same_substances")]

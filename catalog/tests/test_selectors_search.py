@@ -62,6 +62,8 @@ def test_transliteration_spells_drug_names_as_people_type_them():
         ("flemoksin", {"Флемоксин Солютаб"}),  # ... found from Latin
         ("reckitt", {"Nurofen"}),  # manufacturer
         ("amoxicillin", {"Флемоксин Солютаб"}),
+        ("parac", {"Panadol", "Tsitramon"}),  # the start of a word, while typing
+        ("glaxo", {"Panadol"}),
     ],
 )
 def test_search_finds_medicines_by_name_manufacturer_and_substance_in_latin_and_cyrillic(catalogue, query, expected):
