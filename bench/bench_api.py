@@ -54,7 +54,8 @@ end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.timeout + summary.errors.status
-  io.write(string.format("BENCH %%d %%d %%d %%d\\n", summary.requests, summary.duration, latency:percentile(95), errors))
+  local p95 = latency:percentile(95)
+  io.write(string.format("BENCH %%d %%d %%d %%d\\n", summary.requests, summary.duration, p95, errors))
 end
 """
 
@@ -203,7 +204,11 @@ def _run_server(label: str, cache_seconds: int, paths: dict[str, list[str]], tar
             if cache_seconds:
                 _warm(paths[name])
             rps, p95 = _measure(name, paths[name])
-            report(Figure(f"API {name} ({label}) req/s", rps, "req/s", "bare JsonResponse", bare_rps, targets.get(name, "")))
+            report(
+                Figure(
+                    f"API {name} ({label}) req/s", rps, "req/s", "bare JsonResponse", bare_rps, targets.get(name, "")
+                )
+            )
             report(Figure(f"API {name} ({label}) p95", p95, "ms", "bare JsonResponse p95", bare_p95, "<= 50 ms"))
     finally:
         _stop_server(process)
