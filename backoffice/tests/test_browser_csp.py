@@ -1,0 +1,35 @@
+"""The Unfold admin works in a real browser under the content security policy: no violation is reported."""
+
+import pytest
+
+from accounts.roles import Role
+from backoffice.tests.browser import admin_login, chromium_browser, page, requires_chromium  # noqa: F401
+from catalog.tests.factories import MedicineFactory
+
+pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_pages_raise_no_csp_violation_and_alpine_still_runs(
+    make_staff, password, live_server, page  # noqa: F811
+):
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " e => console.error('Content Security Policy violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    MedicineFactory()
+    admin_login(page, live_server, make_staff(Role.ADMIN), password)
+
+    for path in ("/admin/", "/admin/catalog/medicine/", "/admin/catalog/medicine/add/", "/admin/catalog/lot/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, path
+        assert "content-security-policy" in response.headers, path
+        page.wait_for_load_state("networkidle")
+        # Alpine has started: it is what needs 'unsafe-eval' (a stricter policy breaks the login form).
+        assert page.evaluate("() => typeof window.Alpine === 'object' && !!window.Alpine.version"), path
+
+    assert violations == []
