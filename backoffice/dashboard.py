@@ -20,8 +20,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -332,10 +331,14 @@ def operator_widgets() -> dict:
     missing = selectors.out_of_stock_with_alternatives(limit=10, per_medicine=3)
     rows = []
     for medicine, alternatives in missing:
-        offered = mark_safe(", ").join(  # noqa: S308 (a constant separator between escaped links)
-            format_html("{} ({}, {})", link(medicine_url(a.pk), a.name), format_uzs(a.price),
-                        _("%(n)s in stock") % {"n": number(a.sellable_quantity)})
-            for a in alternatives
+        offered = format_html_join(
+            ", ",
+            "{} ({}, {})",
+            (
+                (link(medicine_url(a.pk), a.name), format_uzs(a.price),
+                 _("%(n)s in stock") % {"n": number(a.sellable_quantity)})
+                for a in alternatives
+            ),
         ) if alternatives else _("No alternative in stock")
         rows.append([link(medicine_url(medicine.pk), medicine.name), offered])
     alert_rows = [
@@ -374,12 +377,14 @@ def operator_search(query: str) -> dict:
     context = {"search_query": query, "search_param": OPERATOR_SEARCH_PARAM}
     if not query:
         return context
-    matches = list(medicine_search(query=query).filter(is_active=True)[:OPERATOR_SEARCH_LIMIT])
+    # Inactive medicines are found too (the caller may ask about one), marked as such.
+    matches = list(medicine_search(query=query)[:OPERATOR_SEARCH_LIMIT])
     context["search_results"] = {
         "headers": [_("medicine"), _("price"), _("sellable stock"), _("nearest expiry"), _("manufacturer")],
         "rows": [
             [
-                link(medicine_url(m.pk), m.name),
+                link(medicine_url(m.pk), m.name) if m.is_active
+                else format_html("{} {}", link(medicine_url(m.pk), m.name), badge(_("Inactive"))),
                 format_uzs(m.price),
                 badge(_("Out of stock"), "danger") if m.sellable_quantity == 0 else
                 badge(number(m.sellable_quantity), "warning" if m.sellable_quantity <= m.reorder_level else "success"),

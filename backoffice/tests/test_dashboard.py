@@ -217,6 +217,8 @@ def test_out_of_stock_medicines_are_listed_with_their_in_stock_alternatives(staf
     html = staff_client(Role.OPERATOR).get(INDEX).content.decode()
     table = html.split('id="operator-out-of-stock-list"', 1)[1].split('id="operator-alerts"', 1)[0]
     row = table.split(out.name, 1)[1].split("</tr>", 1)[0]
+    assert "&lt;a" not in row
+    assert f'href="{reverse("admin:catalog_medicine_change", args=[stocked.pk])}"' in row
     assert stocked.name in row
     assert low.name in row  # same substance, another strength
 
