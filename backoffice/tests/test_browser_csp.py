@@ -3,14 +3,14 @@
 import pytest
 
 from accounts.roles import Role
-from backoffice.tests.browser import admin_login, chromium_browser, page, requires_chromium  # noqa: F401
+from backoffice.tests.browser import admin_login, requires_chromium
 from catalog.tests.factories import MedicineFactory
 
 pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_pages_raise_no_csp_violation_and_alpine_still_runs(
-    make_staff, password, live_server, page  # noqa: F811
+    make_staff, password, live_server, page
 ):
     violations: list[str] = []
     page.on(
