@@ -417,7 +417,7 @@ def operator_search(query: str) -> dict:
 # --- inventory -------------------------------------------------------------------
 @builder("inventory")
 def inventory_widgets() -> dict:
-    counts = selectors.lot_action_counts()
+    counts = selectors.lot_action_counts(windows=(30,))
     reorder = selectors.reorder_suggestions(limit=12)
     imports = selectors.recent_imports(limit=8)
     expiring = selectors.lots_expiring_soon(within_days=30, limit=10)

@@ -176,15 +176,18 @@ def test_a_second_view_within_the_minute_reads_the_figures_from_the_cache(role, 
 
 
 @pytest.mark.django_db
-def test_the_cache_is_kept_per_language(staff_client):
-    from django.test import Client
-
+def test_the_cache_is_kept_per_role_and_language(staff_client, settings):
+    day = f"{timezone.localdate():%Y%m%d}"
     client = staff_client(Role.ADMIN)
     client.get(INDEX)
-    keys = {f"dashboard:v1:owner:en:{timezone.localdate():%Y%m%d}"}
-    assert all(cache.get(key) is not None for key in keys)
-    assert cache.get(f"dashboard:v1:owner:ru:{timezone.localdate():%Y%m%d}") is None
-    assert isinstance(client, Client)
+    assert cache.get(f"dashboard:v1:owner:en:{day}") is not None
+    assert cache.get(f"dashboard:v1:owner:ru:{day}") is None
+    assert cache.get(f"dashboard:v1:pharmacist:en:{day}") is None
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    html = client.get(INDEX).content.decode()
+    assert '<html lang="ru"' in html
+    assert cache.get(f"dashboard:v1:owner:ru:{day}") is not None
 
 
 @pytest.mark.django_db
@@ -286,3 +289,21 @@ def test_set_aside_lots_are_counted_by_status():
     assert counts.lots_recalled == 1
     recalled.refresh_from_db()
     assert recalled.status == LotStatus.RECALLED
+
+
+@pytest.mark.django_db
+def test_the_operators_search_runs_the_same_number_of_queries_whatever_it_finds(
+    staff_client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = staff_client(Role.OPERATOR)
+    (stocked, _low, _out), = build_stock(1)
+    client.get(INDEX)  # the dashboard's figures are now cached: only the search is left to count
+    with CaptureQueriesContext(connection) as one:
+        client.get(INDEX, {"medicine": "medicine"})
+    build_stock(6)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        html = client.get(INDEX, {"medicine": "medicine"}).content.decode()
+    assert html.split('id="operator-search-results"', 1)[1].count("/change/") >= 5
