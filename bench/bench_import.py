@@ -45,8 +45,17 @@ def _receipt_csv(skus: list[str], run: str, expiry: datetime.date) -> bytes:
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"])
     for n, sku in enumerate(skus):
-        writer.writerow([sku, "", f"BI-{run}-{n}", expiry.strftime("%d.%m.%Y"), 10 + n % 90,
-                         f"{1000 + n % 9000} {n % 1000:03d},50", "Grand Pharm"])
+        writer.writerow(
+            [
+                sku,
+                "",
+                f"BI-{run}-{n}",
+                expiry.strftime("%d.%m.%Y"),
+                10 + n % 90,
+                f"{1000 + n % 9000} {n % 1000:03d},50",
+                "Grand Pharm",
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -88,7 +97,10 @@ def _ours_in_a_fresh_process(data: bytes) -> dict:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "bench.bench_import", "--child", path],
-            check=True, capture_output=True, text=True, env={**os.environ},
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ},
             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         ).stdout
     finally:
@@ -107,8 +119,18 @@ def _child(path: str) -> None:
         data = handle.read()
     rss_before = _peak_rss_mb()
     check_s, apply_s, total_s, job = _ours(data, _bench_user())
-    print(json.dumps({"check": check_s, "apply": apply_s, "total": total_s, "job": job.pk,
-                      "rss_before": rss_before, "rss_peak": _peak_rss_mb()}))
+    print(
+        json.dumps(
+            {
+                "check": check_s,
+                "apply": apply_s,
+                "total": total_s,
+                "job": job.pk,
+                "rss_before": rss_before,
+                "rss_peak": _peak_rss_mb(),
+            }
+        )
+    )
 
 
 def _cleanup(job) -> None:
@@ -137,21 +159,31 @@ def _row_by_row(skus: list[str], run: str, expiry: datetime.date) -> float:
     from catalog.models import Lot, Medicine
 
     class LotResource(resources.ModelResource):
-        medicine = fields.Field(attribute="medicine", column_name="sku",
-                                widget=widgets.ForeignKeyWidget(Medicine, field="sku"))
+        medicine = fields.Field(
+            attribute="medicine", column_name="sku", widget=widgets.ForeignKeyWidget(Medicine, field="sku")
+        )
 
         class Meta:
             model = Lot
-            fields = ("medicine", "lot_number", "expiry_date", "received_date", "quantity", "purchase_price",
-                      "supplier")
+            fields = (
+                "medicine",
+                "lot_number",
+                "expiry_date",
+                "received_date",
+                "quantity",
+                "purchase_price",
+                "supplier",
+            )
             import_id_fields = ("medicine", "lot_number")
 
     today = timezone.localdate().isoformat()
-    dataset = tablib.Dataset(headers=["sku", "lot_number", "expiry_date", "received_date", "quantity",
-                                      "purchase_price", "supplier"])
+    dataset = tablib.Dataset(
+        headers=["sku", "lot_number", "expiry_date", "received_date", "quantity", "purchase_price", "supplier"]
+    )
     for n, sku in enumerate(skus):
-        dataset.append([sku, f"BR-{run}-{n}", expiry.isoformat(), today, 10 + n % 90, f"{1000 + n % 9000}.50",
-                        "Grand Pharm"])
+        dataset.append(
+            [sku, f"BR-{run}-{n}", expiry.isoformat(), today, 10 + n % 90, f"{1000 + n % 9000}.50", "Grand Pharm"]
+        )
     start = time.perf_counter()
     with transaction.atomic():
         result = LotResource().import_data(dataset, dry_run=False, raise_errors=True, use_transactions=False)
@@ -210,13 +242,31 @@ def run() -> None:
     finally:
         _cleanup(job)
 
-    print(f"rows {len(skus)}: dry run {check_s:.1f} s, confirm {apply_s:.1f} s, end to end {total_s:.1f} s "
-          f"(target <= 60 s); peak RSS of the importing process {rss_after:.0f} MB "
-          f"(after Django start-up {rss_before:.0f} MB; target <= 500 MB)")
-    report(Figure("receipt import, dry run + confirm (ours)", ours_rate, "rows/s",
-                  "django-import-export row-by-row, 5k sample", baseline_rate, target=">= 10x"))
-    report(Figure("receipt import, dry run + confirm (ours)", ours_rate, "rows/s",
-                  "PostgreSQL COPY into a scratch table", copy_rate, target="the physical floor"))
+    print(
+        f"rows {len(skus)}: dry run {check_s:.1f} s, confirm {apply_s:.1f} s, end to end {total_s:.1f} s "
+        f"(target <= 60 s); peak RSS of the importing process {rss_after:.0f} MB "
+        f"(after Django start-up {rss_before:.0f} MB; target <= 500 MB)"
+    )
+    report(
+        Figure(
+            "receipt import, dry run + confirm (ours)",
+            ours_rate,
+            "rows/s",
+            "django-import-export row-by-row, 5k sample",
+            baseline_rate,
+            target=">= 10x",
+        )
+    )
+    report(
+        Figure(
+            "receipt import, dry run + confirm (ours)",
+            ours_rate,
+            "rows/s",
+            "PostgreSQL COPY into a scratch table",
+            copy_rate,
+            target="the physical floor",
+        )
+    )
     report(Figure("end-to-end seconds for 100k rows (ours)", total_s, "s", "target", 60.0, target="<= 1.00x"))
 
 

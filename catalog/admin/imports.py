@@ -57,14 +57,17 @@ class UploadForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     confirm_duplicate = forms.BooleanField(
-        label=_("Import it again"), required=False, widget=UnfoldBooleanWidget,
+        label=_("Import it again"),
+        required=False,
+        widget=UnfoldBooleanWidget,
         help_text=_("This exact file was applied before: tick to apply it once more."),
     )
 
 
 class ExportForm(forms.Form):
-    dataset = forms.ChoiceField(label=_("Data"), choices=[(k, d.title) for k, d in DATASETS.items()],
-                                widget=UnfoldAdminSelectWidget)
+    dataset = forms.ChoiceField(
+        label=_("Data"), choices=[(k, d.title) for k, d in DATASETS.items()], widget=UnfoldAdminSelectWidget
+    )
     file_format = forms.ChoiceField(label=_("Format"), choices=FORMATS, widget=UnfoldAdminSelectWidget)
 
 
@@ -84,8 +87,19 @@ STATE_LABELS = {
 class ImportJobAdmin(ModelAdmin):
     """The import log: who imported which file when, with what result. Read-only."""
 
-    list_display = ("created_at", "kind", "original_name", "created_by", "display_state", "total_rows",
-                    "new_rows", "updated_rows", "unchanged_rows", "error_rows", "applied_at")
+    list_display = (
+        "created_at",
+        "kind",
+        "original_name",
+        "created_by",
+        "display_state",
+        "total_rows",
+        "new_rows",
+        "updated_rows",
+        "unchanged_rows",
+        "error_rows",
+        "applied_at",
+    )
     list_display_links = ("created_at", "original_name")
     list_filter = ("kind", "state")
     list_select_related = ("created_by",)
@@ -135,7 +149,11 @@ class ImportJobAdmin(ModelAdmin):
             path("<int:job_id>/file/", view(self.file_view), name="catalog_importjob_file"),
             path("template/<str:kind>.<str:file_format>", view(self.template_view), name="catalog_importjob_template"),
             path("export/", view(self.export_view), name="catalog_importjob_export"),
-            path("export/<str:dataset>.<str:file_format>", view(self.export_file_view), name="catalog_importjob_export_file"),
+            path(
+                "export/<str:dataset>.<str:file_format>",
+                view(self.export_file_view),
+                name="catalog_importjob_export_file",
+            ),
         ] + super().get_urls()
 
     def _context(self, request, **extra):
@@ -156,10 +174,17 @@ class ImportJobAdmin(ModelAdmin):
                 from catalog.imports.parsing import max_file_bytes
 
                 if upload.size > max_file_bytes():
-                    raise FileRejected(_("The file is %(size)s MB; the limit is %(limit)s MB.")
-                                       % {"size": round(upload.size / 1048576, 1), "limit": round(max_file_bytes() / 1048576, 1)})
-                job = import_job_create(kind=form.cleaned_data["kind"], filename=upload.name, data=upload.read(),
-                                        user=request.user, language=get_language())
+                    raise FileRejected(
+                        _("The file is %(size)s MB; the limit is %(limit)s MB.")
+                        % {"size": round(upload.size / 1048576, 1), "limit": round(max_file_bytes() / 1048576, 1)}
+                    )
+                job = import_job_create(
+                    kind=form.cleaned_data["kind"],
+                    filename=upload.name,
+                    data=upload.read(),
+                    user=request.user,
+                    language=get_language(),
+                )
             except FileRejected as exc:
                 form.add_error("import_file", exc.message)
             else:
@@ -169,21 +194,33 @@ class ImportJobAdmin(ModelAdmin):
         for kind, importer in IMPORTERS.items():
             _header, _examples, guide = template_rows(importer)
             guides.append({"kind": kind, "title": ImportKind(kind).label, "rows": guide[1:]})
-        return TemplateResponse(request, "admin/catalog/importjob/upload.html",
-                                self._context(request, form=form, guides=guides, title=_("New import")))
+        return TemplateResponse(
+            request,
+            "admin/catalog/importjob/upload.html",
+            self._context(request, form=form, guides=guides, title=_("New import")),
+        )
 
     # --- preview / confirm --------------------------------------------------
     def preview_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         self._require(request, lambda r: r.user.has_perm("catalog.view_importjob"))
         job = get_object_or_404(ImportJob.objects.select_related("created_by", "applied_by", "duplicate_of"), pk=job_id)
-        errors_table = {"headers": [_("line"), _("column"), _("message")],
-                        "rows": [[e["line"] or "—", e["column"] or "—", e["message"]] for e in job.errors[:500]]}
+        errors_table = {
+            "headers": [_("line"), _("column"), _("message")],
+            "rows": [[e["line"] or "—", e["column"] or "—", e["message"]] for e in job.errors[:500]],
+        }
         preview = job.preview or {}
-        rows_table = {"headers": [_("line"), _("result"), *preview.get("columns", [])],
-                      "rows": [[r["line"], r["status"], *r["values"]] for r in preview.get("rows", [])]}
+        rows_table = {
+            "headers": [_("line"), _("result"), *preview.get("columns", [])],
+            "rows": [[r["line"], r["status"], *r["values"]] for r in preview.get("rows", [])],
+        }
         context = self._context(
-            request, job=job, title=str(job), errors_table=errors_table, rows_table=rows_table,
-            progress=max(import_job_progress(job), 1), confirm_form=ConfirmForm(),
+            request,
+            job=job,
+            title=str(job),
+            errors_table=errors_table,
+            rows_table=rows_table,
+            progress=max(import_job_progress(job), 1),
+            confirm_form=ConfirmForm(),
             can_confirm=job.state == ImportState.READY and can_import(request),
             running=job.state in (ImportState.UPLOADED, ImportState.VALIDATING, ImportState.APPLYING),
             more_errors=max(0, len(job.errors) - 500) + max(0, preview.get("errors_total", 0) - len(job.errors)),
@@ -198,14 +235,18 @@ class ImportJobAdmin(ModelAdmin):
         form = ConfirmForm(request.POST)
         form.is_valid()
         try:
-            job = import_job_confirm(job=job, user=request.user,
-                                     confirm_duplicate=form.cleaned_data.get("confirm_duplicate", False))
+            job = import_job_confirm(
+                job=job, user=request.user, confirm_duplicate=form.cleaned_data.get("confirm_duplicate", False)
+            )
         except ImportNotAllowed as exc:
             messages.error(request, exc.message)
             return redirect("admin:catalog_importjob_preview", job_id)
         if job.state == ImportState.DONE:
-            messages.success(request, _("Import applied: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.")
-                             % {"new": job.new_rows, "updated": job.updated_rows, "unchanged": job.unchanged_rows})
+            messages.success(
+                request,
+                _("Import applied: %(new)s new, %(updated)s updated, %(unchanged)s unchanged.")
+                % {"new": job.new_rows, "updated": job.updated_rows, "unchanged": job.unchanged_rows},
+            )
         elif job.state in (ImportState.INVALID, ImportState.FAILED):
             messages.error(request, job.message or _("Nothing was written: see the errors below."))
         return redirect("admin:catalog_importjob_preview", job_id)
@@ -213,12 +254,21 @@ class ImportJobAdmin(ModelAdmin):
     def status_view(self, request: HttpRequest, job_id: int) -> JsonResponse:
         self._require(request, lambda r: r.user.has_perm("catalog.view_importjob"))
         job = get_object_or_404(ImportJob, pk=job_id)
-        return JsonResponse({
-            "state": job.state, "state_display": job.get_state_display(), "progress": import_job_progress(job),
-            "finished": job.is_finished, "counts": {"total": job.total_rows, "new": job.new_rows,
-                                                   "updated": job.updated_rows, "unchanged": job.unchanged_rows,
-                                                   "error": job.error_rows},
-        })
+        return JsonResponse(
+            {
+                "state": job.state,
+                "state_display": job.get_state_display(),
+                "progress": import_job_progress(job),
+                "finished": job.is_finished,
+                "counts": {
+                    "total": job.total_rows,
+                    "new": job.new_rows,
+                    "updated": job.updated_rows,
+                    "unchanged": job.unchanged_rows,
+                    "error": job.error_rows,
+                },
+            }
+        )
 
     def file_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         self._require(request, can_import)
@@ -244,10 +294,12 @@ class ImportJobAdmin(ModelAdmin):
         self._require(request, can_export)
         form = ExportForm(request.POST or None, initial={"dataset": request.GET.get("dataset", "medicines")})
         if request.method == "POST" and form.is_valid():
-            return redirect("admin:catalog_importjob_export_file", form.cleaned_data["dataset"],
-                            form.cleaned_data["file_format"])
-        return TemplateResponse(request, "admin/catalog/importjob/export.html",
-                                self._context(request, form=form, title=_("Export")))
+            return redirect(
+                "admin:catalog_importjob_export_file", form.cleaned_data["dataset"], form.cleaned_data["file_format"]
+            )
+        return TemplateResponse(
+            request, "admin/catalog/importjob/export.html", self._context(request, form=form, title=_("Export"))
+        )
 
     def export_file_view(self, request: HttpRequest, dataset: str, file_format: str) -> HttpResponse:
         self._require(request, can_export)
@@ -258,8 +310,9 @@ class ImportJobAdmin(ModelAdmin):
         if file_format == "csv":
             response = StreamingHttpResponse(write_csv(spec.header, spec.rows()), content_type=CONTENT_TYPES["csv"])
         else:
-            response = HttpResponse(write_xlsx(spec.header, spec.rows(), sheet_title=str(spec.title)),
-                                    content_type=CONTENT_TYPES["xlsx"])
+            response = HttpResponse(
+                write_xlsx(spec.header, spec.rows(), sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]
+            )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 

@@ -195,18 +195,27 @@ def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False)
     if duplicate and not confirm_duplicate:
         raise ImportNotAllowed(
             _("This file was already imported on %(date)s by %(user)s. Tick “Import it again” to apply it once more.")
-            % {"date": timezone.localtime(duplicate.applied_at).strftime("%Y-%m-%d %H:%M") if duplicate.applied_at else "",
-               "user": duplicate.applied_by or duplicate.created_by}
+            % {
+                "date": timezone.localtime(duplicate.applied_at).strftime("%Y-%m-%d %H:%M")
+                if duplicate.applied_at
+                else "",
+                "user": duplicate.applied_by or duplicate.created_by,
+            }
         )
     claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.READY).update(
-        state=ImportState.APPLYING, applied_by=user, duplicate_of=duplicate, duplicate_confirmed=bool(duplicate),
+        state=ImportState.APPLYING,
+        applied_by=user,
+        duplicate_of=duplicate,
+        duplicate_confirmed=bool(duplicate),
         progress=0,
     )
     if not claimed:
         job.refresh_from_db()
         if job.state in (ImportState.APPLYING, ImportState.DONE):
             return job
-        raise ImportNotAllowed(_("This import is not ready to apply (state: %(state)s).") % {"state": job.get_state_display()})
+        raise ImportNotAllowed(
+            _("This import is not ready to apply (state: %(state)s).") % {"state": job.get_state_display()}
+        )
     job.refresh_from_db()
     if job.total_rows > settings.IMPORT_ASYNC_ROWS:
         from catalog.imports.tasks import import_job_apply_task
@@ -246,7 +255,9 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                     job.message = _("The data changed since the check: fix the rows below and upload again.")
                     job.save()
                     return job
-                importer.apply(plan, user=job.applied_by, reference=job.reference, progress=lambda p: report(50 + p // 2))
+                importer.apply(
+                    plan, user=job.applied_by, reference=job.reference, progress=lambda p: report(50 + p // 2)
+                )
                 job.state = ImportState.DONE
                 job.applied_at = timezone.now()
                 job.progress = 100

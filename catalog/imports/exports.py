@@ -79,7 +79,9 @@ def write_csv(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def write_xlsx(header: list[str], rows: Iterable[list], *, sheet_title: str = "Data", guide: list[tuple] | None = None) -> bytes:
+def write_xlsx(
+    header: list[str], rows: Iterable[list], *, sheet_title: str = "Data", guide: list[tuple] | None = None
+) -> bytes:
     import openpyxl
 
     workbook = openpyxl.Workbook(write_only=True)
@@ -107,19 +109,41 @@ class Dataset:
 def _medicine_rows() -> Iterator[list]:
     medicines = (
         Medicine.objects.select_related("category", "manufacturer")
-        .prefetch_related(Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance")))
+        .prefetch_related(
+            Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
+        )
         .order_by("pk")
     )
     for m in medicines.iterator(chunk_size=2000):
-        yield [m.sku, m.name, m.price, m.barcode or "", m.category.slug, m.manufacturer.name, m.dosage_form,
-               m.pack_size, m.is_prescription, format_substances(m.medicine_substances.all())]
+        yield [
+            m.sku,
+            m.name,
+            m.price,
+            m.barcode or "",
+            m.category.slug,
+            m.manufacturer.name,
+            m.dosage_form,
+            m.pack_size,
+            m.is_prescription,
+            format_substances(m.medicine_substances.all()),
+        ]
 
 
 def _lot_rows() -> Iterator[list]:
     lots = Lot.objects.select_related("medicine").order_by("medicine__sku", "expiry_date", "pk")
     for lot in lots.iterator(chunk_size=2000):
-        yield [lot.medicine.sku, lot.medicine.barcode or "", lot.medicine.name, lot.lot_number, lot.expiry_date,
-               lot.received_date, lot.get_status_display(), lot.quantity, lot.purchase_price, lot.supplier]
+        yield [
+            lot.medicine.sku,
+            lot.medicine.barcode or "",
+            lot.medicine.name,
+            lot.lot_number,
+            lot.expiry_date,
+            lot.received_date,
+            lot.get_status_display(),
+            lot.quantity,
+            lot.purchase_price,
+            lot.supplier,
+        ]
 
 
 def _stock_rows() -> Iterator[list]:
@@ -143,23 +167,65 @@ def _expiry_rows() -> Iterator[list]:
         .order_by("expiry_date", "medicine__name", "pk")
     )
     for lot in lots.iterator(chunk_size=2000):
-        yield [lot.expiry_date, (lot.expiry_date - today).days, lot.medicine.sku, lot.medicine.name, lot.lot_number,
-               lot.get_status_display(), lot.quantity, lot.purchase_price * lot.quantity]
+        yield [
+            lot.expiry_date,
+            (lot.expiry_date - today).days,
+            lot.medicine.sku,
+            lot.medicine.name,
+            lot.lot_number,
+            lot.get_status_display(),
+            lot.quantity,
+            lot.purchase_price * lot.quantity,
+        ]
 
 
 DATASETS: dict[str, Dataset] = {
-    "medicines": Dataset("medicines", gettext_lazy("Medicines (price list columns)"),
-                         ["sku", "name", "price", "barcode", "category", "manufacturer", "dosage_form", "pack_size",
-                          "is_prescription", "substances"], _medicine_rows),
-    "lots": Dataset("lots", gettext_lazy("Lots"),
-                    ["sku", "barcode", "medicine", "lot_number", "expiry_date", "received_date", "status",
-                     "counted_quantity", "purchase_price", "supplier"], _lot_rows),
-    "stock": Dataset("stock", gettext_lazy("Stock levels"),
-                     ["sku", "name", "sellable_quantity", "reorder_level", "nearest_expiry", "stock_state", "active"],
-                     _stock_rows),
-    "expiry": Dataset("expiry", gettext_lazy("Expiry report (next 90 days and expired, with stock)"),
-                      ["expiry_date", "days_left", "sku", "medicine", "lot_number", "status", "quantity",
-                       "purchase_value"], _expiry_rows),
+    "medicines": Dataset(
+        "medicines",
+        gettext_lazy("Medicines (price list columns)"),
+        [
+            "sku",
+            "name",
+            "price",
+            "barcode",
+            "category",
+            "manufacturer",
+            "dosage_form",
+            "pack_size",
+            "is_prescription",
+            "substances",
+        ],
+        _medicine_rows,
+    ),
+    "lots": Dataset(
+        "lots",
+        gettext_lazy("Lots"),
+        [
+            "sku",
+            "barcode",
+            "medicine",
+            "lot_number",
+            "expiry_date",
+            "received_date",
+            "status",
+            "counted_quantity",
+            "purchase_price",
+            "supplier",
+        ],
+        _lot_rows,
+    ),
+    "stock": Dataset(
+        "stock",
+        gettext_lazy("Stock levels"),
+        ["sku", "name", "sellable_quantity", "reorder_level", "nearest_expiry", "stock_state", "active"],
+        _stock_rows,
+    ),
+    "expiry": Dataset(
+        "expiry",
+        gettext_lazy("Expiry report (next 90 days and expired, with stock)"),
+        ["expiry_date", "days_left", "sku", "medicine", "lot_number", "status", "quantity", "purchase_value"],
+        _expiry_rows,
+    ),
 }
 
 

@@ -109,7 +109,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise FileRejected(_("The file is not valid UTF-16 text.")) from exc
     if b"\x00" in data[:4096]:
-        raise FileRejected(_("This is not a text CSV file: save it as \"CSV UTF-8\" or as .xlsx."))
+        raise FileRejected(_('This is not a text CSV file: save it as "CSV UTF-8" or as .xlsx.'))
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -118,7 +118,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         text = data.decode("cp1251")
     except UnicodeDecodeError as exc:
         raise FileRejected(
-            _("The file is neither UTF-8 nor Windows-1251 text: save it as \"CSV UTF-8\" and upload it again.")
+            _('The file is neither UTF-8 nor Windows-1251 text: save it as "CSV UTF-8" and upload it again.')
         ) from exc
     non_ascii = [ch for ch in text if ord(ch) > 127]
     letters = sum(1 for ch in non_ascii if _CP1251_LETTERS.match(ch) and ch not in _CP1251_UNLIKELY)
@@ -129,7 +129,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise FileRejected(
             _(
                 "The file is not UTF-8 and does not read as Windows-1251 (Cyrillic) text either: "
-                "save it as \"CSV UTF-8\" and upload it again."
+                'save it as "CSV UTF-8" and upload it again.'
             )
         )
     return text, "cp1251"
@@ -161,7 +161,9 @@ def read_csv(data: bytes) -> Table:
             if not cells or not any(c.strip() for c in cells):
                 continue
             if len(rows) >= limit:
-                raise FileRejected(_("The file has more than %(limit)s rows: split it into smaller files.") % {"limit": limit})
+                raise FileRejected(
+                    _("The file has more than %(limit)s rows: split it into smaller files.") % {"limit": limit}
+                )
             rows.append((line, cells))
     except csv.Error as exc:
         raise FileRejected(
@@ -217,7 +219,9 @@ def read_xlsx(data: bytes) -> Table:
             if not any(v is not None and str(v).strip() for v in values):
                 continue
             if len(table.rows) >= limit:
-                raise FileRejected(_("The file has more than %(limit)s rows: split it into smaller files.") % {"limit": limit})
+                raise FileRejected(
+                    _("The file has more than %(limit)s rows: split it into smaller files.") % {"limit": limit}
+                )
             table.rows.append((line, ["" if v is None else v for v in values]))
     finally:
         workbook.close()
@@ -361,13 +365,11 @@ def _parse_date_text(text: str) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise CellError(
-        _("“%(value)s” is not a date: use 2027-03-31, 31.03.2027 or a month 03/2027.") % {"value": text}
-    )
+    raise CellError(_("“%(value)s” is not a date: use 2027-03-31, 31.03.2027 or a month 03/2027.") % {"value": text})
 
 
 _TRUE = {"1", "yes", "y", "true", "ha", "да", "rx", "+", "x"}
-_FALSE = {"0", "no", "n", "false", "yo'q", "yoq", "yo‘q", "нет", "otc", "-", ""}
+_FALSE = {"0", "no", "n", "false", "yo'q", "yoq", "yo‘q", "yoʻq", "yo’q", "нет", "otc", "-", ""}
 
 
 def parse_bool(value) -> bool:

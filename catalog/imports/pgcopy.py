@@ -54,7 +54,9 @@ def copy_history_created(objs: list[Model], *, user, reason: str, when) -> None:
     history_model = type(objs[0]).history.model
     tracked = history_model.tracked_fields
     extra = ["history_date", "history_change_reason", "history_type", "history_user"]
-    fields = [history_model._meta.get_field(f.name) for f in tracked] + [history_model._meta.get_field(n) for n in extra]
+    fields = [history_model._meta.get_field(f.name) for f in tracked] + [
+        history_model._meta.get_field(n) for n in extra
+    ]
     user_id = user.pk if user is not None else None
     copy_rows(
         history_model,

@@ -104,23 +104,54 @@ FIELDS = ("name", "price", "barcode", "category", "manufacturer", "dosage_form",
 class PricelistImporter(Importer):
     kind = "pricelist"
     columns = [
-        Column("sku", gettext_lazy("Medicine SKU: an existing one is updated, a new one created."),
-               ("PARA-500-20", "IBU-200-10")),
-        Column("name", gettext_lazy("Trade name with strength and pack."), ("Paracetamol 500 mg No. 20", "Ibuprofen 200 mg No. 10"),
-               required=False),
-        Column("price", gettext_lazy("Retail price, UZS: 12 500,50 or 12500.50."), ("4 500", "12 500,50"), required=False),
+        Column(
+            "sku",
+            gettext_lazy("Medicine SKU: an existing one is updated, a new one created."),
+            ("PARA-500-20", "IBU-200-10"),
+        ),
+        Column(
+            "name",
+            gettext_lazy("Trade name with strength and pack."),
+            ("Paracetamol 500 mg No. 20", "Ibuprofen 200 mg No. 10"),
+            required=False,
+        ),
+        Column(
+            "price", gettext_lazy("Retail price, UZS: 12 500,50 or 12500.50."), ("4 500", "12 500,50"), required=False
+        ),
         Column("barcode", gettext_lazy("GTIN/EAN barcode (optional)."), ("4780000000017", ""), required=False),
-        Column("category", gettext_lazy("Category name or slug (must exist)."), ("Pain relief", "Pain relief"),
-               required=False),
-        Column("manufacturer", gettext_lazy("Manufacturer name (created if new)."), ("Nika Pharm", "Berlin-Chemie"),
-               required=False),
-        Column("dosage_form", gettext_lazy("Dosage form code, e.g. tablet, capsule, syrup."), ("tablet", "coated_tablet"),
-               required=False, aliases=("form",)),
+        Column(
+            "category",
+            gettext_lazy("Category name or slug (must exist)."),
+            ("Pain relief", "Pain relief"),
+            required=False,
+        ),
+        Column(
+            "manufacturer",
+            gettext_lazy("Manufacturer name (created if new)."),
+            ("Nika Pharm", "Berlin-Chemie"),
+            required=False,
+        ),
+        Column(
+            "dosage_form",
+            gettext_lazy("Dosage form code, e.g. tablet, capsule, syrup."),
+            ("tablet", "coated_tablet"),
+            required=False,
+            aliases=("form",),
+        ),
         Column("pack_size", gettext_lazy("Units in a pack."), ("20", "10"), required=False),
-        Column("is_prescription", gettext_lazy("Prescription only: yes / no."), ("no", "no"), required=False,
-               aliases=("rx", "prescription")),
-        Column("substances", gettext_lazy("Active substances with strengths: Paracetamol 500 mg; Caffeine 50 mg."),
-               ("Paracetamol 500 mg", "Ibuprofen 200 mg"), required=False),
+        Column(
+            "is_prescription",
+            gettext_lazy("Prescription only: yes / no."),
+            ("no", "no"),
+            required=False,
+            aliases=("rx", "prescription"),
+        ),
+        Column(
+            "substances",
+            gettext_lazy("Active substances with strengths: Paracetamol 500 mg; Caffeine 50 mg."),
+            ("Paracetamol 500 mg", "Ibuprofen 200 mg"),
+            required=False,
+        ),
     ]
     preview_headers = ("sku", "name", "price", "changes")
 
@@ -180,7 +211,9 @@ class PricelistImporter(Importer):
                     plan.error(line, "pack_size", _("A pack holds at least one unit."))
                 row["pack_size"] = pack
             if "is_prescription" in present:
-                row["is_prescription"] = self.parse_cell(plan, line, cells, "is_prescription", parse_bool, required=False)
+                row["is_prescription"] = self.parse_cell(
+                    plan, line, cells, "is_prescription", parse_bool, required=False
+                )
             if "substances" in present:
                 substances = self.parse_cell(plan, line, cells, "substances", parse_substances, required=False) or []
                 substance_names.update(name.lower() for name, *_rest in substances)
@@ -190,15 +223,22 @@ class PricelistImporter(Importer):
 
         medicines = {m.sku: m for m in chunked_in(Medicine.objects.order_by(), "sku", list(seen))}
         if lock and medicines:
-            medicines = {m.sku: m for m in lock_rows(Medicine.objects.filter(pk__in=[m.pk for m in medicines.values()]))}
+            medicines = {
+                m.sku: m for m in lock_rows(Medicine.objects.filter(pk__in=[m.pk for m in medicines.values()]))
+            }
         categories: dict[str, list[Category]] = {}
         for category in Category.objects.all():
             categories.setdefault(category.slug.lower(), []).append(category)
             if category.slug.lower() != category.name.lower():
                 categories.setdefault(category.name.lower(), []).append(category)
-        manufacturers = {
-            m.lname: m for m in Manufacturer.objects.annotate(lname=Lower("name")).filter(lname__in=manufacturer_names)
-        } if manufacturer_names else {}
+        manufacturers = (
+            {
+                m.lname: m
+                for m in Manufacturer.objects.annotate(lname=Lower("name")).filter(lname__in=manufacturer_names)
+            }
+            if manufacturer_names
+            else {}
+        )
         substances_by_name = {}
         if substance_names:
             for substance in ActiveSubstance.objects.all():
@@ -208,9 +248,16 @@ class PricelistImporter(Importer):
         barcode_owner = dict(chunked_in(Medicine.objects.order_by().values_list("barcode", "sku"), "barcode", barcodes))
         links_by_medicine: dict[int, set] = {}
         if "substances" in present and medicines:
-            for link in chunked_in(MedicineSubstance.objects.order_by(), "medicine_id", [m.pk for m in medicines.values()]):
+            for link in chunked_in(
+                MedicineSubstance.objects.order_by(), "medicine_id", [m.pk for m in medicines.values()]
+            ):
                 links_by_medicine.setdefault(link.medicine_id, set()).add(
-                    (link.substance_id, link.strength.normalize(), link.unit, link.per_volume_ml.normalize() if link.per_volume_ml else None)
+                    (
+                        link.substance_id,
+                        link.strength.normalize(),
+                        link.unit,
+                        link.per_volume_ml.normalize() if link.per_volume_ml else None,
+                    )
                 )
         progress(45)
 
@@ -225,10 +272,18 @@ class PricelistImporter(Importer):
                 barcode = row["barcode"]
                 owner = barcode_owner.get(barcode) if barcode else None
                 if barcode and owner not in (None, sku):
-                    plan.error(line, "barcode", _("Barcode %(barcode)s already belongs to SKU %(sku)s.") % {"barcode": barcode, "sku": owner})
+                    plan.error(
+                        line,
+                        "barcode",
+                        _("Barcode %(barcode)s already belongs to SKU %(sku)s.") % {"barcode": barcode, "sku": owner},
+                    )
                 elif barcode and barcode_in_file.get(barcode, sku) != sku:
-                    plan.error(line, "barcode", _("Barcode %(barcode)s is also given to SKU %(sku)s in this file.")
-                               % {"barcode": barcode, "sku": barcode_in_file[barcode]})
+                    plan.error(
+                        line,
+                        "barcode",
+                        _("Barcode %(barcode)s is also given to SKU %(sku)s in this file.")
+                        % {"barcode": barcode, "sku": barcode_in_file[barcode]},
+                    )
                 if barcode:
                     barcode_in_file[barcode] = sku
                 values["barcode"] = barcode
@@ -237,7 +292,11 @@ class PricelistImporter(Importer):
                 if not found:
                     plan.error(line, "category", _("Unknown category “%(name)s”.") % {"name": row["category"]})
                 elif len({c.pk for c in found}) > 1:
-                    plan.error(line, "category", _("Several categories are called “%(name)s”: use the slug.") % {"name": row["category"]})
+                    plan.error(
+                        line,
+                        "category",
+                        _("Several categories are called “%(name)s”: use the slug.") % {"name": row["category"]},
+                    )
                 else:
                     values["category_id"] = found[0].pk
             manufacturer_name = row.get("manufacturer")
@@ -256,8 +315,13 @@ class PricelistImporter(Importer):
                 if len({link[0] for link in wanted_links}) != len(wanted_links):
                     plan.error(line, "substances", _("A substance is listed twice."))
             if medicine is None:
-                for field, column in (("name", "name"), ("price", "price"), ("category_id", "category"),
-                                      ("manufacturer", "manufacturer"), ("dosage_form", "dosage_form")):
+                for field, column in (
+                    ("name", "name"),
+                    ("price", "price"),
+                    ("category_id", "category"),
+                    ("manufacturer", "manufacturer"),
+                    ("dosage_form", "dosage_form"),
+                ):
                     if field not in values and line not in plan.error_lines:
                         plan.error(line, column, _("A new medicine needs its %(column)s.") % {"column": column})
             if line in plan.error_lines:
@@ -294,10 +358,16 @@ class PricelistImporter(Importer):
         for _medicine, _sku, values, _links in plan.actions:
             if isinstance(values.get("manufacturer"), str):
                 new_names.setdefault(values["manufacturer"].lower(), values["manufacturer"])
-        created = bulk_create_with_history(
-            [Manufacturer(name=name[:200]) for name in new_names.values()], Manufacturer,
-            default_user=user, default_change_reason=reason,
-        ) if new_names else []
+        created = (
+            bulk_create_with_history(
+                [Manufacturer(name=name[:200]) for name in new_names.values()],
+                Manufacturer,
+                default_user=user,
+                default_change_reason=reason,
+            )
+            if new_names
+            else []
+        )
         manufacturer_ids = {m.name.lower(): m.pk for m in created}
         touched: list[int] = []
         total, done = max(len(plan.actions), 1), 0
@@ -311,7 +381,9 @@ class PricelistImporter(Importer):
                     else:
                         fields[field] = value
                 if medicine is None:
-                    medicine = Medicine(sku=sku, slug=slugify(f"{fields['name']}-{sku}")[:280] or slugify(sku), **fields)
+                    medicine = Medicine(
+                        sku=sku, slug=slugify(f"{fields['name']}-{sku}")[:280] or slugify(sku), **fields
+                    )
                     new.append(medicine)
                 else:
                     for field, value in fields.items():
@@ -321,13 +393,21 @@ class PricelistImporter(Importer):
                 if wanted_links is not None:
                     links.append((medicine, wanted_links))
             if new:
-                bulk_create_with_history(new, Medicine, batch_size=1000, default_user=user, default_change_reason=reason)
+                bulk_create_with_history(
+                    new, Medicine, batch_size=1000, default_user=user, default_change_reason=reason
+                )
             if changed:
                 now = timezone.now()
                 for medicine in changed:
                     medicine.updated_at = now
-                bulk_update_with_history(changed, Medicine, sorted(changed_fields | {"updated_at"}),
-                                         batch_size=500, default_user=user, default_change_reason=reason)
+                bulk_update_with_history(
+                    changed,
+                    Medicine,
+                    sorted(changed_fields | {"updated_at"}),
+                    batch_size=500,
+                    default_user=user,
+                    default_change_reason=reason,
+                )
             if links:
                 self._replace_links(links, user=user, reason=reason)
             touched += [m.pk for m in new] + [m.pk for m in changed]
@@ -345,7 +425,12 @@ class PricelistImporter(Importer):
         to_create = []
         for medicine, wanted in links:
             existing = {
-                (link.substance_id, link.strength.normalize(), link.unit, link.per_volume_ml.normalize() if link.per_volume_ml else None): link
+                (
+                    link.substance_id,
+                    link.strength.normalize(),
+                    link.unit,
+                    link.per_volume_ml.normalize() if link.per_volume_ml else None,
+                ): link
                 for link in current.get(medicine.pk, [])
             }
             for key, link in existing.items():
@@ -358,8 +443,16 @@ class PricelistImporter(Importer):
             for substance_id, strength, unit, volume in sorted(wanted, key=lambda k: k[0]):
                 if (substance_id, strength, unit, volume) in existing or substance_id in kept_substances:
                     continue
-                to_create.append(MedicineSubstance(medicine_id=medicine.pk, substance_id=substance_id, strength=strength,
-                                                   unit=unit, per_volume_ml=volume))
+                to_create.append(
+                    MedicineSubstance(
+                        medicine_id=medicine.pk,
+                        substance_id=substance_id,
+                        strength=strength,
+                        unit=unit,
+                        per_volume_ml=volume,
+                    )
+                )
         if to_create:
-            bulk_create_with_history(to_create, MedicineSubstance, batch_size=1000, default_user=user,
-                                     default_change_reason=reason)
+            bulk_create_with_history(
+                to_create, MedicineSubstance, batch_size=1000, default_user=user, default_change_reason=reason
+            )

@@ -125,8 +125,12 @@ def medicine_id_for(plan: Plan, line: int, sku: str, barcode: str, by_sku: dict,
             plan.error(line, "sku", _("Unknown SKU “%(sku)s”.") % {"sku": sku})
             return None
         if barcode and by_barcode.get(barcode) not in (None, medicine_id):
-            plan.error(line, "barcode", _("Barcode %(barcode)s belongs to another medicine than SKU %(sku)s.")
-                       % {"barcode": barcode, "sku": sku})
+            plan.error(
+                line,
+                "barcode",
+                _("Barcode %(barcode)s belongs to another medicine than SKU %(sku)s.")
+                % {"barcode": barcode, "sku": sku},
+            )
             return None
         return medicine_id
     if barcode:
@@ -158,8 +162,7 @@ def existing_lots(wanted: set[tuple[int, str]], *, lock: bool) -> dict[tuple[int
         medicine_ids, lot_numbers = zip(*wanted, strict=True)
         table = Lot._meta.db_table
         queryset = Lot.objects.extra(
-            where=[f"({table}.medicine_id, {table}.lot_number) IN "
-                   "(SELECT * FROM unnest(%s::bigint[], %s::varchar[]))"],
+            where=[f"({table}.medicine_id, {table}.lot_number) IN (SELECT * FROM unnest(%s::bigint[], %s::varchar[]))"],
             params=[list(medicine_ids), list(lot_numbers)],
         ).only(*LOT_FIELDS)
         lots = lock_rows(queryset) if lock else list(queryset.order_by())
@@ -176,16 +179,34 @@ class ReceiptImporter(Importer):
     kind = "receipt"
     columns = [
         Column("sku", gettext_lazy("Medicine SKU (or give the barcode)."), ("PARA-500-20", ""), required=False),
-        Column("barcode", gettext_lazy("Medicine barcode, GTIN (or give the SKU)."), ("", "4780000000017"),
-               required=False, aliases=("gtin", "ean")),
-        Column("lot_number", gettext_lazy("The lot (batch) number printed on the pack."), ("L2401", "B-7781"),
-               aliases=("lot", "batch")),
-        Column("expiry_date", gettext_lazy("Expiry: 2027-03-31, 31.03.2027 or a month 03/2027 (its last day)."),
-               ("2027-03-31", "03/2028"), aliases=("expiry", "expires")),
-        Column("quantity", gettext_lazy("Units received, a whole number above zero."), ("120", "1 000"),
-               aliases=("qty",)),
-        Column("purchase_price", gettext_lazy("Purchase price per unit, UZS: 12 500,50 or 12500.50."),
-               ("12 500,50", "8400"), aliases=("price",)),
+        Column(
+            "barcode",
+            gettext_lazy("Medicine barcode, GTIN (or give the SKU)."),
+            ("", "4780000000017"),
+            required=False,
+            aliases=("gtin", "ean"),
+        ),
+        Column(
+            "lot_number",
+            gettext_lazy("The lot (batch) number printed on the pack."),
+            ("L2401", "B-7781"),
+            aliases=("lot", "batch"),
+        ),
+        Column(
+            "expiry_date",
+            gettext_lazy("Expiry: 2027-03-31, 31.03.2027 or a month 03/2027 (its last day)."),
+            ("2027-03-31", "03/2028"),
+            aliases=("expiry", "expires"),
+        ),
+        Column(
+            "quantity", gettext_lazy("Units received, a whole number above zero."), ("120", "1 000"), aliases=("qty",)
+        ),
+        Column(
+            "purchase_price",
+            gettext_lazy("Purchase price per unit, UZS: 12 500,50 or 12500.50."),
+            ("12 500,50", "8400"),
+            aliases=("price",),
+        ),
         Column("supplier", gettext_lazy("Supplier name (optional)."), ("Grand Pharm", ""), required=False),
     ]
     one_of = [("sku", "barcode")]
@@ -205,8 +226,11 @@ class ReceiptImporter(Importer):
                 plan.error(line, "lot_number", _("At most 64 characters."))
             expiry = self.parse_cell(plan, line, cells, "expiry_date", parse_date)
             if expiry is not None and expiry <= today:
-                plan.error(line, "expiry_date", _("This lot expired on %(date)s: expired stock cannot be received.")
-                           % {"date": expiry.isoformat()})
+                plan.error(
+                    line,
+                    "expiry_date",
+                    _("This lot expired on %(date)s: expired stock cannot be received.") % {"date": expiry.isoformat()},
+                )
             quantity = self.parse_cell(plan, line, cells, "quantity", parse_int)
             if quantity is not None and quantity <= 0:
                 plan.error(line, "quantity", _("The quantity must be a whole number greater than zero."))
@@ -234,8 +258,12 @@ class ReceiptImporter(Importer):
             if medicine_id is not None and lot_number:
                 key = (medicine_id, lot_number)
                 if key in seen:
-                    plan.error(line, "lot_number", _("Lot %(lot)s of this medicine is already on line %(line)s.")
-                               % {"lot": lot_number, "line": seen[key]})
+                    plan.error(
+                        line,
+                        "lot_number",
+                        _("Lot %(lot)s of this medicine is already on line %(line)s.")
+                        % {"lot": lot_number, "line": seen[key]},
+                    )
                     continue
                 seen[key] = line
             if line not in plan.error_lines:
@@ -257,14 +285,23 @@ class ReceiptImporter(Importer):
                 plan.mark(line, NEW, values)
                 continue
             if lot.expiry_date != expiry:
-                plan.error(line, "expiry_date",
-                           _("Lot %(lot)s of this medicine already exists with expiry date %(date)s; "
-                             "a receipt into it must carry the same expiry date.")
-                           % {"lot": lot_number, "date": lot.expiry_date.isoformat()})
+                plan.error(
+                    line,
+                    "expiry_date",
+                    _(
+                        "Lot %(lot)s of this medicine already exists with expiry date %(date)s; "
+                        "a receipt into it must carry the same expiry date."
+                    )
+                    % {"lot": lot_number, "date": lot.expiry_date.isoformat()},
+                )
                 continue
             if lot.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
-                plan.error(line, "lot_number", _("Lot %(lot)s is %(status)s: it cannot receive stock.")
-                           % {"lot": lot_number, "status": lot.get_status_display()})
+                plan.error(
+                    line,
+                    "lot_number",
+                    _("Lot %(lot)s is %(status)s: it cannot receive stock.")
+                    % {"lot": lot_number, "status": lot.get_status_display()},
+                )
                 continue
             plan.actions.append((lot, medicine_id, lot_number, expiry, quantity, price, supplier))
             plan.mark(line, UPDATED, values)
@@ -313,13 +350,22 @@ class ReceiptImporter(Importer):
                 )
             if changed_lots:
                 bulk_update_with_history(
-                    changed_lots, Lot, ["quantity", "supplier"], batch_size=500,
-                    default_user=user, default_change_reason=reason,
+                    changed_lots,
+                    Lot,
+                    ["quantity", "supplier"],
+                    batch_size=500,
+                    default_user=user,
+                    default_change_reason=reason,
                 )
             movements = [
                 StockMovement(
-                    lot_id=lot.pk, kind=MovementKind.RECEIPT, quantity=quantity, balance_after=lot.quantity,
-                    user=user, reason=reason, reference=reference[:120],
+                    lot_id=lot.pk,
+                    kind=MovementKind.RECEIPT,
+                    quantity=quantity,
+                    balance_after=lot.quantity,
+                    user=user,
+                    reason=reason,
+                    reference=reference[:120],
                 )
                 for lot, quantity in received
             ]

@@ -41,12 +41,25 @@ class StocktakeImporter(Importer):
     kind = "stocktake"
     columns = [
         Column("sku", gettext_lazy("Medicine SKU (or give the barcode)."), ("PARA-500-20", ""), required=False),
-        Column("barcode", gettext_lazy("Medicine barcode, GTIN (or give the SKU)."), ("", "4780000000017"),
-               required=False, aliases=("gtin", "ean")),
-        Column("lot_number", gettext_lazy("The lot number, as in the Lots list."), ("L2401", "B-7781"),
-               aliases=("lot", "batch")),
-        Column("counted_quantity", gettext_lazy("Units counted on the shelf, a whole number (0 if none)."),
-               ("118", "0"), aliases=("counted", "count")),
+        Column(
+            "barcode",
+            gettext_lazy("Medicine barcode, GTIN (or give the SKU)."),
+            ("", "4780000000017"),
+            required=False,
+            aliases=("gtin", "ean"),
+        ),
+        Column(
+            "lot_number",
+            gettext_lazy("The lot number, as in the Lots list."),
+            ("L2401", "B-7781"),
+            aliases=("lot", "batch"),
+        ),
+        Column(
+            "counted_quantity",
+            gettext_lazy("Units counted on the shelf, a whole number (0 if none)."),
+            ("118", "0"),
+            aliases=("counted", "count"),
+        ),
     ]
     one_of = [("sku", "barcode")]
     ignored = ("medicine", "expiry_date", "received_date", "status", "purchase_price", "supplier")
@@ -74,8 +87,12 @@ class StocktakeImporter(Importer):
             if medicine_id is not None and lot_number:
                 key = (medicine_id, lot_number)
                 if key in seen:
-                    plan.error(line, "lot_number", _("Lot %(lot)s of this medicine is already on line %(line)s.")
-                               % {"lot": lot_number, "line": seen[key]})
+                    plan.error(
+                        line,
+                        "lot_number",
+                        _("Lot %(lot)s of this medicine is already on line %(line)s.")
+                        % {"lot": lot_number, "line": seen[key]},
+                    )
                     continue
                 seen[key] = line
             if line not in plan.error_lines:
@@ -113,11 +130,19 @@ class StocktakeImporter(Importer):
                 lots.append(lot)
                 medicine_ids.add(lot.medicine_id)
                 movements.append(
-                    StockMovement(lot_id=lot.pk, kind=MovementKind.ADJUSTMENT, quantity=delta, balance_after=counted,
-                                  user=user, reason=reason, reference=reference[:120])
+                    StockMovement(
+                        lot_id=lot.pk,
+                        kind=MovementKind.ADJUSTMENT,
+                        quantity=delta,
+                        balance_after=counted,
+                        user=user,
+                        reason=reason,
+                        reference=reference[:120],
+                    )
                 )
-            bulk_update_with_history(lots, Lot, ["quantity"], batch_size=500, default_user=user,
-                                     default_change_reason=reason[:100])
+            bulk_update_with_history(
+                lots, Lot, ["quantity"], batch_size=500, default_user=user, default_change_reason=reason[:100]
+            )
             StockMovement.objects.bulk_create(movements, batch_size=2000)
             done += len(chunk)
             progress(60 + int(35 * done / total))

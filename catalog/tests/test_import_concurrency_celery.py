@@ -37,10 +37,18 @@ def test_two_imports_into_the_same_lots_at_once_never_lose_stock(make_staff):
         receive(medicine, 10, lot_number="OLD", expires_in_days=300)
     expiry = Lot.objects.filter(lot_number="OLD").first().expiry_date.isoformat()
     # Both files top up the same existing lots and both create the same new lot.
-    first = _ready_job(user, [[m.sku, "", "OLD", expiry, "5", "1", ""] for m in medicines]
-                       + [["M0", "", "NEW", days(400).isoformat(), "2", "1", ""]], "a.csv")
-    second = _ready_job(user, [[m.sku, "", "OLD", expiry, "7", "1", ""] for m in reversed(medicines)]
-                        + [["M0", "", "NEW", days(400).isoformat(), "3", "1", ""]], "b.csv")
+    first = _ready_job(
+        user,
+        [[m.sku, "", "OLD", expiry, "5", "1", ""] for m in medicines]
+        + [["M0", "", "NEW", days(400).isoformat(), "2", "1", ""]],
+        "a.csv",
+    )
+    second = _ready_job(
+        user,
+        [[m.sku, "", "OLD", expiry, "7", "1", ""] for m in reversed(medicines)]
+        + [["M0", "", "NEW", days(400).isoformat(), "3", "1", ""]],
+        "b.csv",
+    )
     assert first.state == second.state == ImportState.READY
     barrier = threading.Barrier(2)
     results = {}
@@ -86,10 +94,27 @@ def celery_worker_process():
     }
     app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks.celery", "worker", "--pool", "solo", "--concurrency", "1",
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "--hostname", f"import-test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks.celery",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"import-test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
@@ -161,11 +186,16 @@ def test_the_imports_set_based_refresh_agrees_with_the_stock_service():
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
 
     medicines_refresh_stock(medicine_ids=ids, today=tomorrow)
-    expected = list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry"))
+    expected = list(
+        Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry")
+    )
     Medicine.objects.filter(pk__in=ids).update(sellable_quantity=999, nearest_expiry=None)
     refresh_derived_columns(ids, tomorrow)
 
-    assert list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry")) == expected
+    assert (
+        list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry"))
+        == expected
+    )
     assert expected[0] == (12, days(30)) and expected[1] == (0, None) and expected[3] == (0, None)
 
 
@@ -194,8 +224,12 @@ def test_the_copy_path_writes_the_same_rows_as_bulk_create_with_history(make_sta
 
     for lot_number, use_copy in (("VIA-COPY", True), ("VIA-ORM", False)):
         monkeypatch.setattr(receipt, "USE_COPY", use_copy)
-        job = run_import("receipt", csv_bytes([HEADER, ["C-1", "", lot_number, days(200).isoformat(), "6", "12,5", "S"]]),
-                         user, filename=f"{lot_number}.csv")
+        job = run_import(
+            "receipt",
+            csv_bytes([HEADER, ["C-1", "", lot_number, days(200).isoformat(), "6", "12,5", "S"]]),
+            user,
+            filename=f"{lot_number}.csv",
+        )
         assert job.state == ImportState.DONE, job.errors
 
     assert written("VIA-COPY") == written("VIA-ORM")

@@ -18,8 +18,18 @@ from catalog.tests.import_helpers import csv_bytes, run_import, snapshot
 
 pytestmark = pytest.mark.django_db
 
-PRICE_HEADER = ["sku", "name", "price", "barcode", "category", "manufacturer", "dosage_form", "pack_size",
-                "is_prescription", "substances"]
+PRICE_HEADER = [
+    "sku",
+    "name",
+    "price",
+    "barcode",
+    "category",
+    "manufacturer",
+    "dosage_form",
+    "pack_size",
+    "is_prescription",
+    "substances",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -38,12 +48,24 @@ def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(i
     ActiveSubstanceFactory(inn_name="Paracetamol")
     ActiveSubstanceFactory(inn_name="Caffeine")
     existing = MedicineFactory(sku="IBU-1", price=Decimal("5000"))
-    data = csv_bytes([
-        ["sku", "name", "price", "category", "manufacturer", "dosage_form", "pack_size", "rx", "substances"],
-        ["PARA-1", "Paracetamol Extra", "12 500,50", "Pain relief", "Nika Pharm", "tablet", "20", "no",
-         "Paracetamol 500 mg; Caffeine 50 mg"],
-        ["IBU-1", existing.name, "5 200", "", "", "", "", "", ""],
-    ], delimiter=";")
+    data = csv_bytes(
+        [
+            ["sku", "name", "price", "category", "manufacturer", "dosage_form", "pack_size", "rx", "substances"],
+            [
+                "PARA-1",
+                "Paracetamol Extra",
+                "12 500,50",
+                "Pain relief",
+                "Nika Pharm",
+                "tablet",
+                "20",
+                "no",
+                "Paracetamol 500 mg; Caffeine 50 mg",
+            ],
+            ["IBU-1", existing.name, "5 200", "", "", "", "", "", ""],
+        ],
+        delimiter=";",
+    )
 
     job = run_import("pricelist", data, inventory_user)
 
@@ -52,7 +74,9 @@ def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(i
     medicine = Medicine.objects.get(sku="PARA-1")
     assert (medicine.price, medicine.manufacturer.name, medicine.pack_size) == (Decimal("12500.50"), "Nika Pharm", 20)
     assert sorted((link.substance.inn_name, link.strength) for link in medicine.medicine_substances.all()) == [
-        ("Caffeine", Decimal("50")), ("Paracetamol", Decimal("500"))]
+        ("Caffeine", Decimal("50")),
+        ("Paracetamol", Decimal("500")),
+    ]
     assert "paracetamol" in medicine.search_text
     assert medicine.history.get().history_user == inventory_user
     assert Manufacturer.objects.get(name="Nika Pharm").history.get().history_user == inventory_user
@@ -68,10 +92,16 @@ def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(i
         (["NEW-1", "X", "100", "", "nope", "M", "tablet", "1", "no", ""], "category", "Unknown category"),
         (["NEW-1", "X", "100", "", "pain", "M", "pill", "1", "no", ""], "dosage_form", "is not a dosage form"),
         (["NEW-1", "X", "100", "123", "pain", "M", "tablet", "1", "no", ""], "barcode", "barcode has 8, 12, 13 or 14"),
-        (["NEW-1", "X", "100", "", "pain", "M", "tablet", "1", "no", "Unobtainium 5 mg"], "substances",
-         "Unknown active substance"),
-        (["NEW-1", "X", "100", "", "pain", "M", "tablet", "1", "no", "Paracetamol lots"], "substances",
-         "is not “Substance 500 mg”"),
+        (
+            ["NEW-1", "X", "100", "", "pain", "M", "tablet", "1", "no", "Unobtainium 5 mg"],
+            "substances",
+            "Unknown active substance",
+        ),
+        (
+            ["NEW-1", "X", "100", "", "pain", "M", "tablet", "1", "no", "Paracetamol lots"],
+            "substances",
+            "is not “Substance 500 mg”",
+        ),
         (["NEW-1", "X", "-1", "", "pain", "M", "tablet", "1", "no", ""], "price", "cannot be negative"),
         (["NEW-1", "X", "100", "", "pain", "M", "tablet", "0", "no", ""], "pack_size", "at least one unit"),
         (["NEW-1", "X", "100", "", "pain", "M", "tablet", "1", "maybe", ""], "is_prescription", "not yes or no"),
@@ -136,8 +166,12 @@ def test_a_stocktake_adjusts_lots_through_adjustment_movements(inventory_user):
 
 @pytest.mark.parametrize(
     "row, message",
-    [(["PARA-1", "L1", "-1"], "cannot be negative"), (["PARA-1", "NOPE", "1"], "has no lot NOPE"),
-     (["NOPE", "L1", "1"], "Unknown SKU"), (["PARA-1", "L1", "x"], "is not a number")],
+    [
+        (["PARA-1", "L1", "-1"], "cannot be negative"),
+        (["PARA-1", "NOPE", "1"], "has no lot NOPE"),
+        (["NOPE", "L1", "1"], "Unknown SKU"),
+        (["PARA-1", "L1", "x"], "is not a number"),
+    ],
 )
 def test_a_bad_stocktake_row_writes_nothing(inventory_user, row, message):
     receive(MedicineFactory(sku="PARA-1"), 10, lot_number="L1")

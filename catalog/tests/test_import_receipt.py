@@ -43,8 +43,15 @@ def test_expiry_dates_are_read_in_every_supported_spelling(text, expected):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("12 500,50", "12500.50"), ("12,500.50", "12500.50"), ("12500", "12500"), ("12\u00a0500", "12500"),
-     ("12.500,50", "12500.50"), (8400.5, "8400.5"), (7, "7")],
+    [
+        ("12 500,50", "12500.50"),
+        ("12,500.50", "12500.50"),
+        ("12500", "12500"),
+        ("12\u00a0500", "12500"),
+        ("12.500,50", "12500.50"),
+        (8400.5, "8400.5"),
+        (7, "7"),
+    ],
 )
 def test_numbers_are_read_with_space_or_comma_grouping(text, expected):
     assert parse_decimal(text) == Decimal(expected)
@@ -54,8 +61,11 @@ def test_a_receipt_creates_lots_ledger_rows_and_history_attributed_to_the_import
     medicine = MedicineFactory(sku="PARA-1")
     other = MedicineFactory()
     data = csv_bytes(
-        [HEADER, ["PARA-1", "", "L1", "31.03.2027", "12", "12 500,50", "Grand Pharm"],
-         ["", other.barcode, "L2", "03/2027", "5", "8400", ""]]
+        [
+            HEADER,
+            ["PARA-1", "", "L1", "31.03.2027", "12", "12 500,50", "Grand Pharm"],
+            ["", other.barcode, "L2", "03/2027", "5", "8400", ""],
+        ]
     )
 
     job = run_import("receipt", data, inventory_user)
@@ -115,8 +125,9 @@ def test_a_utf8_bom_and_semicolons_are_understood(inventory_user):
 
 def test_a_windows_1251_file_is_decoded(inventory_user):
     MedicineFactory(sku="ПАРА-1")
-    data = csv_bytes([HEADER, ["ПАРА-1", "", "Л-1", "2027-03-31", "3", "100", "ООО «Гранд Фарм»"]],
-                     delimiter=";", encoding="cp1251")
+    data = csv_bytes(
+        [HEADER, ["ПАРА-1", "", "Л-1", "2027-03-31", "3", "100", "ООО «Гранд Фарм»"]], delimiter=";", encoding="cp1251"
+    )
 
     job = run_import("receipt", data, inventory_user)
 
@@ -125,10 +136,16 @@ def test_a_windows_1251_file_is_decoded(inventory_user):
 
 
 MALFORMED = [
-    ("unknown column", [HEADER + ["colour"], ["PARA-1", "", "L1", "2027-03-31", "1", "1", "", "red"]],
-     "Unknown columns: colour"),
-    ("missing column", [["sku", "lot_number", "quantity", "purchase_price"], ["PARA-1", "L1", "1", "1"]],
-     "Missing columns: expiry_date"),
+    (
+        "unknown column",
+        [HEADER + ["colour"], ["PARA-1", "", "L1", "2027-03-31", "1", "1", "", "red"]],
+        "Unknown columns: colour",
+    ),
+    (
+        "missing column",
+        [["sku", "lot_number", "quantity", "purchase_price"], ["PARA-1", "L1", "1", "1"]],
+        "Missing columns: expiry_date",
+    ),
     ("zero quantity", [HEADER, ["PARA-1", "", "L1", "2027-03-31", "0", "1", ""]], "greater than zero"),
     ("negative quantity", [HEADER, ["PARA-1", "", "L1", "2027-03-31", "-4", "1", ""]], "greater than zero"),
     ("fractional quantity", [HEADER, ["PARA-1", "", "L1", "2027-03-31", "1,5", "1", ""]], "whole number"),
@@ -142,10 +159,16 @@ MALFORMED = [
     ("unknown barcode", [HEADER, ["", "4780000009999", "L1", "2027-03-31", "1", "1", ""]], "Unknown barcode"),
     ("no medicine", [HEADER, ["", "", "L1", "2027-03-31", "1", "1", ""]], "SKU or barcode"),
     ("empty lot", [HEADER, ["PARA-1", "", "", "2027-03-31", "1", "1", ""]], "This cell is empty"),
-    ("duplicate line", [HEADER, ["PARA-1", "", "L1", "2027-03-31", "1", "1", ""],
-                        ["PARA-1", "", "L1", "2027-03-31", "2", "1", ""]], "already on line 3"),
-    ("other expiry for existing lot", [HEADER, ["PARA-1", "", "OLD", "2028-01-31", "1", "1", ""]],
-     "already exists with expiry date"),
+    (
+        "duplicate line",
+        [HEADER, ["PARA-1", "", "L1", "2027-03-31", "1", "1", ""], ["PARA-1", "", "L1", "2027-03-31", "2", "1", ""]],
+        "already on line 3",
+    ),
+    (
+        "other expiry for existing lot",
+        [HEADER, ["PARA-1", "", "OLD", "2028-01-31", "1", "1", ""]],
+        "already exists with expiry date",
+    ),
     ("only header", [HEADER], "no rows below the header"),
 ]
 
@@ -170,7 +193,9 @@ def test_a_malformed_receipt_is_refused_with_its_message_and_writes_nothing(inve
 
 def test_errors_name_the_line_and_the_column(inventory_user):
     MedicineFactory(sku="PARA-1")
-    data = csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "1", "1", ""], ["PARA-1", "", "L2", "x", "0", "1", ""]])
+    data = csv_bytes(
+        [HEADER, ["PARA-1", "", "L1", "2027-03-31", "1", "1", ""], ["PARA-1", "", "L2", "x", "0", "1", ""]]
+    )
 
     job = run_import("receipt", data, inventory_user)
 
