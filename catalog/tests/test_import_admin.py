@@ -219,3 +219,33 @@ def test_an_operator_sees_no_import_or_export_button(staff_client, model):
     page = client.get(reverse(f"admin:catalog_{model}_changelist")).content.decode()
     assert reverse(f"admin:catalog_{model}_import_data") not in page
     assert client.get(reverse(f"admin:catalog_{model}_import_data")).status_code == 403
+
+
+def test_a_large_file_goes_through_the_task_and_still_works_in_eager_mode(staff_client, settings):
+    settings.IMPORT_ASYNC_ROWS = 1
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    rows = [["PARA-1", "", f"L{n}", "2027-03-31", "5", "1", ""] for n in range(3)]
+    upload(client, "receipt", csv_bytes([HEADER, *rows]))
+    job = ImportJob.objects.get()
+    assert job.state == ImportState.READY and job.task_id
+
+    client.post(reverse("admin:catalog_importjob_confirm", args=[job.pk]))
+
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE
+    assert Lot.objects.count() == 3
+
+
+def test_a_running_import_shows_a_progress_bar_that_polls_the_status(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]]))
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportState.APPLYING, progress=40)
+
+    page = client.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+
+    assert reverse("admin:catalog_importjob_status", args=[job.pk]) in page
+    assert "width: 40%" in page
+    assert client.get(reverse("admin:catalog_importjob_status", args=[job.pk])).json()["finished"] is False
