@@ -76,7 +76,10 @@ def run() -> None:
         _forget_cached_figures()
         with CaptureQueriesContext(connection) as captured:
             _get(client)
-        print(f"{role}: {len(captured.captured_queries)} statements on a cold render")
+        with CaptureQueriesContext(connection) as warm_captured:
+            _get(client)
+        print(f"{role}: {len(captured.captured_queries)} statements on a cold render, "
+              f"{len(warm_captured.captured_queries)} warm")
 
         def cold(client=client):
             _forget_cached_figures()
