@@ -307,3 +307,17 @@ def test_the_operators_search_runs_the_same_number_of_queries_whatever_it_finds(
     with django_assert_max_num_queries(len(one.captured_queries)):
         html = client.get(INDEX, {"medicine": "medicine"}).content.decode()
     assert html.split('id="operator-search-results"', 1)[1].count("/change/") >= 5
+
+
+def test_dates_are_written_as_staff_in_tashkent_write_them():
+    import datetime
+
+    from catalog.formatting import format_date, format_day_month, format_month
+
+    assert format_date(datetime.date(2026, 3, 7)) == "07.03.2026"
+    # 20:30 UTC is already the next day in Tashkent (UTC+5).
+    moment = datetime.datetime(2026, 3, 7, 20, 30, tzinfo=datetime.timezone.utc)
+    assert format_date(moment) == "08.03.2026 01:30"
+    assert format_month(datetime.date(2026, 11, 1)) == "11.2026"
+    assert format_day_month(datetime.date(2026, 11, 27)) == "27.11"
+    assert format_date(None) == ""
