@@ -30,7 +30,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, RowNumber, TruncDate
+from django.db.models.functions import Cast, Coalesce, Concat, RowNumber, TruncDate
 from django.utils import timezone
 
 from catalog.models import (
@@ -389,10 +389,11 @@ def recent_imports(*, limit: int = 8) -> list[ImportJob]:
     )
 
 
-# The audited models shown in "latest changes": (model, the field that names a row).
+# The audited models shown in "latest changes": (model, what names a row).
 AUDITED = (
     (Medicine, "name"),
-    (Lot, "lot_number"),
+    # A lot number alone says little: "Nurofen 200 mg · L2401".
+    (Lot, Concat(F("medicine__name"), Value(" · "), F("lot_number"), output_field=CharField())),
     (Category, "name"),
     (Manufacturer, "name"),
     (ActiveSubstance, "inn_name"),
@@ -421,7 +422,7 @@ def latest_changes(*, limit: int = 10) -> list[dict]:
         queryset = historical.objects.annotate(
             model=Value(f"{model._meta.app_label}.{model._meta.model_name}", output_field=CharField()),
             object_id=F("id"),
-            label=Cast(label_field, output_field=CharField()),
+            label=Cast(label_field, output_field=CharField()) if isinstance(label_field, str) else label_field,
             reason=Coalesce("history_change_reason", Value(""), output_field=CharField()),
             user_phone=F("history_user__phone"),
             user_first_name=F("history_user__first_name"),

@@ -259,6 +259,8 @@ def test_latest_audited_changes_show_a_price_change_with_who_made_it(staff_clien
     assert "Nurofen 200 mg" in table
     assert "Supplier price list" in table
     assert reverse("admin:catalog_medicine_history", args=[medicine.pk]) in table
+    assert f"{lot.medicine.name} · {lot.lot_number}" in table
+    assert reverse("admin:catalog_lot_history", args=[lot.pk]) in table
     assert client.user.phone in table or client.user.first_name in table
 
 
