@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -214,12 +215,12 @@ def owner_widgets() -> dict:
     by_category = chart(
         [c.name for c in categories],
         [{"label": _("Retail value, so'm"), "data": [float(c.value) for c in categories],
-          "backgroundColor": "var(--color-primary-600)"}],
+          "backgroundColor": "var(--color-primary-600)", "maxBarThickness": 28}],
     )
     by_month = chart(
         [format_month(month) for month, _value in profile.value_by_month],
         [{"label": _("Purchase value expiring, so'm"), "data": [float(v) for _m, v in profile.value_by_month],
-          "backgroundColor": "var(--color-primary-400)"}],
+          "backgroundColor": "var(--color-primary-400)", "maxBarThickness": 28}],
     )
     dispensed_days = selectors.units_dispensed_by_day(days=30)
     dispensed = chart(
@@ -259,7 +260,7 @@ def _changes_table(rows: list[dict]) -> dict:
         table_rows.append(
             [
                 format_date(row["history_date"]),
-                str(model._meta.verbose_name),
+                capfirst(str(model._meta.verbose_name)),
                 link(href, row["label"]) if href else row["label"],
                 badge(kind, tone),
                 who,
