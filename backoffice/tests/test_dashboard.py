@@ -318,7 +318,7 @@ def test_dates_are_written_as_staff_in_tashkent_write_them():
 
     assert format_date(datetime.date(2026, 3, 7)) == "07.03.2026"
     # 20:30 UTC is already the next day in Tashkent (UTC+5).
-    moment = datetime.datetime(2026, 3, 7, 20, 30, tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime(2026, 3, 7, 20, 30, tzinfo=datetime.UTC)
     assert format_date(moment) == "08.03.2026 01:30"
     assert format_month(datetime.date(2026, 11, 1)) == "11.2026"
     assert format_day_month(datetime.date(2026, 11, 27)) == "27.11"
