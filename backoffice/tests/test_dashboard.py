@@ -323,3 +323,18 @@ def test_dates_are_written_as_staff_in_tashkent_write_them():
     assert format_month(datetime.date(2026, 11, 1)) == "11.2026"
     assert format_day_month(datetime.date(2026, 11, 27)) == "27.11"
     assert format_date(None) == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["uz", "ru", "en"])
+@pytest.mark.parametrize("role", list(WIDGETS))
+def test_every_dashboard_renders_in_every_language(role, language, staff_client, settings):
+    # A translation that breaks a placeholder ("%(days)d") would fail here, not in front of staff.
+    build_stock(1)
+    client = staff_client(role)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = client.get(INDEX, {"medicine": "medicine"} if role == Role.OPERATOR else {})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<html lang="{language}"' in html
+    assert set(WIDGETS[role]) <= ids_on(html)
