@@ -67,7 +67,10 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin, ModelAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "role", "password1", "password2")}),
+        (
+            None,
+            {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "role", "password1", "password2")},
+        ),
     )
     filter_horizontal = ()
     actions_detail = ["reset_second_factor"]

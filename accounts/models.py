@@ -159,6 +159,10 @@ class BackupCode(models.Model):
         verbose_name = _("backup code")
         verbose_name_plural = _("backup codes")
 
+    def __str__(self) -> str:
+        # Never the code itself: only its hash is kept.
+        return f"{self.device} #{self.pk}"
+
     @classmethod
     def hashed(cls, device: BackupCodeDevice, code: str) -> "BackupCode":
         return cls(device=device, code_hash=make_password(normalize_backup_code(code)))

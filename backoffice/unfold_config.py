@@ -14,7 +14,12 @@ UNFOLD = {
     "SITE_SYMBOL": "local_pharmacy",
     "SITE_URL": "/",
     "SITE_FAVICONS": [
-        {"rel": "icon", "sizes": "any", "type": "image/svg+xml", "href": lambda request: static("backoffice/favicon.svg")},
+        {
+            "rel": "icon",
+            "sizes": "any",
+            "type": "image/svg+xml",
+            "href": lambda request: static("backoffice/favicon.svg"),
+        },
     ],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,

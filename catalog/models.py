@@ -154,7 +154,9 @@ class Medicine(models.Model):
     manufacturer = models.ForeignKey(
         Manufacturer, verbose_name=_("manufacturer"), on_delete=models.PROTECT, related_name="medicines"
     )
-    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="medicines")
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="medicines"
+    )
     image = models.ImageField(
         _("image"),
         upload_to="medicines/",
@@ -237,7 +239,9 @@ class MedicineSubstance(models.Model):
 
     medicine = models.ForeignKey(Medicine, on_delete=models.CASCADE, related_name="medicine_substances")
     substance = models.ForeignKey(ActiveSubstance, on_delete=models.PROTECT, related_name="medicine_substances")
-    strength = models.DecimalField(_("strength"), max_digits=12, decimal_places=4, validators=[MinValueValidator(Decimal("0"))])
+    strength = models.DecimalField(
+        _("strength"), max_digits=12, decimal_places=4, validators=[MinValueValidator(Decimal("0"))]
+    )
     unit = models.CharField(_("unit"), max_length=8, choices=StrengthUnit.choices, default=StrengthUnit.MG)
     # Liquids: the strength is per this volume in ml (250 mg / 5 ml). Empty for solids.
     per_volume_ml = models.DecimalField(_("per volume, ml"), max_digits=8, decimal_places=2, null=True, blank=True)
@@ -277,7 +281,9 @@ class Lot(models.Model):
     expiry_date = models.DateField(_("expiry date"))
     received_date = models.DateField(_("received"))
     quantity = models.IntegerField(_("quantity on hand"), default=0, editable=False)
-    purchase_price = models.DecimalField(_("purchase price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+    purchase_price = models.DecimalField(
+        _("purchase price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))]
+    )
     supplier = models.CharField(_("supplier"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
     status_reason = models.CharField(_("reason for status"), max_length=500, blank=True)
@@ -299,7 +305,9 @@ class Lot(models.Model):
             models.UniqueConstraint(fields=["medicine", "lot_number"], name="lot_number_unique_per_medicine"),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="lot_quantity_not_negative"),
             models.CheckConstraint(condition=Q(purchase_price__gte=0), name="lot_purchase_price_not_negative"),
-            models.CheckConstraint(condition=Q(expiry_date__gt=F("received_date")) | Q(quantity=0), name="lot_expires_after_receipt"),
+            models.CheckConstraint(
+                condition=Q(expiry_date__gt=F("received_date")) | Q(quantity=0), name="lot_expires_after_receipt"
+            ),
         ]
         indexes = [
             # FEFO: a medicine's sellable lots in expiry order.
@@ -328,7 +336,12 @@ class StockMovement(models.Model):
     quantity = models.IntegerField(_("quantity"), help_text=_("Positive in, negative out."))
     balance_after = models.IntegerField(_("balance after"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     # Where the movement comes from: an import job, an order, a recall notice.

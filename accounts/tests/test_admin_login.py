@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
 from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import BackupCode, BackupCodeDevice

@@ -351,7 +351,7 @@ CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Admin (Unfold) ---------------------------------------------------------
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
-from backoffice.unfold_config import UNFOLD  # noqa: E402
+from backoffice.unfold_config import UNFOLD  # noqa: E402, F401  (a setting, read by Unfold)
 
 # --- Security headers -------------------------------------------------------
 # Content security policy (django-csp). The Unfold admin needs exactly two

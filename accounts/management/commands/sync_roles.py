@@ -7,7 +7,9 @@ class Command(BaseCommand):
     help = "Make each staff role's group hold exactly the permissions listed in accounts/roles.py."
 
     def add_arguments(self, parser):
-        parser.add_argument("--strict", action="store_true", help="Fail if the table names a permission that does not exist.")
+        parser.add_argument(
+            "--strict", action="store_true", help="Fail if the table names a permission that does not exist."
+        )
 
     def handle(self, *args, strict: bool = False, **options):
         try:
