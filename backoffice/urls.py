@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from backoffice.health import health_view
 from backoffice.storage import private_file_view
@@ -15,7 +15,7 @@ urlpatterns = [
     path("private-files/<path:name>", private_file_view, name="private-file"),
     path("api/v1/auth/", include("accounts.api.urls", namespace="auth")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-swagger"),
+    path("api/schema/swagger/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="schema-swagger"),
     path("api/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="schema-redoc"),
     path("api/v1/catalog/", include("catalog.api.urls", namespace="catalog-api")),
     path(settings.ADMIN_URL, admin.site.urls),

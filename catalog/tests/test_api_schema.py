@@ -41,6 +41,9 @@ def test_the_schema_and_its_uis_are_served(client):
         response = client.get(ui)
         assert response.status_code == 200, ui
         assert b"/api/schema/" in response.content
+        # Served from our own static files (drf-spectacular-sidecar): the CSP allows no CDN.
+        assert b'src="http' not in response.content, ui
+        assert b"<script>" not in response.content.replace(b" ", b""), ui
 
 
 def _seed() -> None:
