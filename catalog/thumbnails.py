@@ -78,7 +78,12 @@ def thumbnail_generate(*, image_name: str, width: int | None = None) -> str | No
             # Another worker wrote the same thumbnail meanwhile; the storage
             # never overwrites, so it kept ours under a new name: drop it.
             storage.delete(saved)
-    cache.set(_marker(name), True, timeout=None)
+    if not cache.get(_marker(name)):
+        cache.set(_marker(name), True, timeout=None)
+        # Cached API responses still point at the full image: let them go.
+        from catalog.api.caching import catalog_cache_bump
+
+        catalog_cache_bump()
     return name
 
 
@@ -95,6 +100,13 @@ def thumbnail_url(medicine) -> str | None:
     if cache.get(_marker(name)):
         return default_storage.url(name)
     return image.url
+
+
+def thumbnail_names_ready(image_names: Iterable[str]) -> dict[str, str]:
+    """``{image name: thumbnail name}`` for the images whose thumbnail exists (one cache read)."""
+    names = {image: thumbnail_name(image) for image in set(image_names) if image}
+    done = cache.get_many([_marker(name) for name in names.values()])
+    return {image: name for image, name in names.items() if done.get(_marker(name))}
 
 
 def thumbnail_urls(medicines: Iterable) -> dict[int, str | None]:

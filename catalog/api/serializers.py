@@ -104,6 +104,9 @@ class MedicineListItemSerializer(serializers.Serializer):
     is_prescription = serializers.BooleanField()
     is_controlled = serializers.BooleanField(help_text="Narcotic or psychotropic: never sold online.")
     image_url = serializers.URLField(allow_null=True)
+    thumbnail_url = serializers.URLField(
+        allow_null=True, help_text="A 320 px WEBP of the image once generated, else the image itself."
+    )
     substances = StrengthSerializer(many=True)
 
 
@@ -199,7 +202,11 @@ def strength_row(row: dict[str, Any], detail: bool = False) -> dict[str, Any]:
 
 
 def medicine_row(
-    row: dict[str, Any], strengths: list[dict[str, Any]], build_absolute_uri, detail: bool = False
+    row: dict[str, Any],
+    strengths: list[dict[str, Any]],
+    build_absolute_uri,
+    detail: bool = False,
+    thumbnails: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     out = {
         "id": row["id"],
@@ -215,6 +222,8 @@ def medicine_row(
         "is_prescription": row["is_prescription"],
         "is_controlled": row["is_controlled"],
         "image_url": file_url(row["image"], build_absolute_uri),
+        # The small WEBP for lists, once generated; the full image until then.
+        "thumbnail_url": file_url((thumbnails or {}).get(row["image"]) or row["image"], build_absolute_uri),
         "substances": strengths,
     }
     if detail:

@@ -37,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
 from catalog.models import ActiveSubstance, Medicine, MedicineSubstance
+from catalog.thumbnails import thumbnail_names_ready
 
 from . import serializers as s
 from .caching import cache_seconds, catalog_version, count_and_version, etag_for, versioned_key
@@ -225,12 +226,14 @@ class MedicineListView(CatalogView):
         paginator = self.paginator
         rows = paginator.paginate_queryset(filterset.qs.values(*s.MEDICINE_LIST_FIELDS), request, view=self)
         strengths = self.strengths_by_medicine(row["id"] for row in rows)
+        thumbnails = thumbnail_names_ready(row["image"] for row in rows)
         return {
             "count": paginator.page.paginator.count,
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
             "results": [
-                s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri) for row in rows
+                s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri, thumbnails=thumbnails)
+                for row in rows
             ],
         }
 
@@ -251,7 +254,10 @@ class MedicineDetailView(CatalogView):
         if row is None:
             raise exceptions.NotFound()
         strengths = self.strengths_by_medicine([row["id"]], detail=True)
-        return s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri, detail=True)
+        thumbnails = thumbnail_names_ready([row["image"]])
+        return s.medicine_row(
+            row, strengths.get(row["id"], []), request.build_absolute_uri, detail=True, thumbnails=thumbnails
+        )
 
 
 @extend_schema_view(get=extend_schema(parameters=[SLUG_PARAMETER]))
@@ -276,7 +282,9 @@ class MedicineAlternativesView(CatalogView):
         if medicine is None:
             raise exceptions.NotFound()
         out = []
-        for alternative in medicine_alternatives(medicine=medicine):
+        alternatives = medicine_alternatives(medicine=medicine)
+        thumbnails = thumbnail_names_ready(alternative.image.name for alternative in alternatives)
+        for alternative in alternatives:
             node = tree.nodes.get(alternative.category_id)
             if node is None or not alternative.is_active:
                 continue
@@ -311,7 +319,7 @@ class MedicineAlternativesView(CatalogView):
                     alternative.medicine_substances.all(), key=lambda link: (link.substance.inn_name, link.pk)
                 )
             ]
-            item = s.medicine_row(row, strengths, request.build_absolute_uri)
+            item = s.medicine_row(row, strengths, request.build_absolute_uri, thumbnails=thumbnails)
             item["alternative_kind"] = alternative.alternative_kind
             out.append(item)
         return out

@@ -324,3 +324,30 @@ def test_malformed_paths_under_the_api_are_json_404s(api, shop, path):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+def test_a_medicine_image_is_listed_as_its_webp_thumbnail_once_generated(api, shop, settings, tmp_path):
+    from io import BytesIO
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from catalog.models import Medicine
+    from catalog.thumbnails import thumbnail_generate
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = BytesIO()
+    Image.new("RGB", (900, 600), "white").save(buffer, "PNG")
+    panadol = Medicine.objects.get(slug="panadol")
+    panadol.image.save("panadol.png", ContentFile(buffer.getvalue()), save=True)
+
+    before = api.get(f"{API}medicines/panadol/").json()
+    assert before["thumbnail_url"] == before["image_url"]
+
+    thumbnail_generate(image_name=panadol.image.name)
+
+    after = api.get(f"{API}medicines/panadol/").json()
+    assert after["thumbnail_url"].endswith(".webp")
+    assert after["thumbnail_url"] != after["image_url"]
+    listed = {row["slug"]: row for row in api.get(f"{API}medicines/").json()["results"]}
+    assert listed["panadol"]["thumbnail_url"] == after["thumbnail_url"]
