@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.imports.parsing import CellError, FileRejected, Table, normalise_header
 
@@ -29,6 +30,19 @@ class Column:
     example: tuple[str, ...]
     required: bool = True
     aliases: tuple[str, ...] = ()
+
+
+# A medicine is named by its SKU or its barcode (either column may be left empty).
+MEDICINE_CODE_COLUMNS = (
+    Column("sku", gettext_lazy("Medicine SKU (or give the barcode)."), ("PARA-500-20", ""), required=False),
+    Column(
+        "barcode",
+        gettext_lazy("Medicine barcode, GTIN (or give the SKU)."),
+        ("", "4780000000017"),
+        required=False,
+        aliases=("gtin", "ean"),
+    ),
+)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from catalog import signals
 from catalog.imports.base import (
     APPLY_CHUNK,
+    MEDICINE_CODE_COLUMNS,
     NEW,
     UPDATED,
     Column,
@@ -178,14 +179,7 @@ def existing_lots(wanted: set[tuple[int, str]], *, lock: bool) -> dict[tuple[int
 class ReceiptImporter(Importer):
     kind = "receipt"
     columns = [
-        Column("sku", gettext_lazy("Medicine SKU (or give the barcode)."), ("PARA-500-20", ""), required=False),
-        Column(
-            "barcode",
-            gettext_lazy("Medicine barcode, GTIN (or give the SKU)."),
-            ("", "4780000000017"),
-            required=False,
-            aliases=("gtin", "ean"),
-        ),
+        *MEDICINE_CODE_COLUMNS,
         Column(
             "lot_number",
             gettext_lazy("The lot (batch) number printed on the pack."),

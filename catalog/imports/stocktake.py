@@ -17,6 +17,7 @@ from simple_history.utils import bulk_update_with_history
 from catalog import signals
 from catalog.imports.base import (
     APPLY_CHUNK,
+    MEDICINE_CODE_COLUMNS,
     UNCHANGED,
     UPDATED,
     Column,
@@ -40,14 +41,7 @@ from catalog.models import Lot, Medicine, MovementKind, StockMovement
 class StocktakeImporter(Importer):
     kind = "stocktake"
     columns = [
-        Column("sku", gettext_lazy("Medicine SKU (or give the barcode)."), ("PARA-500-20", ""), required=False),
-        Column(
-            "barcode",
-            gettext_lazy("Medicine barcode, GTIN (or give the SKU)."),
-            ("", "4780000000017"),
-            required=False,
-            aliases=("gtin", "ean"),
-        ),
+        *MEDICINE_CODE_COLUMNS,
         Column(
             "lot_number",
             gettext_lazy("The lot number, as in the Lots list."),
