@@ -11,33 +11,16 @@ from __future__ import annotations
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import Figure, ensure_catalog, median, percentile, report, timings
+from bench.common import Figure, ensure_catalog, median, percentile, report, timings, verified_staff_client
 
 BENCH_STAFF_PHONE = "+998909990001"
 REPEAT = 30
 
 
 def _admin_client():
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.models import User
     from accounts.roles import Role
 
-    user = User.objects.filter(phone=BENCH_STAFF_PHONE).first()
-    if user is None:
-        user = User.objects.create_user(phone=BENCH_STAFF_PHONE, password=None, role=Role.PHARMACIST)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-        user=user, name="bench", confirmed=True
-    )
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    # What django_otp.login() does after a correct code: the session is verified.
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return verified_staff_client(BENCH_STAFF_PHONE, Role.PHARMACIST)
 
 
 def _get(client, url: str):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import Figure, ensure_catalog, median, percentile, report, timings
+from bench.common import Figure, ensure_catalog, median, percentile, report, timings, verified_staff_client
 
 BENCH_PHONES = {
     "admin": "+998909990011",
@@ -27,24 +27,7 @@ TARGET = "<= 300 ms"
 
 
 def _client(role: str):
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.models import User
-
-    user = User.objects.filter(phone=BENCH_PHONES[role]).first()
-    if user is None:
-        user = User.objects.create_user(phone=BENCH_PHONES[role], password=None, role=role)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
-        user=user, name="bench", confirmed=True
-    )
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return verified_staff_client(BENCH_PHONES[role], role)
 
 
 def _forget_cached_figures() -> None:

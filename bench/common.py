@@ -55,6 +55,32 @@ def ensure_catalog(medicines: int = 100_000, lots_per_medicine: int = 3) -> None
     call_command("generate_catalog", medicines=medicines, lots_per_medicine=lots_per_medicine, reset=True)
 
 
+def verified_staff_client(phone: str, role: str):
+    """A test client logged in to the admin as ``role`` with a verified second factor.
+
+    What ``django_otp.login()`` leaves in the session after a correct code; the
+    benchmarks measure pages, not the login form.
+    """
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import User
+
+    user = User.objects.filter(phone=phone).first()
+    if user is None:
+        user = User.objects.create_user(phone=phone, password=None, role=role)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="bench", confirmed=True
+    )
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 def timings(fn: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]:
     """Wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` unmeasured ones."""
     for _ in range(warmup):
