@@ -201,7 +201,7 @@ def test_verify_with_a_malformed_code_is_a_validation_error(api):
     ("language", "message"),
     [
         ("ru", "Код неверный или истёк. Запросите новый."),
-        ("uz", "Kod noto'g'ri yoki muddati o'tgan. Yangisini so'rang."),
+        ("uz", "Kod notoʻgʻri yoki muddati oʻtgan. Yangisini soʻrang."),
         ("en", "The code is wrong or has expired. Request a new one."),
     ],
 )
