@@ -28,8 +28,9 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 
 run: demo
-	@$(BIN)/python manage.py demo_accounts
 	$(BIN)/python manage.py run_alerts
+	@# Last before the server starts, so the logins are on screen.
+	@$(BIN)/python manage.py demo_accounts
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
@@ -45,9 +46,9 @@ lint: install
 otp: install
 	@$(BIN)/python manage.py demo_accounts --code $(PHONE)
 
+# Refresh locale/{uz,ru} from the code and templates (Unfold's included) and compile them.
 messages: install
-	$(BIN)/python manage.py makemessages -l uz -l ru --ignore=.venv --ignore=bench
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py i18n extract
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media staticfiles
