@@ -30,7 +30,7 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py run_alerts
 	@# Last before the server starts, so the logins are on screen.
-	@$(BIN)/python manage.py demo_accounts
+	@$(BIN)/python manage.py demo_accounts --site http://$(HOST):$(PORT)/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -44,8 +44,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--code", metavar="PHONE", help="Only print the current authenticator code of PHONE.")
+        parser.add_argument("--site", default="http://127.0.0.1:8000/", help="Where the server answers.")
 
-    def handle(self, *args, code: str | None = None, **options):
+    def handle(self, *args, code: str | None = None, site: str = "http://127.0.0.1:8000/", **options):
         if settings.ENVIRONMENT == "production":
             raise CommandError("Demo accounts are never created in production.")
         if code:
@@ -72,7 +73,7 @@ class Command(BaseCommand):
                 secret = base64.b32encode(device.bin_key).decode().rstrip("=")
                 lines.append((role.label, format_phone(phone), secret, current_code(device), backup))
 
-        host = "http://127.0.0.1:8000/" + settings.ADMIN_URL
+        host = site.rstrip("/") + "/" + settings.ADMIN_URL
         out = self.stdout.write
         out("")
         out(self.style.SUCCESS(f"Dorixona admin: {host}"))
