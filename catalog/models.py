@@ -211,8 +211,10 @@ class Medicine(models.Model):
         ]
         indexes = [
             models.Index(fields=["category", "is_active"], name="medicine_category_active_idx"),
-            models.Index(fields=["is_active", "price"], name="medicine_active_price_idx"),
-            models.Index(fields=["is_active", "number_sold"], name="medicine_active_popular_idx"),
+            # With the id, so the API's price and popularity orderings (ties broken
+            # by id in the same direction) read a page straight off the index.
+            models.Index(fields=["is_active", "price", "id"], name="medicine_active_price_id_idx"),
+            models.Index(fields=["is_active", "number_sold", "id"], name="medicine_active_sold_id_idx"),
             models.Index(fields=["is_active", "sellable_quantity"], name="medicine_active_stock_idx"),
             models.Index(fields=["nearest_expiry"], name="medicine_nearest_expiry_idx"),
             # The default order: search results and the admin list walk it and stop after a page.

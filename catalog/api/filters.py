@@ -60,7 +60,13 @@ class SearchFilter(django_filters.CharFilter):
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
-    """Ordering by a public name, with the id appended so pages never overlap."""
+    """Ordering by a public name, with the id appended so pages never overlap.
+
+    The id follows the direction of the last key (``-price`` then ``-id``), so
+    one ``(is_active, price, id)`` index serves both directions, read forwards
+    or backwards, and a page never sorts the thousands of medicines that share
+    a price (or the many never sold) to break their ties.
+    """
 
     def filter(self, qs, value):
         if value in django_filters.constants.EMPTY_VALUES:
@@ -68,7 +74,8 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         ordering = [
             self.get_ordering_value(param) for param in value if param not in django_filters.constants.EMPTY_VALUES
         ]
-        return qs.order_by(*ordering, "id")
+        tie_breaker = "-id" if ordering and ordering[-1].startswith("-") else "id"
+        return qs.order_by(*ordering, tie_breaker)
 
 
 @extend_schema_field({"type": "string", "maxLength": 140})
