@@ -26,7 +26,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
@@ -133,7 +132,10 @@ def medicine_image_saved(sender, instance, raw=False, **kwargs) -> None:
     image_name = instance.image.name
     if cache.get(_marker(thumbnail_name(image_name))):
         return
-    transaction.on_commit(lambda: thumbnail_generate_task.delay(image_name))
+    # Through the one guarded enqueue: with the broker down the save still succeeds.
+    from tasks.queue import enqueue_on_commit
+
+    enqueue_on_commit(thumbnail_generate_task, image_name)
 
 
 def connect() -> None:
