@@ -50,11 +50,6 @@ class PhoneTaken(AccountsError):
     status_code = 409
 
 
-class NothingToVerify(AccountsError):
-    code = "code_invalid"
-    message = CodeInvalid.message
-
-
 class InvalidCredentials(AccountsError):
     code = "invalid_credentials"
     message = _("The phone number or password is wrong.")
