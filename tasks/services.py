@@ -154,14 +154,12 @@ def _alert_columns(queryset: QuerySet, now: datetime) -> QuerySet:
 _ALERT_COLUMNS = ("kind", "severity", "medicine_id", "lot_id", "window_days", "first_seen", "last_seen")
 
 
-def _run_scan(
-    name: str, kinds: Sequence[str], candidates: QuerySet, still_holds: Q, is_new: QuerySet, now: datetime
-) -> ScanResult:
+def _run_scan(name: str, kinds: Sequence[str], still_holds: Q, is_new: QuerySet, now: datetime) -> ScanResult:
     """Resolve, touch and insert alerts of ``kinds``: a fixed handful of statements.
 
     ``still_holds`` is a condition on an open alert that is true while its
-    subject is still among ``candidates``; ``is_new`` is ``candidates`` less
-    those that already have their open alert (the unique index would refuse
+    subject is still among the scan's candidates; ``is_new`` is the candidates
+    less those that already have their open alert (the unique index would refuse
     them anyway; leaving them out early spares it the conflicts).
     """
     result = ScanResult(scan=name)
@@ -242,7 +240,7 @@ def alerts_scan_expiry(*, now: datetime | None = None) -> ScanResult:
         lot_id=OuterRef("pk"), kind=OuterRef("a_kind"), window=OuterRef("a_window")
     )
     is_new = candidates.exclude(Exists(already_open))
-    return _run_scan("expiry", list(EXPIRY_KINDS), candidates, still_holds, is_new, now)
+    return _run_scan("expiry", list(EXPIRY_KINDS), still_holds, is_new, now)
 
 
 def _stock_candidates(today: date) -> QuerySet:
@@ -289,7 +287,7 @@ def alerts_scan_low_stock(*, now: datetime | None = None) -> ScanResult:
         kind=AlertKind.LOW_STOCK, medicine_id__in=low_ids
     )
     # Few medicines are low at once: the unique index settles the ones already open.
-    return _run_scan("stock", list(STOCK_KINDS), candidates, still_holds, candidates, now)
+    return _run_scan("stock", list(STOCK_KINDS), still_holds, candidates, now)
 
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:
@@ -398,6 +396,17 @@ def _claim_alert_deliveries(*, channel: str, target: str, kinds: Sequence[str], 
     return sorted(set(claimed))
 
 
+def _send(channel, target: str, subject: str, text: str):
+    """Send one message; the channel's ``DeliveryError`` if it failed, else None."""
+    from .notifications import DeliveryError
+
+    try:
+        channel.send(target=target, subject=subject, text=text)
+    except DeliveryError as exc:
+        return exc
+    return None
+
+
 def _record_outcome(deliveries: QuerySet, error, now: datetime, result: NotifyResult, count: int) -> None:
     if error is None:
         deliveries.update(status=DeliveryStatus.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error="")
@@ -424,7 +433,7 @@ def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult
     leaves the deliveries "failed" with the time of the next attempt
     (exponential back-off, or the server's ``retry_after``).
     """
-    from .notifications import DeliveryError, enabled_channels
+    from .notifications import enabled_channels
     from .notifications.messages import render_alerts
 
     now = now or timezone.now()
@@ -439,11 +448,7 @@ def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult
                     Alert.objects.filter(pk__in=alert_ids).select_related("medicine", "lot", "lot__medicine")
                 )
                 subject, text = render_alerts(alerts)
-                error = None
-                try:
-                    channel.send(target=target, subject=subject, text=text)
-                except DeliveryError as exc:
-                    error = exc
+                error = _send(channel, target, subject, text)
                 deliveries = AlertDelivery.objects.filter(alert_id__in=alert_ids, channel=channel.name, target=target)
                 _record_outcome(deliveries, error, now, result, len(alert_ids))
     return result
@@ -470,7 +475,7 @@ def _claim_digest(*, day: date, channel: str, target: str, count: int, now: date
 
 def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyResult:
     """The morning digest of open alerts, once a day per recipient and channel; nothing is sent when nothing is open."""
-    from .notifications import DeliveryError, enabled_channels
+    from .notifications import enabled_channels
     from .notifications.messages import render_digest
     from .selectors import alerts_for_digest
 
@@ -486,11 +491,7 @@ def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyR
                 if not _claim_digest(day=day, channel=channel.name, target=target, count=digest.total, now=now):
                     continue
                 subject, text = render_digest(digest, day)
-                error = None
-                try:
-                    channel.send(target=target, subject=subject, text=text)
-                except DeliveryError as exc:
-                    error = exc
+                error = _send(channel, target, subject, text)
                 deliveries = DigestDelivery.objects.filter(day=day, channel=channel.name, target=target)
                 _record_outcome(deliveries, error, now, result, 1)
     return result
