@@ -135,8 +135,8 @@ def dashboard_for(user) -> str:
     return DASHBOARD_OF_ROLE.get(getattr(user, "role", None), "")
 
 
-def cache_key(dashboard: str) -> str:
-    return f"{CACHE_PREFIX}:{dashboard}:{get_language()}:{timezone.localdate():%Y%m%d}"
+def cache_key(dashboard: str, language: str | None = None) -> str:
+    return f"{CACHE_PREFIX}:{dashboard}:{language or get_language()}:{timezone.localdate():%Y%m%d}"
 
 
 BUILDERS = {}
@@ -177,10 +177,7 @@ def clear_cache() -> None:
     """Forget every cached dashboard (tests, benchmarks)."""
     from django.conf import settings
 
-    for dashboard in BUILDERS:
-        for code, _name in settings.LANGUAGES:
-            for day in (timezone.localdate(),):
-                cache.delete(f"{CACHE_PREFIX}:{dashboard}:{code}:{day:%Y%m%d}")
+    cache.delete_many([cache_key(dashboard, code) for dashboard in BUILDERS for code, _name in settings.LANGUAGES])
 
 
 # --- owner / administrator --------------------------------------------------------------
