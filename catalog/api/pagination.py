@@ -33,6 +33,15 @@ class CatalogPagination(PageNumberPagination):
     max_page_size = 100
     django_paginator_class = CachedCountPaginator
 
+    def page_dict(self, results: list) -> dict:
+        """The paginated envelope as a plain dict (the views cache JSON, not a ``Response``)."""
+        return {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            "results": results,
+        }
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

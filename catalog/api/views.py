@@ -227,15 +227,12 @@ class MedicineListView(CatalogView):
         rows = paginator.paginate_queryset(filterset.qs.values(*s.MEDICINE_LIST_FIELDS), request, view=self)
         strengths = self.strengths_by_medicine(row["id"] for row in rows)
         thumbnails = thumbnail_names_ready(row["image"] for row in rows)
-        return {
-            "count": paginator.page.paginator.count,
-            "next": paginator.get_next_link(),
-            "previous": paginator.get_previous_link(),
-            "results": [
+        return paginator.page_dict(
+            [
                 s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri, thumbnails=thumbnails)
                 for row in rows
-            ],
-        }
+            ]
+        )
 
 
 @extend_schema_view(get=extend_schema(parameters=[SLUG_PARAMETER]))
@@ -350,12 +347,7 @@ class SubstanceListView(CatalogView):
         rows = paginator.paginate_queryset(
             filterset.qs.values("id", "inn_name", "name_uz", "name_ru", "atc_codes"), request, view=self
         )
-        return {
-            "count": paginator.page.paginator.count,
-            "next": paginator.get_next_link(),
-            "previous": paginator.get_previous_link(),
-            "results": [s.substance_row(row) for row in rows],
-        }
+        return paginator.page_dict([s.substance_row(row) for row in rows])
 
 
 @extend_schema(exclude=True)
