@@ -101,6 +101,20 @@ def _lock_lot(lot: Lot) -> Lot:
 # --- Small helpers --------------------------------------------------------------
 
 
+def receive_into(lot: Lot, quantity: int, supplier: str) -> list[str]:
+    """Add a receipt to an existing lot in memory; returns the fields it changed.
+
+    The supplier is filled in only when the lot has none. Shared by
+    ``lot_receive`` and the receipt import, which save the lot themselves.
+    """
+    lot.quantity += quantity
+    fields = ["quantity"]
+    if supplier and not lot.supplier:
+        lot.supplier = supplier
+        fields.append("supplier")
+    return fields
+
+
 def _check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidQuantity()
@@ -331,12 +345,7 @@ def lot_receive(
             raise LotMismatch(lot_number=lot_number, expiry_date=lot.expiry_date.isoformat())
         if lot.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
             raise LotStatusError(lot=lot_number, status=lot.get_status_display())
-        lot.quantity += quantity
-        fields = ["quantity"]
-        if supplier and not lot.supplier:
-            lot.supplier = supplier
-            fields.append("supplier")
-        _save_lot(lot, user=user, reason=reason, update_fields=fields)
+        _save_lot(lot, user=user, reason=reason, update_fields=receive_into(lot, quantity, supplier))
     else:
         lot = Lot(
             medicine=medicine,

@@ -36,7 +36,7 @@ from catalog.imports.base import (
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
 from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
 from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-from catalog.services import lock_rows
+from catalog.services import lock_rows, receive_into
 
 RECEIPT_REASON = "receipt"
 # PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
@@ -327,9 +327,7 @@ class ReceiptImporter(Importer):
                     )
                     new_lots.append(lot)
                 else:
-                    lot.quantity += quantity
-                    if supplier and not lot.supplier:
-                        lot.supplier = supplier
+                    receive_into(lot, quantity, supplier)
                     changed_lots.append(lot)
                 received.append((lot, quantity))
             if new_lots and use_copy:
