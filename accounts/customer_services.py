@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -284,7 +285,7 @@ def customer_profile_update(*, user: User, **changes: str) -> User:
 def customer_phone_change_start(*, user: User, phone: str) -> IssuedCode:
     """Send a code to the new number ``phone``; the change waits for it."""
     if phone == user.phone:
-        raise ValidationError({"phone": [_same_phone_message()]})
+        raise ValidationError({"phone": [gettext("This is already your phone number.")]})
     if User.objects.filter(phone=phone).exclude(pk=user.pk).exists():
         raise PhoneTaken()
     return otp_issue(phone=phone, purpose=CodePurpose.PHONE_CHANGE, user=user)
@@ -304,9 +305,3 @@ def customer_phone_change_confirm(*, user: User, phone: str, code: str) -> User:
     except IntegrityError as exc:
         raise PhoneTaken() from exc
     return user
-
-
-def _same_phone_message():
-    from django.utils.translation import gettext
-
-    return gettext("This is already your phone number.")
