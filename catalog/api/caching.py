@@ -22,15 +22,14 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from backoffice.cache import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def count_and_version(counter_key: str, window_seconds: int) -> tuple[int, int]:
             count, _expiry_set, version = pipe.execute()
             # Integers are stored unpickled by Django's Redis serializer.
             return int(count), int(version) if version is not None else catalog_version()
-        except (RedisConnectionError, RedisTimeoutError, OSError):
+        except UNAVAILABLE:
             logger.warning("Cache unavailable (catalogue throttle): counting afresh")
             return 1, catalog_version()
     try:
@@ -97,10 +96,6 @@ def catalog_cache_bump() -> None:
     """
     _bump()
     transaction.on_commit(_bump)
-
-
-def version_datetime(version: int) -> datetime:
-    return datetime.fromtimestamp(version / 1e9, tz=UTC)
 
 
 def cache_seconds() -> int:
