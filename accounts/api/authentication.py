@@ -4,6 +4,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from accounts.exceptions import StaffNotAllowed
 from accounts.roles import API_ROLES
 
 
@@ -23,9 +24,7 @@ class CustomerJWTAuthentication(JWTAuthentication):
             raise exceptions.AuthenticationFailed(_("This session has ended. Log in again."), code="session_revoked")
         user = super().get_user(validated_token)
         if user.role not in API_ROLES:
-            raise exceptions.AuthenticationFailed(
-                _("Staff accounts sign in to the back-office, not to the app."), code="staff_use_admin"
-            )
+            raise exceptions.AuthenticationFailed(StaffNotAllowed.message, code=StaffNotAllowed.code)
         return user
 
 

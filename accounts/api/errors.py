@@ -20,7 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from accounts.exceptions import AccountsError
+from accounts.exceptions import AccountDisabled, AccountsError, StaffNotAllowed, TokenInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +29,9 @@ MESSAGES = {
     "malformed_request": _("The request body is not valid JSON."),
     "unsupported_media_type": _("Send the request body as JSON."),
     "not_authenticated": _("Log in to continue."),
-    "token_invalid": _("The token is invalid, expired or revoked. Log in again."),
-    "account_disabled": _("This account is disabled."),
-    "staff_use_admin": _("Staff accounts sign in to the back-office, not to the app."),
+    "token_invalid": TokenInvalid.message,
+    "account_disabled": AccountDisabled.message,
+    "staff_use_admin": StaffNotAllowed.message,
     "permission_denied": _("You are not allowed to do this."),
     "not_found": _("Not found."),
     "method_not_allowed": _("This method is not allowed here."),
