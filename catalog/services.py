@@ -58,6 +58,8 @@ from .transliteration import search_document
 ModelT = TypeVar("ModelT", bound=models.Model)
 
 REINDEX_BATCH_SIZE = 2000
+# Lots no receipt may add stock to (lot_receive, the receipt import and the admin receive form check it).
+CLOSED_TO_RECEIPTS = (LotStatus.RECALLED, LotStatus.EXPIRED)
 
 
 def batched(items: Iterable, size: int):
@@ -343,7 +345,7 @@ def lot_receive(
         lot = existing[0]
         if lot.expiry_date != expiry_date:
             raise LotMismatch(lot_number=lot_number, expiry_date=lot.expiry_date.isoformat())
-        if lot.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
+        if lot.status in CLOSED_TO_RECEIPTS:
             raise LotStatusError(lot=lot_number, status=lot.get_status_display())
         _save_lot(lot, user=user, reason=reason, update_fields=receive_into(lot, quantity, supplier))
     else:

@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextareaWidget
 
-from catalog.models import Lot, LotStatus
+from catalog.models import Lot
+from catalog.services import CLOSED_TO_RECEIPTS
 
 
 class LotActionReasonForm(forms.Form):
@@ -83,7 +84,7 @@ class LotReceiveForm(forms.ModelForm):
         medicine, number = cleaned.get("medicine"), cleaned.get("lot_number")
         if medicine and number and expiry:
             existing = Lot.objects.filter(medicine=medicine, lot_number=number.strip()).first()
-            if existing is not None and existing.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
+            if existing is not None and existing.status in CLOSED_TO_RECEIPTS:
                 self.add_error(
                     "lot_number",
                     _("Lot %(number)s of this medicine is %(status)s: no more stock can be received into it.")

@@ -36,7 +36,7 @@ from catalog.imports.base import (
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
 from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
 from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-from catalog.services import lock_rows, receive_into
+from catalog.services import CLOSED_TO_RECEIPTS, lock_rows, receive_into
 
 RECEIPT_REASON = "receipt"
 # PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
@@ -289,7 +289,7 @@ class ReceiptImporter(Importer):
                     % {"lot": lot_number, "date": lot.expiry_date.isoformat()},
                 )
                 continue
-            if lot.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
+            if lot.status in CLOSED_TO_RECEIPTS:
                 plan.error(
                     line,
                     "lot_number",
