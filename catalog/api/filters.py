@@ -110,7 +110,9 @@ class MedicineFilter(django_filters.FilterSet):
     )
 
     def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        tree = visible_tree()
+        # The version the view already read: no second cache round trip, and the
+        # same tree as the rest of the response.
+        tree = visible_tree(getattr(self.request, "catalog_version", None))
         category_id = tree.by_slug.get(value)
         if category_id is None:
             return queryset.none()
