@@ -20,14 +20,19 @@ def _body_phone(request) -> str | None:
         return None  # the serializer will refuse it
 
 
+def _confirms_code(request) -> bool:
+    """A request carrying a code confirms it and sends nothing."""
+    return isinstance(request.data, dict) and bool(request.data.get("code"))
+
+
 class PhoneThrottle(SimpleRateThrottle):
     """Per destination phone, however it is spelt: one number cannot be flooded."""
 
     scope = "otp_send_phone"
 
     def get_cache_key(self, request, view):
-        if isinstance(request.data, dict) and request.data.get("code"):
-            return None  # confirming a code sends nothing
+        if _confirms_code(request):
+            return None
         phone = _body_phone(request)
         return self.cache_format % {"scope": self.scope, "ident": phone} if phone else None
 
@@ -42,10 +47,8 @@ class IPThrottle(SimpleRateThrottle):
 class SendIPThrottle(IPThrottle):
     """Per client IP on every endpoint that sends a code."""
 
-    scope = "otp_send_ip"
-
     def get_cache_key(self, request, view):
-        if isinstance(request.data, dict) and request.data.get("code"):
+        if _confirms_code(request):
             return None
         return super().get_cache_key(request, view)
 
