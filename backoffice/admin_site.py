@@ -33,6 +33,8 @@ class DorixonaAdminSite(OTPAdminSite, UnfoldAdminSite):
     # backoffice/templates/admin/login.html to add the code field) is wanted.
     login_template = None
 
+    # OTPAdminSite defaults the instance name to "otpadmin"; the URLs and
+    # templates use "admin", and apps.py instantiates this class with no name.
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
 
