@@ -363,7 +363,6 @@ def generate(
             rng.sample(profiles, rng.choices([1, 2, 3], weights=[82, 14, 4])[0])
             for _ in range(max(10, medicines // 8))
         ]
-        keys_of = getattr(services, "substance_keys", None)
         received_time = datetime.time(10, 0)
 
         @functools.lru_cache(maxsize=4096)
@@ -435,15 +434,14 @@ def generate(
                 for profile, _, _, _ in links:
                     s = profile.substance
                     parts += [s.inn_name, s.name_uz, s.name_ru]
-                extra = {}
-                if keys_of is not None:
-                    # The alternatives keys, computed as medicine_reindex_search computes them.
-                    extra["substance_key"], extra["generic_key"] = keys_of(
-                        [(p.substance.pk, Decimal(st), u, v) for p, st, u, v in links], form
-                    )
+                # The alternatives keys, computed as medicine_reindex_search computes them.
+                substance_key, generic_key = services.substance_keys(
+                    [(p.substance.pk, Decimal(st), u, v) for p, st, u, v in links], form
+                )
                 meds.append(
                     Medicine(
-                        **extra,
+                        substance_key=substance_key,
+                        generic_key=generic_key,
                         name=name,
                         slug=f"{slugify(name)[:240]}-{number}",
                         description=f"{head}: synthetic medicine for benchmarks.",
