@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
@@ -133,9 +134,9 @@ def medicine_image_saved(sender, instance, raw=False, **kwargs) -> None:
     if cache.get(_marker(thumbnail_name(image_name))):
         return
     # Through the one guarded enqueue: with the broker down the save still succeeds.
-    from tasks.queue import enqueue_on_commit
+    from tasks.queue import enqueue_now
 
-    enqueue_on_commit(thumbnail_generate_task, image_name)
+    transaction.on_commit(lambda: enqueue_now(thumbnail_generate_task, image_name))
 
 
 def connect() -> None:
