@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Max, Min
 from django.utils import timezone
 
 from .exceptions import CodeCooldown, CodeDailyLimit, CodeInvalid, CodeLocked
@@ -70,14 +70,14 @@ def otp_issue(
         raise CodeCooldown(retry_after=_seconds(settings.OTP_RESEND_COOLDOWN))
     try:
         with transaction.atomic():
-            recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - DAY)
-            last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+            recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - DAY).aggregate(
+                last=Max("created_at"), oldest=Min("created_at"), sent=Count("pk")
+            )
+            last = recent["last"]
             if last is not None and now - last < settings.OTP_RESEND_COOLDOWN:
                 raise CodeCooldown(retry_after=_seconds(last + settings.OTP_RESEND_COOLDOWN - now))
-            sent_today = recent.count()
-            if sent_today >= settings.OTP_DAILY_LIMIT:
-                oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
-                raise CodeDailyLimit(retry_after=_seconds(oldest + DAY - now))
+            if recent["sent"] >= settings.OTP_DAILY_LIMIT:
+                raise CodeDailyLimit(retry_after=_seconds(recent["oldest"] + DAY - now))
 
             PhoneCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now).update(
                 expires_at=now
