@@ -11,19 +11,9 @@ SQLite too.
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
+from catalog.migrations._postgres import PostgresOnlySQL
+
 INDEX_NAME = "medicine_search_trgm_idx"
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """RunSQL that runs only on PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

@@ -13,17 +13,7 @@ catalog.services read and write it with SQL).
 
 from django.db import migrations, models
 
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """RunSQL that runs only on PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+from catalog.migrations._postgres import PostgresOnlySQL
 
 
 class Migration(migrations.Migration):
