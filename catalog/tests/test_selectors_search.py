@@ -158,13 +158,7 @@ def test_the_search_filter_can_use_the_trigram_index_on_postgresql(catalogue):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'medicine_search_trgm_idx'")
         [(indexdef,)] = cursor.fetchall()
-        cursor.execute(
-            "SELECT attstattarget FROM pg_attribute "
-            "WHERE attrelid = 'catalog_medicine'::regclass AND attname = 'search_text'"
-        )
-        [(statistics_target,)] = cursor.fetchall()
     assert "gin_trgm_ops" in indexdef
-    assert statistics_target == 1000  # so the planner can tell a substance from a rare trade name
     with connection.cursor() as cursor:
         # A tiny table is cheapest to scan whole; forbid that to see whether the index can serve the filter.
         cursor.execute("SET LOCAL enable_seqscan = off")
