@@ -123,6 +123,29 @@ class FailSoftRedisCache(RedisCache):
         except UNAVAILABLE as exc:
             _warn("delete_many", exc)
 
+    def incr_and_get_many(self, counter_key: str, timeout: int, keys: list[str]) -> tuple[int, list]:
+        """Increment a counter and read ``keys``, in one round trip to Redis.
+
+        The counter expires ``timeout`` seconds after it is created (a rate
+        limit's window). Returns the new count and the values of ``keys`` in
+        order (None where missing). With Redis away the counter starts afresh
+        (1) and every key is a miss, as the other operations here behave.
+        """
+        counter = self.make_and_validate_key(counter_key)
+        try:
+            client = self._cache.get_client(counter, write=True)
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(counter)
+            pipe.expire(counter, timeout, nx=True)
+            for key in keys:
+                pipe.get(self.make_and_validate_key(key))
+            count, _expiry_set, *values = pipe.execute()
+        except UNAVAILABLE as exc:
+            _warn("incr_and_get_many", exc)
+            return 1, [None] * len(keys)
+        loads = self._cache._serializer.loads
+        return int(count), [None if value is None else loads(value) for value in values]
+
     def clear(self):
         try:
             return super().clear()

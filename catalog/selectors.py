@@ -8,6 +8,8 @@ lot is never sold on its expiry day.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections
@@ -32,10 +34,6 @@ def sellable_lots_q(today: datetime.date | None = None, *, prefix: str = "") -> 
             f"{prefix}expiry_date__gt": today,
         }
     )
-
-
-def _is_postgres(queryset: QuerySet) -> bool:
-    return connections[queryset.db].vendor == "postgresql"
 
 
 # The search vocabulary (PostgreSQL only, see migration 0005 and
@@ -81,6 +79,45 @@ def _best_correction(word: str, using: str) -> str | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class SearchPlan:
+    """How a search narrows the medicines, decided before any medicine is read.
+
+    Exactly one of: ``nothing`` (nothing can match), ``code`` (the exact SKU or
+    barcode), ``similar_to`` (pg_trgm word similarity with the folded query,
+    best first), or ``words`` (each must appear in ``search_text``; name order).
+    ``medicine_search`` applies it with the ORM, the public API with SQL
+    (``catalog.api.queries``).
+    """
+
+    nothing: bool = False
+    code: str | None = None
+    words: tuple[str, ...] = ()
+    similar_to: str | None = None
+
+
+def search_plan(query: str, *, using: str, code_exists: Callable[[str], bool]) -> SearchPlan:
+    """Decide how to search for ``query`` (see ``medicine_search``); ``code_exists(code)`` asks
+    whether the narrowed medicines hold that SKU or barcode. Zero to three small indexed queries."""
+    raw = (query or "").strip()
+    folded = fold(raw)
+    if not folded:
+        return SearchPlan(nothing=True)
+    if len(folded) < SEARCH_MIN_QUERY_LENGTH or code_exists(raw):
+        return SearchPlan(code=raw)
+    words = folded.split(" ")
+    if connections[using].vendor != "postgresql":
+        return SearchPlan(words=tuple(words))
+    corrected = []
+    for word in words:
+        if len(word) >= 3 and not _is_known_word(word, using):
+            word = _best_correction(word, using)
+            if word is None:
+                return SearchPlan(similar_to=folded)
+        corrected.append(word)
+    return SearchPlan(words=tuple(corrected))
+
+
 def medicine_search(*, query: str, queryset: QuerySet[Medicine] | None = None) -> QuerySet[Medicine]:
     """Medicines matching ``query`` by name, manufacturer or active substance, ordered by name.
 
@@ -96,40 +133,31 @@ def medicine_search(*, query: str, queryset: QuerySet[Medicine] | None = None) -
     ``medicine_search_trgm_idx`` serves, and returned in name order, which the
     ``(name, id)`` index serves: for a word thousands of medicines share (a
     substance) the planner walks that index and stops after a page, which it
-    can tell because migration 0005 raises the column's statistics target
-    (pg_trgm would otherwise guess a handful of rows and recheck every match).
+    can tell from the column's histogram (see migrations 0005 and 0008).
     (Ordering every match by word similarity instead costs ~0.1 ms per matching
     row: 300 ms for a substance in 3,000 medicines.) Candidates for a correction
     share the typed word's first letter. Only when the vocabulary
     has no similar word does the search fall back to the word-similarity
     operator ``%>`` on the medicines themselves, ordered by similarity.
 
-    Runs one to three small indexed queries before returning the lazy queryset.
-    SQLite: the substring filter only (its LIKE folds ASCII only, so the column
-    and the query are folded in Python).
+    Runs one to three small indexed queries (``search_plan``) before returning
+    the lazy queryset. SQLite: the substring filter only (its LIKE folds ASCII
+    only, so the column and the query are folded in Python).
     """
     queryset = queryset if queryset is not None else Medicine.objects.all()
     queryset = queryset.select_related("manufacturer", "category")
-    raw = (query or "").strip()
-    folded = fold(raw)
-    if not folded:
+    plan = search_plan(query, using=queryset.db, code_exists=lambda code: queryset.filter(_exact_code(code)).exists())
+    if plan.nothing:
         return queryset.none()
-    exact_code = Q(sku=raw) | Q(barcode=raw)
-    if len(folded) < SEARCH_MIN_QUERY_LENGTH or queryset.filter(exact_code).exists():
-        return queryset.filter(exact_code).order_by("name", "pk")
+    if plan.code is not None:
+        return queryset.filter(_exact_code(plan.code)).order_by("name", "pk")
+    if plan.similar_to is not None:
+        return _similar_words(queryset, plan.similar_to)
+    return queryset.filter(_contains_all(plan.words)).order_by("name", "pk")
 
-    words = folded.split(" ")
-    if not _is_postgres(queryset):
-        return queryset.filter(_contains_all(words)).order_by("name", "pk")
 
-    corrected = []
-    for word in words:
-        if len(word) >= 3 and not _is_known_word(word, queryset.db):
-            word = _best_correction(word, queryset.db)
-            if word is None:
-                return _similar_words(queryset, folded)
-        corrected.append(word)
-    return queryset.filter(_contains_all(corrected)).order_by("name", "pk")
+def _exact_code(code: str) -> Q:
+    return Q(sku=code) | Q(barcode=code)
 
 
 def _similar_words(queryset, folded: str) -> QuerySet[Medicine]:
@@ -229,10 +257,12 @@ def stock_value(*, medicine: Medicine | None = None) -> Decimal:
 
 
 __all__ = [
+    "SearchPlan",
     "lots_expiring",
     "medicine_alternatives",
     "medicine_search",
     "medicines_low_stock",
+    "search_plan",
     "sellable_lots_q",
     "stock_value",
 ]

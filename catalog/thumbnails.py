@@ -103,8 +103,10 @@ def thumbnail_url(medicine) -> str | None:
 
 
 def thumbnail_names_ready(image_names: Iterable[str]) -> dict[str, str]:
-    """``{image name: thumbnail name}`` for the images whose thumbnail exists (one cache read)."""
+    """``{image name: thumbnail name}`` for the images whose thumbnail exists (one cache read, none without images)."""
     names = {image: thumbnail_name(image) for image in set(image_names) if image}
+    if not names:
+        return {}
     done = cache.get_many([_marker(name) for name in names.values()])
     return {image: name for image, name in names.items() if done.get(_marker(name))}
 

@@ -19,7 +19,6 @@ of every response.
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,10 +27,6 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-
-from backoffice.cache import UNAVAILABLE
-
-logger = logging.getLogger(__name__)
 
 VERSION_KEY = "catalog:api:version"
 # Old versions are never read again; whatever is keyed by them expires on its own.
@@ -48,36 +43,23 @@ def catalog_version() -> int:
     return int(version)
 
 
-def count_and_version(counter_key: str, window_seconds: int) -> tuple[int, int]:
-    """Increment a rate-limit counter and read the catalogue version, in one Redis round trip.
+def incr_and_get_many(counter_key: str, timeout: int, keys: list[str]) -> tuple[int, list]:
+    """Increment a rate-limit counter and read ``keys``: one round trip with Redis.
 
     A cached API response costs little more than its cache round trips, so the
-    throttle's counter and the version travel together in one pipeline. Other
-    cache backends (tests without Redis) and an unreachable Redis take the
-    generic path: the counter then starts afresh, as ``FailSoftRedisCache`` does.
+    throttle's counter, the catalogue version and the cached response travel
+    together (``FailSoftRedisCache.incr_and_get_many``). Other cache backends
+    (tests without Redis) take the generic path.
     """
-    from django.core.cache.backends.redis import RedisCache
-
     backend = caches["default"]  # the backend itself: ``cache`` is a proxy
-    if isinstance(backend, RedisCache):
-        try:
-            counter = backend.make_and_validate_key(counter_key)
-            client = backend._cache.get_client(counter, write=True)
-            pipe = client.pipeline(transaction=False)
-            pipe.incr(counter)
-            pipe.expire(counter, window_seconds + 1, nx=True)
-            pipe.get(backend.make_and_validate_key(VERSION_KEY))
-            count, _expiry_set, version = pipe.execute()
-            # Integers are stored unpickled by Django's Redis serializer.
-            return int(count), int(version) if version is not None else catalog_version()
-        except UNAVAILABLE:
-            logger.warning("Cache unavailable (catalogue throttle): counting afresh")
-            return 1, catalog_version()
+    if hasattr(backend, "incr_and_get_many"):
+        return backend.incr_and_get_many(counter_key, timeout, keys)
     try:
-        count = cache.incr(counter_key)
+        count = backend.incr(counter_key)
     except ValueError:
-        count = 1 if cache.add(counter_key, 1, timeout=window_seconds + 1) else cache.incr(counter_key)
-    return count, catalog_version()
+        count = 1 if backend.add(counter_key, 1, timeout=timeout) else backend.incr(counter_key)
+    found = backend.get_many(keys)
+    return count, [found.get(key) for key in keys]
 
 
 def _bump() -> None:
@@ -109,15 +91,38 @@ def versioned_key(kind: str, *parts: str, version: int | None = None) -> str:
     return f"catalog:api:{kind}:{version}:{digest}"
 
 
+# Values computed per catalogue version, kept in this process too: a version's
+# counts never change, and reading them here saves a cache round trip per page.
+_memo: dict[str, Any] = {}
+_MEMO_SIZE = 4096
+
+
 def versioned_get_or_set(kind: str, parts: tuple[str, ...], compute: Callable[[], Any], version: int | None = None):
-    """``compute()`` once per catalogue version (and per ``parts``), then from the cache."""
+    """``compute()`` once per catalogue version (and per ``parts``), then from this process or the cache."""
     key = versioned_key(kind, *parts, version=version)
     sentinel = object()
+    value = _memo.get(key, sentinel)
+    if value is not sentinel:
+        return value
     value = cache.get(key, sentinel)
     if value is sentinel:
         value = compute()
         cache.set(key, value, timeout=max(cache_seconds(), 60))
+    if len(_memo) >= _MEMO_SIZE:
+        _memo.clear()  # old versions' entries are never read again
+    _memo[key] = value
     return value
+
+
+def response_key(host: str, language: str, full_path: str) -> str:
+    """Where a rendered response is kept: one key per URL, host and language, across versions.
+
+    The entry holds the version it was rendered for (``(version, body, etag)``),
+    so the response and the current version can be read in one round trip and
+    an entry of an older version is simply a miss (and is overwritten).
+    """
+    digest = hashlib.blake2b("\x1f".join((host, language, full_path)).encode(), digest_size=16).hexdigest()
+    return f"catalog:api:response:{digest}"
 
 
 def etag_for(body: bytes) -> str:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions
 
-from catalog.models import DosageForm, MedicineSubstance
-
-from .tree import visible_tree
+from catalog.models import DosageForm
 
 BIGINT_MAX = 2**63 - 1
 SEARCH_MAX_LENGTH = 100
@@ -59,94 +58,54 @@ class SearchFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Ordering by a public name, with the id appended so pages never overlap.
-
-    The id follows the direction of the last key (``-price`` then ``-id``), so
-    one ``(is_active, price, id)`` index serves both directions, read forwards
-    or backwards, and a page never sorts the thousands of medicines that share
-    a price (or the many never sold) to break their ties.
-    """
-
-    def filter(self, qs, value):
-        if value in django_filters.constants.EMPTY_VALUES:
-            return qs
-        ordering = [
-            self.get_ordering_value(param) for param in value if param not in django_filters.constants.EMPTY_VALUES
-        ]
-        tie_breaker = "-id" if ordering and ordering[-1].startswith("-") else "id"
-        return qs.order_by(*ordering, tie_breaker)
-
-
 @extend_schema_field({"type": "string", "maxLength": 140})
 class SlugFilter(django_filters.CharFilter):
     pass
 
 
 class MedicineFilter(django_filters.FilterSet):
-    category = SlugFilter(
-        method="filter_category",
-        max_length=140,
-        help_text=_("Category slug; the category's subcategories are included."),
-    )
-    substance = IdFilter(method="filter_substance", help_text=_("Active substance id."))
-    manufacturer = IdFilter(field_name="manufacturer_id", help_text=_("Manufacturer id."))
+    """The parameters of the medicine list: their types, bounds and help (for validation and the schema).
+
+    ``clean_params`` cleans them with these fields; what each one selects is
+    written in SQL by ``queries.MedicineQuery.from_params``.
+    """
+
+    category = SlugFilter(max_length=140, help_text=_("Category slug; the category's subcategories are included."))
+    substance = IdFilter(help_text=_("Active substance id."))
+    manufacturer = IdFilter(help_text=_("Manufacturer id."))
     dosage_form = django_filters.ChoiceFilter(choices=DosageForm.choices, help_text=_("Dosage form."))
     is_prescription = django_filters.BooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
-    in_stock = django_filters.BooleanFilter(
-        method="filter_in_stock", help_text=_("Only medicines that can be bought now.")
-    )
-    price_min = PriceFilter(field_name="price", lookup_expr="gte", help_text=_("Lowest price, UZS."))
-    price_max = PriceFilter(field_name="price", lookup_expr="lte", help_text=_("Highest price, UZS."))
+    in_stock = django_filters.BooleanFilter(help_text=_("Only medicines that can be bought now."))
+    price_min = PriceFilter(help_text=_("Lowest price, UZS."))
+    price_max = PriceFilter(help_text=_("Highest price, UZS."))
     q = SearchFilter(
-        method="filter_search",
         help_text=_("Search by name, manufacturer or active substance, in Latin or Cyrillic; tolerates typos."),
     )
-    ordering = StableOrderingFilter(
+    # Ties are broken by id in the direction of the last key, so pages never overlap.
+    ordering = django_filters.OrderingFilter(
         fields=(("price", "price"), ("name", "name"), ("number_sold", "popularity")),
-        help_text=_(
-            "price, name or popularity; a leading minus sorts descending. Default: name."
-        ),
+        help_text=_("price, name or popularity; a leading minus sorts descending. Default: name."),
     )
 
-    def filter_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        # The version the view already read: no second cache round trip, and the
-        # same tree as the rest of the response.
-        tree = visible_tree(getattr(self.request, "catalog_version", None))
-        category_id = tree.by_slug.get(value)
-        if category_id is None:
-            return queryset.none()
-        return queryset.filter(category_id__in=tree.descendants_and_self(category_id))
 
-    def filter_substance(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
-        return queryset.filter(
-            Exists(MedicineSubstance.objects.filter(medicine_id=OuterRef("pk"), substance_id=value))
-        )
+def clean_params(filterset_class: type[django_filters.FilterSet], data) -> dict:
+    """What ``filterset_class(data).form.cleaned_data`` holds, or a 400 with each parameter's messages.
 
-    def filter_in_stock(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset.filter(sellable_quantity__gt=0) if value else queryset.filter(sellable_quantity=0)
-
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if not value:
-            return queryset
-        from catalog.selectors import medicine_search
-
-        return medicine_search(query=value, queryset=queryset)
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        # The search runs last, on the already narrowed queryset, so the
-        # selector's own ordering survives unless an explicit ordering is asked for.
-        search = self.form.cleaned_data.get("q")
-        ordering = self.form.cleaned_data.get("ordering")
-        for name, value in self.form.cleaned_data.items():
-            if name in ("q", "ordering"):
-                continue
-            queryset = self.filters[name].filter(queryset, value)
-        if search:
-            queryset = self.filters["q"].filter(queryset, search)
-        if ordering:
-            queryset = self.filters["ordering"].filter(queryset, ordering)
-        return queryset
+    The same widgets and fields clean the same values, but the filter set and
+    its form are not built: both deep-copy every filter and field on each
+    request, which costs a storefront's uncached page more than its query.
+    The class's filters and fields are shared (their cleaning keeps no state).
+    """
+    cleaned, errors = {}, {}
+    for name, declared in filterset_class.base_filters.items():
+        form_field = declared.field
+        try:
+            cleaned[name] = form_field.clean(form_field.widget.value_from_datadict(data, {}, name))
+        except forms.ValidationError as error:
+            errors[name] = error.messages
+    if errors:
+        raise exceptions.ValidationError(errors)
+    return cleaned
 
 
 class SubstanceFilter(django_filters.FilterSet):
@@ -160,8 +119,6 @@ class SubstanceFilter(django_filters.FilterSet):
         variants = {value, value.lower(), value.upper(), value.capitalize()}
         condition = Q()
         for variant in variants:
-            condition |= (
-                Q(inn_name__icontains=variant) | Q(name_uz__icontains=variant) | Q(name_ru__icontains=variant)
-            )
+            condition |= Q(inn_name__icontains=variant) | Q(name_uz__icontains=variant) | Q(name_ru__icontains=variant)
         condition |= Q(atc_codes__icontains=value.upper())
         return queryset.filter(condition)

@@ -10,6 +10,7 @@ query's SQL: any catalogue change starts a new count.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 
@@ -20,6 +21,9 @@ class CachedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
+        if not isinstance(queryset, QuerySet):
+            # queries.MedicineQuery caches its own count.
+            return super().count
         try:
             sql = str(queryset.query)
         except Exception:  # an empty (.none()) queryset has no SQL

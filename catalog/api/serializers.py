@@ -13,9 +13,11 @@ suppliers, exact stock counts, sales figures or anything about users.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.core.files.storage import default_storage
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -162,7 +164,16 @@ STRENGTH_FIELDS = (
 )
 STRENGTH_DETAIL_FIELDS = STRENGTH_FIELDS + ("substance__name_uz", "substance__name_ru")
 
-_DOSAGE_FORM_NAMES = dict(DosageForm.choices)
+# {language: {dosage form: its name in that language}}: one gettext per name and language per process.
+_DOSAGE_FORM_NAMES: dict[str, dict[str, str]] = {}
+
+
+def dosage_form_names() -> dict[str, str]:
+    language = get_language() or ""
+    names = _DOSAGE_FORM_NAMES.get(language)
+    if names is None:
+        names = _DOSAGE_FORM_NAMES[language] = {value: str(label) for value, label in DosageForm.choices}
+    return names
 
 
 def file_url(name: str | None, build_absolute_uri) -> str | None:
@@ -172,27 +183,39 @@ def file_url(name: str | None, build_absolute_uri) -> str | None:
     return build_absolute_uri(url) if url.startswith("/") else url
 
 
+def _as_decimal(value: Decimal | int | float) -> Decimal:
+    # SQLite hands raw SQL numeric columns back as int or float: go through the
+    # shortest repr, so that 0.1 stays 0.1 and not 0.1000000000000000055...
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def _decimal(value: Decimal | int | float | None, places: int) -> str | None:
     if value is None:
         return None
-    return f"{Decimal(value):.{places}f}"
+    return f"{_as_decimal(value):.{places}f}"
 
 
-def _normalized(value: Decimal) -> str:
-    text = f"{Decimal(value).normalize():f}"
-    return text
+def _normalized(value: Decimal | int | float) -> str:
+    return f"{_as_decimal(value).normalize():f}"
+
+
+@lru_cache(maxsize=4096)
+def _strength_texts(strength: Decimal, unit: str, per_volume_ml: Decimal | None) -> tuple[str, str | None, str]:
+    """(strength, per_volume_ml, display) as the API writes them; a few hundred distinct strengths recur."""
+    display = f"{_normalized(strength)} {unit}"
+    if per_volume_ml:
+        display += f"/{_normalized(per_volume_ml)} ml"
+    return _decimal(strength, 4), _decimal(per_volume_ml, 2), display
 
 
 def strength_row(row: dict[str, Any], detail: bool = False) -> dict[str, Any]:
-    display = f"{_normalized(row['strength'])} {row['unit']}"
-    if row["per_volume_ml"]:
-        display += f"/{_normalized(row['per_volume_ml'])} ml"
+    strength, per_volume_ml, display = _strength_texts(row["strength"], row["unit"], row["per_volume_ml"])
     out = {
         "substance_id": row["substance_id"],
         "inn_name": row["substance__inn_name"],
-        "strength": _decimal(row["strength"], 4),
+        "strength": strength,
         "unit": row["unit"],
-        "per_volume_ml": _decimal(row["per_volume_ml"], 2),
+        "per_volume_ml": per_volume_ml,
         "display": display,
     }
     if detail:
@@ -207,7 +230,10 @@ def medicine_row(
     build_absolute_uri,
     detail: bool = False,
     thumbnails: dict[str, str] | None = None,
+    form_names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """A medicine as the API shows it; ``form_names`` is ``dosage_form_names()``, passed in for a whole page."""
+    form_names = form_names or dosage_form_names()
     out = {
         "id": row["id"],
         "slug": row["slug"],
@@ -215,7 +241,7 @@ def medicine_row(
         "manufacturer": {"id": row["manufacturer_id"], "name": row["manufacturer__name"]},
         "category": {"id": row["category_id"], "slug": row["category__slug"], "name": row["category__name"]},
         "dosage_form": row["dosage_form"],
-        "dosage_form_name": str(_DOSAGE_FORM_NAMES.get(row["dosage_form"], row["dosage_form"])),
+        "dosage_form_name": form_names.get(row["dosage_form"], row["dosage_form"]),
         "pack_size": row["pack_size"],
         "price": _decimal(row["price"], 2),
         "in_stock": row["sellable_quantity"] > 0,

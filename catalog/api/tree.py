@@ -30,6 +30,11 @@ class VisibleTree:
     def ids(self) -> list[int]:
         return list(self.nodes)
 
+    def with_category(self, row: dict) -> dict:
+        """Add ``category__slug`` and ``category__name`` to a medicine row of a visible category."""
+        _parent, row["category__name"], row["category__slug"], _icon = self.nodes[row["category_id"]]
+        return row
+
     def descendants_and_self(self, category_id: int) -> list[int]:
         out, stack = [], [category_id]
         while stack:

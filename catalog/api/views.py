@@ -1,26 +1,28 @@
 """The public catalogue API (/api/v1/catalog/): read-only and anonymous.
 
-How a request is served (``CatalogView``):
-1. throttled per client IP (``CatalogRateThrottle``);
-2. looked up in the Django cache under the catalogue version, the host, the
-   language and the full path; on a hit the stored JSON bytes are sent as they
-   are (no query, no serialisation);
-3. on a miss the view builds plain dicts from ``.values()`` rows (a fixed
-   number of queries whatever the page size) and stores the JSON;
+How a GET is served (``CatalogView``):
+1. one round trip to Redis counts it for the per-IP throttle
+   (``CatalogRateThrottle``), reads the catalogue version and reads the
+   cached response for its host, language and full path;
+2. a cached response of the current version is sent as stored (no query, no
+   serialisation, no DRF request);
+3. otherwise the view builds plain dicts from short SQL statements
+   (``queries``: a fixed number of queries whatever the page size), encodes
+   them with orjson and stores the bytes for the next request;
 4. every response carries ``ETag`` (hash of the body), ``Last-Modified`` (the
    catalogue version's time) and ``Cache-Control``; a conditional GET whose
    validators match is answered 304 without a body.
+Refusals (429), OPTIONS and other methods go through DRF as usual.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
@@ -36,12 +38,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from catalog.models import ActiveSubstance, Medicine, MedicineSubstance
+from catalog.models import ActiveSubstance, Medicine
 from catalog.thumbnails import thumbnail_names_ready
 
+from . import queries
 from . import serializers as s
-from .caching import cache_seconds, catalog_version, count_and_version, etag_for, versioned_key
-from .filters import MedicineFilter, SubstanceFilter
+from .caching import (
+    VERSION_KEY,
+    cache_seconds,
+    catalog_version,
+    etag_for,
+    incr_and_get_many,
+    response_key,
+)
+from .filters import MedicineFilter, SubstanceFilter, clean_params
 from .pagination import CatalogPagination
 from .tree import VisibleTree, visible_tree
 
@@ -68,6 +78,8 @@ class CatalogRateThrottle(AnonRateThrottle):
     rewrites it on each request, which costs more than a cached response at
     storefront rates. This counts in fixed windows instead: one atomic
     increment per request, at most twice the rate across a window boundary.
+    The increment travels with the cache reads of the request
+    (``count_and_read``), so a cached response costs one round trip to Redis.
     """
 
     scope = "catalog"
@@ -75,24 +87,47 @@ class CatalogRateThrottle(AnonRateThrottle):
     def get_rate(self) -> str | None:
         return getattr(settings, "CATALOG_API_THROTTLE_RATE", "300/min")
 
+    def count_and_read(self, request, keys: list[str]) -> list:
+        """Count ``request`` (a Django request) against its window and read ``keys`` from the cache."""
+        if self.rate is None:
+            found = cache.get_many(keys)
+            return [found.get(key) for key in keys]
+        now = self.timer()
+        window = int(now // self.duration)
+        request.catalog_window_end = (window + 1) * self.duration
+        counter = f"throttle_{self.scope}_{self.get_ident(request)}_{self.duration}_{window}"
+        request.catalog_count, values = incr_and_get_many(counter, self.duration + 1, keys)
+        return values
+
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
             return True
-        # DRF passes its own Request; the version is kept on the Django one,
-        # which the view's request wraps.
+        # DRF passes its own Request; the count is kept on the Django one,
+        # which it wraps. A request the view has already counted (on its way
+        # to the response cache) is not counted twice.
         request = getattr(request, "_request", request)
-        now = self.timer()
-        window = int(now // self.duration)
-        self.window_end = (window + 1) * self.duration
-        key = f"throttle_{self.scope}_{self.get_ident(request)}_{self.duration}_{window}"
-        count, request.catalog_version = count_and_version(key, self.duration)
-        return count <= self.num_requests
+        if getattr(request, "catalog_count", None) is None:
+            (version,) = self.count_and_read(request, [VERSION_KEY])
+            request.catalog_version = version
+        self.window_end = request.catalog_window_end
+        return request.catalog_count <= self.num_requests
 
     def wait(self) -> float:
         return max(1, math.ceil(self.window_end - self.timer()))
 
 
 class CatalogView(GenericAPIView):
+    """Base of the catalogue endpoints: anonymous, read-only, throttled, cached.
+
+    A GET or HEAD first looks for its rendered response in the cache, in the
+    same round trip that counts it for the throttle and reads the catalogue
+    version (``serve_cached``): a hit is answered right there, before DRF wraps
+    the request. A miss within the rate is built by ``serve_fresh``, which
+    skips only what DRF's ``initial()`` would do for nothing here (no
+    authentication, no permission to check, one renderer, the throttle already
+    counted). A refusal (429), OPTIONS and every other method take DRF's own path.
+    """
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [CatalogRateThrottle]
@@ -101,24 +136,64 @@ class CatalogView(GenericAPIView):
 
     # --- The cache and the validators ------------------------------------------
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method in ("GET", "HEAD"):
+            response = self.serve_cached(request)
+            if response is not None:
+                return response
+            if request.catalog_allowed:
+                return self.serve_fresh(request, *args, **kwargs)
+        # DRF's throttle refuses an over-limit request without counting it again.
+        return super().dispatch(request, *args, **kwargs)
+
+    def serve_cached(self, request) -> HttpResponse | None:
+        """The cached response of a GET, if its entry is of the current catalogue version and the throttle allows."""
+        ttl = cache_seconds()
+        key = response_key(request.get_host(), get_language() or "", request.get_full_path()) if ttl else None
+        throttle = CatalogRateThrottle()
+        values = throttle.count_and_read(request, [VERSION_KEY, key] if key else [VERSION_KEY])
+        version, entry = values[0], values[1] if key else None
+        request.catalog_version = int(version) if version is not None else catalog_version()
+        request.catalog_response_key = key
+        request.catalog_allowed = throttle.rate is None or request.catalog_count <= throttle.num_requests
+        if entry is None or entry[0] != request.catalog_version or not request.catalog_allowed:
+            return None
+        return self.json_response(request, entry[1], entry[2], request.catalog_version)
+
+    def serve_fresh(self, request, *args, **kwargs):
+        """DRF's ``dispatch`` without ``initial()``: a GET the throttle has counted and allowed, built anew."""
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        try:
+            response = getattr(self, request.method.lower())(request, *args, **kwargs)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
     def cached_json(self, request, build: Callable[[], Any]) -> HttpResponse:
-        # Read with the throttle's counter in the same round trip when it ran.
+        """The response a missed ``serve_cached`` asked for: build it, keep it for the next request."""
         version = getattr(request, "catalog_version", None) or catalog_version()
         request.catalog_version = version
-        ttl = cache_seconds()
-        key = versioned_key(
-            "response", request.get_host(), get_language() or "", request.get_full_path(), version=version
-        )
-        entry = cache.get(key) if ttl else None
-        if entry is None:
-            body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
-            entry = (body, etag_for(body))
-            if ttl:
-                cache.set(key, entry, timeout=ttl)
-        body, etag = entry
+        body = orjson.dumps(build())
+        etag = etag_for(body)
+        key = getattr(request, "catalog_response_key", None)
+        if key:
+            cache.set(key, (version, body, etag), timeout=cache_seconds())
+        return self.json_response(request, body, etag, version)
+
+    def json_response(self, request, body: bytes, etag: str, version: int) -> HttpResponse:
         response = HttpResponse(body, content_type="application/json")
         self._set_validators(response, etag, version)
-        return get_conditional_response(request, etag=etag, last_modified=version // 1_000_000_000, response=response)
+        response = get_conditional_response(
+            request, etag=etag, last_modified=version // 1_000_000_000, response=response
+        )
+        # What DRF's finalize_response adds, for the responses that skip it.
+        response["Allow"] = ", ".join(self.allowed_methods)
+        return response
 
     def _set_validators(self, response, etag: str, version: int) -> None:
         response["ETag"] = etag
@@ -150,27 +225,11 @@ class CatalogView(GenericAPIView):
         medicines = Medicine.objects.filter(is_active=True)
         return medicines.exclude(category_id__in=tree.hidden_ids) if tree.hidden_ids else medicines
 
-    def visible_medicine_by_slug(self, tree: VisibleTree, slug: str):
+    def check_slug(self, slug: str) -> None:
         # The route takes any segment so that a malformed slug is a JSON 404
         # too; only a well-formed one reaches the database.
         if not SLUG_RE.fullmatch(slug):
             raise exceptions.NotFound()
-        return self.visible_medicines(tree).filter(slug=slug)
-
-    def strengths_by_medicine(self, medicine_ids: Iterable[int], detail: bool = False) -> dict[int, list[dict]]:
-        medicine_ids = list(medicine_ids)
-        out: dict[int, list[dict]] = defaultdict(list)
-        if not medicine_ids:
-            return out
-        fields = s.STRENGTH_DETAIL_FIELDS if detail else s.STRENGTH_FIELDS
-        rows = (
-            MedicineSubstance.objects.filter(medicine_id__in=medicine_ids)
-            .order_by("medicine_id", "substance__inn_name", "pk")
-            .values(*fields)
-        )
-        for row in rows:
-            out[row["medicine_id"]].append(s.strength_row(row, detail=detail))
-        return out
 
 
 class CategoryTreeView(CatalogView):
@@ -220,16 +279,22 @@ class MedicineListView(CatalogView):
 
     def _page(self, request) -> dict:
         tree = visible_tree(request.catalog_version)
-        filterset = MedicineFilter(data=request.query_params, queryset=self.visible_medicines(tree), request=request)
-        if not filterset.is_valid():
-            raise exceptions.ValidationError(filterset.errors)
+        cleaned = clean_params(MedicineFilter, request.query_params)
+        query = queries.MedicineQuery.from_params(tree, cleaned, version=request.catalog_version)
         paginator = self.paginator
-        rows = paginator.paginate_queryset(filterset.qs.values(*s.MEDICINE_LIST_FIELDS), request, view=self)
-        strengths = self.strengths_by_medicine(row["id"] for row in rows)
+        rows = paginator.paginate_queryset(query, request, view=self)
+        strengths = queries.strengths_by_medicine(row["id"] for row in rows)
         thumbnails = thumbnail_names_ready(row["image"] for row in rows)
+        form_names = s.dosage_form_names()
         return paginator.page_dict(
             [
-                s.medicine_row(row, strengths.get(row["id"], []), request.build_absolute_uri, thumbnails=thumbnails)
+                s.medicine_row(
+                    row,
+                    strengths.get(row["id"], []),
+                    request.build_absolute_uri,
+                    thumbnails=thumbnails,
+                    form_names=form_names,
+                )
                 for row in rows
             ]
         )
@@ -246,11 +311,11 @@ class MedicineDetailView(CatalogView):
         return self.cached_json(request, lambda: self._detail(request, slug))
 
     def _detail(self, request, slug: str) -> dict:
-        tree = visible_tree(request.catalog_version)
-        row = self.visible_medicine_by_slug(tree, slug).values(*s.MEDICINE_DETAIL_FIELDS).first()
+        self.check_slug(slug)
+        row = queries.medicine_by_slug(visible_tree(request.catalog_version), slug)
         if row is None:
             raise exceptions.NotFound()
-        strengths = self.strengths_by_medicine([row["id"]], detail=True)
+        strengths = queries.strengths_by_medicine([row["id"]], detail=True)
         thumbnails = thumbnail_names_ready([row["image"]])
         return s.medicine_row(
             row, strengths.get(row["id"], []), request.build_absolute_uri, detail=True, thumbnails=thumbnails
@@ -274,8 +339,9 @@ class MedicineAlternativesView(CatalogView):
     def _alternatives(self, request, slug: str) -> list[dict]:
         from catalog.selectors import medicine_alternatives
 
+        self.check_slug(slug)
         tree = visible_tree(request.catalog_version)
-        medicine = self.visible_medicine_by_slug(tree, slug).first()
+        medicine = self.visible_medicines(tree).filter(slug=slug).first()
         if medicine is None:
             raise exceptions.NotFound()
         out = []
