@@ -189,21 +189,9 @@ def medicine_alternatives(*, medicine: Medicine, limit: int = 20) -> list[Medici
     predate its substances): three queries (exact, same substances, the prefetch
     of their substances) whatever the number of results; two when there are none.
     """
-    own = Medicine.objects.filter(pk=medicine.pk)
-    available = (
-        Medicine.objects.filter(is_active=True, sellable_quantity__gt=0)
-        .exclude(pk=medicine.pk)
-        .exclude(substance_key="")
-        .select_related("manufacturer")
-        .order_by("price", "name", "pk")
-    )
-    generic_key = Subquery(own.values("generic_key")[:1])
-    exact = list(available.filter(generic_key=generic_key)[:limit])
-    others = list(
-        available.filter(substance_key=Subquery(own.values("substance_key")[:1])).exclude(generic_key=generic_key)[
-            :limit
-        ]
-    )[: limit - len(exact)]
+    exact, others = _alternatives(medicine.pk, limit)
+    exact = list(exact.select_related("manufacturer"))
+    others = list(others.select_related("manufacturer"))[: limit - len(exact)]
     for alternative in exact:
         alternative.alternative_kind = "exact"
     for alternative in others:
@@ -213,6 +201,35 @@ def medicine_alternatives(*, medicine: Medicine, limit: int = 20) -> list[Medici
         result, Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
     )
     return result
+
+
+def medicine_alternative_rows(*, medicine_id: int, fields: tuple[str, ...], limit: int = 20) -> list[dict]:
+    """``medicine_alternatives`` as ``.values(*fields)`` rows, each with its ``alternative_kind``.
+
+    For callers that serialise the alternatives (the public API): the same two
+    statements, without model instances or the substances' prefetch.
+    """
+    exact, others = _alternatives(medicine_id, limit)
+    exact = [{**row, "alternative_kind": "exact"} for row in exact.values(*fields)]
+    others = [{**row, "alternative_kind": "same_substances"} for row in others.values(*fields)]
+    return exact + others[: limit - len(exact)]
+
+
+def _alternatives(medicine_id: int, limit: int) -> tuple[QuerySet[Medicine], QuerySet[Medicine]]:
+    """The exact generics and the other medicines with the same substances, each sliced to ``limit``."""
+    own = Medicine.objects.filter(pk=medicine_id)
+    available = (
+        Medicine.objects.filter(is_active=True, sellable_quantity__gt=0)
+        .exclude(pk=medicine_id)
+        .exclude(substance_key="")
+        .order_by("price", "name", "pk")
+    )
+    generic_key = Subquery(own.values("generic_key")[:1])
+    exact = available.filter(generic_key=generic_key)[:limit]
+    others = available.filter(substance_key=Subquery(own.values("substance_key")[:1])).exclude(generic_key=generic_key)[
+        :limit
+    ]
+    return exact, others
 
 
 def lots_expiring(
@@ -259,6 +276,7 @@ def stock_value(*, medicine: Medicine | None = None) -> Decimal:
 __all__ = [
     "SearchPlan",
     "lots_expiring",
+    "medicine_alternative_rows",
     "medicine_alternatives",
     "medicine_search",
     "medicines_low_stock",

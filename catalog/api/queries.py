@@ -227,6 +227,16 @@ def medicine_by_slug(tree: VisibleTree, slug: str) -> dict[str, Any] | None:
     return tree.with_category(dict(zip(DETAIL_FIELDS, row, strict=True))) if row else None
 
 
+def medicine_id_by_slug(tree: VisibleTree, slug: str) -> int | None:
+    """The id of the visible medicine ``slug``, or None."""
+    query = MedicineQuery(tree)
+    query.where("m.slug = %s", [slug])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT m.id FROM {MEDICINE} m WHERE {query.where_sql}", query.params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def strengths_by_medicine(medicine_ids: Iterable[int], detail: bool = False) -> dict[int, list[dict]]:
     """The substances and strengths of each medicine, by INN: one statement for a whole page."""
     ids = list(medicine_ids)

@@ -53,7 +53,7 @@ from .caching import (
 )
 from .filters import MedicineFilter, SubstanceFilter, clean_params
 from .pagination import CatalogPagination
-from .tree import VisibleTree, visible_tree
+from .tree import visible_tree
 
 TAGS = ["catalog"]
 SLUG_PARAMETER = OpenApiParameter(
@@ -221,10 +221,6 @@ class CatalogView(GenericAPIView):
 
     # --- Building blocks -----------------------------------------------------------
 
-    def visible_medicines(self, tree: VisibleTree):
-        medicines = Medicine.objects.filter(is_active=True)
-        return medicines.exclude(category_id__in=tree.hidden_ids) if tree.hidden_ids else medicines
-
     def check_slug(self, slug: str) -> None:
         # The route takes any segment so that a malformed slug is a JSON 404
         # too; only a well-formed one reaches the database.
@@ -337,55 +333,34 @@ class MedicineAlternativesView(CatalogView):
         return self.cached_json(request, lambda: self._alternatives(request, slug))
 
     def _alternatives(self, request, slug: str) -> list[dict]:
-        from catalog.selectors import medicine_alternatives
+        from catalog.selectors import medicine_alternative_rows
 
         self.check_slug(slug)
         tree = visible_tree(request.catalog_version)
-        medicine = self.visible_medicines(tree).filter(slug=slug).first()
-        if medicine is None:
+        medicine_id = queries.medicine_id_by_slug(tree, slug)
+        if medicine_id is None:
             raise exceptions.NotFound()
-        out = []
-        alternatives = medicine_alternatives(medicine=medicine)
-        thumbnails = thumbnail_names_ready(alternative.image.name for alternative in alternatives)
-        for alternative in alternatives:
-            node = tree.nodes.get(alternative.category_id)
-            if node is None or not alternative.is_active:
-                continue
-            row = {
-                "id": alternative.pk,
-                "slug": alternative.slug,
-                "name": alternative.name,
-                "manufacturer_id": alternative.manufacturer_id,
-                "manufacturer__name": alternative.manufacturer.name,
-                "category_id": alternative.category_id,
-                "category__slug": node[2],
-                "category__name": node[1],
-                "dosage_form": alternative.dosage_form,
-                "pack_size": alternative.pack_size,
-                "price": alternative.price,
-                "sellable_quantity": alternative.sellable_quantity,
-                "is_prescription": alternative.is_prescription,
-                "is_controlled": alternative.is_controlled,
-                "image": alternative.image.name,
+        rows = [
+            tree.with_category(row)
+            for row in medicine_alternative_rows(medicine_id=medicine_id, fields=queries.LIST_FIELDS)
+            if row["category_id"] in tree.nodes
+        ]
+        strengths = queries.strengths_by_medicine(row["id"] for row in rows)
+        thumbnails = thumbnail_names_ready(row["image"] for row in rows)
+        form_names = s.dosage_form_names()
+        return [
+            {
+                **s.medicine_row(
+                    row,
+                    strengths.get(row["id"], []),
+                    request.build_absolute_uri,
+                    thumbnails=thumbnails,
+                    form_names=form_names,
+                ),
+                "alternative_kind": row["alternative_kind"],
             }
-            strengths = [
-                s.strength_row(
-                    {
-                        "substance_id": link.substance_id,
-                        "substance__inn_name": link.substance.inn_name,
-                        "strength": link.strength,
-                        "unit": link.unit,
-                        "per_volume_ml": link.per_volume_ml,
-                    }
-                )
-                for link in sorted(
-                    alternative.medicine_substances.all(), key=lambda link: (link.substance.inn_name, link.pk)
-                )
-            ]
-            item = s.medicine_row(row, strengths, request.build_absolute_uri, thumbnails=thumbnails)
-            item["alternative_kind"] = alternative.alternative_kind
-            out.append(item)
-        return out
+            for row in rows
+        ]
 
 
 class SubstanceListView(CatalogView):
