@@ -11,10 +11,15 @@ runs with the same gunicorn configuration:
 
 Every figure is printed beside a bare Django ``JsonResponse`` endpoint
 (``/api/v1/_bare/``, routed only with ``BENCH_BARE_ENDPOINT``) measured on the
-same server in the same run: the framework's own floor. The server is pinned
-to core 0 and wrk to core 1 (``taskset``); wrk comes from the Debian package
-``wrk``. Targets (2-core machine): cached list/detail >= 0.5 of bare,
-uncached list >= 0.25, search >= 0.15, p95 <= 50 ms.
+same server in the same run: the framework's own floor. Bare and API runs
+alternate (``BENCH_API_ROUNDS`` rounds of ``BENCH_API_DURATION`` each) and the
+medians are reported, so a burst of noise on the shared machine moves one
+round, not the figure. The server is pinned to core 0 and wrk to core 1
+(``taskset``); wrk comes from the Debian package ``wrk``. Beside each figure
+the CPU time the server side spent per request (gunicorn, PostgreSQL, Redis:
+read from /proc) shows where a request's cost lies. Targets (2-core machine):
+cached list/detail >= 0.5 of bare, uncached list >= 0.25, search >= 0.15,
+p95 <= 50 ms.
 """
 
 from __future__ import annotations
@@ -32,14 +37,16 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.common import Figure, ensure_catalog, report
+from bench.common import Figure, ensure_catalog, median, report
 
 MEDICINES = 100_000
 LOTS_PER_MEDICINE = 3
 PORT = int(os.environ.get("BENCH_API_PORT", "8116"))
 CONNECTIONS = 50
-DURATION = os.environ.get("BENCH_API_DURATION", "10s")
+DURATION = os.environ.get("BENCH_API_DURATION", "5s")
+ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "3"))
 WARMUP = "2s"
+SERVER_PROCESSES = ("gunicorn", "postgres", "redis-server")
 SEED = 20261127
 ROOT = Path(__file__).resolve().parent.parent
 BASE = f"http://127.0.0.1:{PORT}"
@@ -155,8 +162,8 @@ def _stop_server(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wrk(paths: list[str], duration: str) -> tuple[float, float, int]:
-    """(requests/s, p95 ms, errors) of wrk at 50 connections over ``paths`` in turn."""
+def _wrk(paths: list[str], duration: str) -> tuple[float, float, int, int]:
+    """(requests/s, p95 ms, errors, requests) of wrk at 50 connections over ``paths`` in turn."""
     lua = LUA % {"paths": ", ".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
@@ -170,15 +177,35 @@ def _wrk(paths: list[str], duration: str) -> tuple[float, float, int]:
     if not match:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     requests, duration_us, p95_us, errors = (int(g) for g in match.groups())
-    return requests / (duration_us / 1e6), p95_us / 1000, errors
+    return requests / (duration_us / 1e6), p95_us / 1000, errors, requests
 
 
-def _measure(name: str, paths: list[str]) -> tuple[float, float]:
-    _wrk(paths, WARMUP)  # warm the connections, the caches, PostgreSQL's buffers
-    rps, p95, errors = _wrk(paths, DURATION)
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each server-side program (all its processes), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(SERVER_PROCESSES, 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name in out:
+            fields = text[text.rindex(")") + 2 :].split()
+            out[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def _measure(paths: list[str]) -> tuple[float, float, dict[str, float]]:
+    """(requests/s, p95 ms, server CPU ms per request) of one wrk run over ``paths``."""
+    before = _cpu_seconds()
+    rps, p95, errors, requests = _wrk(paths, DURATION)
+    after = _cpu_seconds()
     if errors:
-        print(f"  ! {name}: {errors} failed or non-2xx responses", flush=True)
-    return rps, p95
+        print(f"  ! {errors} failed or non-2xx responses from {paths[0]}...", flush=True)
+    cpu = {name: (after[name] - before[name]) * 1000 / requests for name in SERVER_PROCESSES}
+    return rps, p95, cpu
 
 
 def _check_status(paths: dict[str, list[str]]) -> None:
@@ -199,17 +226,30 @@ def _run_server(label: str, cache_seconds: int, paths: dict[str, list[str]], tar
     process = _start_server(cache_seconds)
     try:
         _check_status(paths)
-        bare_rps, bare_p95 = _measure("bare", paths["bare"])
+        _wrk(paths["bare"], WARMUP)  # warm the connections and the workers
         for name in ("list", "detail", "search", "alternatives"):
             if cache_seconds:
                 _warm(paths[name])
-            rps, p95 = _measure(name, paths[name])
+            _wrk(paths[name], WARMUP)  # warm the caches and PostgreSQL's buffers
+            bare, api = [], []
+            for _ in range(ROUNDS):
+                bare.append(_measure(paths["bare"]))
+                api.append(_measure(paths[name]))
+            bare_rps, bare_p95 = median([r[0] for r in bare]), median([r[1] for r in bare])
+            rps, p95 = median([r[0] for r in api]), median([r[1] for r in api])
             report(
                 Figure(
                     f"API {name} ({label}) req/s", rps, "req/s", "bare JsonResponse", bare_rps, targets.get(name, "")
                 )
             )
             report(Figure(f"API {name} ({label}) p95", p95, "ms", "bare JsonResponse p95", bare_p95, "<= 50 ms"))
+            cpu = {key: median([r[2][key] for r in api]) for key in SERVER_PROCESSES}
+            bare_cpu = median([r[2]["gunicorn"] for r in bare])
+            print(
+                f"  CPU per request: gunicorn {cpu['gunicorn']:.2f} ms (bare {bare_cpu:.2f}), "
+                f"PostgreSQL {cpu['postgres']:.2f} ms, Redis {cpu['redis-server']:.2f} ms",
+                flush=True,
+            )
     finally:
         _stop_server(process)
 
@@ -221,7 +261,8 @@ def run() -> None:
     _prepare_catalog()
     paths = _paths()
     print(
-        f"gunicorn (2 gthread workers x 4 threads, core 0) <- wrk (50 connections, {DURATION}, core 1); "
+        f"gunicorn (2 gthread workers x 4 threads, core 0) <- wrk (50 connections, core 1); "
+        f"{ROUNDS} rounds of {DURATION} each, bare and API alternating, medians; "
         f"{len(paths['list'])} list, {len(paths['detail'])} detail, {len(paths['search'])} search, "
         f"{len(paths['alternatives'])} alternatives URLs in turn",
         flush=True,
