@@ -11,7 +11,7 @@ catalogue's ``medicine_search`` decides (``selectors.search_plan``).
 
 The statements are plain SQL that PostgreSQL and SQLite both run (the
 typo-tolerant similarity condition is PostgreSQL's, as in ``medicine_search``).
-``catalog/tests/test_api_queries.py`` checks them against the ORM.
+``catalog/tests/test_api_hot_path.py`` checks them against the ORM.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 from django.db import connection
 
-from catalog.models import ActiveSubstance, Category, Manufacturer, Medicine, MedicineSubstance
-from catalog.selectors import SearchPlan, search_plan
+from catalog.models import ActiveSubstance, Manufacturer, Medicine, MedicineSubstance
+from catalog.selectors import SearchPlan, escape_like, search_plan
 
 from . import serializers as s
 from .caching import versioned_get_or_set
@@ -33,7 +33,6 @@ from .tree import VisibleTree
 
 MEDICINE = Medicine._meta.db_table
 MANUFACTURER = Manufacturer._meta.db_table
-CATEGORY = Category._meta.db_table
 LINK = MedicineSubstance._meta.db_table
 SUBSTANCE = ActiveSubstance._meta.db_table
 
@@ -87,10 +86,6 @@ _STRENGTHS_DETAIL = (
 
 def _placeholders(values: list) -> str:
     return ", ".join(["%s"] * len(values))
-
-
-def _like_contains(word: str) -> str:
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass
@@ -165,7 +160,7 @@ class MedicineQuery:
             self.order_params = [plan.similar_to]
         else:
             for word in plan.words:
-                self.where("m.search_text LIKE %s ESCAPE '\\'", [_like_contains(word)])
+                self.where("m.search_text LIKE %s ESCAPE '\\'", ["%" + escape_like(word) + "%"])
 
     def _code_exists(self, code: str) -> bool:
         with connection.cursor() as cursor:

@@ -233,6 +233,16 @@ def test_a_hit_answers_with_the_headers_and_body_of_the_miss(api, varied):
     assert miss["Allow"] == "GET, HEAD, OPTIONS"
 
 
+def test_head_is_answered_from_the_same_cache_entry_without_a_body(api, varied):
+    fresh = api.head(f"{API}medicines/item-02/")
+    cached = api.head(f"{API}medicines/item-02/")
+    got = api.get(f"{API}medicines/item-02/")
+
+    assert fresh.status_code == cached.status_code == 200
+    assert fresh.content == cached.content == b""
+    assert fresh["ETag"] == cached["ETag"] == got["ETag"]
+
+
 def test_each_language_has_its_own_cached_answer(api, varied):
     russian = api.get(f"{API}medicines/item-01/", HTTP_ACCEPT_LANGUAGE="ru").json()
     english = api.get(f"{API}medicines/item-01/", HTTP_ACCEPT_LANGUAGE="en").json()
