@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections
-from django.db.models import F, Prefetch, Q, QuerySet, Subquery, Value, prefetch_related_objects
+from django.db.models import F, Prefetch, Q, QuerySet, Value, prefetch_related_objects
 from django.utils import timezone
 
 from .models import Lot, LotStatus, Medicine, MedicineSubstance
@@ -187,54 +187,65 @@ def medicine_alternatives(*, medicine: Medicine, limit: int = 20) -> list[Medici
     cheapest first within each kind. Each result has ``.alternative_kind``
     ("exact" or "same_substances").
 
-    Reads the precomputed ``generic_key`` / ``substance_key`` columns (kept by
-    ``services.medicine_reindex_search``) through their ``(key, price)``
-    indexes, so each kind is one short index walk in price order. The keys are
-    read from the database in the same statements (the caller's instance may
-    predate its substances): three queries (exact, same substances, the prefetch
-    of their substances) whatever the number of results; two when there are none.
+    Three queries whatever the number of results (``alternative_ids``, the
+    medicines with their manufacturers, the prefetch of their substances);
+    one when there are none.
     """
-    exact, others = _alternatives(medicine.pk, limit)
-    exact = list(exact.select_related("manufacturer"))
-    others = list(others.select_related("manufacturer"))[: limit - len(exact)]
-    for alternative in exact:
-        alternative.alternative_kind = "exact"
-    for alternative in others:
-        alternative.alternative_kind = "same_substances"
-    result = exact + others
+    ranked = alternative_ids(medicine_id=medicine.pk, limit=limit)
+    if not ranked:
+        return []
+    found = Medicine.objects.select_related("manufacturer").in_bulk([medicine_id for medicine_id, _ in ranked])
+    result = []
+    for medicine_id, kind in ranked:
+        alternative = found[medicine_id]
+        alternative.alternative_kind = kind
+        result.append(alternative)
     prefetch_related_objects(
         result, Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
     )
     return result
 
 
-def medicine_alternative_rows(*, medicine_id: int, fields: tuple[str, ...], limit: int = 20) -> list[dict]:
-    """``medicine_alternatives`` as ``.values(*fields)`` rows, each with its ``alternative_kind``.
-
-    For callers that serialise the alternatives (the public API): the same two
-    statements, without model instances or the substances' prefetch.
-    """
-    exact, others = _alternatives(medicine_id, limit)
-    exact = [{**row, "alternative_kind": "exact"} for row in exact.values(*fields)]
-    others = [{**row, "alternative_kind": "same_substances"} for row in others.values(*fields)]
-    return exact + others[: limit - len(exact)]
-
-
-def _alternatives(medicine_id: int, limit: int) -> tuple[QuerySet[Medicine], QuerySet[Medicine]]:
-    """The exact generics and the other medicines with the same substances, each sliced to ``limit``."""
-    own = Medicine.objects.filter(pk=medicine_id)
-    available = (
-        Medicine.objects.filter(is_active=True, sellable_quantity__gt=0)
-        .exclude(pk=medicine_id)
-        .exclude(substance_key="")
-        .order_by("price", "name", "pk")
+# One statement for both kinds: each a short walk of its (key, price) index in
+# price order, cut at the limit. The keys are read from the medicine's row in
+# the same statement (a caller's instance may predate its substances).
+_ALTERNATIVES_KIND_SQL = """
+    SELECT * FROM (
+        SELECT m.id AS id, {rank} AS kind_rank, m.price AS price, m.name AS name
+        FROM {table} m JOIN {table} own ON own.id = %s
+        WHERE {condition} AND m.is_active AND m.sellable_quantity > 0 AND m.id <> own.id AND m.substance_key <> ''
+        ORDER BY m.price, m.name, m.id
+        LIMIT %s
+    ) {alias}
+"""
+ALTERNATIVES_SQL = (
+    "SELECT id, kind_rank FROM ("
+    + _ALTERNATIVES_KIND_SQL.format(
+        table=Medicine._meta.db_table, rank=0, alias="exact", condition="m.generic_key = own.generic_key"
     )
-    generic_key = Subquery(own.values("generic_key")[:1])
-    exact = available.filter(generic_key=generic_key)[:limit]
-    others = available.filter(substance_key=Subquery(own.values("substance_key")[:1])).exclude(generic_key=generic_key)[
-        :limit
-    ]
-    return exact, others
+    + " UNION ALL "
+    + _ALTERNATIVES_KIND_SQL.format(
+        table=Medicine._meta.db_table,
+        rank=1,
+        alias="others",
+        condition="m.substance_key = own.substance_key AND m.generic_key <> own.generic_key",
+    )
+    + ") alternatives ORDER BY kind_rank, price, name, id"
+)
+ALTERNATIVE_KINDS = ("exact", "same_substances")
+
+
+def alternative_ids(*, medicine_id: int, limit: int = 20) -> list[tuple[int, str]]:
+    """``medicine_alternatives`` as ``(id, kind)`` pairs in their order: one statement.
+
+    Reads the precomputed ``generic_key`` / ``substance_key`` columns (kept by
+    ``services.medicine_reindex_search``) through their ``(key, price)``
+    indexes. For callers that build their own rows (the public API).
+    """
+    with connections["default"].cursor() as cursor:
+        cursor.execute(ALTERNATIVES_SQL, [medicine_id, limit, medicine_id, limit])
+        rows = cursor.fetchall()
+    return [(medicine_id, ALTERNATIVE_KINDS[rank]) for medicine_id, rank in rows][:limit]
 
 
 def lots_expiring(
@@ -280,8 +291,8 @@ def stock_value(*, medicine: Medicine | None = None) -> Decimal:
 
 __all__ = [
     "SearchPlan",
+    "alternative_ids",
     "lots_expiring",
-    "medicine_alternative_rows",
     "medicine_alternatives",
     "medicine_search",
     "medicines_low_stock",

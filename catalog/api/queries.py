@@ -222,6 +222,16 @@ def medicine_by_slug(tree: VisibleTree, slug: str) -> dict[str, Any] | None:
     return tree.with_category(dict(zip(DETAIL_FIELDS, row, strict=True))) if row else None
 
 
+def medicine_rows(tree: VisibleTree, medicine_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """List rows of the given medicines that are in visible categories, by id (one statement)."""
+    if not medicine_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"{LIST_SELECT} WHERE m.id IN ({_placeholders(medicine_ids)})", medicine_ids)
+        rows = [dict(zip(LIST_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return {row["id"]: tree.with_category(row) for row in rows if row["category_id"] in tree.nodes}
+
+
 def medicine_id_by_slug(tree: VisibleTree, slug: str) -> int | None:
     """The id of the visible medicine ``slug``, or None."""
     query = MedicineQuery(tree)

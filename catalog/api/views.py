@@ -333,17 +333,19 @@ class MedicineAlternativesView(CatalogView):
         return self.cached_json(request, lambda: self._alternatives(request, slug))
 
     def _alternatives(self, request, slug: str) -> list[dict]:
-        from catalog.selectors import medicine_alternative_rows
+        from catalog.selectors import alternative_ids
 
         self.check_slug(slug)
         tree = visible_tree(request.catalog_version)
         medicine_id = queries.medicine_id_by_slug(tree, slug)
         if medicine_id is None:
             raise exceptions.NotFound()
+        ranked = alternative_ids(medicine_id=medicine_id)
+        found = queries.medicine_rows(tree, [alternative_id for alternative_id, _ in ranked])
         rows = [
-            tree.with_category(row)
-            for row in medicine_alternative_rows(medicine_id=medicine_id, fields=queries.LIST_FIELDS)
-            if row["category_id"] in tree.nodes
+            {**found[alternative_id], "alternative_kind": kind}
+            for alternative_id, kind in ranked
+            if alternative_id in found  # not when its category is hidden
         ]
         strengths = queries.strengths_by_medicine(row["id"] for row in rows)
         thumbnails = thumbnail_names_ready(row["image"] for row in rows)
