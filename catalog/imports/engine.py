@@ -9,9 +9,11 @@
    written only if no row has an error: all rows or none.
 
 Steps 2 and 3 run in a Celery worker when the file has more than
-``IMPORT_ASYNC_ROWS`` rows (``import_job_start_check`` / ``import_job_start_apply``
+``IMPORT_ASYNC_ROWS`` rows (``import_job_start_check`` / ``import_job_confirm``
 decide), with progress stored on the job (and, while the applying transaction is
-open and the job row cannot show it to others, in the cache).
+open and the job row cannot show it to others, in the cache). When the broker
+cannot be reached, the check ends as failed with the reason and a confirmation
+is refused with its claim released: nothing waits for a task that was never sent.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
 from catalog.imports.parsing import FileRejected, count_data_rows, max_file_bytes, read_table
@@ -46,6 +49,27 @@ class ImportNotAllowed(Exception):
     def __init__(self, message: str) -> None:
         self.message = str(message)
         super().__init__(self.message)
+
+
+def _enqueue(task, job_id: int) -> str | None:
+    """Send ``task`` for a job to the workers: the task id, or None when the broker cannot be reached.
+
+    Only the broker's own failure is caught (kombu's OperationalError): with eager
+    tasks (make run, tests) an error of the import itself still propagates.
+    """
+    from kombu.exceptions import OperationalError
+
+    try:
+        return task.delay(job_id).id or ""
+    except OperationalError:
+        logger.exception("Could not enqueue %s for import job %s: broker unreachable", task.name, job_id)
+        return None
+
+
+QUEUE_UNREACHABLE = gettext_lazy(
+    "The task queue cannot be reached, so a file this large cannot be processed now. Nothing was written; "
+    "try again in a minute."
+)
 
 
 def progress_cache_key(job_id: int) -> str:
@@ -175,8 +199,14 @@ def import_job_start_check(*, job: ImportJob) -> ImportJob:
     if job.total_rows > settings.IMPORT_ASYNC_ROWS:
         from catalog.imports.tasks import import_job_check_task
 
-        result = import_job_check_task.delay(job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(task_id=result.id or "")
+        task_id = _enqueue(import_job_check_task, job.pk)
+        if task_id is None:
+            # Not left "uploaded" with a progress bar that never moves: said, and ended.
+            ImportJob.objects.filter(pk=job.pk, state=ImportState.UPLOADED).update(
+                state=ImportState.FAILED, message=str(QUEUE_UNREACHABLE)
+            )
+        else:
+            ImportJob.objects.filter(pk=job.pk).update(task_id=task_id)
         job.refresh_from_db()
         return job
     return import_job_check(job_id=job.pk)
@@ -220,8 +250,14 @@ def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False)
     if job.total_rows > settings.IMPORT_ASYNC_ROWS:
         from catalog.imports.tasks import import_job_apply_task
 
-        result = import_job_apply_task.delay(job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(task_id=result.id or "")
+        task_id = _enqueue(import_job_apply_task, job.pk)
+        if task_id is None:
+            # Release the claim, or the job would stay "applying" with nobody applying it.
+            ImportJob.objects.filter(pk=job.pk, state=ImportState.APPLYING).update(
+                state=ImportState.READY, applied_by=None, duplicate_of=None, duplicate_confirmed=False
+            )
+            raise ImportNotAllowed(QUEUE_UNREACHABLE)
+        ImportJob.objects.filter(pk=job.pk).update(task_id=task_id)
         job.refresh_from_db()
         return job
     return import_job_apply(job_id=job.pk)

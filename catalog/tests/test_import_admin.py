@@ -249,3 +249,51 @@ def test_a_running_import_shows_a_progress_bar_that_polls_the_status(staff_clien
     assert reverse("admin:catalog_importjob_status", args=[job.pk]) in page
     assert "width: 40%" in page
     assert client.get(reverse("admin:catalog_importjob_status", args=[job.pk])).json()["finished"] is False
+
+
+@pytest.fixture
+def broker_down():
+    """Tasks are sent for real, to a broker on a closed port."""
+    from backoffice import celery_app
+
+    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    yield
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_a_large_import_whose_task_cannot_be_queued_is_refused_and_can_be_retried(staff_client, settings, broker_down):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    rows = [["PARA-1", "", f"L{n}", "2027-03-31", "5", "1", ""] for n in range(3)]
+    upload(client, "receipt", csv_bytes([HEADER, *rows]))  # checked in the request: under the threshold
+    job = ImportJob.objects.get()
+    assert job.state == ImportState.READY
+    settings.IMPORT_ASYNC_ROWS = 1
+
+    response = client.post(reverse("admin:catalog_importjob_confirm", args=[job.pk]), follow=True)
+
+    job.refresh_from_db()
+    assert job.state == ImportState.READY and job.applied_by is None  # the claim is released
+    assert "task queue cannot be reached" in response.content.decode()
+    assert not Lot.objects.exists()
+
+
+def test_a_large_upload_whose_check_cannot_be_queued_says_so_and_ends(staff_client, settings, broker_down):
+    settings.IMPORT_ASYNC_ROWS = 1
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    rows = [["PARA-1", "", f"L{n}", "2027-03-31", "5", "1", ""] for n in range(3)]
+
+    response = upload(client, "receipt", csv_bytes([HEADER, *rows]))
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert job.state == ImportState.FAILED and "task queue cannot be reached" in job.message
+    page = client.get(response["Location"]).content.decode()
+    assert "task queue cannot be reached" in page
+    assert reverse("admin:catalog_importjob_status", args=[job.pk]) not in page  # no progress bar left polling
