@@ -161,9 +161,7 @@ def _copy_state(target: Lot, source: Lot) -> None:
 
 def _after_commit_stock_changed(medicine_ids: Iterable[int], reason: str) -> None:
     ids = sorted(set(medicine_ids))
-    transaction.on_commit(
-        lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason=reason)
-    )
+    transaction.on_commit(lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason=reason))
 
 
 # --- Derived columns -----------------------------------------------------------
@@ -438,11 +436,19 @@ def stock_dispense(
 
 
 @transaction.atomic
-def stock_write_off(*, lot: Lot, quantity: int, reason: str, user=None, reference: str = "") -> StockMovement:
-    """Remove damaged, expired or recalled units from a lot (any status). A reason is required."""
-    _check_quantity(quantity)
+def stock_write_off(*, lot: Lot, quantity: int | None, reason: str, user=None, reference: str = "") -> StockMovement:
+    """Remove damaged, expired or recalled units from a lot (any status). A reason is required.
+
+    ``quantity=None`` writes off all the lot holds when its lock is taken, not what
+    the caller read earlier: a sale committed in between is not refused as a shortage.
+    """
+    if quantity is not None:
+        _check_quantity(quantity)
     reason = _require_reason(reason)
     locked = _lock_lot(lot)
+    if quantity is None:
+        quantity = locked.quantity
+        _check_quantity(quantity)  # an empty lot has nothing to write off
     if locked.quantity < quantity:
         raise InsufficientStock(
             [
@@ -459,6 +465,37 @@ def stock_write_off(*, lot: Lot, quantity: int, reason: str, user=None, referenc
     _copy_state(lot, locked)
     _after_commit_stock_changed([locked.medicine_id], "write_off")
     return movement
+
+
+# What a correction of a lot's paperwork may change; quantity and status change
+# only through the stock services above.
+LOT_DETAIL_FIELDS = ("lot_number", "expiry_date", "received_date", "purchase_price", "supplier")
+
+
+@transaction.atomic
+def lot_update_details(*, lot: Lot, changes: dict, user=None, reason: str = "") -> Lot:
+    """Correct a lot's number, dates, purchase price or supplier, under its lock.
+
+    Only the changed fields are written, so a sale committed since the caller
+    read the lot is never overwritten. An expiry correction changes what may be
+    sold: the medicine's derived stock is recomputed and the change announced.
+    """
+    unknown = set(changes) - set(LOT_DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a lot detail: {', '.join(sorted(unknown))}")
+    locked = _lock_lot(lot)
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    for name in changed:
+        setattr(locked, name, changes[name])
+    if changed:
+        _save_lot(locked, user=user, reason=reason, update_fields=changed)
+    if "expiry_date" in changed:
+        _refresh_stock([locked.medicine_id])
+        _after_commit_stock_changed([locked.medicine_id], "correction")
+    for name in LOT_DETAIL_FIELDS:
+        setattr(lot, name, getattr(locked, name))
+    _copy_state(lot, locked)
+    return locked
 
 
 @transaction.atomic
@@ -537,9 +574,7 @@ def lot_release(*, lot: Lot, reason: str, user=None) -> Lot:
     """Release a quarantined lot; one that expired meanwhile becomes expired instead of available."""
     reason = _require_reason(reason)
     target = LotStatus.EXPIRED if lot.expiry_date <= timezone.localdate() else LotStatus.AVAILABLE
-    return _set_status(
-        lot, allowed_from={LotStatus.QUARANTINED}, to=target, reason=reason, user=user, change="release"
-    )
+    return _set_status(lot, allowed_from={LotStatus.QUARANTINED}, to=target, reason=reason, user=user, change="release")
 
 
 @dataclass

@@ -7,7 +7,7 @@ describe exists: the services send these from ``transaction.on_commit``.
 from django.dispatch import Signal
 
 # kwargs: medicine_ids (list[int]), reason (str: "receipt", "dispense", "write_off", "adjustment",
-# "return", "quarantine", "release", "recall", "expiry")
+# "return", "quarantine", "release", "recall", "expiry", "correction" (a lot's expiry date corrected))
 stock_changed = Signal()
 
 # kwargs: lot (Lot), report (catalog.services.RecallReport), user (User | None)

@@ -82,7 +82,7 @@ def _recall(*, lot: Lot, reason: str, user, quantity=None):
 def _write_off(*, lot: Lot, reason: str, user, quantity=None):
     # From the list every selected lot is written off in full (expired or
     # damaged batches); the lot page asks for a quantity.
-    return services.stock_write_off(lot=lot, quantity=quantity or lot.quantity, reason=reason, user=user)
+    return services.stock_write_off(lot=lot, quantity=quantity or None, reason=reason, user=user)
 
 
 OPERATIONS: dict[str, LotOperation] = {
@@ -189,11 +189,18 @@ class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Lot, form, change: bool) -> None:
         if change:
-            # Only the paperwork (number, dates, price, supplier) is editable;
-            # an expiry correction changes what can be sold, so the medicine's
-            # derived stock columns are recomputed.
-            super().save_model(request, obj, form, change)
-            services.medicines_refresh_stock(medicine_ids=[obj.medicine_id])
+            # Only the paperwork (number, dates, price, supplier) is editable,
+            # and it is written by the service under the lot's lock: saving the
+            # whole row here would write back the quantity read at the start of
+            # the request over a sale committed meanwhile.
+            services.lot_update_details(
+                lot=obj,
+                changes={
+                    name: form.cleaned_data[name] for name in form.changed_data if name in services.LOT_DETAIL_FIELDS
+                },
+                user=request.user,
+                reason=str(_("Corrected in the admin")),
+            )
             return
         data = form.cleaned_data
         lot = services.lot_receive(

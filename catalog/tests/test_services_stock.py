@@ -23,6 +23,7 @@ from catalog.services import (
     lot_recall,
     lot_receive,
     lot_release,
+    lot_update_details,
     lots_expire,
     medicines_refresh_stock,
     stock_adjust,
@@ -241,6 +242,49 @@ def test_write_off_empties_a_recalled_lot():
     lot.refresh_from_db()
     assert lot.quantity == 0 and lot.status == LotStatus.RECALLED
     assert_ledger_balances()
+
+
+def test_writing_off_everything_takes_what_the_lot_holds_when_locked_not_what_was_read():
+    medicine = MedicineFactory()
+    lot = receive(medicine, 5)
+    read_earlier = Lot.objects.get(pk=lot.pk)  # an operator's list page, before a sale
+    stock_dispense(medicine=medicine, quantity=2)
+
+    movement = stock_write_off(lot=read_earlier, quantity=None, reason="Flood damage")
+
+    lot.refresh_from_db()
+    assert movement.quantity == -3 and lot.quantity == 0
+    assert read_earlier.quantity == 0
+    with pytest.raises(InvalidQuantity):  # nothing left to write off
+        stock_write_off(lot=lot, quantity=None, reason="Again")
+    assert_ledger_balances()
+
+
+def test_correcting_a_lots_paperwork_never_writes_back_a_stale_quantity(django_capture_on_commit_callbacks):
+    medicine = MedicineFactory()
+    lot = receive(medicine, 10, expires_in_days=300)
+    form_loaded = Lot.objects.get(pk=lot.pk)  # the change form, read before a sale
+    stock_dispense(medicine=medicine, quantity=4)
+    sent = []
+    signals.stock_changed.connect(lambda **kwargs: sent.append(kwargs["reason"]), weak=False, dispatch_uid="t-corr")
+
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            lot_update_details(
+                lot=form_loaded, changes={"supplier": "Grand Pharm", "expiry_date": days(30)}, reason="Typo"
+            )
+    finally:
+        signals.stock_changed.disconnect(dispatch_uid="t-corr")
+
+    lot.refresh_from_db()
+    medicine.refresh_from_db()
+    assert lot.quantity == 6 and lot.supplier == "Grand Pharm" and lot.expiry_date == days(30)
+    assert medicine.sellable_quantity == 6 and medicine.nearest_expiry == days(30)
+    assert sent == ["correction"]
+    assert lot.history.latest().history_change_reason == "Typo"
+    assert_ledger_balances()
+    with pytest.raises(ValueError):
+        lot_update_details(lot=lot, changes={"quantity": 100})
 
 
 def test_a_stocktake_count_becomes_one_adjustment_movement():
