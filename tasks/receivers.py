@@ -16,16 +16,14 @@ from .queue import enqueue_now
 
 RESCAN_DELAY = 30
 RESCAN_KEY = "tasks:stock-rescan-pending"
-# A receipt can clear an alert; the rest can raise one.
-RESCAN_REASONS = {
-    "receipt", "dispense", "write_off", "adjustment", "return", "quarantine", "release", "recall", "expiry",
-}
 
 
 def stock_changed(sender, medicine_ids=None, reason="", **kwargs) -> None:
+    # Whatever the reason: a receipt can clear an alert, every other change can raise
+    # one, and a reason added to the catalogue later is covered without a list here.
     from .tasks import scan_low_stock
 
-    if reason not in RESCAN_REASONS or scan_low_stock.app.conf.task_always_eager:
+    if scan_low_stock.app.conf.task_always_eager:
         return
     if cache.add(RESCAN_KEY, 1, timeout=RESCAN_DELAY):
         enqueue_now(scan_low_stock, countdown=RESCAN_DELAY)
