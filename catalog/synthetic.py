@@ -49,7 +49,7 @@ from .models import (
     MovementKind,
     StockMovement,
 )
-from .transliteration import spellings
+from .transliteration import search_document, spellings
 
 SKU_PREFIX = "SYN-"
 BATCH_SIZE = 5000
@@ -148,11 +148,7 @@ def _spellings(part: str) -> tuple[str, ...]:
 
 def search_text(parts: list[str]) -> str:
     """``transliteration.search_document`` with the spellings of repeated parts cached."""
-    seen: dict[str, None] = {}
-    for part in parts:
-        for variant in _spellings(part):
-            seen.setdefault(variant, None)
-    return " ".join(seen)
+    return search_document(parts, spell=_spellings)
 
 
 def gtin13(body12: str) -> str:

@@ -13,6 +13,7 @@ spelling a person would type, not a reversible transliteration.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 # Russian and Uzbek Cyrillic -> Uzbek Latin (the official 1995 alphabet, with
 # the apostrophes dropped because people rarely type them).
@@ -103,10 +104,13 @@ def spellings(text: str) -> list[str]:
     return list(seen)
 
 
-def search_document(parts: list[str]) -> str:
-    """One search column value: every spelling of every part (name, manufacturer, substances), each once."""
+def search_document(parts: list[str], spell: Callable[[str], Iterable[str]] = spellings) -> str:
+    """One search column value: every spelling of every part (name, manufacturer, substances), each once.
+
+    ``spell`` is ``spellings`` or a cached copy of it (the synthetic catalogue's, for 100,000 medicines).
+    """
     seen: dict[str, None] = {}
     for part in parts:
-        for variant in spellings(part):
+        for variant in spell(part):
             seen.setdefault(variant, None)
     return " ".join(seen)
