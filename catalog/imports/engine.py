@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog.api.caching import catalog_cache_bump
 from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
 from catalog.imports.parsing import FileRejected, count_data_rows, max_file_bytes, read_table
 from catalog.imports.pricelist import PricelistImporter
@@ -294,6 +295,9 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                 importer.apply(
                     plan, user=job.applied_by, reference=job.reference, progress=lambda p: report(50 + p // 2)
                 )
+                # The importers write set-based (bulk_create/bulk_update: no post_save), so
+                # the public API's cached pages are invalidated here, once, on commit.
+                catalog_cache_bump()
                 job.state = ImportState.DONE
                 job.applied_at = timezone.now()
                 job.progress = 100

@@ -205,3 +205,21 @@ def test_receipt_then_lots_export_round_trip_keeps_quantities(inventory_user):
     receive(MedicineFactory(sku="A"), 3, lot_number="L1")
     assert Lot.objects.get().quantity == 3
     assert MedicineSubstance.objects.count() == 0
+
+
+def test_a_price_list_import_is_seen_at_once_by_the_cached_public_api(inventory_user, settings):
+    from django.test import Client
+
+    from catalog.api.caching import catalog_cache_bump
+
+    settings.CATALOG_API_THROTTLE_RATE = "100000/min"
+    catalog_cache_bump()
+    medicine = MedicineFactory(sku="IBU-1", slug="ibu-1", price=Decimal("5000"))
+    api = Client()
+    assert api.get("/api/v1/catalog/medicines/ibu-1/").json()["price"] == "5000.00"  # now cached
+
+    price_list = csv_bytes([["sku", "name", "price"], ["IBU-1", medicine.name, "5 900"]])
+    job = run_import("pricelist", price_list, inventory_user)
+
+    assert job.state == ImportState.DONE, job.errors
+    assert api.get("/api/v1/catalog/medicines/ibu-1/").json()["price"] == "5900.00"
