@@ -159,27 +159,47 @@ def _copy_state(target: Lot, source: Lot) -> None:
         target.status_reason = source.status_reason
 
 
-def _after_commit_stock_changed(medicine_ids: Iterable[int], reason: str) -> None:
+def _after_commit_stock_changed(medicine_ids: Iterable[int], reason: str, *, availability_changed: bool) -> None:
     ids = sorted(set(medicine_ids))
-    transaction.on_commit(lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason=reason))
+    transaction.on_commit(
+        lambda: signals.stock_changed.send(
+            sender=Medicine, medicine_ids=ids, reason=reason, availability_changed=availability_changed
+        )
+    )
+
+
+def _stock_moved(medicine_ids: Iterable[int], reason: str, today: datetime.date | None = None) -> None:
+    """Recompute the medicines' derived stock, then say after commit what changed and why.
+
+    The signal tells whether any of them went in or out of stock: the public
+    API's cache, which shows stock only as "in stock", is invalidated only then.
+    """
+    flipped = _refresh_stock(medicine_ids, today)
+    _after_commit_stock_changed(medicine_ids, reason, availability_changed=bool(flipped))
 
 
 # --- Derived columns -----------------------------------------------------------
 
 
-def _refresh_stock(medicine_ids: Iterable[int], today: datetime.date | None = None) -> None:
+def _refresh_stock(medicine_ids: Iterable[int], today: datetime.date | None = None) -> set[int]:
+    """Recompute ``sellable_quantity`` and ``nearest_expiry``; returns the ids that went in or out of stock."""
     ids = sorted(set(medicine_ids))
     if not ids:
-        return
+        return set()
     today = today or timezone.localdate()
     sellable = Lot.objects.filter(sellable_lots_q(today), medicine_id=OuterRef("pk"))
     total = sellable.order_by().values("medicine_id").annotate(total=Sum("quantity")).values("total")
     nearest = sellable.order_by("expiry_date").values("expiry_date")[:1]
+    flipped: set[int] = set()
     for chunk in batched(ids, 5000):
+        in_stock = Medicine.objects.filter(pk__in=chunk, sellable_quantity__gt=0).values_list("pk", flat=True)
+        before = set(in_stock)
         Medicine.objects.filter(pk__in=chunk).update(
             sellable_quantity=Coalesce(Subquery(total), 0),
             nearest_expiry=Subquery(nearest),
         )
+        flipped |= before ^ set(in_stock.all())  # .all(): a fresh read, not the first one's cache
+    return flipped
 
 
 @transaction.atomic
@@ -358,8 +378,7 @@ def lot_receive(
         )
         _save_lot(lot, user=user, reason=reason)
     _movement(lot, MovementKind.RECEIPT, quantity, user=user, reason=reason, reference=reference).save()
-    _refresh_stock([medicine.pk], today)
-    _after_commit_stock_changed([medicine.pk], "receipt")
+    _stock_moved([medicine.pk], "receipt", today)
     return lot
 
 
@@ -417,8 +436,7 @@ def stock_dispense_lines(
             )
         Medicine.objects.filter(pk=medicine_id).update(number_sold=F("number_sold") + quantity)
     StockMovement.objects.bulk_create(movements)
-    _refresh_stock(requested, today)
-    _after_commit_stock_changed(requested, "dispense")
+    _stock_moved(requested, "dispense", today)
     return movements
 
 
@@ -461,9 +479,8 @@ def stock_write_off(*, lot: Lot, quantity: int | None, reason: str, user=None, r
     _save_lot(locked, user=user, reason=reason, update_fields=["quantity"])
     movement = _movement(locked, MovementKind.WRITE_OFF, -quantity, user=user, reason=reason, reference=reference)
     movement.save()
-    _refresh_stock([locked.medicine_id])
+    _stock_moved([locked.medicine_id], "write_off")
     _copy_state(lot, locked)
-    _after_commit_stock_changed([locked.medicine_id], "write_off")
     return movement
 
 
@@ -490,8 +507,7 @@ def lot_update_details(*, lot: Lot, changes: dict, user=None, reason: str = "") 
     if changed:
         _save_lot(locked, user=user, reason=reason, update_fields=changed)
     if "expiry_date" in changed:
-        _refresh_stock([locked.medicine_id])
-        _after_commit_stock_changed([locked.medicine_id], "correction")
+        _stock_moved([locked.medicine_id], "correction")
     for name in LOT_DETAIL_FIELDS:
         setattr(lot, name, getattr(locked, name))
     _copy_state(lot, locked)
@@ -517,9 +533,8 @@ def stock_adjust(
     _save_lot(locked, user=user, reason=reason, update_fields=["quantity"])
     movement = _movement(locked, MovementKind.ADJUSTMENT, delta, user=user, reason=reason, reference=reference)
     movement.save()
-    _refresh_stock([locked.medicine_id])
+    _stock_moved([locked.medicine_id], "adjustment")
     _copy_state(lot, locked)
-    _after_commit_stock_changed([locked.medicine_id], "adjustment")
     return movement
 
 
@@ -538,9 +553,8 @@ def stock_return(*, lot: Lot, quantity: int, user=None, reason: str = "", refere
     movement = _movement(locked, MovementKind.RETURN, quantity, user=user, reason=reason, reference=reference)
     movement.save()
     Medicine.objects.filter(pk=locked.medicine_id).update(number_sold=Greatest(F("number_sold") - quantity, 0))
-    _refresh_stock([locked.medicine_id])
+    _stock_moved([locked.medicine_id], "return")
     _copy_state(lot, locked)
-    _after_commit_stock_changed([locked.medicine_id], "return")
     return movement
 
 
@@ -554,9 +568,8 @@ def _set_status(lot: Lot, *, allowed_from: set[str], to: str, reason: str, user,
     locked.status = to
     locked.status_reason = reason[:500]
     _save_lot(locked, user=user, reason=reason, update_fields=["status", "status_reason"])
-    _refresh_stock([locked.medicine_id])
+    _stock_moved([locked.medicine_id], change)
     _copy_state(lot, locked)
-    _after_commit_stock_changed([locked.medicine_id], change)
     return locked
 
 
@@ -616,7 +629,7 @@ def lot_recall(*, lot: Lot, reason: str, user=None) -> RecallReport:
         locked.status = LotStatus.RECALLED
         locked.status_reason = reason[:500]
         _save_lot(locked, user=user, reason=reason, update_fields=["status", "status_reason"])
-        _refresh_stock([locked.medicine_id])
+        _stock_moved([locked.medicine_id], "recall")
     _copy_state(lot, locked)
 
     report = RecallReport(lot=locked, on_hand=locked.quantity, received=0, already_recalled=already)
@@ -633,7 +646,6 @@ def lot_recall(*, lot: Lot, reason: str, user=None) -> RecallReport:
         elif movement.kind == MovementKind.ADJUSTMENT:
             report.adjusted_quantity += movement.quantity
     if not already:
-        _after_commit_stock_changed([locked.medicine_id], "recall")
         transaction.on_commit(lambda: signals.lot_recalled.send(sender=Lot, lot=locked, report=report, user=user))
     return report
 
@@ -663,6 +675,5 @@ def lots_expire(*, today: datetime.date | None = None, user=None) -> int:
         bulk_update_with_history(
             lots, Lot, ["status", "status_reason"], batch_size=500, default_user=user, default_change_reason="expiry"
         )
-    _refresh_stock(medicine_ids, today)
-    _after_commit_stock_changed(medicine_ids, "expiry")
+    _stock_moved(medicine_ids, "expiry", today)
     return len(lots)

@@ -9,8 +9,11 @@ old keys simply expire.
 The version is bumped:
 - by the ``post_save``/``post_delete`` receivers below, for every model whose
   rows appear in an API response (connected in ``CatalogConfig.ready``);
-- by ``catalog_cache_bump()``, which services call after set-based writes
-  (``QuerySet.update()``, ``bulk_create``) that send no signals.
+- by ``stock_changed`` when a medicine went in or out of stock (a sale that
+  leaves it in stock changes no response; see ``_on_stock_changed``);
+- by ``catalog_cache_bump()``, which writers call after set-based writes
+  (``QuerySet.update()``, ``bulk_create``) that send no signals: the import
+  engine once per confirmed import, thumbnails once generated.
 
 The version is a nanosecond timestamp, so it doubles as the ``Last-Modified``
 of every response.
@@ -136,23 +139,36 @@ def _on_catalogue_change(sender, **kwargs) -> None:
     catalog_cache_bump()
 
 
+def _on_stock_changed(sender, availability_changed: bool = True, **kwargs) -> None:
+    """Stock reaches the API only as "in stock" (shown, filtered on, required of alternatives).
+
+    A sale or receipt that leaves every medicine on the same side of zero changes
+    no response, so it keeps the cache: on a busy chain a version per sale would
+    leave nothing cached. The one thing it does move is the popularity order
+    (``number_sold``), which may lag by up to ``CATALOG_API_CACHE_SECONDS``.
+    """
+    if availability_changed:
+        catalog_cache_bump()
+
+
 def connect_signals() -> None:
     """Connect the invalidation receivers; called from ``CatalogConfig.ready``."""
     from catalog import models
 
+    # Lots are not here: the API shows no lot, and what lots change in a
+    # medicine (its stock) is announced by stock_changed below.
     watched = [
         models.Category,
         models.Manufacturer,
         models.ActiveSubstance,
         models.Medicine,
         models.MedicineSubstance,
-        models.Lot,
     ]
     # Stock services change rows with QuerySet.update() (no post_save) and say
     # so with stock_changed after their transaction commits.
     from catalog.signals import stock_changed
 
-    stock_changed.connect(_on_catalogue_change, dispatch_uid="catalog_api_stock_changed")
+    stock_changed.connect(_on_stock_changed, dispatch_uid="catalog_api_stock_changed")
     for model in watched:
         post_save.connect(_on_catalogue_change, sender=model, dispatch_uid=f"catalog_api_save_{model.__name__}")
         post_delete.connect(_on_catalogue_change, sender=model, dispatch_uid=f"catalog_api_delete_{model.__name__}")

@@ -91,12 +91,43 @@ def test_a_repeated_request_is_served_from_the_cache_without_queries(api, shop, 
     assert response.status_code == 200
 
 
-def test_stock_arriving_flips_availability_in_the_cached_list(api, shop):
+def test_stock_arriving_flips_availability_in_the_cached_list(api, shop, django_capture_on_commit_callbacks):
     assert api.get(f"{API}medicines/nurofen/").json()["in_stock"] is False
 
-    receive(shop["nurofen"], 10)
+    with django_capture_on_commit_callbacks(execute=True):  # the receipt commits
+        receive(shop["nurofen"], 10)
 
     assert api.get(f"{API}medicines/nurofen/").json()["in_stock"] is True
+
+
+def test_the_last_unit_sold_takes_the_medicine_out_of_stock_at_once(api, shop, django_capture_on_commit_callbacks):
+    from catalog.services import stock_dispense
+
+    assert api.get(f"{API}medicines/tsitramon/").json()["in_stock"] is True
+    assert "tsitramon" in [item["slug"] for item in api.get(f"{API}medicines/?in_stock=true").json()["results"]]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_dispense(medicine=shop["tsitramon"], quantity=7)
+
+    assert api.get(f"{API}medicines/tsitramon/").json()["in_stock"] is False
+    assert "tsitramon" not in [item["slug"] for item in api.get(f"{API}medicines/?in_stock=true").json()["results"]]
+
+
+def test_a_sale_that_leaves_stock_keeps_every_cached_page(
+    api, shop, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from catalog.services import stock_dispense
+
+    detail = api.get(f"{API}medicines/panadol/")
+    popular = api.get(f"{API}medicines/?ordering=-popularity")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_dispense(medicine=shop["panadol"], quantity=3)  # 40 -> 37: still in stock
+
+    with django_assert_num_queries(0):  # both answered from the cache
+        assert api.get(f"{API}medicines/panadol/")["ETag"] == detail["ETag"]
+        # The popularity order lags until the entry expires (CATALOG_API_CACHE_SECONDS).
+        assert api.get(f"{API}medicines/?ordering=-popularity")["ETag"] == popular["ETag"]
 
 
 def test_a_bulk_update_is_seen_after_catalog_cache_bump(api, shop):

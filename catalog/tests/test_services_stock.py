@@ -446,3 +446,26 @@ def test_the_expiry_sweep_marks_lots_on_their_expiry_day_and_refreshes_the_medic
     assert later.status == LotStatus.AVAILABLE
     assert medicine.sellable_quantity == 5 and medicine.nearest_expiry == days(30)
     assert soon.history.latest().history_change_reason == "expiry"
+
+
+def test_stock_changed_says_whether_a_medicine_went_in_or_out_of_stock(django_capture_on_commit_callbacks):
+    medicine = MedicineFactory()
+    said = []
+
+    def listen(sender, medicine_ids, reason, availability_changed, **kwargs):
+        said.append((reason, availability_changed))
+
+    signals.stock_changed.connect(listen, weak=False, dispatch_uid="t-availability")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            lot = receive(medicine, 5)  # 0 -> 5
+        with django_capture_on_commit_callbacks(execute=True):
+            stock_dispense(medicine=medicine, quantity=2)  # 5 -> 3
+        with django_capture_on_commit_callbacks(execute=True):
+            lot_quarantine(lot=lot, reason="Check")  # 3 -> 0 sellable
+        with django_capture_on_commit_callbacks(execute=True):
+            stock_write_off(lot=lot, quantity=1, reason="Broken")  # quarantined: still 0 sellable
+    finally:
+        signals.stock_changed.disconnect(dispatch_uid="t-availability")
+
+    assert said == [("receipt", True), ("dispense", False), ("quarantine", True), ("write_off", False)]
