@@ -207,14 +207,15 @@ def medicines_refresh_stock(*, medicine_ids: Iterable[int], today: datetime.date
     """Recompute ``sellable_quantity`` and ``nearest_expiry`` from the lots, in set-based UPDATEs.
 
     Locks the medicines (primary-key order) first, like the stock services, so
-    a bulk refresh never deadlocks with a dispense.
+    a bulk refresh never deadlocks with a dispense. A repair that puts a
+    medicine in or out of stock is announced like any stock change ("refresh").
     """
     ids = sorted(set(medicine_ids))
     if ids:
         # Only the lock is needed here, not the rows: reading every column of
         # 100,000 medicines cost more than the refresh itself.
         lock_rows(Medicine.objects.filter(pk__in=ids).only("pk"))
-    _refresh_stock(ids, today)
+    _stock_moved(ids, "refresh", today)
 
 
 def substance_keys(links: Iterable[tuple], dosage_form: str) -> tuple[str, str]:
