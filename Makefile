@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install lint migrate demo otp messages clean
+.PHONY: run test bench install lint migrate demo otp messages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -45,6 +45,10 @@ lint: install
 # The current authenticator code of a demo account: make otp PHONE=+998901000001
 otp: install
 	@$(BIN)/python manage.py demo_accounts --code $(PHONE)
+
+# Retake docs/screenshots/ (each role's dashboard on the demo data) with the browser tests.
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q backoffice/tests/test_browser_workflows.py -k screenshots
 
 # Refresh locale/{uz,ru} from the code and templates (Unfold's included) and compile them.
 messages: install

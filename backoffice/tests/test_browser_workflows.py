@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.roles import Role
-from backoffice.tests.browser import SCREENSHOTS, admin_login, requires_chromium
+from backoffice.tests.browser import DOCS_SCREENSHOTS, UPDATE_SCREENSHOTS, admin_login, requires_chromium
 from catalog.models import Lot, MovementKind, StockMovement
 from catalog.tests.factories import MedicineFactory, receive
 
@@ -127,7 +127,7 @@ def _settle_charts(browser_page) -> None:
 
 
 @pytest.mark.slow
-def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, password, live_server, page):
+def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, password, live_server, page, tmp_path):
     from django.core.management import call_command
 
     from catalog.tests.import_helpers import csv_bytes, run_import
@@ -145,7 +145,8 @@ def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, passwo
     run_import("receipt", csv_bytes(rows), users[Role.INVENTORY], filename="receipt-2026-11.csv")
     cache.clear()
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots = DOCS_SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path
+    screenshots.mkdir(parents=True, exist_ok=True)
     for role, user in users.items():
         page.context.clear_cookies()
         admin_login(page, live_server, user, password)
@@ -159,4 +160,5 @@ def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, passwo
         # Real figures on the demo data, not an empty page.
         assert re.search(r"\d", text)
         assert page.locator("#dashboard tr.data-row").count() > 0
-        page.screenshot(path=str(SCREENSHOTS / f"dashboard-{role}.png"), full_page=True)
+        page.screenshot(path=str(screenshots / f"dashboard-{role}.png"), full_page=True)
+        assert (screenshots / f"dashboard-{role}.png").stat().st_size > 10_000
