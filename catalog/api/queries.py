@@ -207,39 +207,34 @@ class MedicineQuery:
             f"{LIST_SELECT} WHERE {self.where_sql} ORDER BY {self.order_by} "
             f"LIMIT {int(window.stop - window.start)} OFFSET {int(window.start)}"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*self.params, *self.order_params])
-            return [self.tree.with_category(dict(zip(LIST_FIELDS, row, strict=True))) for row in cursor.fetchall()]
+        return _rows(self.tree, LIST_FIELDS, sql, [*self.params, *self.order_params])
+
+
+def _rows(tree: VisibleTree, fields: tuple[str, ...], sql: str, params: list) -> list[dict[str, Any]]:
+    """The rows of ``sql`` as dicts of ``fields``, with their category's slug and name from the tree.
+
+    Rows of a category the tree does not show are left out.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+    return [tree.with_category(row) for row in rows if row["category_id"] in tree.nodes]
 
 
 def medicine_by_slug(tree: VisibleTree, slug: str) -> dict[str, Any] | None:
     """One visible medicine's detail row, or None."""
     query = MedicineQuery(tree)
     query.where("m.slug = %s", [slug])
-    with connection.cursor() as cursor:
-        cursor.execute(f"{DETAIL_SELECT} WHERE {query.where_sql}", query.params)
-        row = cursor.fetchone()
-    return tree.with_category(dict(zip(DETAIL_FIELDS, row, strict=True))) if row else None
+    rows = _rows(tree, DETAIL_FIELDS, f"{DETAIL_SELECT} WHERE {query.where_sql}", query.params)
+    return rows[0] if rows else None
 
 
 def medicine_rows(tree: VisibleTree, medicine_ids: list[int]) -> dict[int, dict[str, Any]]:
     """List rows of the given medicines that are in visible categories, by id (one statement)."""
     if not medicine_ids:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(f"{LIST_SELECT} WHERE m.id IN ({_placeholders(medicine_ids)})", medicine_ids)
-        rows = [dict(zip(LIST_FIELDS, row, strict=True)) for row in cursor.fetchall()]
-    return {row["id"]: tree.with_category(row) for row in rows if row["category_id"] in tree.nodes}
-
-
-def medicine_id_by_slug(tree: VisibleTree, slug: str) -> int | None:
-    """The id of the visible medicine ``slug``, or None."""
-    query = MedicineQuery(tree)
-    query.where("m.slug = %s", [slug])
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT m.id FROM {MEDICINE} m WHERE {query.where_sql}", query.params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    rows = _rows(tree, LIST_FIELDS, f"{LIST_SELECT} WHERE m.id IN ({_placeholders(medicine_ids)})", medicine_ids)
+    return {row["id"]: row for row in rows}
 
 
 def strengths_by_medicine(medicine_ids: Iterable[int], detail: bool = False) -> dict[int, list[dict]]:

@@ -337,10 +337,10 @@ class MedicineAlternativesView(CatalogView):
 
         self.check_slug(slug)
         tree = visible_tree(request.catalog_version)
-        medicine_id = queries.medicine_id_by_slug(tree, slug)
-        if medicine_id is None:
+        medicine = queries.medicine_by_slug(tree, slug)
+        if medicine is None:
             raise exceptions.NotFound()
-        ranked = alternative_ids(medicine_id=medicine_id)
+        ranked = alternative_ids(medicine_id=medicine["id"])
         found = queries.medicine_rows(tree, [alternative_id for alternative_id, _ in ranked])
         rows = [
             {**found[alternative_id], "alternative_kind": kind}
