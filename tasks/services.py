@@ -38,6 +38,7 @@ from simple_history.utils import bulk_update_with_history
 
 from accounts.roles import Role
 from catalog.models import Lot, LotStatus, Medicine
+from catalog.selectors import sellable_lots_q
 
 from .models import (
     EXPIRY_KINDS,
@@ -119,22 +120,10 @@ def _lock_scan(name: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEYS[name]])
 
 
-def _counts(kinds: Iterable[str], now: datetime) -> tuple[dict[str, int], int]:
-    """Open alerts by kind, and how many this scan (stamped ``now``) resolved: one statement."""
-    rows = (
-        Alert.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at=now), kind__in=list(kinds))
-        .values("kind", "resolved_at")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    open_by_kind: dict[str, int] = {}
-    resolved = 0
-    for row in rows:
-        if row["resolved_at"] is None:
-            open_by_kind[row["kind"]] = open_by_kind.get(row["kind"], 0) + row["n"]
-        else:
-            resolved += row["n"]
-    return open_by_kind, resolved
+def _open_counts(kinds: Iterable[str]) -> dict[str, int]:
+    """Open alerts by kind: one statement."""
+    rows = Alert.objects.open().filter(kind__in=list(kinds)).values("kind").annotate(n=Count("id")).order_by()
+    return {row["kind"]: row["n"] for row in rows}
 
 
 def _alert_columns(queryset: QuerySet, now: datetime) -> QuerySet:
@@ -167,13 +156,13 @@ def _run_scan(name: str, kinds: Sequence[str], still_holds: Q, is_new: QuerySet,
         _lock_scan(name)
         open_alerts = Alert.objects.open().filter(kind__in=kinds)
         # Resolving reads every open alert but writes only those that cleared.
-        open_alerts.exclude(still_holds).update(resolved_at=now)
+        result.resolved = open_alerts.exclude(still_holds).update(resolved_at=now)
         # Then every alert still open is seen now. Only last_seen changes, which
         # no index covers, and the table's fillfactor leaves room on each page:
         # PostgreSQL rewrites these rows in place (HOT, migration 0002).
         open_alerts.update(last_seen=now)
         result.created = _insert_from_select(Alert, _ALERT_COLUMNS, _alert_columns(is_new, now))
-    result.open_by_kind, result.resolved = _counts(kinds, now)
+    result.open_by_kind = _open_counts(kinds)
     return result
 
 
@@ -251,7 +240,7 @@ def _stock_candidates(today: date) -> QuerySet:
     "out of stock" (critical) whatever the reorder level (never negative).
     One GROUP BY over the lots: no loop, no per-medicine subquery.
     """
-    sellable = Q(lots__status=LotStatus.AVAILABLE, lots__quantity__gt=0, lots__expiry_date__gt=today)
+    sellable = sellable_lots_q(today, prefix="lots__")
     return (
         Medicine.objects.filter(is_active=True)
         .annotate(a_stock=Coalesce(Sum("lots__quantity", filter=sellable), Value(0)))
