@@ -44,9 +44,17 @@ from catalog.models import (
     MovementKind,
     StockMovement,
 )
-from catalog.selectors import lots_expiring, medicines_low_stock
+from catalog.selectors import (
+    EXPIRY_WINDOWS_DAYS,
+    expiring_within_q,
+    lots_expiring,
+    low_stock_q,
+    medicines_low_stock,
+    out_of_stock_q,
+)
 
-EXPIRY_WINDOWS = (30, 90, 180)
+# The lots admin's expiry filter windows: the figures link to them.
+EXPIRY_WINDOWS = EXPIRY_WINDOWS_DAYS
 MONEY_FIELD = DecimalField(max_digits=20, decimal_places=2)
 ZERO = Decimal("0")
 
@@ -57,10 +65,6 @@ def _lot_value():
 
 def _retail_value():
     return ExpressionWrapper(F("sellable_quantity") * F("price"), output_field=MONEY_FIELD)
-
-
-def _within(today: datetime.date, days: int) -> Q:
-    return Q(expiry_date__gt=today, expiry_date__lte=today + datetime.timedelta(days=days))
 
 
 # --- lots -----------------------------------------------------------------------
@@ -127,7 +131,7 @@ def lot_action_counts(
     today = today or timezone.localdate()
     aggregates = {"lots_expired": Count("pk", filter=Q(expiry_date__lte=today))}
     for days in windows:
-        aggregates[f"lots_{days}"] = Count("pk", filter=_within(today, days))
+        aggregates[f"lots_{days}"] = Count("pk", filter=expiring_within_q(today, days))
     row = Lot.objects.filter(
         status=LotStatus.AVAILABLE,
         quantity__gt=0,
@@ -150,10 +154,7 @@ def lot_action_counts(
 
 def expiring_lots_count(*, within_days: int = 30, today: datetime.date | None = None) -> int:
     """Available lots with stock expired or expiring within ``within_days`` (the sidebar badge; one statement)."""
-    today = today or timezone.localdate()
-    return Lot.objects.filter(
-        status=LotStatus.AVAILABLE, quantity__gt=0, expiry_date__lte=today + datetime.timedelta(days=within_days)
-    ).count()
+    return lots_expiring(within_days=within_days, today=today, include_expired=True).count()
 
 
 def _add_months(day: datetime.date, months: int) -> datetime.date:
@@ -182,13 +183,6 @@ class MedicineSummary:
     value_at_retail: Decimal
     out_of_stock: int
     low_stock: int
-    rx_out_of_stock: int
-
-
-def medicine_summary() -> MedicineSummary:
-    """Counts of active medicines by stock state and the retail value, from one pass (one statement)."""
-    summary, _categories = medicine_summary_by_category()
-    return summary
 
 
 @dataclass(frozen=True)
@@ -206,15 +200,13 @@ def medicine_summary_by_category(*, limit: int = 10) -> tuple[MedicineSummary, l
     category tree in Python (categories are a few hundred rows at most).
     Categories are ranked by value, largest first, ``limit`` of them.
     """
-    out = Q(sellable_quantity=0)
     rows = list(
         Medicine.objects.filter(is_active=True)
         .values("category_id")
         .annotate(
             value=Sum(_retail_value()),
-            out_of_stock=Count("pk", filter=out),
-            low_stock=Count("pk", filter=Q(sellable_quantity__gt=0, sellable_quantity__lte=F("reorder_level"))),
-            rx_out_of_stock=Count("pk", filter=out & Q(is_prescription=True)),
+            out_of_stock=Count("pk", filter=out_of_stock_q()),
+            low_stock=Count("pk", filter=low_stock_q()),
         )
         .order_by()
     )
@@ -222,7 +214,6 @@ def medicine_summary_by_category(*, limit: int = 10) -> tuple[MedicineSummary, l
         value_at_retail=sum((row["value"] or ZERO for row in rows), ZERO),
         out_of_stock=sum(row["out_of_stock"] for row in rows),
         low_stock=sum(row["low_stock"] for row in rows),
-        rx_out_of_stock=sum(row["rx_out_of_stock"] for row in rows),
     )
     categories = {c["pk"]: c for c in Category.objects.values("pk", "parent_id", "name")}
     totals: dict[int, Decimal] = {}
@@ -242,14 +233,12 @@ def medicine_summary_by_category(*, limit: int = 10) -> tuple[MedicineSummary, l
 
 def medicine_summary_out_of_stock_count() -> int:
     """Active medicines with no sellable stock (the (is_active, sellable_quantity) index; one statement)."""
-    return Medicine.objects.filter(is_active=True, sellable_quantity=0).count()
+    return Medicine.objects.filter(out_of_stock_q(), is_active=True).count()
 
 
 def medicine_summary_low_stock_count() -> int:
     """Active medicines with some stock, at or below their reorder level (one statement)."""
-    return Medicine.objects.filter(
-        is_active=True, sellable_quantity__gt=0, sellable_quantity__lte=F("reorder_level")
-    ).count()
+    return Medicine.objects.filter(low_stock_q(), is_active=True).count()
 
 
 def rx_out_of_stock_count() -> int:
@@ -382,8 +371,16 @@ def recent_imports(*, limit: int = 8) -> list[ImportJob]:
     return list(
         ImportJob.objects.select_related("created_by")
         .only(
-            "pk", "kind", "state", "original_name", "created_at", "total_rows", "error_rows",
-            "created_by__phone", "created_by__first_name", "created_by__last_name",
+            "pk",
+            "kind",
+            "state",
+            "original_name",
+            "created_at",
+            "total_rows",
+            "error_rows",
+            "created_by__phone",
+            "created_by__first_name",
+            "created_by__last_name",
         )
         .order_by("-created_at", "-id")[:limit]
     )
@@ -428,8 +425,15 @@ def latest_changes(*, limit: int = 10) -> list[dict]:
             user_first_name=F("history_user__first_name"),
             user_last_name=F("history_user__last_name"),
         ).values(
-            "model", "object_id", "label", "history_type", "history_date", "reason",
-            "user_phone", "user_first_name", "user_last_name",
+            "model",
+            "object_id",
+            "label",
+            "history_type",
+            "history_date",
+            "reason",
+            "user_phone",
+            "user_first_name",
+            "user_last_name",
         )
         if bounded is None:
             bounded = connections[queryset.db].features.supports_slicing_ordering_in_compound
@@ -453,7 +457,6 @@ __all__ = [
     "stock_value_profile",
     "lots_expiring_soon",
     "lots_to_act_on",
-    "medicine_summary",
     "medicine_summary_by_category",
     "medicine_summary_low_stock_count",
     "medicine_summary_out_of_stock_count",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import connections
 from django.db.models import F, Prefetch, Q, QuerySet, Value, prefetch_related_objects
@@ -248,6 +247,25 @@ def alternative_ids(*, medicine_id: int, limit: int = 20) -> list[tuple[int, str
     return [(medicine_id, ALTERNATIVE_KINDS[rank]) for medicine_id, rank in rows][:limit]
 
 
+# The expiry windows staff work in (the lots admin's filter, the dashboards' figures that link to it).
+EXPIRY_WINDOWS_DAYS = (30, 90, 180)
+
+
+def expiring_within_q(today: datetime.date, days: int) -> Q:
+    """Lots whose expiry falls within ``days`` from today, today excluded (the admin filter's window)."""
+    return Q(expiry_date__gt=today, expiry_date__lte=today + datetime.timedelta(days=days))
+
+
+def out_of_stock_q() -> Q:
+    """Medicines with no sellable stock (the medicines admin's "out of stock")."""
+    return Q(sellable_quantity=0)
+
+
+def low_stock_q() -> Q:
+    """Medicines with some sellable stock, but no more than their reorder level (the admin's "low stock")."""
+    return Q(sellable_quantity__gt=0, sellable_quantity__lte=F("reorder_level"))
+
+
 def lots_expiring(
     *, within_days: int, today: datetime.date | None = None, include_expired: bool = False
 ) -> QuerySet[Lot]:
@@ -276,27 +294,17 @@ def medicines_low_stock() -> QuerySet[Medicine]:
     )
 
 
-def stock_value(*, medicine: Medicine | None = None) -> Decimal:
-    """Purchase value of the stock on hand (every status), for dashboards."""
-    from django.db.models import DecimalField, ExpressionWrapper, Sum
-
-    queryset = Lot.objects.filter(quantity__gt=0)
-    if medicine is not None:
-        queryset = queryset.filter(medicine=medicine)
-    total = queryset.aggregate(
-        value=Sum(ExpressionWrapper(F("quantity") * F("purchase_price"), output_field=DecimalField()))
-    )["value"]
-    return total or Decimal("0")
-
-
 __all__ = [
+    "EXPIRY_WINDOWS_DAYS",
     "SearchPlan",
     "alternative_ids",
+    "expiring_within_q",
     "lots_expiring",
+    "low_stock_q",
     "medicine_alternatives",
     "medicine_search",
     "medicines_low_stock",
+    "out_of_stock_q",
     "search_plan",
     "sellable_lots_q",
-    "stock_value",
 ]

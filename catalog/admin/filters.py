@@ -8,8 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.contrib.filters.admin import DropdownFilter, RadioFilter, RelatedDropdownFilter
 
 from catalog.models import Lot
-
-EXPIRY_WINDOWS_DAYS = (30, 90, 180)
+from catalog.selectors import EXPIRY_WINDOWS_DAYS, expiring_within_q, low_stock_q, out_of_stock_q
 
 
 class StockStateFilter(RadioFilter):
@@ -26,10 +25,9 @@ class StockStateFilter(RadioFilter):
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         match self.value():
             case "out":
-                return queryset.filter(sellable_quantity=0)
+                return queryset.filter(out_of_stock_q())
             case "low":
-                # Low: something left, but no more than the reorder level.
-                return queryset.filter(sellable_quantity__gt=0, sellable_quantity__lte=F("reorder_level"))
+                return queryset.filter(low_stock_q())
             case "in":
                 # reorder_level >= 0, so this also means "more than nothing".
                 return queryset.filter(sellable_quantity__gt=F("reorder_level"))
@@ -83,7 +81,7 @@ class LotExpiryFilter(DropdownFilter):
         if value == "expired":
             return queryset.filter(expiry_date__lte=today)
         if value.isdigit() and int(value) in EXPIRY_WINDOWS_DAYS:
-            return queryset.filter(expiry_date__gt=today, expiry_date__lte=today + timedelta(days=int(value)))
+            return queryset.filter(expiring_within_q(today, int(value)))
         return queryset
 
 
