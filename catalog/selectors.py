@@ -50,14 +50,9 @@ def _contains_all(words: list[str]) -> Q:
     return condition
 
 
-def escape_like(text: str) -> str:
-    """``text`` with LIKE's wildcards and its escape character (backslash, PostgreSQL's default) escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _is_known_word(word: str, using: str) -> bool:
     """Is ``word`` a vocabulary word or the start of one (typing in progress)? One prefix-index probe."""
-    pattern = escape_like(word) + "%"
+    pattern = connections[using].ops.prep_for_like_query(word) + "%"
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {SEARCH_TERM_TABLE} WHERE term LIKE %s)", [pattern])
         return cursor.fetchone()[0]

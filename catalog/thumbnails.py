@@ -7,9 +7,9 @@ default storage, writes ``thumbnails/<width>/<digest>-<stem>.webp`` next to it
 and marks it done in the cache. The name depends only on the image's name, so
 running the task twice, or after a worker died half-way, gives the same file.
 
-The API asks ``thumbnail_url(medicine)`` (or ``thumbnail_urls(medicines)`` for
-a page, one cache round trip): the thumbnail's URL once it exists, the
-original image's URL until then, ``None`` without an image. Nothing here
+The API asks ``thumbnail_names_ready(image names)`` for a page (one cache
+round trip) and lists the thumbnail once it exists, the original image until
+then; ``thumbnail_url(s)`` answer the same for model instances. Nothing here
 touches the database, so a list page costs no extra queries.
 """
 
@@ -78,9 +78,8 @@ def thumbnail_generate(*, image_name: str, width: int | None = None) -> str | No
             # Another worker wrote the same thumbnail meanwhile; the storage
             # never overwrites, so it kept ours under a new name: drop it.
             storage.delete(saved)
-    if not cache.get(_marker(name)):
-        cache.set(_marker(name), True, timeout=None)
-        # Cached API responses still point at the full image: let them go.
+    if cache.add(_marker(name), True, timeout=None):
+        # The first to mark it: cached API responses still point at the full image, let them go.
         from catalog.api.caching import catalog_cache_bump
 
         catalog_cache_bump()
@@ -90,16 +89,6 @@ def thumbnail_generate(*, image_name: str, width: int | None = None) -> str | No
 @shared_task(name="catalog.thumbnail_generate", ignore_result=True)
 def thumbnail_generate_task(image_name: str) -> str | None:
     return thumbnail_generate(image_name=image_name)
-
-
-def thumbnail_url(medicine) -> str | None:
-    image = medicine.image
-    if not image:
-        return None
-    name = thumbnail_name(image.name)
-    if cache.get(_marker(name)):
-        return default_storage.url(name)
-    return image.url
 
 
 def thumbnail_names_ready(image_names: Iterable[str]) -> dict[str, str]:
@@ -112,20 +101,22 @@ def thumbnail_names_ready(image_names: Iterable[str]) -> dict[str, str]:
 
 
 def thumbnail_urls(medicines: Iterable) -> dict[int, str | None]:
-    """``{medicine.pk: url}`` for a page of medicines, with one cache read."""
+    """``{medicine.pk: url}`` for a page of medicines, with one cache read (see ``thumbnail_names_ready``)."""
     medicines = list(medicines)
-    names = {m.pk: thumbnail_name(m.image.name) for m in medicines if m.image}
-    done = cache.get_many([_marker(name) for name in names.values()])
+    ready = thumbnail_names_ready(m.image.name for m in medicines if m.image)
     urls: dict[int, str | None] = {}
     for medicine in medicines:
-        name = names.get(medicine.pk)
-        if name is None:
+        if not medicine.image:
             urls[medicine.pk] = None
-        elif done.get(_marker(name)):
-            urls[medicine.pk] = default_storage.url(name)
+        elif medicine.image.name in ready:
+            urls[medicine.pk] = default_storage.url(ready[medicine.image.name])
         else:
             urls[medicine.pk] = medicine.image.url
     return urls
+
+
+def thumbnail_url(medicine) -> str | None:
+    return thumbnail_urls([medicine])[medicine.pk]
 
 
 def medicine_image_saved(sender, instance, raw=False, **kwargs) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from django.db import connection
 
 from catalog.models import ActiveSubstance, Manufacturer, Medicine, MedicineSubstance
-from catalog.selectors import SearchPlan, escape_like, search_plan
+from catalog.selectors import SearchPlan, search_plan
 
 from . import serializers as s
 from .caching import versioned_get_or_set
@@ -160,7 +160,7 @@ class MedicineQuery:
             self.order_params = [plan.similar_to]
         else:
             for word in plan.words:
-                self.where("m.search_text LIKE %s ESCAPE '\\'", ["%" + escape_like(word) + "%"])
+                self.where("m.search_text LIKE %s ESCAPE '\\'", ["%" + connection.ops.prep_for_like_query(word) + "%"])
 
     def _code_exists(self, code: str) -> bool:
         with connection.cursor() as cursor:

@@ -8,12 +8,11 @@ cache for the other workers and in this process for the next request.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from catalog.models import Category
 
-from .caching import catalog_version, versioned_get_or_set
+from .caching import versioned_get_or_set
 
 
 @dataclass
@@ -25,10 +24,6 @@ class VisibleTree:
     # Categories that exist but are not visible: usually none or a few, so
     # excluding them is a cheaper filter than listing every visible one.
     hidden_ids: list[int] = field(default_factory=list)
-
-    @property
-    def ids(self) -> list[int]:
-        return list(self.nodes)
 
     def with_category(self, row: dict) -> dict:
         """Add ``category__slug`` and ``category__name`` to a medicine row of a visible category."""
@@ -88,16 +83,10 @@ def _build() -> VisibleTree:
     return tree
 
 
-_local = threading.local()
 # Part of the cache key: a deploy that changes VisibleTree never unpickles the old shape.
 TREE_FORMAT = "2"
 
 
 def visible_tree(version: int | None = None) -> VisibleTree:
-    version = catalog_version() if version is None else version
-    memo = getattr(_local, "memo", None)
-    if memo is not None and memo[0] == version:
-        return memo[1]
-    tree = versioned_get_or_set("tree", ("visible", TREE_FORMAT), _build, version=version)
-    _local.memo = (version, tree)
-    return tree
+    """The tree of ``version`` (the current one by default): from this process, else the cache, else built."""
+    return versioned_get_or_set("tree", ("visible", TREE_FORMAT), _build, version=version)
