@@ -39,6 +39,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
 from catalog.models import ActiveSubstance, Medicine
+from catalog.selectors import alternative_ids
 from catalog.thumbnails import thumbnail_names_ready
 
 from . import queries
@@ -221,6 +222,23 @@ class CatalogView(GenericAPIView):
 
     # --- Building blocks -----------------------------------------------------------
 
+    def medicine_items(self, request, rows: list[dict], *, detail: bool = False) -> list[dict]:
+        """Medicine rows (``queries``) as the API shows them: strengths and thumbnails in one read each."""
+        strengths = queries.strengths_by_medicine((row["id"] for row in rows), detail=detail)
+        thumbnails = thumbnail_names_ready(row["image"] for row in rows)
+        form_names = s.dosage_form_names()
+        return [
+            s.medicine_row(
+                row,
+                strengths.get(row["id"], []),
+                request.build_absolute_uri,
+                detail=detail,
+                thumbnails=thumbnails,
+                form_names=form_names,
+            )
+            for row in rows
+        ]
+
     def check_slug(self, slug: str) -> None:
         # The route takes any segment so that a malformed slug is a JSON 404
         # too; only a well-formed one reaches the database.
@@ -279,21 +297,7 @@ class MedicineListView(CatalogView):
         query = queries.MedicineQuery.from_params(tree, cleaned, version=request.catalog_version)
         paginator = self.paginator
         rows = paginator.paginate_queryset(query, request, view=self)
-        strengths = queries.strengths_by_medicine(row["id"] for row in rows)
-        thumbnails = thumbnail_names_ready(row["image"] for row in rows)
-        form_names = s.dosage_form_names()
-        return paginator.page_dict(
-            [
-                s.medicine_row(
-                    row,
-                    strengths.get(row["id"], []),
-                    request.build_absolute_uri,
-                    thumbnails=thumbnails,
-                    form_names=form_names,
-                )
-                for row in rows
-            ]
-        )
+        return paginator.page_dict(self.medicine_items(request, rows))
 
 
 @extend_schema_view(get=extend_schema(parameters=[SLUG_PARAMETER]))
@@ -311,11 +315,7 @@ class MedicineDetailView(CatalogView):
         row = queries.medicine_by_slug(visible_tree(request.catalog_version), slug)
         if row is None:
             raise exceptions.NotFound()
-        strengths = queries.strengths_by_medicine([row["id"]], detail=True)
-        thumbnails = thumbnail_names_ready([row["image"]])
-        return s.medicine_row(
-            row, strengths.get(row["id"], []), request.build_absolute_uri, detail=True, thumbnails=thumbnails
-        )
+        return self.medicine_items(request, [row], detail=True)[0]
 
 
 @extend_schema_view(get=extend_schema(parameters=[SLUG_PARAMETER]))
@@ -333,8 +333,6 @@ class MedicineAlternativesView(CatalogView):
         return self.cached_json(request, lambda: self._alternatives(request, slug))
 
     def _alternatives(self, request, slug: str) -> list[dict]:
-        from catalog.selectors import alternative_ids
-
         self.check_slug(slug)
         tree = visible_tree(request.catalog_version)
         medicine = queries.medicine_by_slug(tree, slug)
@@ -342,27 +340,9 @@ class MedicineAlternativesView(CatalogView):
             raise exceptions.NotFound()
         ranked = alternative_ids(medicine_id=medicine["id"])
         found = queries.medicine_rows(tree, [alternative_id for alternative_id, _ in ranked])
-        rows = [
-            {**found[alternative_id], "alternative_kind": kind}
-            for alternative_id, kind in ranked
-            if alternative_id in found  # not when its category is hidden
-        ]
-        strengths = queries.strengths_by_medicine(row["id"] for row in rows)
-        thumbnails = thumbnail_names_ready(row["image"] for row in rows)
-        form_names = s.dosage_form_names()
-        return [
-            {
-                **s.medicine_row(
-                    row,
-                    strengths.get(row["id"], []),
-                    request.build_absolute_uri,
-                    thumbnails=thumbnails,
-                    form_names=form_names,
-                ),
-                "alternative_kind": row["alternative_kind"],
-            }
-            for row in rows
-        ]
+        kept = [(found[alternative_id], kind) for alternative_id, kind in ranked if alternative_id in found]
+        items = self.medicine_items(request, [row for row, _ in kept])
+        return [{**item, "alternative_kind": kind} for item, (_, kind) in zip(items, kept, strict=True)]
 
 
 class SubstanceListView(CatalogView):
