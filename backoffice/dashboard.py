@@ -27,8 +27,10 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import Role
 from backoffice import selectors_dashboard as selectors
+from catalog.admin.imports import STATE_LABELS as IMPORT_STATE_COLOURS
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs, group_thousands
 from catalog.models import ImportKind, LotStatus, MovementKind
+from tasks.admin import SEVERITY_COLOURS
 
 DASHBOARD_CACHE_SECONDS = 60
 CACHE_PREFIX = "dashboard:v1"
@@ -341,7 +343,7 @@ def operator_widgets() -> dict:
         rows.append([link(medicine_url(medicine.pk), medicine.name), offered])
     alert_rows = [
         [link(admin_url("tasks_alert_change", alert.pk), str(alert)), badge(alert.get_severity_display(),
-         {"critical": "danger", "warning": "warning"}.get(alert.severity, "info")), format_date(alert.first_seen)]
+         SEVERITY_COLOURS.get(alert.severity, "info")), format_date(alert.first_seen)]
         for alert in alerts_open()[:5]
     ]
     summary_out = selectors.medicine_summary_out_of_stock_count()
@@ -384,8 +386,8 @@ def operator_search(query: str) -> dict:
                 link(medicine_url(m.pk), m.name) if m.is_active
                 else format_html("{} {}", link(medicine_url(m.pk), m.name), badge(_("Inactive"))),
                 format_uzs(m.price),
-                badge(_("Out of stock"), "danger") if m.sellable_quantity == 0 else
-                badge(number(m.sellable_quantity), "warning" if m.sellable_quantity <= m.reorder_level else "success"),
+                badge(_("Out of stock"), "danger") if m.is_out_of_stock else
+                badge(number(m.sellable_quantity), "warning" if m.is_low_stock else "success"),
                 format_date(m.nearest_expiry) or "—",
                 m.manufacturer.name,
             ]
@@ -423,7 +425,7 @@ def inventory_widgets() -> dict:
     reorder_rows = [
         [
             link(medicine_url(line.medicine.pk), line.medicine.name),
-            badge(_("Out of stock"), "danger") if line.medicine.sellable_quantity == 0
+            badge(_("Out of stock"), "danger") if line.medicine.is_out_of_stock
             else badge(number(line.medicine.sellable_quantity), "warning"),
             number(line.medicine.reorder_level),
             number(line.dispensed_30_days),
@@ -431,13 +433,12 @@ def inventory_widgets() -> dict:
         ]
         for line in reorder
     ]
-    state_tones = {"done": "success", "ready": "warning", "invalid": "danger", "failed": "danger"}
     import_rows = [
         [
             format_date(job.created_at),
             job.get_kind_display(),
             link(admin_url("catalog_importjob_preview", job.pk), job.original_name),
-            badge(job.get_state_display(), state_tones.get(job.state, "info")),
+            badge(job.get_state_display(), IMPORT_STATE_COLOURS.get(job.state, "info")),
             number(job.total_rows),
             str(job.created_by),
         ]
