@@ -1,9 +1,18 @@
 import pytest
+from django.core.cache import cache
 
 from backoffice.storage_config import s3_storages
 
 from .browser import chromium_browser, page  # noqa: F401 (one browser per session for every browser test module)
 from .s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+
+
+@pytest.fixture
+def fresh_cache():
+    """An empty cache before and after: dashboards and sidebar badges cache their figures."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,12 @@ from backoffice.tests.browser import DOCS_SCREENSHOTS, UPDATE_SCREENSHOTS, admin
 from catalog.models import Lot, MovementKind, StockMovement
 from catalog.tests.factories import MedicineFactory, receive
 
-pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [
+    pytest.mark.browser,
+    requires_chromium,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_cache"),
+]
 
 
 def test_inventory_staff_import_a_stock_receipt_through_the_pages_end_to_end(

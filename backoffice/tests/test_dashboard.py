@@ -16,6 +16,8 @@ from catalog.models import ImportJob, ImportKind, LotStatus
 from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
 from tasks.tests.factories import AlertFactory
 
+pytestmark = pytest.mark.usefixtures("fresh_cache")
+
 INDEX = "/admin/"
 
 OWNER_IDS = ["owner-stock-cost", "owner-stock-retail", "owner-expiring-30", "owner-expiring-90", "owner-out-of-stock",
@@ -29,13 +31,6 @@ INVENTORY_IDS = ["inventory-low-stock", "inventory-expiring-30", "inventory-impo
                  "inventory-recent-imports", "inventory-expiring"]
 WIDGETS = {Role.ADMIN: OWNER_IDS, Role.PHARMACIST: PHARMACIST_IDS, Role.OPERATOR: OPERATOR_IDS,
            Role.INVENTORY: INVENTORY_IDS}
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def ids_on(html: str) -> set[str]:

@@ -10,12 +10,7 @@ from accounts.roles import Role
 from backoffice.navigation import expiring_lots_badge, sidebar
 from catalog.tests.factories import MedicineFactory, receive
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def links(request) -> dict[str, dict]:
