@@ -130,6 +130,13 @@ EXPIRING_BADGE_DAYS = 30
 EXPIRING_BADGE_CACHE_SECONDS = 60
 
 
+def expiring_lots_badge_key() -> str:
+    """Where today's expiring-lots count is cached (a new day starts a new count)."""
+    from django.utils import timezone
+
+    return f"badge:expiring-lots:{timezone.localdate():%Y%m%d}"
+
+
 def expiring_lots_badge(request: HttpRequest) -> str | None:
     """Available lots with stock expired or expiring within 30 days; no badge when none.
 
@@ -137,11 +144,10 @@ def expiring_lots_badge(request: HttpRequest) -> str | None:
     (every admin page shows the sidebar).
     """
     from django.core.cache import cache
-    from django.utils import timezone
 
     from backoffice.selectors_dashboard import expiring_lots_count
 
-    key = f"badge:expiring-lots:{timezone.localdate():%Y%m%d}"
+    key = expiring_lots_badge_key()
     count = cache.get(key)
     if count is None:
         count = expiring_lots_count(within_days=EXPIRING_BADGE_DAYS)

@@ -32,12 +32,12 @@ def _client(role: str):
 
 def _forget_cached_figures() -> None:
     from django.core.cache import cache
-    from django.utils import timezone
 
     from backoffice.dashboard import clear_cache
+    from backoffice.navigation import expiring_lots_badge_key
 
     clear_cache()
-    cache.delete(f"badge:expiring-lots:{timezone.localdate():%Y%m%d}")
+    cache.delete(expiring_lots_badge_key())
 
 
 def _get(client, url: str = "/admin/"):
