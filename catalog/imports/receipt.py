@@ -36,7 +36,7 @@ from catalog.imports.base import (
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
 from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
 from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-from catalog.services import CLOSED_TO_RECEIPTS, lock_rows, receive_into
+from catalog.services import CLOSED_TO_RECEIPTS, lock_medicines, lock_rows, receive_into
 
 RECEIPT_REASON = "receipt"
 # PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
@@ -140,16 +140,6 @@ def medicine_id_for(plan: Plan, line: int, sku: str, barcode: str, by_sku: dict,
             plan.error(line, "barcode", _("Unknown barcode “%(barcode)s”.") % {"barcode": barcode})
         return medicine_id
     return None
-
-
-def lock_medicines(medicine_ids: list[int]) -> None:
-    """Lock the medicines in primary-key order through the services' ``lock_rows``, loading only their ids."""
-    if _is_postgres():
-        queryset = Medicine.objects.extra(where=[f"{Medicine._meta.db_table}.id = ANY(%s)"], params=[medicine_ids])
-        lock_rows(queryset.only("pk"))
-        return
-    for chunk in iter_chunks(medicine_ids, 5000):
-        lock_rows(Medicine.objects.filter(pk__in=chunk).only("pk"))
 
 
 LOT_FIELDS = ("pk", "medicine_id", "lot_number", "expiry_date", "quantity", "status", "supplier")

@@ -29,13 +29,13 @@ from catalog.imports.base import (
 from catalog.imports.parsing import cell_text, iter_chunks, parse_int
 from catalog.imports.receipt import (
     existing_lots,
-    lock_medicines,
     medicine_column_cells,
     medicine_id_for,
     refresh_derived_columns,
     resolve_medicines,
 )
 from catalog.models import Lot, Medicine, MovementKind, StockMovement
+from catalog.services import lock_medicines
 
 
 class StocktakeImporter(Importer):
