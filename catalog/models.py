@@ -22,14 +22,17 @@ from .validators import validate_icon, validate_image
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
+def gtin_check_digit(body: str) -> str:
+    """The GS1 mod-10 check digit of a GTIN's other digits."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return str((10 - total % 10) % 10)
+
+
 def validate_gtin(value: str) -> None:
     """GTIN-8/12/13/14 (EAN/UPC) with its GS1 mod-10 check digit."""
     if not value.isdigit() or len(value) not in (8, 12, 13, 14):
         raise ValidationError(_("A barcode has 8, 12, 13 or 14 digits."), code="invalid_gtin")
-    digits = [int(d) for d in value]
-    body, check = digits[:-1], digits[-1]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    if (10 - total % 10) % 10 != check:
+    if gtin_check_digit(value[:-1]) != value[-1]:
         raise ValidationError(_("The barcode's check digit is wrong: check the number."), code="invalid_gtin_check")
 
 

@@ -48,6 +48,7 @@ from .models import (
     MedicineSubstance,
     MovementKind,
     StockMovement,
+    gtin_check_digit,
 )
 from .transliteration import search_document, spellings
 
@@ -152,8 +153,7 @@ def search_text(parts: list[str]) -> str:
 
 
 def gtin13(body12: str) -> str:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body12)))
-    return body12 + str((10 - total % 10) % 10)
+    return body12 + gtin_check_digit(body12)
 
 
 def reset_catalogue() -> None:
@@ -368,141 +368,139 @@ def generate(
 
         bar = Progress(medicines, "medicines", enabled=progress)
         done = 0
-        deferred = _indexes_deferred([Medicine, MedicineSubstance, Lot, StockMovement])
-        deferred.__enter__()
-        while done < medicines:
-            size = min(batch_size, medicines - done)
-            meds: list[Medicine] = []
-            planned_links: list[list[tuple[SubstanceProfile, int, str, Decimal | None]]] = []
-            planned_lots: list[list[Lot]] = []
-            for offset in range(size):
-                number = start + done + offset + 1
-                chosen = rng.choice(products)
-                form, label, packs, liquid, topical = rng.choices(FORMS, weights=FORM_WEIGHTS)[0]
-                maker = rng.choice(makers)
-                links = []
-                for profile in chosen:
-                    if topical:
-                        links.append((profile, rng.choice([1, 2, 5]), "%", None))
-                    elif liquid:
-                        links.append((profile, max(1, rng.choice(profile.strengths) // 10), "mg", Decimal(5)))
-                    else:
-                        links.append((profile, rng.choice(profile.strengths), "mg", None))
-                pack = rng.choice(packs)
-                branded = rng.random() < 0.45
-                strength = "/".join(f"{s}{' ' if u != '%' else ''}{u}" for _, s, u, _ in links)
-                if liquid and not topical:
-                    strength += "/5 ml"
-                head = (
-                    (_syllable_word(rng, 2) + rng.choice(BRAND_ENDINGS)).capitalize()
-                    if branded
-                    else " + ".join(p.substance.inn_name for p, _, _, _ in links)
-                )
-                name = f"{head} {strength} {label}" + (f" №{pack}" if pack > 1 else "")
-                base = sum(s for _, s, _, _ in links) if not topical else 300
-                price = Decimal(max(1500, min(900_000, int((2000 + base * rng.uniform(8, 40)) * (3 if branded else 1)
-                                                            * max(1, pack / 10)) // 500 * 500)))  # fmt: skip
-                lots = []
-                for n in range(lots_per_medicine):
-                    expires_in = rng.randint(-90, 730)
-                    expiry = today + datetime.timedelta(days=expires_in)
-                    received = min(today, expiry - datetime.timedelta(days=rng.randint(200, 1000)))
-                    status = LotStatus.EXPIRED if expiry <= today else LotStatus.AVAILABLE
-                    roll = rng.random()
-                    if status == LotStatus.AVAILABLE and roll < 0.005:
-                        status = LotStatus.QUARANTINED
-                    elif status == LotStatus.AVAILABLE and roll < 0.006:
-                        status = LotStatus.RECALLED
-                    lots.append(
-                        Lot(
-                            lot_number=f"{rng.choice('ABCDEFHKLMNPRSTUVX')}{received:%y%m}-{number % 10000:04d}{n}",
-                            expiry_date=expiry,
-                            received_date=received,
-                            quantity=rng.randint(1, 400 if price < 50_000 else 60),
-                            purchase_price=(price * Decimal("0.72")).quantize(Decimal("1")),
-                            supplier=rng.choice(["Asklepiy Distribution", "Dori-Darmon", "Uzmedimpeks", "Direct"]),
-                            status=status,
-                            status_reason="" if status == LotStatus.AVAILABLE else "Synthetic data",
+        with _indexes_deferred([Medicine, MedicineSubstance, Lot, StockMovement]):
+            while done < medicines:
+                size = min(batch_size, medicines - done)
+                meds: list[Medicine] = []
+                planned_links: list[list[tuple[SubstanceProfile, int, str, Decimal | None]]] = []
+                planned_lots: list[list[Lot]] = []
+                for offset in range(size):
+                    number = start + done + offset + 1
+                    chosen = rng.choice(products)
+                    form, label, packs, liquid, topical = rng.choices(FORMS, weights=FORM_WEIGHTS)[0]
+                    maker = rng.choice(makers)
+                    links = []
+                    for profile in chosen:
+                        if topical:
+                            links.append((profile, rng.choice([1, 2, 5]), "%", None))
+                        elif liquid:
+                            links.append((profile, max(1, rng.choice(profile.strengths) // 10), "mg", Decimal(5)))
+                        else:
+                            links.append((profile, rng.choice(profile.strengths), "mg", None))
+                    pack = rng.choice(packs)
+                    branded = rng.random() < 0.45
+                    strength = "/".join(f"{s}{' ' if u != '%' else ''}{u}" for _, s, u, _ in links)
+                    if liquid and not topical:
+                        strength += "/5 ml"
+                    head = (
+                        (_syllable_word(rng, 2) + rng.choice(BRAND_ENDINGS)).capitalize()
+                        if branded
+                        else " + ".join(p.substance.inn_name for p, _, _, _ in links)
+                    )
+                    name = f"{head} {strength} {label}" + (f" №{pack}" if pack > 1 else "")
+                    base = sum(s for _, s, _, _ in links) if not topical else 300
+                    raw_price = (2000 + base * rng.uniform(8, 40)) * (3 if branded else 1) * max(1, pack / 10)
+                    price = Decimal(max(1500, min(900_000, int(raw_price) // 500 * 500)))
+                    lots = []
+                    for n in range(lots_per_medicine):
+                        expires_in = rng.randint(-90, 730)
+                        expiry = today + datetime.timedelta(days=expires_in)
+                        received = min(today, expiry - datetime.timedelta(days=rng.randint(200, 1000)))
+                        status = LotStatus.EXPIRED if expiry <= today else LotStatus.AVAILABLE
+                        roll = rng.random()
+                        if status == LotStatus.AVAILABLE and roll < 0.005:
+                            status = LotStatus.QUARANTINED
+                        elif status == LotStatus.AVAILABLE and roll < 0.006:
+                            status = LotStatus.RECALLED
+                        lots.append(
+                            Lot(
+                                lot_number=f"{rng.choice('ABCDEFHKLMNPRSTUVX')}{received:%y%m}-{number % 10000:04d}{n}",
+                                expiry_date=expiry,
+                                received_date=received,
+                                quantity=rng.randint(1, 400 if price < 50_000 else 60),
+                                purchase_price=(price * Decimal("0.72")).quantize(Decimal("1")),
+                                supplier=rng.choice(["Asklepiy Distribution", "Dori-Darmon", "Uzmedimpeks", "Direct"]),
+                                status=status,
+                                status_reason="" if status == LotStatus.AVAILABLE else "Synthetic data",
+                            )
+                        )
+                    sellable = [lot for lot in lots if lot.status == LotStatus.AVAILABLE and lot.expiry_date > today]
+                    parts = [name, maker.name]
+                    for profile, _, _, _ in links:
+                        s = profile.substance
+                        parts += [s.inn_name, s.name_uz, s.name_ru]
+                    # The alternatives keys, computed as medicine_reindex_search computes them.
+                    substance_key, generic_key = services.substance_keys(
+                        [(p.substance.pk, Decimal(st), u, v) for p, st, u, v in links], form
+                    )
+                    meds.append(
+                        Medicine(
+                            substance_key=substance_key,
+                            generic_key=generic_key,
+                            name=name,
+                            slug=f"{slugify(name)[:240]}-{number}",
+                            description=f"{head}: synthetic medicine for benchmarks.",
+                            manufacturer=maker,
+                            category=rng.choice(leaves),
+                            sku=f"{SKU_PREFIX}{number:08d}",
+                            # 20-29: GS1 restricted-circulation prefix, never a real product's barcode.
+                            barcode=gtin13(f"29{number:010d}"),
+                            dosage_form=form,
+                            pack_size=pack,
+                            is_prescription=any(p.rx for p, _, _, _ in links) or rng.random() < 0.2,
+                            is_controlled=rng.random() < 0.004,
+                            price=price,
+                            reorder_level=rng.choice([5, 10, 10, 20, 30]),
+                            is_active=rng.random() < 0.98,
+                            number_sold=int(rng.paretovariate(1.3) * 10) if rng.random() < 0.7 else 0,
+                            sellable_quantity=sum(lot.quantity for lot in sellable),
+                            nearest_expiry=min((lot.expiry_date for lot in sellable), default=None),
+                            search_text=search_text(parts),
                         )
                     )
-                sellable = [lot for lot in lots if lot.status == LotStatus.AVAILABLE and lot.expiry_date > today]
-                parts = [name, maker.name]
-                for profile, _, _, _ in links:
-                    s = profile.substance
-                    parts += [s.inn_name, s.name_uz, s.name_ru]
-                # The alternatives keys, computed as medicine_reindex_search computes them.
-                substance_key, generic_key = services.substance_keys(
-                    [(p.substance.pk, Decimal(st), u, v) for p, st, u, v in links], form
+                    planned_links.append(links)
+                    planned_lots.append(lots)
+                _insert(Medicine, meds, batch_size)
+                _insert(
+                    MedicineSubstance,
+                    [
+                        MedicineSubstance(
+                            medicine=m, substance=p.substance, strength=Decimal(s), unit=u, per_volume_ml=v
+                        )
+                        for m, links in zip(meds, planned_links, strict=True)
+                        for p, s, u, v in links
+                    ],
+                    batch_size,
                 )
-                meds.append(
-                    Medicine(
-                        substance_key=substance_key,
-                        generic_key=generic_key,
-                        name=name,
-                        slug=f"{slugify(name)[:240]}-{number}",
-                        description=f"{head}: synthetic medicine for benchmarks.",
-                        manufacturer=maker,
-                        category=rng.choice(leaves),
-                        sku=f"{SKU_PREFIX}{number:08d}",
-                        # 20-29: GS1 restricted-circulation prefix, never a real product's barcode.
-                        barcode=gtin13(f"29{number:010d}"),
-                        dosage_form=form,
-                        pack_size=pack,
-                        is_prescription=any(p.rx for p, _, _, _ in links) or rng.random() < 0.2,
-                        is_controlled=rng.random() < 0.004,
-                        price=price,
-                        reorder_level=rng.choice([5, 10, 10, 20, 30]),
-                        is_active=rng.random() < 0.98,
-                        number_sold=int(rng.paretovariate(1.3) * 10) if rng.random() < 0.7 else 0,
-                        sellable_quantity=sum(lot.quantity for lot in sellable),
-                        nearest_expiry=min((lot.expiry_date for lot in sellable), default=None),
-                        search_text=search_text(parts),
+                lots = []
+                for medicine, medicine_lots in zip(meds, planned_lots, strict=True):
+                    for lot in medicine_lots:
+                        lot.medicine = medicine
+                        lots.append(lot)
+                _insert(Lot, lots, batch_size)
+                movements = [
+                    StockMovement(
+                        lot=lot,
+                        created_at=received_at(lot.received_date),
+                        kind=MovementKind.RECEIPT,
+                        quantity=lot.quantity,
+                        balance_after=lot.quantity,
+                        reason="receipt",
+                        reference="SYNTHETIC",
                     )
-                )
-                planned_links.append(links)
-                planned_lots.append(lots)
-            _insert(Medicine, meds, batch_size)
-            _insert(
-                MedicineSubstance,
-                [
-                    MedicineSubstance(medicine=m, substance=p.substance, strength=Decimal(s), unit=u, per_volume_ml=v)
-                    for m, links in zip(meds, planned_links, strict=True)
-                    for p, s, u, v in links
-                ],
-                batch_size,
-            )
-            lots = []
-            for medicine, medicine_lots in zip(meds, planned_lots, strict=True):
-                for lot in medicine_lots:
-                    lot.medicine = medicine
-                    lots.append(lot)
-            _insert(Lot, lots, batch_size)
-            movements = [
-                StockMovement(
-                    lot=lot,
-                    created_at=received_at(lot.received_date),
-                    kind=MovementKind.RECEIPT,
-                    quantity=lot.quantity,
-                    balance_after=lot.quantity,
-                    reason="receipt",
-                    reference="SYNTHETIC",
-                )
-                for lot in lots
-            ]
-            _insert(StockMovement, movements, batch_size)
-            result.lots += len(lots)
-            result.movements += len(movements)
-            done += size
-            bar.update(done)
-        bar.finish()
-        result.medicines = done
-        log(f"Rows written in {time.perf_counter() - started:.1f} s; checking foreign keys and building indexes...")
-        deferred.__exit__(None, None, None)
+                    for lot in lots
+                ]
+                _insert(StockMovement, movements, batch_size)
+                result.lots += len(lots)
+                result.movements += len(movements)
+                done += size
+                bar.update(done)
+            bar.finish()
+            result.medicines = done
+            log(f"Rows written in {time.perf_counter() - started:.1f} s; checking foreign keys and building indexes...")
         log(f"Indexes built at {time.perf_counter() - started:.1f} s.")
-        rebuild = getattr(services, "search_terms_rebuild", None)
-        if rebuild is not None:
-            log("Rebuilding the search vocabulary...")
-            rebuild()
+        log("Rebuilding the search vocabulary...")
+        services.search_terms_rebuild()
     if connection.vendor == "postgresql":
         log("ANALYZE...")
         with connection.cursor() as cursor:

@@ -6,14 +6,21 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from catalog.models import ActiveSubstance, Category, DosageForm, Manufacturer, Medicine, MedicineSubstance
+from catalog.models import (
+    ActiveSubstance,
+    Category,
+    DosageForm,
+    Manufacturer,
+    Medicine,
+    MedicineSubstance,
+    gtin_check_digit,
+)
 
 
 def gtin13(n: int) -> str:
     """A valid EAN-13 built from ``n`` (GS1 mod-10 check digit)."""
     body = f"478{n:09d}"
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return body + str((10 - total % 10) % 10)
+    return body + gtin_check_digit(body)
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
