@@ -18,7 +18,6 @@ Refusals (429), OPTIONS and other methods go through DRF as usual.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,7 +59,6 @@ TAGS = ["catalog"]
 SLUG_PARAMETER = OpenApiParameter(
     "slug", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^[-a-zA-Z0-9_]+$", description="Medicine slug."
 )
-SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -108,8 +106,7 @@ class CatalogRateThrottle(AnonRateThrottle):
         # to the response cache) is not counted twice.
         request = getattr(request, "_request", request)
         if getattr(request, "catalog_count", None) is None:
-            (version,) = self.count_and_read(request, [VERSION_KEY])
-            request.catalog_version = version
+            self.count_and_read(request, [])  # OPTIONS and refused methods: counted, nothing to read
         self.window_end = request.catalog_window_end
         return request.catalog_count <= self.num_requests
 
@@ -156,7 +153,7 @@ class CatalogView(GenericAPIView):
         version, entry = values[0], values[1] if key else None
         request.catalog_version = int(version) if version is not None else catalog_version()
         request.catalog_response_key = key
-        request.catalog_allowed = throttle.rate is None or request.catalog_count <= throttle.num_requests
+        request.catalog_allowed = throttle.allow_request(request, self)  # counted above: not again
         if entry is None or entry[0] != request.catalog_version or not request.catalog_allowed:
             return None
         return self.json_response(request, entry[1], entry[2], request.catalog_version)
@@ -239,12 +236,6 @@ class CatalogView(GenericAPIView):
             for row in rows
         ]
 
-    def check_slug(self, slug: str) -> None:
-        # The route takes any segment so that a malformed slug is a JSON 404
-        # too; only a well-formed one reaches the database.
-        if not SLUG_RE.fullmatch(slug):
-            raise exceptions.NotFound()
-
 
 class CategoryTreeView(CatalogView):
     @extend_schema(
@@ -311,7 +302,6 @@ class MedicineDetailView(CatalogView):
         return self.cached_json(request, lambda: self._detail(request, slug))
 
     def _detail(self, request, slug: str) -> dict:
-        self.check_slug(slug)
         row = queries.medicine_by_slug(visible_tree(request.catalog_version), slug)
         if row is None:
             raise exceptions.NotFound()
@@ -333,7 +323,6 @@ class MedicineAlternativesView(CatalogView):
         return self.cached_json(request, lambda: self._alternatives(request, slug))
 
     def _alternatives(self, request, slug: str) -> list[dict]:
-        self.check_slug(slug)
         tree = visible_tree(request.catalog_version)
         medicine = queries.medicine_by_slug(tree, slug)
         if medicine is None:
