@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.imports.parsing import CellError, FileRejected, Table, normalise_header
+from catalog.imports.parsing import CellError, FileRejected, Table, cell_text, normalise_header
 
 NEW = "new"
 UPDATED = "updated"
@@ -158,6 +158,13 @@ class Importer:
         return value
 
     def parse_cell(self, plan: Plan, line: int, cells: list, name: str, parser, *, required: bool = True):
+        """The parsed value of a cell, or ``None`` with the cell's error on the plan.
+
+        A parser says what is wrong with a value by raising ``CellError``; any other
+        error it lets through (a date the calendar has no room for, a number
+        ``Decimal`` refuses) still only means this value cannot be read: it is this
+        cell's error too, never a failed import.
+        """
         value = self.cell(cells, name)
         if value == "" or value is None:
             if required:
@@ -167,7 +174,9 @@ class Importer:
             return parser(value)
         except CellError as exc:
             plan.error(line, name, exc.message)
-            return None
+        except (ValueError, TypeError, ArithmeticError):
+            plan.error(line, name, _("“%(value)s” cannot be read in this column.") % {"value": cell_text(value)})
+        return None
 
     # --- the two phases -------------------------------------------------------
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:

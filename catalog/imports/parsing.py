@@ -357,7 +357,7 @@ def _parse_date_text(text: str) -> date:
     month_only = _MONTH_ONLY.match(text)
     if month_only:
         month, year = int(month_only.group(1)), int(month_only.group(2))
-        if not 1 <= month <= 12:
+        if not 1 <= month <= 12 or year < 1:
             raise CellError(_("“%(value)s” is not a month: use MM/YYYY.") % {"value": text})
         return date(year, month, calendar.monthrange(year, month)[1])
     for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"):
