@@ -206,6 +206,10 @@ def read_xlsx(data: bytes) -> Table:
         raise FileRejected(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from exc
     try:
         sheet = workbook.worksheets[0]
+        # Read-only openpyxl stops at the sheet's own <dimension> tag, which writers
+        # may leave stale (A1:F2 over 30,000 rows) or out: forget it and read every row
+        # and every cell there is.
+        sheet.reset_dimensions()
         iterator = sheet.iter_rows(values_only=True)
         header_row = next(iterator, None)
         if header_row is None:
