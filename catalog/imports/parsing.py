@@ -135,6 +135,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return text, "cp1251"
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def detect_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (";", ",", "\t")}
     best = max(counts, key=counts.get)
@@ -143,7 +146,8 @@ def detect_delimiter(header_line: str) -> str:
 
 def read_csv(data: bytes) -> Table:
     text, encoding = decode_text(data)
-    first_line = text.split("\n", 1)[0]
+    # The header line, whichever line end the file uses (old Mac and some exporters write CR only).
+    first_line = _LINE_END.split(text, maxsplit=1)[0]
     delimiter = detect_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -233,20 +237,48 @@ def read_xlsx(data: bytes) -> Table:
 
 
 def count_data_rows(data: bytes, filename: str) -> int:
-    """A cheap estimate of the data rows, to choose between a request and a worker."""
-    if data[:4] == b"PK\x03\x04":
-        import openpyxl
+    """A cheap estimate of the data rows, to choose between a request and a worker.
 
+    Never below the real count for a readable file, whatever it declares: CSV line
+    ends of any kind (CRLF, LF or CR alone) are counted, and an XLSX sheet's
+    ``<row>`` elements are counted in its XML, streamed, as its ``<dimension>`` may
+    be missing or wrong. Blank rows are counted too; reading skips them later.
+    """
+    if data[:4] == b"PK\x03\x04":
         try:
-            check_zip_bomb(data)
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-            try:
-                return max((workbook.worksheets[0].max_row or 1) - 1, 0)
-            finally:
-                workbook.close()
-        except Exception:
+            return max(_count_sheet_rows(data) - 1, 0)
+        except Exception:  # damaged or refused: reading it says what is wrong, at once and in the request
             return 0
-    return max(data.count(b"\n") - 1 + (0 if data.endswith(b"\n") else 1), 0)
+    lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return max(lines - 1 + (0 if data.endswith((b"\n", b"\r")) else 1), 0)
+
+
+# A row element, whatever namespace prefix the writer chose: <row ...>, <row/>, <x:row ...>.
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+
+
+def _count_sheet_rows(data: bytes, chunk_size: int = 1 << 20) -> int:
+    """The ``<row>`` elements of the first sheet (the one imported), decompressed a megabyte at a time."""
+    import openpyxl
+
+    check_zip_bomb(data)
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        # Read-only worksheets know their part in the archive; loading the workbook parsed no rows.
+        path = workbook.worksheets[0]._worksheet_path
+    finally:
+        workbook.close()
+    count, carry = 0, b""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
+        while chunk := stream.read(chunk_size):
+            buffer = carry + chunk
+            # A tag cut in two by the chunk boundary is counted with the next chunk.
+            cut = buffer.rfind(b"<")
+            if cut == -1 or cut < len(buffer) - 64:
+                cut = len(buffer)
+            count += len(_ROW_TAG.findall(buffer, 0, cut))
+            carry = buffer[cut:]
+    return count + len(_ROW_TAG.findall(carry))
 
 
 # --- Header -----------------------------------------------------------------

@@ -6,10 +6,11 @@ import pytest
 import time_machine
 
 from accounts.roles import Role
-from catalog.imports.parsing import read_table
+from catalog.imports.engine import import_job_create, import_job_start_check
+from catalog.imports.parsing import count_data_rows, read_table
 from catalog.models import ImportState, Lot
 from catalog.tests.factories import MedicineFactory
-from catalog.tests.import_helpers import run_import, xlsx_declaring
+from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_declaring
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,9 @@ def inventory_user(make_staff):
 
 def receipt_rows(count: int) -> list[list]:
     return [["PARA-1", None, f"L{n}", "2027-03-31", 5, 1.5, "Grand"] for n in range(count)]
+
+
+# --- item: rows a sheet's <dimension> does not declare --------------------------------------
 
 
 @pytest.mark.parametrize("dimension", ["A1:F2", None], ids=["understated", "missing"])
@@ -53,3 +57,63 @@ def test_a_sheet_understating_its_size_previews_and_applies_every_row(inventory_
     assert (job.total_rows, job.new_rows) == (300, 300)
     assert Lot.objects.count() == 300
     assert set(Lot.objects.values_list("supplier", flat=True)) == {"Grand"}
+
+
+# --- item: the size estimate that sends large files to a worker ------------------------------
+
+
+@pytest.mark.parametrize("dimension", ["A1:F2", None], ids=["understated", "missing"])
+def test_the_row_estimate_of_a_sheet_does_not_trust_its_dimension(dimension):
+    data = xlsx_declaring([HEADER, *receipt_rows(300)], dimension)
+
+    assert count_data_rows(data, "delivery.xlsx") == 300
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\n", "\r"], ids=["crlf", "lf", "cr"])
+def test_the_row_estimate_of_a_csv_does_not_depend_on_its_line_ends(line_end):
+    rows = [",".join(HEADER)] + [f"PARA-1,,L{n},2027-03-31,5,1,Grand" for n in range(300)]
+    data = line_end.join(rows).encode()
+
+    assert count_data_rows(data, "delivery.csv") == 300
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("cr-only.csv", "\r".join([",".join(HEADER)] + [f"PARA-1,,L{n},2027-03-31,5,1," for n in range(30)]).encode()),
+        ("no-dimension.xlsx", xlsx_declaring([HEADER, *receipt_rows(30)], None)),
+        ("understated.xlsx", xlsx_declaring([HEADER, *receipt_rows(30)], "A1:F2")),
+    ],
+)
+def test_a_large_file_goes_to_the_worker_whatever_its_line_ends_or_dimension(inventory_user, settings, name, data):
+    settings.IMPORT_ASYNC_ROWS = 10
+    MedicineFactory(sku="PARA-1")
+    job = import_job_create(kind="receipt", filename=name, data=data, user=inventory_user)
+
+    job = import_job_start_check(job=job)
+
+    assert job.task_id, "checked in the web request instead of the worker"
+    assert job.state == ImportState.READY, job.errors
+    assert job.total_rows == job.new_rows == 30
+
+
+def test_a_csv_with_cr_line_ends_takes_its_delimiter_from_the_header_line(inventory_user):
+    MedicineFactory(sku="PARA-1")
+    header = ";".join(HEADER)
+    # Suppliers with commas in them: more commas than semicolons in the file as a whole.
+    rows = [f'PARA-1;;L{n};2027-03-31;5;1,5;"Grand Pharm, Tashkent, Chilonzor, 5, 12, 3, 1, A, B, C"' for n in range(3)]
+    data = "\r".join([header, *rows]).encode()
+
+    job = run_import("receipt", data, inventory_user)
+
+    assert job.state == ImportState.DONE, job.errors
+    assert set(Lot.objects.values_list("supplier", flat=True)) == {"Grand Pharm, Tashkent, Chilonzor, 5, 12, 3, 1, A, B, C"}
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+def test_row_tags_cut_by_a_chunk_boundary_are_counted_once(chunk_size):
+    from catalog.imports.parsing import _count_sheet_rows
+
+    data = xlsx_declaring([HEADER, *receipt_rows(40)], None)
+
+    assert _count_sheet_rows(data, chunk_size=chunk_size) == 41
