@@ -12,8 +12,6 @@ refreshed set-based and ``stock_changed`` is sent after commit.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +30,7 @@ from catalog.imports.base import (
     ProgressCallback,
     chunked_in,
     no_progress,
+    out_of_range_message,
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
 from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
@@ -39,6 +38,8 @@ from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
 from catalog.services import CLOSED_TO_RECEIPTS, lock_medicines, lock_rows, receive_into
 
 RECEIPT_REASON = "receipt"
+LOT_QUANTITY = Lot._meta.get_field("quantity")
+LOT_PRICE = Lot._meta.get_field("purchase_price")
 # PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
 USE_COPY = True
 
@@ -215,14 +216,12 @@ class ReceiptImporter(Importer):
                     "expiry_date",
                     _("This lot expired on %(date)s: expired stock cannot be received.") % {"date": expiry.isoformat()},
                 )
-            quantity = self.parse_cell(plan, line, cells, "quantity", parse_int)
+            quantity = self.parse_cell(plan, line, cells, "quantity", parse_int, field=LOT_QUANTITY)
             if quantity is not None and quantity <= 0:
                 plan.error(line, "quantity", _("The quantity must be a whole number greater than zero."))
-            price = self.parse_cell(plan, line, cells, "purchase_price", parse_decimal)
+            price = self.parse_cell(plan, line, cells, "purchase_price", parse_decimal, field=LOT_PRICE)
             if price is not None and price < 0:
                 plan.error(line, "purchase_price", _("The purchase price cannot be negative."))
-            if price is not None and price >= Decimal("1e12"):
-                plan.error(line, "purchase_price", _("The purchase price is too large."))
             supplier = cell_text(self.cell(cells, "supplier"))
             if len(supplier) > 200:
                 plan.error(line, "supplier", _("At most 200 characters."))
@@ -285,6 +284,16 @@ class ReceiptImporter(Importer):
                     "lot_number",
                     _("Lot %(lot)s is %(status)s: it cannot receive stock.")
                     % {"lot": lot_number, "status": lot.get_status_display()},
+                )
+                continue
+            # The lot's new balance goes into the same column (and the movement's balance_after).
+            problem = out_of_range_message(LOT_QUANTITY, lot.quantity + quantity)
+            if problem:
+                plan.error(
+                    line,
+                    "quantity",
+                    _("Lot %(lot)s holds %(quantity)s units already; with this receipt: %(problem)s")
+                    % {"lot": lot_number, "quantity": lot.quantity, "problem": problem},
                 )
                 continue
             plan.actions.append((lot, medicine_id, lot_number, expiry, quantity, price, supplier))

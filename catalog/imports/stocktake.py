@@ -67,7 +67,9 @@ class StocktakeImporter(Importer):
             lot_number = cell_text(self.cell(cells, "lot_number"))
             if not lot_number:
                 plan.error(line, "lot_number", _("This cell is empty."))
-            counted = self.parse_cell(plan, line, cells, "counted_quantity", parse_int)
+            counted = self.parse_cell(
+                plan, line, cells, "counted_quantity", parse_int, field=Lot._meta.get_field("quantity")
+            )
             if counted is not None and counted < 0:
                 plan.error(line, "counted_quantity", _("A counted quantity cannot be negative."))
             skus.update([sku] if sku else [])
