@@ -83,6 +83,10 @@ class Plan:
     preview_rows: list[dict] = field(default_factory=list)
     # Importer-specific: the rows to write, already resolved to ids.
     actions: list = field(default_factory=list)
+    # Importer-specific, JSON: what a dry run's rows were checked against, stored with
+    # the job and handed back to the confirmation (``Importer(basis=...)``), e.g. the
+    # book quantity of each lot a stocktake counted.
+    basis: dict = field(default_factory=dict)
 
     def error(self, line: int, column: str, message) -> None:
         self.error_lines.add(line)
@@ -120,8 +124,10 @@ class Importer:
     # Columns an export carries for people to read, accepted and not imported.
     ignored: tuple[str, ...] = ()
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, basis: dict | None = None) -> None:
+        """``basis`` is ``None`` for a dry run; at confirmation, the ``Plan.basis`` the dry run stored."""
         self.table = table
+        self.basis = basis
         self.index = self.map_header(table.header)
 
     # --- header -------------------------------------------------------------

@@ -146,12 +146,13 @@ def _earlier_applied(kind: str, checksum: str, exclude_pk: int | None = None) ->
     return jobs.order_by("-applied_at", "-pk").first()
 
 
-def _read(job: ImportJob) -> Importer:
+def _read(job: ImportJob, *, confirming: bool = False) -> Importer:
     with job.file.open("rb") as handle:
         data = handle.read()
     table = read_table(data, job.original_name)
     del data
-    return IMPORTERS[job.kind](table)
+    basis = (job.preview or {}).get("basis", {}) if confirming else None
+    return IMPORTERS[job.kind](table, basis=basis)
 
 
 def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
@@ -162,6 +163,8 @@ def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
     job.error_rows = plan.counts["error"]
     job.errors = plan.errors[:MAX_STORED_ERRORS]
     job.preview = {"columns": importer.preview_columns(), "rows": plan.preview_rows, "errors_total": len(plan.errors)}
+    if plan.basis:
+        job.preview["basis"] = plan.basis
 
 
 def _store_rejection(job: ImportJob, exc: FileRejected) -> None:
@@ -303,7 +306,7 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                 return job
             with translation.override(job.language or settings.LANGUAGE_CODE):
                 try:
-                    importer = _read(job)
+                    importer = _read(job, confirming=True)
                     plan = importer.plan(lock=True, progress=lambda p: report(p // 2))
                 except FileRejected as exc:
                     _store_rejection(job, exc)
