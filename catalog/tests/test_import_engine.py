@@ -36,7 +36,9 @@ def inventory_user(make_staff):
 
 
 def _job(user, rows):
-    return import_job_create(kind="receipt", filename="a.csv", data=csv_bytes([HEADER, *rows]), user=user, language="en")
+    return import_job_create(
+        kind="receipt", filename="a.csv", data=csv_bytes([HEADER, *rows]), user=user, language="en"
+    )
 
 
 def test_a_month_of_year_zero_uploaded_in_the_admin_is_a_cell_error_not_a_server_error(staff_client):
@@ -89,7 +91,6 @@ def test_an_unexpected_error_while_applying_fails_the_job_with_a_generic_message
     assert "No such file" not in job.message and job.file.name not in job.message
     assert any(record.exc_info for record in caplog.records)
     assert snapshot() == before
-
 
 
 def test_any_error_a_parser_lets_through_is_the_error_of_that_cell(inventory_user):

@@ -10,7 +10,7 @@ from catalog.imports.engine import import_job_create, import_job_start_check
 from catalog.imports.parsing import count_data_rows, read_table
 from catalog.models import ImportState, Lot
 from catalog.tests.factories import MedicineFactory
-from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_declaring
+from catalog.tests.import_helpers import run_import, xlsx_declaring
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,9 @@ def test_a_csv_with_cr_line_ends_takes_its_delimiter_from_the_header_line(invent
     job = run_import("receipt", data, inventory_user)
 
     assert job.state == ImportState.DONE, job.errors
-    assert set(Lot.objects.values_list("supplier", flat=True)) == {"Grand Pharm, Tashkent, Chilonzor, 5, 12, 3, 1, A, B, C"}
+    assert set(Lot.objects.values_list("supplier", flat=True)) == {
+        "Grand Pharm, Tashkent, Chilonzor, 5, 12, 3, 1, A, B, C"
+    }
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
