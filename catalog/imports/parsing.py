@@ -19,6 +19,7 @@ import functools
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class FileRejected(Exception):
@@ -96,6 +98,14 @@ _CP1251_UNLIKELY = set("ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”�
 _CP1251_TOLERATED = set("«»—–№“”‘’…•°Ёё§©®±µ")
 
 
+# One refusal for every 8-bit file that is not what we read, naming what we do.
+ENCODING_REFUSED = gettext_lazy(
+    "The file's text is not in an encoding the import reads: UTF-8 (with or without BOM), UTF-16 with BOM, or "
+    'Windows-1251 (Russian or Uzbek). Save it as "CSV UTF-8" and upload it again.'
+)
+_CYRILLIC_RUN = re.compile(r"[\u0400-\u04ff]+")
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """``(text, encoding)``: UTF-8 (BOM or not) first, strictly; then Windows-1251 if it reads as Cyrillic text."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -117,22 +127,43 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         text = data.decode("cp1251")
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            _('The file is neither UTF-8 nor Windows-1251 text: save it as "CSV UTF-8" and upload it again.')
-        ) from exc
-    non_ascii = [ch for ch in text if ord(ch) > 127]
-    letters = sum(1 for ch in non_ascii if _CP1251_LETTERS.match(ch) and ch not in _CP1251_UNLIKELY)
-    tolerated = sum(1 for ch in non_ascii if ch in _CP1251_TOLERATED)
-    # Real Windows-1251 text is Cyrillic letters and a little typography; bytes of
-    # another encoding read as 1251 give a scatter of rare letters and symbols.
-    if non_ascii and (letters + tolerated) / len(non_ascii) < 0.95:
-        raise FileRejected(
-            _(
-                "The file is not UTF-8 and does not read as Windows-1251 (Cyrillic) text either: "
-                'save it as "CSV UTF-8" and upload it again.'
-            )
-        )
+        raise FileRejected(ENCODING_REFUSED) from exc
+    if not _reads_as_cyrillic(text):
+        raise FileRejected(ENCODING_REFUSED)
     return text, "cp1251"
+
+
+def _reads_as_cyrillic(text: str) -> bool:
+    """Whether 8-bit text decoded as Windows-1251 is really Russian/Uzbek text, not another code page.
+
+    Every byte decodes under 1251, so the question is what the letters look like.
+    Real 1251 text is Cyrillic letters and a little typography (Uzbek Latin is
+    ASCII with ‘ ’ apostrophes); bytes of another encoding read as 1251 give a
+    scatter of rare letters and symbols. Latin-1/Windows-1252 text is subtler:
+    its accented letters land on ordinary Cyrillic ones (ü -> ь, ö -> ц, ß -> Я),
+    but inside Latin words: "Müller Größe" reads "Mьller GrцЯe". A Russian
+    word is Cyrillic through and through, so when most runs of Cyrillic letters
+    touch a Latin letter, the text is not Cyrillic. (A lot number typed half in
+    the Latin layout among Cyrillic text stays the minority.)
+    """
+    counts = Counter(text)  # C speed; the checks below then go over distinct characters only
+    non_ascii = {ch: n for ch, n in counts.items() if ord(ch) > 127}
+    if not non_ascii:
+        return True
+    letters = sum(n for ch, n in non_ascii.items() if _CP1251_LETTERS.match(ch) and ch not in _CP1251_UNLIKELY)
+    tolerated = sum(n for ch, n in non_ascii.items() if ch in _CP1251_TOLERATED)
+    if (letters + tolerated) / sum(non_ascii.values()) < 0.95:
+        return False
+    runs = mixed = 0
+    end_of_text = len(text)
+    for match in _CYRILLIC_RUN.finditer(text):
+        runs += 1
+        start, end = match.span()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < end_of_text else ""
+        if (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
+            mixed += 1
+    return mixed * 2 <= runs
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")

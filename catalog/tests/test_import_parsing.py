@@ -10,7 +10,7 @@ from catalog.imports.engine import import_job_create, import_job_start_check
 from catalog.imports.parsing import count_data_rows, read_table
 from catalog.models import ImportState, Lot
 from catalog.tests.factories import MedicineFactory
-from catalog.tests.import_helpers import run_import, xlsx_declaring
+from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_declaring
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +119,47 @@ def test_row_tags_cut_by_a_chunk_boundary_are_counted_once(chunk_size):
     data = xlsx_declaring([HEADER, *receipt_rows(40)], None)
 
     assert _count_sheet_rows(data, chunk_size=chunk_size) == 41
+
+
+# --- which 8-bit text a CSV is -------------------------------------------------------------
+
+
+def receipt_csv(supplier: str, encoding: str, *, lot: str = "L1") -> bytes:
+    return csv_bytes(
+        [HEADER, ["PARA-1", "", lot, "2027-03-31", "3", "100", supplier]], delimiter=";", encoding=encoding
+    )
+
+
+@pytest.mark.parametrize(
+    "supplier", ["Müller Größe", "Ärzte-Großhandel Süd", "Société Pharmacie à Genève", "Farmacéutica Peña"]
+)
+def test_a_latin_1_csv_is_refused_naming_the_encodings_accepted(inventory_user, supplier):
+    MedicineFactory(sku="PARA-1")
+    before = snapshot()
+
+    job = run_import("receipt", receipt_csv(supplier, "latin-1"), inventory_user)
+
+    assert job.state == ImportState.INVALID
+    message = job.errors[0]["message"]
+    assert "UTF-8" in message and "Windows-1251" in message
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "supplier, lot",
+    [
+        ("ООО «Гранд Фарм», Тошкент", "Л-1"),
+        ("O‘zbekiston dori-darmon, G‘alla-Orol tumani", "L1"),
+        ("Oʼzbekiston – «Nika Pharm» №2", "L1"),
+        # One lot number typed half in the Latin layout among Cyrillic text is still Cyrillic text.
+        ("ООО «Гранд Фарм»", "АB-12"),
+    ],
+)
+def test_russian_and_uzbek_latin_csvs_in_windows_1251_still_import(inventory_user, supplier, lot):
+    MedicineFactory(sku="PARA-1")
+    supplier_in_1251 = supplier.replace("ʼ", "’")  # ʼ has no Windows-1251 byte; a typist uses ’
+
+    job = run_import("receipt", receipt_csv(supplier_in_1251, "cp1251", lot=lot), inventory_user)
+
+    assert job.state == ImportState.DONE, job.errors
+    assert Lot.objects.get(lot_number=lot).supplier == supplier_in_1251
