@@ -83,6 +83,46 @@ def refresh_derived_columns(medicine_ids, today) -> None:
         )
 
 
+class SellableTotals:
+    """Each medicine's sellable stock as an import's rows add to it, kept within its column.
+
+    ``refresh_derived_columns`` writes the sum of a medicine's lots into
+    ``Medicine.sellable_quantity`` after the rows are written; a sum its column
+    cannot hold would fail there, as a database error. Only additions count
+    (an upper bound: a receipt into a quarantined lot is counted too), so a
+    row is never refused for what it takes away. Read after the medicines'
+    locks when confirming.
+    """
+
+    field = Medicine._meta.get_field("sellable_quantity")
+
+    def __init__(self, medicine_ids) -> None:
+        ids = sorted(set(medicine_ids))
+        stock = Medicine.objects.order_by().values_list("pk", "sellable_quantity")
+        if _is_postgres():  # one array parameter, not 100,000
+            rows = list(stock.extra(where=[f"{Medicine._meta.db_table}.id = ANY(%s)"], params=[ids])) if ids else []
+        else:
+            rows = chunked_in(stock, "pk", ids)
+        self.totals: dict[int, int] = dict(rows)
+
+    def add(self, plan: Plan, line: int, column: str, medicine_id: int, quantity: int) -> bool:
+        """Count ``quantity`` more units of the medicine, or put the row's error on the plan and return False."""
+        if quantity <= 0:
+            return True
+        total = self.totals.get(medicine_id, 0) + quantity
+        problem = out_of_range_message(self.field, total)
+        if problem:
+            plan.error(
+                line,
+                column,
+                _("The medicine's sellable stock would come to %(total)s units: %(problem)s")
+                % {"total": total, "problem": problem},
+            )
+            return False
+        self.totals[medicine_id] = total
+        return True
+
+
 def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -258,12 +298,15 @@ class ReceiptImporter(Importer):
             # The services' order: medicines first, then lots, each in primary-key order.
             lock_medicines(medicine_ids)
         existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
+        totals = SellableTotals(medicine_ids)
         progress(50)
 
         for line, medicine_id, lot_number, expiry, quantity, price, supplier, code in rows:
             lot = existing.get((medicine_id, lot_number))
             values = [code, lot_number, expiry.isoformat(), quantity, price, supplier]
             if lot is None:
+                if not totals.add(plan, line, "quantity", medicine_id, quantity):
+                    continue
                 plan.actions.append((None, medicine_id, lot_number, expiry, quantity, price, supplier))
                 plan.mark(line, NEW, values)
                 continue
@@ -295,6 +338,8 @@ class ReceiptImporter(Importer):
                     _("Lot %(lot)s holds %(quantity)s units already; with this receipt: %(problem)s")
                     % {"lot": lot_number, "quantity": lot.quantity, "problem": problem},
                 )
+                continue
+            if not totals.add(plan, line, "quantity", medicine_id, quantity):
                 continue
             plan.actions.append((lot, medicine_id, lot_number, expiry, quantity, price, supplier))
             plan.mark(line, UPDATED, values)

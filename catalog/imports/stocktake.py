@@ -36,6 +36,7 @@ from catalog.imports.base import (
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_int
 from catalog.imports.receipt import (
+    SellableTotals,
     existing_lots,
     medicine_column_cells,
     medicine_id_for,
@@ -105,6 +106,7 @@ class StocktakeImporter(Importer):
         if lock and medicine_ids:
             lock_medicines(medicine_ids)
         existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
+        totals = SellableTotals(medicine_ids)
         progress(50)
         confirming = self.basis is not None
         book_at_count: dict[str, int] = (self.basis or {}).get("book", {}) if confirming else {}
@@ -144,6 +146,8 @@ class StocktakeImporter(Importer):
             problem = out_of_range_message(LOT_QUANTITY, lot.quantity + difference)
             if problem:
                 plan.error(line, "counted_quantity", problem)
+                continue
+            if not totals.add(plan, line, "counted_quantity", medicine_id, difference):
                 continue
             plan.actions.append((lot, difference))
             plan.mark(line, UPDATED, values)

@@ -158,3 +158,28 @@ def test_a_price_list_number_beyond_its_column_is_refused_in_the_dry_run(invento
 
     refused_in_the_dry_run("pricelist", [PRICES, list(row.values())], inventory_user, column, text)
     assert not Medicine.objects.filter(sku="NEW-1").exists()
+
+
+def test_a_receipt_that_would_overflow_a_medicines_sellable_stock_is_refused_in_the_dry_run(inventory_user):
+    medicine = MedicineFactory(sku="PARA-1")
+    high = integer_max("PositiveIntegerField")
+    receive(medicine, high - 5, lot_number="L1")
+
+    refused_in_the_dry_run(
+        "receipt", [RECEIPT, ["PARA-1", "", "L2", "2027-03-31", "10", "1", ""]], inventory_user, "quantity", f"{high}"
+    )
+
+
+def test_a_stocktake_that_would_overflow_a_medicines_sellable_stock_is_refused_in_the_dry_run(inventory_user):
+    medicine = MedicineFactory(sku="PARA-1")
+    high = integer_max("PositiveIntegerField")
+    receive(medicine, high - 5, lot_number="L1")
+    receive(medicine, 1, lot_number="L2")
+
+    refused_in_the_dry_run(
+        "stocktake",
+        [["sku", "lot_number", "counted_quantity"], ["PARA-1", "L2", "10"]],
+        inventory_user,
+        "counted_quantity",
+        f"{high}",
+    )
