@@ -262,6 +262,10 @@ def read_xlsx(data: bytes) -> Table:
                     _("The file has more than %(limit)s rows: split it into smaller files.") % {"limit": limit}
                 )
             table.rows.append((line, ["" if v is None else v for v in values]))
+    except FileRejected:
+        raise
+    except Exception as exc:  # the sheet's XML breaks off or is malformed past the part read at opening
+        raise FileRejected(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from exc
     finally:
         workbook.close()
     return table

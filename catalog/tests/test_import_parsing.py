@@ -10,7 +10,7 @@ from catalog.imports.engine import import_job_create, import_job_start_check
 from catalog.imports.parsing import count_data_rows, read_table
 from catalog.models import ImportState, Lot
 from catalog.tests.factories import MedicineFactory
-from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_declaring
+from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_bytes, xlsx_declaring
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,26 @@ def test_russian_and_uzbek_latin_csvs_in_windows_1251_still_import(inventory_use
 
     assert job.state == ImportState.DONE, job.errors
     assert Lot.objects.get(lot_number=lot).supplier == supplier_in_1251
+
+
+def test_an_xlsx_whose_sheet_breaks_off_half_way_is_refused_with_a_message(inventory_user):
+    import io
+    import zipfile
+
+    # With its <dimension> in place the workbook opens; the break is met while reading rows.
+    good = xlsx_bytes([HEADER, *receipt_rows(50)])
+    source = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = content[: len(content) // 2]  # the XML stops mid-element, rows read before it
+            target.writestr(info.filename, content)
+    before = snapshot()
+
+    job = run_import("receipt", out.getvalue(), inventory_user, filename="broken.xlsx")
+
+    assert job.state == ImportState.INVALID, job.message
+    assert "Excel file" in job.errors[0]["message"]
+    assert snapshot() == before
