@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, models
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.imports.parsing import CellError, FileRejected, Table, normalise_header
+from catalog.imports.parsing import CellError, FileRejected, Table, cell_text, normalise_header
 
 NEW = "new"
 UPDATED = "updated"
@@ -45,6 +46,32 @@ MEDICINE_CODE_COLUMNS = (
 )
 
 
+def column_range(field: models.Field) -> tuple[int | Decimal, int | Decimal]:
+    """The lowest and highest value the database column of a numeric model field can hold.
+
+    Taken from the field itself, never retyped: an integer field's range on this
+    backend (``PositiveIntegerField`` holds 0 to 2,147,483,647 on PostgreSQL), or
+    a ``DecimalField``'s ``max_digits``/``decimal_places`` (14, 2 holds up to
+    999,999,999,999.99). Business rules (a quantity above zero) are checked apart.
+    """
+    if isinstance(field, models.DecimalField):
+        high = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** -field.decimal_places
+        return -high, high
+    return connection.ops.integer_field_range(field.get_internal_type())
+
+
+def out_of_range_message(field: models.Field, value) -> str | None:
+    """The cell error for a number its column cannot hold, or ``None`` when it fits."""
+    low, high = column_range(field)
+    if low <= value <= high:
+        return None
+    return _("%(value)s does not fit this column: it holds numbers from %(min)s to %(max)s.") % {
+        "value": f"{value:f}" if isinstance(value, Decimal) else value,
+        "min": f"{low:f}" if isinstance(low, Decimal) else low,
+        "max": f"{high:f}" if isinstance(high, Decimal) else high,
+    }
+
+
 @dataclass
 class Plan:
     """The outcome of checking every row: counts, errors by cell, and what applying will write."""
@@ -56,6 +83,10 @@ class Plan:
     preview_rows: list[dict] = field(default_factory=list)
     # Importer-specific: the rows to write, already resolved to ids.
     actions: list = field(default_factory=list)
+    # Importer-specific, JSON: what a dry run's rows were checked against, stored with
+    # the job and handed back to the confirmation (``Importer(basis=...)``), e.g. the
+    # book quantity of each lot a stocktake counted.
+    basis: dict = field(default_factory=dict)
 
     def error(self, line: int, column: str, message) -> None:
         self.error_lines.add(line)
@@ -93,8 +124,10 @@ class Importer:
     # Columns an export carries for people to read, accepted and not imported.
     ignored: tuple[str, ...] = ()
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, basis: dict | None = None) -> None:
+        """``basis`` is ``None`` for a dry run; at confirmation, the ``Plan.basis`` the dry run stored."""
         self.table = table
+        self.basis = basis
         self.index = self.map_header(table.header)
 
     # --- header -------------------------------------------------------------
@@ -157,17 +190,45 @@ class Importer:
             value = value[1:]
         return value
 
-    def parse_cell(self, plan: Plan, line: int, cells: list, name: str, parser, *, required: bool = True):
+    def parse_cell(
+        self,
+        plan: Plan,
+        line: int,
+        cells: list,
+        name: str,
+        parser,
+        *,
+        required: bool = True,
+        field: models.Field | None = None,
+    ):
+        """The parsed value of a cell, or ``None`` with the cell's error on the plan.
+
+        With ``field``, the model field the value is written to, a number its
+        column cannot hold is an error here, in the dry run, not a database
+        error at confirmation.
+
+        A parser says what is wrong with a value by raising ``CellError``; any other
+        error it lets through (a date the calendar has no room for, a number
+        ``Decimal`` refuses) still only means this value cannot be read: it is this
+        cell's error too, never a failed import.
+        """
         value = self.cell(cells, name)
         if value == "" or value is None:
             if required:
                 plan.error(line, name, _("This cell is empty."))
             return None
         try:
-            return parser(value)
+            parsed = parser(value)
         except CellError as exc:
             plan.error(line, name, exc.message)
-            return None
+        except (ValueError, TypeError, ArithmeticError):
+            plan.error(line, name, _("“%(value)s” cannot be read in this column.") % {"value": cell_text(value)})
+        else:
+            problem = out_of_range_message(field, parsed) if field is not None else None
+            if problem is None:
+                return parsed
+            plan.error(line, name, problem)
+        return None
 
     # --- the two phases -------------------------------------------------------
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:

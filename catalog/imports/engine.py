@@ -67,6 +67,13 @@ def _enqueue(task, job_id: int) -> str | None:
         return None
 
 
+# What the user reads when the import itself broke (a bug, storage gone): the
+# details are for engineers and go to the log with the traceback, not on screen.
+UNEXPECTED_FAILURE = gettext_lazy(
+    "The import stopped because of an unexpected error and nothing was written. The error has been logged; "
+    "try again later or tell the administrator."
+)
+
 QUEUE_UNREACHABLE = gettext_lazy(
     "The task queue cannot be reached, so a file this large cannot be processed now. Nothing was written; "
     "try again in a minute."
@@ -139,12 +146,13 @@ def _earlier_applied(kind: str, checksum: str, exclude_pk: int | None = None) ->
     return jobs.order_by("-applied_at", "-pk").first()
 
 
-def _read(job: ImportJob) -> Importer:
+def _read(job: ImportJob, *, confirming: bool = False) -> Importer:
     with job.file.open("rb") as handle:
         data = handle.read()
     table = read_table(data, job.original_name)
     del data
-    return IMPORTERS[job.kind](table)
+    basis = (job.preview or {}).get("basis", {}) if confirming else None
+    return IMPORTERS[job.kind](table, basis=basis)
 
 
 def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
@@ -155,6 +163,8 @@ def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
     job.error_rows = plan.counts["error"]
     job.errors = plan.errors[:MAX_STORED_ERRORS]
     job.preview = {"columns": importer.preview_columns(), "rows": plan.preview_rows, "errors_total": len(plan.errors)}
+    if plan.basis:
+        job.preview["basis"] = plan.basis
 
 
 def _store_rejection(job: ImportJob, exc: FileRejected) -> None:
@@ -177,21 +187,39 @@ def import_job_check(*, job_id: int) -> ImportJob:
     if not claimed:
         return job
     report = _progress_reporter(job_id, in_transaction=False)
+    try:
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            try:
+                importer = _read(job)
+                plan = importer.plan(progress=report)
+            except FileRejected as exc:
+                _store_rejection(job, exc)
+                job.state = ImportState.INVALID
+            else:
+                _store_plan(job, plan, importer)
+                job.state = ImportState.READY if plan.is_valid else ImportState.INVALID
+                job.message = ""
+        job.validated_at = timezone.now()
+        job.progress = 100
+        job.save()
+    except Exception:
+        # Whatever broke, the job ends: left "checking", its progress bar would poll forever.
+        job = _fail(job_id, "check")
+    finally:
+        cache.delete(progress_cache_key(job_id))
+    return job
+
+
+def _fail(job_id: int, step: str) -> ImportJob:
+    """End a job as failed after an unexpected error: the traceback to the log, a plain message to the user."""
+    logger.exception("import job %s: the %s failed unexpectedly", job_id, step)
+    job = ImportJob.objects.get(pk=job_id)
     with translation.override(job.language or settings.LANGUAGE_CODE):
-        try:
-            importer = _read(job)
-            plan = importer.plan(progress=report)
-        except FileRejected as exc:
-            _store_rejection(job, exc)
-            job.state = ImportState.INVALID
-        else:
-            _store_plan(job, plan, importer)
-            job.state = ImportState.READY if plan.is_valid else ImportState.INVALID
-            job.message = ""
-    job.validated_at = timezone.now()
-    job.progress = 100
-    job.save()
-    cache.delete(progress_cache_key(job_id))
+        message = str(UNEXPECTED_FAILURE)
+    ImportJob.objects.filter(pk=job_id).update(
+        state=ImportState.FAILED, message=message, progress=100, validated_at=job.validated_at or timezone.now()
+    )
+    job.refresh_from_db()
     return job
 
 
@@ -278,7 +306,7 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                 return job
             with translation.override(job.language or settings.LANGUAGE_CODE):
                 try:
-                    importer = _read(job)
+                    importer = _read(job, confirming=True)
                     plan = importer.plan(lock=True, progress=lambda p: report(p // 2))
                 except FileRejected as exc:
                     _store_rejection(job, exc)
@@ -303,12 +331,9 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                 job.progress = 100
                 job.message = ""
                 job.save()
-    except Exception as exc:
-        logger.exception("import job %s failed", job_id)
-        ImportJob.objects.filter(pk=job_id).update(
-            state=ImportState.FAILED, message=_("The import failed and nothing was written: %(error)s") % {"error": exc}
-        )
-        job = ImportJob.objects.get(pk=job_id)
+    except Exception:
+        # The transaction has rolled back: nothing of the import was written.
+        job = _fail(job_id, "apply")
     finally:
         cache.delete(progress_cache_key(job_id))
     return job

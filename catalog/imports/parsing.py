@@ -19,6 +19,7 @@ import functools
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class FileRejected(Exception):
@@ -96,6 +98,14 @@ _CP1251_UNLIKELY = set("ЂЃ‚ѓ„…†‡€‰Љ‹ЊЌЋЏђ‘’“”�
 _CP1251_TOLERATED = set("«»—–№“”‘’…•°Ёё§©®±µ")
 
 
+# One refusal for every 8-bit file that is not what we read, naming what we do.
+ENCODING_REFUSED = gettext_lazy(
+    "The file's text is not in an encoding the import reads: UTF-8 (with or without BOM), UTF-16 with BOM, or "
+    'Windows-1251 (Russian or Uzbek). Save it as "CSV UTF-8" and upload it again.'
+)
+_CYRILLIC_RUN = re.compile(r"[\u0400-\u04ff]+")
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """``(text, encoding)``: UTF-8 (BOM or not) first, strictly; then Windows-1251 if it reads as Cyrillic text."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -117,22 +127,46 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         text = data.decode("cp1251")
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            _('The file is neither UTF-8 nor Windows-1251 text: save it as "CSV UTF-8" and upload it again.')
-        ) from exc
-    non_ascii = [ch for ch in text if ord(ch) > 127]
-    letters = sum(1 for ch in non_ascii if _CP1251_LETTERS.match(ch) and ch not in _CP1251_UNLIKELY)
-    tolerated = sum(1 for ch in non_ascii if ch in _CP1251_TOLERATED)
-    # Real Windows-1251 text is Cyrillic letters and a little typography; bytes of
-    # another encoding read as 1251 give a scatter of rare letters and symbols.
-    if non_ascii and (letters + tolerated) / len(non_ascii) < 0.95:
-        raise FileRejected(
-            _(
-                "The file is not UTF-8 and does not read as Windows-1251 (Cyrillic) text either: "
-                'save it as "CSV UTF-8" and upload it again.'
-            )
-        )
+        raise FileRejected(ENCODING_REFUSED) from exc
+    if not _reads_as_cyrillic(text):
+        raise FileRejected(ENCODING_REFUSED)
     return text, "cp1251"
+
+
+def _reads_as_cyrillic(text: str) -> bool:
+    """Whether 8-bit text decoded as Windows-1251 is really Russian/Uzbek text, not another code page.
+
+    Every byte decodes under 1251, so the question is what the letters look like.
+    Real 1251 text is Cyrillic letters and a little typography (Uzbek Latin is
+    ASCII with ‘ ’ apostrophes); bytes of another encoding read as 1251 give a
+    scatter of rare letters and symbols. Latin-1/Windows-1252 text is subtler:
+    its accented letters land on ordinary Cyrillic ones (ü -> ь, ö -> ц, ß -> Я),
+    but inside Latin words: "Müller Größe" reads "Mьller GrцЯe". A Russian
+    word is Cyrillic through and through, so when most runs of Cyrillic letters
+    touch a Latin letter, the text is not Cyrillic. (A lot number typed half in
+    the Latin layout among Cyrillic text stays the minority.)
+    """
+    counts = Counter(text)  # C speed; the checks below then go over distinct characters only
+    non_ascii = {ch: n for ch, n in counts.items() if ord(ch) > 127}
+    if not non_ascii:
+        return True
+    letters = sum(n for ch, n in non_ascii.items() if _CP1251_LETTERS.match(ch) and ch not in _CP1251_UNLIKELY)
+    tolerated = sum(n for ch, n in non_ascii.items() if ch in _CP1251_TOLERATED)
+    if (letters + tolerated) / sum(non_ascii.values()) < 0.95:
+        return False
+    runs = mixed = 0
+    end_of_text = len(text)
+    for match in _CYRILLIC_RUN.finditer(text):
+        runs += 1
+        start, end = match.span()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < end_of_text else ""
+        if (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
+            mixed += 1
+    return mixed * 2 <= runs
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -143,7 +177,8 @@ def detect_delimiter(header_line: str) -> str:
 
 def read_csv(data: bytes) -> Table:
     text, encoding = decode_text(data)
-    first_line = text.split("\n", 1)[0]
+    # The header line, whichever line end the file uses (old Mac and some exporters write CR only).
+    first_line = _LINE_END.split(text, maxsplit=1)[0]
     delimiter = detect_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -206,6 +241,10 @@ def read_xlsx(data: bytes) -> Table:
         raise FileRejected(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from exc
     try:
         sheet = workbook.worksheets[0]
+        # Read-only openpyxl stops at the sheet's own <dimension> tag, which writers
+        # may leave stale (A1:F2 over 30,000 rows) or out: forget it and read every row
+        # and every cell there is.
+        sheet.reset_dimensions()
         iterator = sheet.iter_rows(values_only=True)
         header_row = next(iterator, None)
         if header_row is None:
@@ -223,26 +262,58 @@ def read_xlsx(data: bytes) -> Table:
                     _("The file has more than %(limit)s rows: split it into smaller files.") % {"limit": limit}
                 )
             table.rows.append((line, ["" if v is None else v for v in values]))
+    except FileRejected:
+        raise
+    except Exception as exc:  # the sheet's XML breaks off or is malformed past the part read at opening
+        raise FileRejected(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from exc
     finally:
         workbook.close()
     return table
 
 
 def count_data_rows(data: bytes, filename: str) -> int:
-    """A cheap estimate of the data rows, to choose between a request and a worker."""
-    if data[:4] == b"PK\x03\x04":
-        import openpyxl
+    """A cheap estimate of the data rows, to choose between a request and a worker.
 
+    Never below the real count for a readable file, whatever it declares: CSV line
+    ends of any kind (CRLF, LF or CR alone) are counted, and an XLSX sheet's
+    ``<row>`` elements are counted in its XML, streamed, as its ``<dimension>`` may
+    be missing or wrong. Blank rows are counted too; reading skips them later.
+    """
+    if data[:4] == b"PK\x03\x04":
         try:
-            check_zip_bomb(data)
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-            try:
-                return max((workbook.worksheets[0].max_row or 1) - 1, 0)
-            finally:
-                workbook.close()
-        except Exception:
+            return max(_count_sheet_rows(data) - 1, 0)
+        except Exception:  # damaged or refused: reading it says what is wrong, at once and in the request
             return 0
-    return max(data.count(b"\n") - 1 + (0 if data.endswith(b"\n") else 1), 0)
+    lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return max(lines - 1 + (0 if data.endswith((b"\n", b"\r")) else 1), 0)
+
+
+# A row element, whatever namespace prefix the writer chose: <row ...>, <row/>, <x:row ...>.
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+
+
+def _count_sheet_rows(data: bytes, chunk_size: int = 1 << 20) -> int:
+    """The ``<row>`` elements of the first sheet (the one imported), decompressed a megabyte at a time."""
+    import openpyxl
+
+    check_zip_bomb(data)
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        # Read-only worksheets know their part in the archive; loading the workbook parsed no rows.
+        path = workbook.worksheets[0]._worksheet_path
+    finally:
+        workbook.close()
+    count, carry = 0, b""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(path) as stream:
+        while chunk := stream.read(chunk_size):
+            buffer = carry + chunk
+            # A tag cut in two by the chunk boundary is counted with the next chunk.
+            cut = buffer.rfind(b"<")
+            if cut == -1 or cut < len(buffer) - 64:
+                cut = len(buffer)
+            count += len(_ROW_TAG.findall(buffer, 0, cut))
+            carry = buffer[cut:]
+    return count + len(_ROW_TAG.findall(carry))
 
 
 # --- Header -----------------------------------------------------------------
@@ -357,7 +428,7 @@ def _parse_date_text(text: str) -> date:
     month_only = _MONTH_ONLY.match(text)
     if month_only:
         month, year = int(month_only.group(1)), int(month_only.group(2))
-        if not 1 <= month <= 12:
+        if not 1 <= month <= 12 or year < 1:
             raise CellError(_("“%(value)s” is not a month: use MM/YYYY.") % {"value": text})
         return date(year, month, calendar.monthrange(year, month)[1])
     for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"):

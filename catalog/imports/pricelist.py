@@ -38,6 +38,7 @@ from catalog.imports.base import (
     ProgressCallback,
     chunked_in,
     no_progress,
+    out_of_range_message,
 )
 from catalog.imports.parsing import CellError, cell_text, iter_chunks, parse_bool, parse_decimal, parse_int
 from catalog.models import (
@@ -58,6 +59,8 @@ _SUBSTANCE = re.compile(
     re.IGNORECASE,
 )
 _UNITS = {u.value.lower(): u.value for u in StrengthUnit}
+STRENGTH = MedicineSubstance._meta.get_field("strength")
+PER_VOLUME = MedicineSubstance._meta.get_field("per_volume_ml")
 
 
 def format_substances(links) -> str:
@@ -79,10 +82,14 @@ def parse_substances(value) -> list[tuple[str, Decimal, str, Decimal | None]]:
         match = _SUBSTANCE.match(part)
         if not match:
             raise CellError(_("“%(part)s” is not “Substance 500 mg”.") % {"part": part})
-        strength = parse_decimal(match["strength"], places=4)
+        strength = parse_decimal(match["strength"], places=STRENGTH.decimal_places)
         if strength <= 0:
             raise CellError(_("The strength of %(name)s must be above zero.") % {"name": match["name"]})
-        volume = parse_decimal(match["volume"], places=2) if match["volume"] else None
+        volume = parse_decimal(match["volume"], places=PER_VOLUME.decimal_places) if match["volume"] else None
+        for field, number in ((STRENGTH, strength), (PER_VOLUME, volume)):
+            problem = out_of_range_message(field, number) if number is not None else None
+            if problem:
+                raise CellError(problem)
         out.append((match["name"].strip(), strength, _UNITS[match["unit"].lower()], volume))
     return out
 
@@ -180,7 +187,9 @@ class PricelistImporter(Importer):
                     plan.error(line, "name", _("At most 255 characters."))
                 row["name"] = name
             if "price" in present:
-                price = self.parse_cell(plan, line, cells, "price", parse_decimal)
+                price = self.parse_cell(
+                    plan, line, cells, "price", parse_decimal, field=Medicine._meta.get_field("price")
+                )
                 if price is not None and price < 0:
                     plan.error(line, "price", _("The price cannot be negative."))
                 row["price"] = price
@@ -206,7 +215,15 @@ class PricelistImporter(Importer):
             if "dosage_form" in present:
                 row["dosage_form"] = self.parse_cell(plan, line, cells, "dosage_form", parse_form, required=False)
             if "pack_size" in present:
-                pack = self.parse_cell(plan, line, cells, "pack_size", parse_int, required=False)
+                pack = self.parse_cell(
+                    plan,
+                    line,
+                    cells,
+                    "pack_size",
+                    parse_int,
+                    required=False,
+                    field=Medicine._meta.get_field("pack_size"),
+                )
                 if pack is not None and pack < 1:
                     plan.error(line, "pack_size", _("A pack holds at least one unit."))
                 row["pack_size"] = pack

@@ -12,8 +12,6 @@ refreshed set-based and ``stock_changed`` is sent after commit.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +30,7 @@ from catalog.imports.base import (
     ProgressCallback,
     chunked_in,
     no_progress,
+    out_of_range_message,
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
 from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
@@ -39,6 +38,8 @@ from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
 from catalog.services import CLOSED_TO_RECEIPTS, lock_medicines, lock_rows, receive_into
 
 RECEIPT_REASON = "receipt"
+LOT_QUANTITY = Lot._meta.get_field("quantity")
+LOT_PRICE = Lot._meta.get_field("purchase_price")
 # PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
 USE_COPY = True
 
@@ -80,6 +81,46 @@ def refresh_derived_columns(medicine_ids, today) -> None:
             """,
             [ids, ids, LotStatus.AVAILABLE, today],
         )
+
+
+class SellableTotals:
+    """Each medicine's sellable stock as an import's rows add to it, kept within its column.
+
+    ``refresh_derived_columns`` writes the sum of a medicine's lots into
+    ``Medicine.sellable_quantity`` after the rows are written; a sum its column
+    cannot hold would fail there, as a database error. Only additions count
+    (an upper bound: a receipt into a quarantined lot is counted too), so a
+    row is never refused for what it takes away. Read after the medicines'
+    locks when confirming.
+    """
+
+    field = Medicine._meta.get_field("sellable_quantity")
+
+    def __init__(self, medicine_ids) -> None:
+        ids = sorted(set(medicine_ids))
+        stock = Medicine.objects.order_by().values_list("pk", "sellable_quantity")
+        if _is_postgres():  # one array parameter, not 100,000
+            rows = list(stock.extra(where=[f"{Medicine._meta.db_table}.id = ANY(%s)"], params=[ids])) if ids else []
+        else:
+            rows = chunked_in(stock, "pk", ids)
+        self.totals: dict[int, int] = dict(rows)
+
+    def add(self, plan: Plan, line: int, column: str, medicine_id: int, quantity: int) -> bool:
+        """Count ``quantity`` more units of the medicine, or put the row's error on the plan and return False."""
+        if quantity <= 0:
+            return True
+        total = self.totals.get(medicine_id, 0) + quantity
+        problem = out_of_range_message(self.field, total)
+        if problem:
+            plan.error(
+                line,
+                column,
+                _("The medicine's sellable stock would come to %(total)s units: %(problem)s")
+                % {"total": total, "problem": problem},
+            )
+            return False
+        self.totals[medicine_id] = total
+        return True
 
 
 def _is_postgres() -> bool:
@@ -215,14 +256,12 @@ class ReceiptImporter(Importer):
                     "expiry_date",
                     _("This lot expired on %(date)s: expired stock cannot be received.") % {"date": expiry.isoformat()},
                 )
-            quantity = self.parse_cell(plan, line, cells, "quantity", parse_int)
+            quantity = self.parse_cell(plan, line, cells, "quantity", parse_int, field=LOT_QUANTITY)
             if quantity is not None and quantity <= 0:
                 plan.error(line, "quantity", _("The quantity must be a whole number greater than zero."))
-            price = self.parse_cell(plan, line, cells, "purchase_price", parse_decimal)
+            price = self.parse_cell(plan, line, cells, "purchase_price", parse_decimal, field=LOT_PRICE)
             if price is not None and price < 0:
                 plan.error(line, "purchase_price", _("The purchase price cannot be negative."))
-            if price is not None and price >= Decimal("1e12"):
-                plan.error(line, "purchase_price", _("The purchase price is too large."))
             supplier = cell_text(self.cell(cells, "supplier"))
             if len(supplier) > 200:
                 plan.error(line, "supplier", _("At most 200 characters."))
@@ -259,12 +298,15 @@ class ReceiptImporter(Importer):
             # The services' order: medicines first, then lots, each in primary-key order.
             lock_medicines(medicine_ids)
         existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
+        totals = SellableTotals(medicine_ids)
         progress(50)
 
         for line, medicine_id, lot_number, expiry, quantity, price, supplier, code in rows:
             lot = existing.get((medicine_id, lot_number))
             values = [code, lot_number, expiry.isoformat(), quantity, price, supplier]
             if lot is None:
+                if not totals.add(plan, line, "quantity", medicine_id, quantity):
+                    continue
                 plan.actions.append((None, medicine_id, lot_number, expiry, quantity, price, supplier))
                 plan.mark(line, NEW, values)
                 continue
@@ -286,6 +328,18 @@ class ReceiptImporter(Importer):
                     _("Lot %(lot)s is %(status)s: it cannot receive stock.")
                     % {"lot": lot_number, "status": lot.get_status_display()},
                 )
+                continue
+            # The lot's new balance goes into the same column (and the movement's balance_after).
+            problem = out_of_range_message(LOT_QUANTITY, lot.quantity + quantity)
+            if problem:
+                plan.error(
+                    line,
+                    "quantity",
+                    _("Lot %(lot)s holds %(quantity)s units already; with this receipt: %(problem)s")
+                    % {"lot": lot_number, "quantity": lot.quantity, "problem": problem},
+                )
+                continue
+            if not totals.add(plan, line, "quantity", medicine_id, quantity):
                 continue
             plan.actions.append((lot, medicine_id, lot_number, expiry, quantity, price, supplier))
             plan.mark(line, UPDATED, values)

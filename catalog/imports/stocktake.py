@@ -1,9 +1,16 @@
 """Stocktake import: the counted quantity of each lot -> the rows ``stock_adjust`` writes, in bulk.
 
-A lot whose count matches the books is unchanged and gets no movement (as
-``stock_adjust`` returns ``None``); any other count becomes the lot's quantity
-through one adjustment movement carrying the difference, with the lot's
-history attributed to the importing user.
+A count is taken against the book quantity of its moment. The dry run stores,
+with the job, the book quantity of every counted lot (what the preview shows);
+the confirmation applies ``counted - book at the count`` to the lot as it is
+then, under the lots' locks. So a sale or a receipt between the upload and the
+confirmation stays in the books: book 47, counted 47, 2 sold since -> no
+adjustment, 45 left (applying the count as the new quantity would put the 2
+sold units back). A lot whose count matches its book is unchanged and gets no
+movement (as ``stock_adjust`` returns ``None``); any other difference becomes
+one adjustment movement, with the lot's history attributed to the importing
+user. A difference that later sales have overtaken (it would leave the lot
+below zero) is refused: the lot needs counting again.
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ from catalog.imports.base import (
     Plan,
     ProgressCallback,
     no_progress,
+    out_of_range_message,
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_int
 from catalog.imports.receipt import (
+    SellableTotals,
     existing_lots,
     medicine_column_cells,
     medicine_id_for,
@@ -36,6 +45,8 @@ from catalog.imports.receipt import (
 )
 from catalog.models import Lot, Medicine, MovementKind, StockMovement
 from catalog.services import lock_medicines
+
+LOT_QUANTITY = Lot._meta.get_field("quantity")
 
 
 class StocktakeImporter(Importer):
@@ -67,7 +78,7 @@ class StocktakeImporter(Importer):
             lot_number = cell_text(self.cell(cells, "lot_number"))
             if not lot_number:
                 plan.error(line, "lot_number", _("This cell is empty."))
-            counted = self.parse_cell(plan, line, cells, "counted_quantity", parse_int)
+            counted = self.parse_cell(plan, line, cells, "counted_quantity", parse_int, field=LOT_QUANTITY)
             if counted is not None and counted < 0:
                 plan.error(line, "counted_quantity", _("A counted quantity cannot be negative."))
             skus.update([sku] if sku else [])
@@ -95,18 +106,51 @@ class StocktakeImporter(Importer):
         if lock and medicine_ids:
             lock_medicines(medicine_ids)
         existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
+        totals = SellableTotals(medicine_ids)
         progress(50)
+        confirming = self.basis is not None
+        book_at_count: dict[str, int] = (self.basis or {}).get("book", {}) if confirming else {}
+        if not confirming:
+            plan.basis["book"] = book_at_count
         for line, medicine_id, lot_number, counted, code in rows:
             lot = existing.get((medicine_id, lot_number))
             if lot is None:
                 plan.error(line, "lot_number", _("This medicine has no lot %(lot)s.") % {"lot": lot_number})
                 continue
+            if not confirming:
+                book_at_count[str(lot.pk)] = lot.quantity
+            book = book_at_count.get(str(lot.pk))
+            if book is None:
+                plan.error(
+                    line,
+                    "lot_number",
+                    _("Lot %(lot)s has no book quantity from the check: upload the file again.") % {"lot": lot_number},
+                )
+                continue
             values = [code, lot_number, lot.quantity, counted]
-            if counted == lot.quantity:
+            difference = counted - book
+            if difference == 0:
                 plan.mark(line, UNCHANGED, values)
-            else:
-                plan.actions.append((lot, counted))
-                plan.mark(line, UPDATED, values)
+                continue
+            if lot.quantity + difference < 0:
+                plan.error(
+                    line,
+                    "counted_quantity",
+                    _(
+                        "Lot %(lot)s held %(book)s when counted and holds %(now)s now: the count's difference "
+                        "of %(difference)s would leave it below zero. Count it again."
+                    )
+                    % {"lot": lot_number, "book": book, "now": lot.quantity, "difference": difference},
+                )
+                continue
+            problem = out_of_range_message(LOT_QUANTITY, lot.quantity + difference)
+            if problem:
+                plan.error(line, "counted_quantity", problem)
+                continue
+            if not totals.add(plan, line, "counted_quantity", medicine_id, difference):
+                continue
+            plan.actions.append((lot, difference))
+            plan.mark(line, UPDATED, values)
         plan.finish()
         progress(60)
         return plan
@@ -118,17 +162,18 @@ class StocktakeImporter(Importer):
         total, done = max(len(plan.actions), 1), 0
         for chunk in iter_chunks(plan.actions, APPLY_CHUNK):
             lots, movements = [], []
-            for lot, counted in chunk:
-                delta = counted - lot.quantity
-                lot.quantity = counted
+            for lot, difference in chunk:
+                # The lot was read under its lock in this transaction: the difference
+                # lands on its quantity as it is now, with what moved since the count.
+                lot.quantity += difference
                 lots.append(lot)
                 medicine_ids.add(lot.medicine_id)
                 movements.append(
                     StockMovement(
                         lot_id=lot.pk,
                         kind=MovementKind.ADJUSTMENT,
-                        quantity=delta,
-                        balance_after=counted,
+                        quantity=difference,
+                        balance_after=lot.quantity,
                         user=user,
                         reason=reason,
                         reference=reference[:120],

@@ -46,3 +46,25 @@ def snapshot() -> dict:
         "medicine_history": Medicine.history.count(),
         "links": MedicineSubstance.objects.count(),
     }
+
+
+def xlsx_declaring(rows: list[list], dimension: str | None) -> bytes:
+    """An XLSX whose sheet declares ``<dimension ref="...">`` = ``dimension`` (none at all for ``None``).
+
+    Some writers (accounting exports, scripts) leave the tag out or write a stale
+    one; openpyxl writes the true one, so it is edited inside the zip here.
+    """
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                tag = f'<dimension ref="{dimension}"/>'.encode() if dimension else b""
+                content, found = re.subn(rb"<dimension [^>]*/>", tag, content, count=1)
+                assert found == 1, "openpyxl wrote no dimension to replace"
+            target.writestr(info.filename, content)
+    return out.getvalue()

@@ -235,3 +235,27 @@ def test_the_copy_path_writes_the_same_rows_as_bulk_create_with_history(make_sta
     assert written("VIA-COPY") == written("VIA-ORM")
     medicine.refresh_from_db()
     assert medicine.sellable_quantity == 12
+
+
+@requires_postgres
+@requires_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_check_that_breaks_in_the_worker_ends_failed_and_never_stays_checking(
+    make_staff, settings, celery_worker_process
+):
+    settings.IMPORT_ASYNC_ROWS = 3
+    user = make_staff(Role.INVENTORY)
+    medicines = [MedicineFactory(sku=f"F{n}") for n in range(5)]
+    data = csv_bytes([HEADER, *[[m.sku, "", "L1", days(300).isoformat(), "4", "1", ""] for m in medicines]])
+    job = import_job_create(kind="receipt", filename="big.csv", data=data, user=user, language="en")
+    # The upload is gone from storage when the worker reads it: an error no check foresees.
+    job.file.storage.delete(job.file.name)
+
+    job = import_job_start_check(job=job)
+    assert job.task_id
+    job = _wait_for(job, {ImportState.READY, ImportState.INVALID, ImportState.FAILED})
+
+    assert job.state == ImportState.FAILED
+    assert "unexpected error" in job.message and job.file.name not in job.message
+    assert job.progress == 100
+    assert not Lot.objects.exists()
