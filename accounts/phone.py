@@ -17,6 +17,10 @@ UZ_REGION = "UZ"
 UZ_COUNTRY_CODE = 998
 _NOT_DIGITS = re.compile(r"[^\d+]")
 
+# How long a typed number may be, spaces, brackets, dashes and "00" prefix included
+# ("00 998 (90) 123-45-67" is 22); the stored E.164 form is at most 16.
+PHONE_INPUT_MAX_LENGTH = 32
+
 INVALID_PHONE_MESSAGE = _("Enter a valid Uzbek phone number, for example +998 90 123 45 67.")
 
 

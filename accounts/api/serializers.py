@@ -4,14 +4,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import CodePurpose, User
-from accounts.phone import normalize_phone
+from accounts.phone import PHONE_INPUT_MAX_LENGTH, normalize_phone
 
 
 class PhoneField(serializers.CharField):
     """Any way people write an Uzbek number in, ``+998XXXXXXXXX`` out."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("max_length", PHONE_INPUT_MAX_LENGTH)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
