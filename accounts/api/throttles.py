@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.phone import normalize_phone
+from backoffice.client_ip import client_ip
 
 
 def _body_phone(request) -> str | None:
@@ -39,6 +40,10 @@ class PhoneThrottle(SimpleRateThrottle):
 
 class IPThrottle(SimpleRateThrottle):
     scope = "otp_send_ip"
+
+    def get_ident(self, request) -> str:
+        # X-Forwarded-For only as far as our own proxies wrote it (TRUSTED_PROXY_COUNT).
+        return client_ip(request)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -175,7 +175,17 @@ AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The client's address comes from backoffice.client_ip, as for the API throttles.
+AXES_CLIENT_IP_CALLABLE = "backoffice.client_ip.client_ip"
+
+# --- Client address behind proxies (backoffice/client_ip.py) -------------------
+# How many reverse proxies of ours stand in front of the app, each appending to
+# X-Forwarded-For. 0: the header is ignored and REMOTE_ADDR is the client. Never
+# more than there really are: the client writes whatever it likes to the left.
+# (AXES_PROXY_COUNT is the older name of this setting.)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_PROXY_COUNT", default=0))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "uz"
@@ -285,6 +295,8 @@ REST_FRAMEWORK = {
     # Throttles count in the default cache (Redis in production). The auth API's
     # scopes: code-sending endpoints per phone and per IP, code checks and
     # logins per IP (see accounts/api/throttles.py).
+    # DRF's own get_ident() agrees with backoffice.client_ip for any stock throttle.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "otp_send_phone": env.str("THROTTLE_OTP_SEND_PHONE", default="5/hour"),
         "otp_send_ip": env.str("THROTTLE_OTP_SEND_IP", default="30/hour"),
