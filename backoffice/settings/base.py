@@ -289,7 +289,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413) and MAX_DEPTH levels (400).
+    "DEFAULT_PARSER_CLASSES": ["backoffice.parsers.BoundedJSONParser"],
     # Every API failure is {"code", "message"}: accounts/api/errors.py.
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     # Throttles count in the default cache (Redis in production). The auth API's
