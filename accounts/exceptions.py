@@ -44,6 +44,14 @@ class CodeDailyLimit(AccountsError):
     status_code = 429
 
 
+class ServiceUnavailable(AccountsError):
+    # Redis (the codes' mutex, the throttles and the SMS queue) is unreachable:
+    # nothing can be sent, and saying "wait for the cooldown" would be untrue.
+    code = "service_unavailable"
+    message = _("The service is temporarily unavailable. Try again in a few minutes.")
+    status_code = 503
+
+
 class PhoneTaken(AccountsError):
     code = "phone_taken"
     message = _("A user with this phone number already exists.")

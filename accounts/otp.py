@@ -27,12 +27,16 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Min
 from django.utils import timezone
 
-from .exceptions import CodeCooldown, CodeDailyLimit, CodeInvalid, CodeLocked
+from backoffice.cache import CacheUnavailable, add_or_raise
+
+from .exceptions import CodeCooldown, CodeDailyLimit, CodeInvalid, CodeLocked, ServiceUnavailable
 from .models import PhoneCode, User
 
 logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
+# Seconds a client is asked to wait when Redis is unreachable.
+OUTAGE_RETRY_AFTER = 30
 DAY = timedelta(days=1)
 
 
@@ -66,7 +70,12 @@ def otp_issue(
     # A short mutex per phone: two simultaneous requests must not both pass the
     # cooldown check below and send two SMS.
     lock_key = f"otp:issue:{phone}"
-    if not cache.add(lock_key, 1, timeout=10):
+    try:
+        acquired = add_or_raise(cache, lock_key, 1, timeout=10)
+    except CacheUnavailable as exc:
+        # Redis is also the SMS queue: no code could be sent now.
+        raise ServiceUnavailable(retry_after=OUTAGE_RETRY_AFTER) from exc
+    if not acquired:
         raise CodeCooldown(retry_after=_seconds(settings.OTP_RESEND_COOLDOWN))
     try:
         with transaction.atomic():
