@@ -192,6 +192,10 @@ class PhoneCode(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    # A sign-up code carries the sign-up it was sent for: the password hash and the
+    # profile, applied only when a code and that password confirm it (see
+    # ``customer_verify``). Never the password itself.
+    signup = models.JSONField(_("sign-up"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("phone code")

@@ -57,7 +57,14 @@ class IssuedCode:
 
 
 def otp_issue(
-    *, phone: str, purpose: str, user: User | None = None, deliver: bool = True, now: datetime | None = None
+    *,
+    phone: str,
+    purpose: str,
+    user: User | None = None,
+    deliver: bool = True,
+    signup: dict | None = None,
+    template: str | None = None,
+    now: datetime | None = None,
 ) -> IssuedCode:
     """Create a fresh code for ``phone`` and ``purpose`` and send it by SMS after commit.
 
@@ -65,6 +72,8 @@ def otp_issue(
     ``CodeCooldown`` or ``CodeDailyLimit`` (both with ``retry_after`` seconds).
     ``deliver=False`` goes through every step but sends nothing: forgot-password
     uses it for unknown numbers so that both answer alike, cooldown included.
+    ``signup`` is kept with the code (see ``PhoneCode.signup``); ``template``
+    replaces ``SMS_CODE_TEMPLATE`` for a text that carries no code.
     """
     now = now or timezone.now()
     # A short mutex per phone: two simultaneous requests must not both pass the
@@ -99,10 +108,11 @@ def otp_issue(
                 code_hash=_code_hash(phone=phone, purpose=purpose, code=code),
                 created_at=now,
                 expires_at=now + settings.OTP_CODE_TTL,
+                signup=signup,
             )
             if deliver:
                 minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))
-                text = settings.SMS_CODE_TEMPLATE.format(code=code, minutes=minutes)
+                text = (template or settings.SMS_CODE_TEMPLATE).format(code=code, minutes=minutes)
                 # robust: a broker or gateway failure must not turn the answer into an error.
                 transaction.on_commit(
                     lambda: _enqueue_sms(phone=phone, text=text, message_id=phone_code.pk), robust=True

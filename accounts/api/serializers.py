@@ -58,6 +58,7 @@ class ResendSerializer(serializers.Serializer):
 class VerifySerializer(serializers.Serializer):
     phone = PhoneField()
     code = CodeField()
+    password = PasswordField(help_text=_("The password given at sign-up: it picks the sign-up the code confirms."))
 
 
 class LoginSerializer(serializers.Serializer):

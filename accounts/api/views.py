@@ -43,14 +43,17 @@ class RegisterView(PublicView):
     @extend_schema(
         tags=TAG,
         summary="Sign up with a phone number",
-        description="Creates an inactive customer and sends a 6-digit code by SMS; confirm it at verify/.",
+        description=(
+            "Sends a 6-digit code by SMS; the account is created when verify/ confirms it with the same password. "
+            "Answers the same for a number that already has an account: its owner gets an SMS saying so."
+        ),
         request=s.RegisterSerializer,
-        responses={201: s.CodeSentSerializer, **_errors(VALIDATION, (409, "phone_taken"), RATE_LIMITED)},
+        responses={202: s.CodeSentSerializer, **_errors(VALIDATION, RATE_LIMITED)},
     )
     def post(self, request):
         data = _valid(s.RegisterSerializer, request)
         services.customer_register(**data)
-        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_201_CREATED)
+        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
 
 
 class VerifyView(PublicView):
@@ -59,7 +62,10 @@ class VerifyView(PublicView):
     @extend_schema(
         tags=TAG,
         summary="Confirm the sign-up code",
-        description="Activates the account and returns the first token pair.",
+        description=(
+            "Creates the account from the sign-up made with this password and returns the first token pair. "
+            "A password no sign-up of the number was given answers like a wrong code."
+        ),
         request=s.VerifySerializer,
         responses={200: s.TokenPairSerializer, **_errors(VALIDATION, (400, "code_invalid, code_locked"), RATE_LIMITED)},
     )
@@ -94,14 +100,14 @@ class LoginView(PublicView):
     @extend_schema(
         tags=TAG,
         summary="Log in with phone and password",
-        description="Customers and couriers only; staff use the back-office.",
+        description="Customers and couriers only; a staff account is refused like a wrong password.",
         request=s.LoginSerializer,
         responses={
             200: s.TokenPairSerializer,
             **_errors(
                 VALIDATION,
                 (401, "invalid_credentials"),
-                (403, "account_not_verified, account_disabled, staff_use_admin"),
+                (403, "account_not_verified, account_disabled"),
                 (429, "login_locked, rate_limited (with Retry-After)"),
             ),
         },

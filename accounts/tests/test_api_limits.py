@@ -89,7 +89,10 @@ def test_the_phone_change_endpoint_is_limited_per_new_phone(api):
 
 
 def test_code_checks_are_limited_per_ip(api):
-    answers = [api.post("verify/", {"phone": f"+9989355{i:05d}", "code": "123456"}) for i in range(31)]
+    answers = [
+        api.post("verify/", {"phone": f"+9989355{i:05d}", "code": "123456", "password": "Kuchli-parol-2026"})
+        for i in range(31)
+    ]
 
     assert {a.json()["code"] for a in answers[:30]} == {"code_invalid"}
     _assert_429(answers[30], "rate_limited")

@@ -338,6 +338,12 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_CODE_TEMPLATE = env.str(
     "SMS_CODE_TEMPLATE", default="Dorixona: tasdiqlash kodi {code}. Kod {minutes} daqiqa amal qiladi."
 )
+# Sent instead of a code when someone signs up with a number that already has an
+# account, so the answer is the same as for a new number and the owner is told.
+SMS_ACCOUNT_EXISTS_TEMPLATE = env.str(
+    "SMS_ACCOUNT_EXISTS_TEMPLATE",
+    default="Dorixona: bu raqamda hisob allaqachon bor. Parolni unutgan boʻlsangiz, ilovada parolni tiklang.",
+)
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
 ESKIZ_BASE_URL = env.str("ESKIZ_BASE_URL", default="https://notify.eskiz.uz")
 ESKIZ_EMAIL = env.str("ESKIZ_EMAIL", default="")
