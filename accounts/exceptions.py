@@ -38,6 +38,12 @@ class CodeCooldown(AccountsError):
     status_code = 429
 
 
+class CodeHourlyLimit(AccountsError):
+    code = "code_hourly_limit"
+    message = _("Too many codes were sent to this number in the last hour. Try again later.")
+    status_code = 429
+
+
 class CodeDailyLimit(AccountsError):
     code = "code_daily_limit"
     message = _("Too many codes were sent to this number today. Try again tomorrow.")

@@ -196,6 +196,9 @@ class PhoneCode(models.Model):
     # profile, applied only when a code and that password confirm it (see
     # ``customer_verify``). Never the password itself.
     signup = models.JSONField(_("sign-up"), null=True, blank=True, editable=False)
+    # False for a code issued only so that the answer looks alike (a forgotten
+    # password of an unknown number): it went to no one.
+    delivered = models.BooleanField(_("sent"), default=True, editable=False)
 
     class Meta:
         verbose_name = _("phone code")

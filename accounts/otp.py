@@ -8,7 +8,14 @@ Rules (settings in ``backoffice/settings/base.py``, section "Customer sign-up co
   phone (and, for a phone change, one user);
 - ``OTP_MAX_ATTEMPTS`` (5) wrong tries kill it; comparison is constant-time;
 - a new code for a phone waits ``OTP_RESEND_COOLDOWN`` (60 s) after the last one,
-  and at most ``OTP_DAILY_LIMIT`` codes go to one phone in 24 hours.
+  whatever its purpose;
+- at most ``OTP_HOURLY_LIMIT`` codes of one purpose go to one phone in an hour and
+  ``OTP_DAILY_LIMIT`` in 24 hours. The limits count codes issued, never refused
+  requests, and each purpose on its own: a stranger asking for reset codes of a
+  number cannot use up its sign-up codes, and can hold a sign-up back by the
+  cooldown at most. Codes not sent (``deliver=False``: a forgotten password of
+  an unknown number) count against each other only, so that they answer like
+  sent ones without ever holding back a code that is sent.
 """
 
 from __future__ import annotations
@@ -24,12 +31,19 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Max, Min
+from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
 from backoffice.cache import CacheUnavailable, add_or_raise
 
-from .exceptions import CodeCooldown, CodeDailyLimit, CodeInvalid, CodeLocked, ServiceUnavailable
+from .exceptions import (
+    CodeCooldown,
+    CodeDailyLimit,
+    CodeHourlyLimit,
+    CodeInvalid,
+    CodeLocked,
+    ServiceUnavailable,
+)
 from .models import PhoneCode, User
 
 logger = logging.getLogger(__name__)
@@ -38,6 +52,7 @@ CODE_DIGITS = 6
 # Seconds a client is asked to wait when Redis is unreachable.
 OUTAGE_RETRY_AFTER = 30
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 def _code_hash(*, phone: str, purpose: str, code: str) -> str:
@@ -69,7 +84,7 @@ def otp_issue(
     """Create a fresh code for ``phone`` and ``purpose`` and send it by SMS after commit.
 
     Earlier live codes of the same phone and purpose stop working. Raises
-    ``CodeCooldown`` or ``CodeDailyLimit`` (both with ``retry_after`` seconds).
+    ``CodeCooldown``, ``CodeHourlyLimit`` or ``CodeDailyLimit`` (with ``retry_after`` seconds).
     ``deliver=False`` goes through every step but sends nothing: forgot-password
     uses it for unknown numbers so that both answer alike, cooldown included.
     ``signup`` is kept with the code (see ``PhoneCode.signup``); ``template``
@@ -88,14 +103,24 @@ def otp_issue(
         raise CodeCooldown(retry_after=_seconds(settings.OTP_RESEND_COOLDOWN))
     try:
         with transaction.atomic():
+            # The cooldown looks at every code of the phone: one SMS a minute at most,
+            # and sent and unsent codes alike, or the answer would tell them apart.
+            alike = Q(purpose=purpose, delivered=deliver)
+            hour = alike & Q(created_at__gt=now - HOUR)
             recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - DAY).aggregate(
-                last=Max("created_at"), oldest=Min("created_at"), sent=Count("pk")
+                last=Max("created_at"),
+                day_count=Count("pk", filter=alike),
+                day_oldest=Min("created_at", filter=alike),
+                hour_count=Count("pk", filter=hour),
+                hour_oldest=Min("created_at", filter=hour),
             )
             last = recent["last"]
             if last is not None and now - last < settings.OTP_RESEND_COOLDOWN:
                 raise CodeCooldown(retry_after=_seconds(last + settings.OTP_RESEND_COOLDOWN - now))
-            if recent["sent"] >= settings.OTP_DAILY_LIMIT:
-                raise CodeDailyLimit(retry_after=_seconds(recent["oldest"] + DAY - now))
+            if recent["day_count"] >= settings.OTP_DAILY_LIMIT:
+                raise CodeDailyLimit(retry_after=_seconds(recent["day_oldest"] + DAY - now))
+            if recent["hour_count"] >= settings.OTP_HOURLY_LIMIT:
+                raise CodeHourlyLimit(retry_after=_seconds(recent["hour_oldest"] + HOUR - now))
 
             PhoneCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now).update(
                 expires_at=now
@@ -109,6 +134,7 @@ def otp_issue(
                 created_at=now,
                 expires_at=now + settings.OTP_CODE_TTL,
                 signup=signup,
+                delivered=deliver,
             )
             if deliver:
                 minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))

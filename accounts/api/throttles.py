@@ -1,41 +1,17 @@
-"""Rate limits of the auth API, counted in the default cache (Redis in production).
+"""Per-IP rate limits of the auth API, counted in the default cache (Redis in production).
 
 Rates are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]). A refused
 request answers 429 with ``Retry-After``.
 """
 
-from django.core.exceptions import ValidationError
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.phone import normalize_phone
 from backoffice.client_ip import client_ip
-
-
-def _body_phone(request) -> str | None:
-    data = request.data
-    if not isinstance(data, dict):
-        return None
-    try:
-        return normalize_phone(data.get("phone"))
-    except ValidationError:
-        return None  # the serializer will refuse it
 
 
 def _confirms_code(request) -> bool:
     """A request carrying a code confirms it and sends nothing."""
     return isinstance(request.data, dict) and bool(request.data.get("code"))
-
-
-class PhoneThrottle(SimpleRateThrottle):
-    """Per destination phone, however it is spelt: one number cannot be flooded."""
-
-    scope = "otp_send_phone"
-
-    def get_cache_key(self, request, view):
-        if _confirms_code(request):
-            return None
-        phone = _body_phone(request)
-        return self.cache_format % {"scope": self.scope, "ident": phone} if phone else None
 
 
 class IPThrottle(SimpleRateThrottle):
@@ -68,4 +44,6 @@ class LoginIPThrottle(IPThrottle):
     scope = "login_ip"
 
 
-SEND_THROTTLES = [PhoneThrottle, SendIPThrottle]
+# Per destination phone, the limits count codes actually issued, per purpose
+# (accounts.otp): a throttle here would count refused requests too.
+SEND_THROTTLES = [SendIPThrottle]

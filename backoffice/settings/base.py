@@ -299,7 +299,6 @@ REST_FRAMEWORK = {
     # DRF's own get_ident() agrees with backoffice.client_ip for any stock throttle.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
-        "otp_send_phone": env.str("THROTTLE_OTP_SEND_PHONE", default="5/hour"),
         "otp_send_ip": env.str("THROTTLE_OTP_SEND_IP", default="30/hour"),
         "otp_check_ip": env.str("THROTTLE_OTP_CHECK_IP", default="30/min"),
         "login_ip": env.str("THROTTLE_LOGIN_IP", default="30/min"),
@@ -331,6 +330,8 @@ OTP_CODE_TTL = timedelta(seconds=env.int("OTP_CODE_TTL_SECONDS", default=120))
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_COOLDOWN = timedelta(seconds=env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60))
 OTP_DAILY_LIMIT = env.int("OTP_DAILY_LIMIT", default=10)
+# Codes of one purpose to one phone in an hour (counted in accounts/otp.py, not by a throttle).
+OTP_HOURLY_LIMIT = env.int("OTP_HOURLY_LIMIT", default=5)
 # "console" (logs the text: make run, tests), "eskiz" or "playmobile".
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 # Eskiz delivers only texts approved in its cabinet: keep this one template
