@@ -199,6 +199,9 @@ class PhoneCode(models.Model):
     # False for a code issued only so that the answer looks alike (a forgotten
     # password of an unknown number): it went to no one.
     delivered = models.BooleanField(_("sent"), default=True, editable=False)
+    # The SMS text until the send task has sent it, encrypted (accounts.otp._seal):
+    # the broker carries only the code's id. Dropped once sent or expired.
+    sms_text = models.BinaryField(_("SMS text, encrypted"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("phone code")

@@ -4,6 +4,12 @@ Rules (settings in ``backoffice/settings/base.py``, section "Customer sign-up co
 
 - 6 digits from ``secrets``; only an HMAC-SHA256 of phone, purpose and code
   (keyed with ``SECRET_KEY``) is stored, so a database dump reveals no code;
+- the SMS text waits for the send task in the code's row, encrypted with a key
+  derived from ``SECRET_KEY`` (AES-GCM), and is dropped once sent. The queue
+  message carries only the code's id and expires with the code, and a task that
+  runs after the code expired sends nothing. (Whoever has ``SECRET_KEY`` could
+  already try the million codes against the HMAC, so the key adds no exposure;
+  a plaintext in the broker, or in the cache, would sit in Redis and its dumps.)
 - a code lives ``OTP_CODE_TTL`` (2 minutes) and serves one purpose for one
   phone (and, for a phone change, one user);
 - ``OTP_MAX_ATTEMPTS`` (5) wrong tries kill it; comparison is constant-time;
@@ -28,6 +34,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -126,6 +133,10 @@ def otp_issue(
                 expires_at=now
             )
             code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            text = None
+            if deliver:
+                minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))
+                text = (template or settings.SMS_CODE_TEMPLATE).format(code=code, minutes=minutes)
             phone_code = PhoneCode.objects.create(
                 phone=phone,
                 purpose=purpose,
@@ -135,24 +146,59 @@ def otp_issue(
                 expires_at=now + settings.OTP_CODE_TTL,
                 signup=signup,
                 delivered=deliver,
+                sms_text=_seal(text, phone=phone, purpose=purpose) if text is not None else None,
             )
             if deliver:
-                minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))
-                text = (template or settings.SMS_CODE_TEMPLATE).format(code=code, minutes=minutes)
                 # robust: a broker or gateway failure must not turn the answer into an error.
-                transaction.on_commit(
-                    lambda: _enqueue_sms(phone=phone, text=text, message_id=phone_code.pk), robust=True
-                )
+                transaction.on_commit(lambda: _enqueue_sms(phone_code), robust=True)
     finally:
         cache.delete(lock_key)
     return IssuedCode(phone_code=phone_code, code=code)
 
 
-def _enqueue_sms(*, phone: str, text: str, message_id: int) -> None:
-    from .tasks import sms_send
+def _sms_key() -> bytes:
+    return hmac.new(settings.SECRET_KEY.encode(), b"accounts.otp.sms_text", hashlib.sha256).digest()
 
-    # The text travels through the broker: the code exists in clear nowhere else.
-    sms_send.delay(phone=phone, text=text, message_id=f"otp-{message_id}")
+
+def _seal(text: str, *, phone: str, purpose: str) -> bytes:
+    nonce = secrets.token_bytes(12)
+    # Phone and purpose are authenticated with the text: a sealed text copied to another row will not open.
+    return nonce + AESGCM(_sms_key()).encrypt(nonce, text.encode(), f"{phone}|{purpose}".encode())
+
+
+def _unseal(sealed: bytes, *, phone: str, purpose: str) -> str:
+    sealed = bytes(sealed)
+    return AESGCM(_sms_key()).decrypt(sealed[:12], sealed[12:], f"{phone}|{purpose}".encode()).decode()
+
+
+def _enqueue_sms(phone_code: PhoneCode) -> None:
+    from .tasks import sms_send_code
+
+    # Only the id travels through the broker, and the message dies with the code.
+    sms_send_code.apply_async(kwargs={"code_id": phone_code.pk}, expires=phone_code.expires_at)
+
+
+def otp_sms_send(*, code_id: int, now: datetime | None = None) -> str | None:
+    """Send the SMS of code ``code_id`` if the code still lives; return the gateway's message id.
+
+    Sends nothing for a code that expired, was used, was replaced or was
+    already sent (its text is gone). The text is dropped after sending, so a
+    redelivered task does not send twice. Gateway errors propagate (the task
+    retries temporary ones while the code lives).
+    """
+    from .sms import get_backend
+
+    now = now or timezone.now()
+    phone_code = PhoneCode.objects.filter(pk=code_id).first()
+    if phone_code is None or phone_code.sms_text is None:
+        return None
+    if phone_code.used_at is not None or phone_code.expires_at <= now:
+        PhoneCode.objects.filter(pk=code_id).update(sms_text=None)
+        return None
+    text = _unseal(phone_code.sms_text, phone=phone_code.phone, purpose=phone_code.purpose)
+    message_id = get_backend().send(phone=phone_code.phone, text=text, message_id=f"otp-{code_id}")
+    PhoneCode.objects.filter(pk=code_id).update(sms_text=None)
+    return message_id
 
 
 def otp_verify(
