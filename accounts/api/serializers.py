@@ -1,12 +1,16 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CodePurpose, User
-from accounts.phone import PHONE_INPUT_MAX_LENGTH, normalize_phone
+from accounts.phone import PHONE_INPUT_MAX_LENGTH, PHONE_INPUT_PATTERN, normalize_phone
 
 
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": PHONE_INPUT_MAX_LENGTH, "pattern": PHONE_INPUT_PATTERN}
+)
 class PhoneField(serializers.CharField):
     """Any way people write an Uzbek number in, ``+998XXXXXXXXX`` out."""
 
@@ -24,13 +28,21 @@ class PhoneField(serializers.CharField):
 
 class CodeField(serializers.RegexField):
     def __init__(self, **kwargs):
-        super().__init__(r"^\d{6}$", error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
+        kwargs.setdefault("min_length", 6)
+        kwargs.setdefault("max_length", 6)
+        message = _("Enter the 6-digit code from the SMS.")
+        super().__init__(
+            r"^\d{6}$",
+            error_messages={"invalid": message, "min_length": message, "max_length": message},
+            **kwargs,
+        )
 
 
 class PasswordField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("write_only", True)
         kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", 128)
         kwargs.setdefault("style", {"input_type": "password"})
         super().__init__(**kwargs)
@@ -39,8 +51,8 @@ class PasswordField(serializers.CharField):
 class RegisterSerializer(serializers.Serializer):
     phone = PhoneField()
     password = PasswordField()
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
+    first_name = serializers.CharField(min_length=1, max_length=150)
+    last_name = serializers.CharField(min_length=1, max_length=150)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -67,7 +79,7 @@ class LoginSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = serializers.CharField(min_length=1, max_length=4096)
 
 
 class PasswordResetSerializer(serializers.Serializer):
