@@ -236,8 +236,13 @@ def otp_verify(
 
 
 def otp_flush(*, now: datetime | None = None) -> int:
-    """Delete codes older than a day (the daily cap counts the younger ones)."""
+    """Delete codes older than a day (the daily cap counts the younger ones).
+
+    Younger codes that expired keep their row but lose the SMS text a send task
+    never came for (the broker was away).
+    """
     now = now or timezone.now()
+    PhoneCode.objects.filter(sms_text__isnull=False, expires_at__lte=now).update(sms_text=None)
     keep_for = max(DAY, settings.OTP_CODE_TTL)
     deleted, _by_model = PhoneCode.objects.filter(created_at__lt=now - keep_for).delete()
     return deleted

@@ -105,3 +105,17 @@ def test_an_unsent_code_has_no_text_to_send(django_capture_on_commit_callbacks):
         issued = otp_issue(phone=PHONE, purpose=CodePurpose.PASSWORD_RESET, deliver=False)
 
     assert callbacks == [] and PhoneCode.objects.get(pk=issued.phone_code.pk).sms_text is None
+
+
+def test_the_clean_up_drops_the_text_of_a_code_whose_sms_never_left(django_capture_on_commit_callbacks):
+    from accounts.tasks import auth_cleanup
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        with django_capture_on_commit_callbacks(execute=False):  # the broker was away: no task ran
+            expired = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER)
+            traveller.shift(timedelta(seconds=121))
+            waiting = otp_issue(phone="+998901112244", purpose=CodePurpose.REGISTER)
+        auth_cleanup()
+
+    assert PhoneCode.objects.get(pk=expired.phone_code.pk).sms_text is None
+    assert PhoneCode.objects.get(pk=waiting.phone_code.pk).sms_text is not None
