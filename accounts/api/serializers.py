@@ -26,16 +26,14 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(exc.messages, code="invalid_phone") from exc
 
 
+CODE_PATTERN = r"^\d{6}$"
+
+
+# The pattern alone already refuses every other length; the schema says so in lengths too.
+@extend_schema_field({"type": "string", "minLength": 6, "maxLength": 6, "pattern": CODE_PATTERN})
 class CodeField(serializers.RegexField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("min_length", 6)
-        kwargs.setdefault("max_length", 6)
-        message = _("Enter the 6-digit code from the SMS.")
-        super().__init__(
-            r"^\d{6}$",
-            error_messages={"invalid": message, "min_length": message, "max_length": message},
-            **kwargs,
-        )
+        super().__init__(CODE_PATTERN, error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
 
 
 class PasswordField(serializers.CharField):
