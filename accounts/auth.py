@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
-from .phone import normalize_phone
+from .phone import PHONE_INPUT_MAX_LENGTH, normalize_phone
 
 
 def axes_username(request, credentials) -> str:
@@ -11,4 +11,4 @@ def axes_username(request, credentials) -> str:
     try:
         return normalize_phone(raw)
     except ValidationError:
-        return str(raw)[:32]
+        return str(raw)[:PHONE_INPUT_MAX_LENGTH]

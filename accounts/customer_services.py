@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from django.contrib.auth import authenticate, password_validation, user_logged_in
+from django.contrib.auth import authenticate, password_validation, user_logged_in, user_login_failed
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,8 +33,8 @@ from .exceptions import (
     StaffNotAllowed,
     TokenInvalid,
 )
-from .models import CodePurpose, User
-from .otp import IssuedCode, otp_issue, otp_verify
+from .models import CodePurpose, PhoneCode, User
+from .otp import DAY, IssuedCode, otp_issue, otp_verify
 from .roles import API_ROLES, Role
 
 PROFILE_FIELDS = ("first_name", "last_name", "address")
@@ -152,47 +153,98 @@ def user_tokens_revoke(*, user: User) -> int:
 # --- Sign-up ------------------------------------------------------------------
 
 
-def customer_register(
-    *, phone: str, password: str, first_name: str, last_name: str, address: str = ""
-) -> tuple[User, IssuedCode]:
-    """An inactive customer and a sign-up code sent to ``phone``.
+def _is_pending_signup(user: User) -> bool:
+    # An inactive customer who never proved the phone: a sign-up left unfinished
+    # by an earlier version of this flow, which created the account up front.
+    return not user.is_active and user.phone_verified_at is None and user.role == Role.CUSTOMER
 
-    A sign-up that was never confirmed may be started again (new password,
-    names); a confirmed or staff account answers ``PhoneTaken``.
+
+def _phone_has_account(phone: str) -> bool:
+    user = User.objects.filter(phone=phone).first()
+    return user is not None and not _is_pending_signup(user)
+
+
+def customer_register(*, phone: str, password: str, first_name: str, last_name: str, address: str = "") -> IssuedCode:
+    """Send a sign-up code to ``phone``; the account is created when the code confirms it.
+
+    Each sign-up keeps its password hash and profile with the code sent for it,
+    and nothing else changes until ``customer_verify``: there the code proves
+    the phone and the password sent with it picks the sign-up. So a stranger
+    who signs up the same number can neither replace the owner's password or
+    profile nor take the account, and the owner can confirm with whichever
+    code reached the phone last.
+
+    A number that already has an account (customer, courier, staff,
+    deactivated) goes through the same steps - a password hash, the cooldown,
+    the caps, an SMS - but the SMS tells the owner they already have an
+    account, so the answer reveals nothing.
     """
     candidate = User(phone=phone, first_name=first_name, last_name=last_name, role=Role.CUSTOMER)
     _validate_password(password, candidate)
+    # Hashed in both branches, so that they take the same time.
+    signup = {
+        "password": make_password(password),
+        "first_name": first_name,
+        "last_name": last_name,
+        "address": address,
+    }
+    if _phone_has_account(phone):
+        return otp_issue(phone=phone, purpose=CodePurpose.REGISTER, template=settings.SMS_ACCOUNT_EXISTS_TEMPLATE)
+    return otp_issue(phone=phone, purpose=CodePurpose.REGISTER, signup=signup)
+
+
+def _pending_signup(phone: str) -> bool:
+    """Whether a sign-up of ``phone`` waits for its code (one started in the last day)."""
+    recent = PhoneCode.objects.filter(
+        phone=phone, purpose=CodePurpose.REGISTER, signup__isnull=False, created_at__gt=timezone.now() - DAY
+    )
+    return recent.exists() and not _phone_has_account(phone)
+
+
+def _signup_with_password(phone: str, password: str) -> dict | None:
+    """The newest recent sign-up of ``phone`` whose password is ``password``."""
+    recent = (
+        PhoneCode.objects.filter(
+            phone=phone, purpose=CodePurpose.REGISTER, signup__isnull=False, created_at__gt=timezone.now() - DAY
+        )
+        .order_by("-created_at")
+        .values_list("signup", flat=True)[: settings.OTP_DAILY_LIMIT]
+    )
+    for signup in recent:
+        if check_password(password, signup.get("password", "")):
+            return signup
+    return None
+
+
+def customer_verify(*, phone: str, code: str, password: str) -> User:
+    """Confirm a sign-up with its SMS code and its password: the account is created, active.
+
+    The profile is the one sent with that password (see ``customer_register``);
+    a password no sign-up of the number was given answers like a wrong code.
+    """
+    otp_verify(phone=phone, purpose=CodePurpose.REGISTER, code=code)
+    signup = _signup_with_password(phone, password)
+    if signup is None:
+        raise CodeInvalid()
     try:
         with transaction.atomic():
             user = User.objects.select_for_update().filter(phone=phone).first()
-            if user is not None and (user.is_active or user.phone_verified_at or user.role != Role.CUSTOMER):
-                raise PhoneTaken()
             if user is None:
-                user = candidate
-                user.is_active = False
-            user.first_name, user.last_name, user.address = first_name, last_name, address
-            user.set_password(password)
+                user = User(phone=phone, role=Role.CUSTOMER)
+            elif not _is_pending_signup(user):
+                raise CodeInvalid()
+            user.first_name, user.last_name = signup["first_name"], signup["last_name"]
+            user.address = signup["address"]
+            user.password = signup["password"]
+            user.is_active = True
+            user.phone_verified_at = timezone.now()
             user.save()
-            issued = otp_issue(phone=phone, purpose=CodePurpose.REGISTER)
-    except IntegrityError as exc:  # two sign-ups of one number at the same moment
-        raise PhoneTaken() from exc
-    return user, issued
-
-
-def _pending_signup(phone: str) -> User | None:
-    return User.objects.filter(phone=phone, is_active=False, phone_verified_at__isnull=True, role=Role.CUSTOMER).first()
-
-
-def customer_verify(*, phone: str, code: str) -> User:
-    """Confirm a sign-up with its SMS code: the account becomes active."""
-    otp_verify(phone=phone, purpose=CodePurpose.REGISTER, code=code)
-    with transaction.atomic():
-        user = User.objects.select_for_update().filter(phone=phone).first()
-        if user is None or user.phone_verified_at is not None or user.role != Role.CUSTOMER:
-            raise CodeInvalid()
-        user.is_active = True
-        user.phone_verified_at = timezone.now()
-        user.save()
+            # The other sign-ups of the number are void now: drop their password hashes.
+            PhoneCode.objects.filter(phone=phone, purpose=CodePurpose.REGISTER, signup__isnull=False).update(
+                signup=None
+            )
+    except IntegrityError as exc:  # two confirmations of one number at the same moment
+        raise CodeInvalid() from exc
     return user
 
 
@@ -203,7 +255,7 @@ def code_resend(*, phone: str, purpose: str) -> IssuedCode:
     only when there is.
     """
     if purpose == CodePurpose.REGISTER:
-        deliver = _pending_signup(phone) is not None
+        deliver = _pending_signup(phone)
         return otp_issue(phone=phone, purpose=purpose, deliver=deliver)
     return password_forgot(phone=phone)
 
@@ -226,7 +278,11 @@ def customer_login(*, request, phone: str, password: str) -> User:
             raise AccountDisabled() if candidate.phone_verified_at else AccountNotVerified()
         raise InvalidCredentials()
     if user.role not in API_ROLES:
-        raise StaffNotAllowed()
+        # Staff sign in to the back-office, with their second factor. Answered
+        # like a wrong password, and counted as a failure by django-axes: here a
+        # right staff password must neither show nor be testable without limit.
+        user_login_failed.send(sender=__name__, credentials={"username": phone}, request=request)
+        raise InvalidCredentials()
     # Resets the failure count (django-axes) and sets last_login.
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     return user
@@ -283,12 +339,18 @@ def customer_profile_update(*, user: User, **changes: str) -> User:
 
 
 def customer_phone_change_start(*, user: User, phone: str) -> IssuedCode:
-    """Send a code to the new number ``phone``; the change waits for it."""
+    """Send a code to the new number ``phone``; the change waits for it.
+
+    Answers alike whether or not another account holds ``phone``; the code is
+    sent only when none does.
+    """
     if phone == user.phone:
         raise ValidationError({"phone": [gettext("This is already your phone number.")]})
-    if User.objects.filter(phone=phone).exclude(pk=user.pk).exists():
-        raise PhoneTaken()
-    return otp_issue(phone=phone, purpose=CodePurpose.PHONE_CHANGE, user=user)
+    # A number another account holds goes through the same steps without an SMS:
+    # the answer must not tell whether the number is taken. No code reaches anyone,
+    # so the change cannot be confirmed.
+    taken = User.objects.filter(phone=phone).exclude(pk=user.pk).exists()
+    return otp_issue(phone=phone, purpose=CodePurpose.PHONE_CHANGE, user=user, deliver=not taken)
 
 
 def customer_phone_change_confirm(*, user: User, phone: str, code: str) -> User:

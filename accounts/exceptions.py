@@ -38,10 +38,24 @@ class CodeCooldown(AccountsError):
     status_code = 429
 
 
+class CodeHourlyLimit(AccountsError):
+    code = "code_hourly_limit"
+    message = _("Too many codes were sent to this number in the last hour. Try again later.")
+    status_code = 429
+
+
 class CodeDailyLimit(AccountsError):
     code = "code_daily_limit"
     message = _("Too many codes were sent to this number today. Try again tomorrow.")
     status_code = 429
+
+
+class ServiceUnavailable(AccountsError):
+    # Redis (the codes' mutex, the throttles and the SMS queue) is unreachable:
+    # nothing can be sent, and saying "wait for the cooldown" would be untrue.
+    code = "service_unavailable"
+    message = _("The service is temporarily unavailable. Try again in a few minutes.")
+    status_code = 503
 
 
 class PhoneTaken(AccountsError):

@@ -7,6 +7,7 @@ from unfold.forms import AuthenticationForm
 from unfold.widgets import BASE_INPUT_CLASSES
 
 from .models import BackupCodeDevice
+from .phone import PHONE_INPUT_MAX_LENGTH
 from .services import user_has_confirmed_device
 
 User = get_user_model()
@@ -44,8 +45,13 @@ class StaffLoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        self.fields["username"].label = _("Phone")
-        self.fields["username"].widget.attrs["placeholder"] = "+998 90 123 45 67"
+        username = self.fields["username"]
+        username.label = _("Phone")
+        # Django sizes the field to the stored phone (16 characters), so a browser
+        # would cut "+998 90 123 45 67" short: accept what the phone parser accepts.
+        username.max_length = PHONE_INPUT_MAX_LENGTH
+        username.widget.attrs["maxlength"] = str(PHONE_INPUT_MAX_LENGTH)
+        username.widget.attrs["placeholder"] = "+998 90 123 45 67"
 
     def clean(self):
         self.cleaned_data = super().clean()

@@ -192,6 +192,16 @@ class PhoneCode(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    # A sign-up code carries the sign-up it was sent for: the password hash and the
+    # profile, applied only when a code and that password confirm it (see
+    # ``customer_verify``). Never the password itself.
+    signup = models.JSONField(_("sign-up"), null=True, blank=True, editable=False)
+    # False for a code issued only so that the answer looks alike (a forgotten
+    # password of an unknown number): it went to no one.
+    delivered = models.BooleanField(_("sent"), default=True, editable=False)
+    # The SMS text until the send task has sent it, encrypted (accounts.otp._seal):
+    # the broker carries only the code's id. Dropped once sent or expired.
+    sms_text = models.BinaryField(_("SMS text, encrypted"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("phone code")

@@ -4,11 +4,24 @@ Rules (settings in ``backoffice/settings/base.py``, section "Customer sign-up co
 
 - 6 digits from ``secrets``; only an HMAC-SHA256 of phone, purpose and code
   (keyed with ``SECRET_KEY``) is stored, so a database dump reveals no code;
+- the SMS text waits for the send task in the code's row, encrypted with a key
+  derived from ``SECRET_KEY`` (AES-GCM), and is dropped once sent. The queue
+  message carries only the code's id and expires with the code, and a task that
+  runs after the code expired sends nothing. (Whoever has ``SECRET_KEY`` could
+  already try the million codes against the HMAC, so the key adds no exposure;
+  a plaintext in the broker, or in the cache, would sit in Redis and its dumps.)
 - a code lives ``OTP_CODE_TTL`` (2 minutes) and serves one purpose for one
   phone (and, for a phone change, one user);
 - ``OTP_MAX_ATTEMPTS`` (5) wrong tries kill it; comparison is constant-time;
 - a new code for a phone waits ``OTP_RESEND_COOLDOWN`` (60 s) after the last one,
-  and at most ``OTP_DAILY_LIMIT`` codes go to one phone in 24 hours.
+  whatever its purpose;
+- at most ``OTP_HOURLY_LIMIT`` codes of one purpose go to one phone in an hour and
+  ``OTP_DAILY_LIMIT`` in 24 hours. The limits count codes issued, never refused
+  requests, and each purpose on its own: a stranger asking for reset codes of a
+  number cannot use up its sign-up codes, and can hold a sign-up back by the
+  cooldown at most. Codes not sent (``deliver=False``: a forgotten password of
+  an unknown number) count against each other only, so that they answer like
+  sent ones without ever holding back a code that is sent.
 """
 
 from __future__ import annotations
@@ -21,19 +34,32 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Max, Min
+from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
-from .exceptions import CodeCooldown, CodeDailyLimit, CodeInvalid, CodeLocked
+from backoffice.cache import CacheUnavailable, add_or_raise
+
+from .exceptions import (
+    CodeCooldown,
+    CodeDailyLimit,
+    CodeHourlyLimit,
+    CodeInvalid,
+    CodeLocked,
+    ServiceUnavailable,
+)
 from .models import PhoneCode, User
 
 logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
+# Seconds a client is asked to wait when Redis is unreachable.
+OUTAGE_RETRY_AFTER = 30
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 def _code_hash(*, phone: str, purpose: str, code: str) -> str:
@@ -53,36 +79,64 @@ class IssuedCode:
 
 
 def otp_issue(
-    *, phone: str, purpose: str, user: User | None = None, deliver: bool = True, now: datetime | None = None
+    *,
+    phone: str,
+    purpose: str,
+    user: User | None = None,
+    deliver: bool = True,
+    signup: dict | None = None,
+    template: str | None = None,
+    now: datetime | None = None,
 ) -> IssuedCode:
     """Create a fresh code for ``phone`` and ``purpose`` and send it by SMS after commit.
 
     Earlier live codes of the same phone and purpose stop working. Raises
-    ``CodeCooldown`` or ``CodeDailyLimit`` (both with ``retry_after`` seconds).
+    ``CodeCooldown``, ``CodeHourlyLimit`` or ``CodeDailyLimit`` (with ``retry_after`` seconds).
     ``deliver=False`` goes through every step but sends nothing: forgot-password
     uses it for unknown numbers so that both answer alike, cooldown included.
+    ``signup`` is kept with the code (see ``PhoneCode.signup``); ``template``
+    replaces ``SMS_CODE_TEMPLATE`` for a text that carries no code.
     """
     now = now or timezone.now()
     # A short mutex per phone: two simultaneous requests must not both pass the
     # cooldown check below and send two SMS.
     lock_key = f"otp:issue:{phone}"
-    if not cache.add(lock_key, 1, timeout=10):
+    try:
+        acquired = add_or_raise(cache, lock_key, 1, timeout=10)
+    except CacheUnavailable as exc:
+        # Redis is also the SMS queue: no code could be sent now.
+        raise ServiceUnavailable(retry_after=OUTAGE_RETRY_AFTER) from exc
+    if not acquired:
         raise CodeCooldown(retry_after=_seconds(settings.OTP_RESEND_COOLDOWN))
     try:
         with transaction.atomic():
+            # The cooldown looks at every code of the phone: one SMS a minute at most,
+            # and sent and unsent codes alike, or the answer would tell them apart.
+            alike = Q(purpose=purpose, delivered=deliver)
+            hour = alike & Q(created_at__gt=now - HOUR)
             recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - DAY).aggregate(
-                last=Max("created_at"), oldest=Min("created_at"), sent=Count("pk")
+                last=Max("created_at"),
+                day_count=Count("pk", filter=alike),
+                day_oldest=Min("created_at", filter=alike),
+                hour_count=Count("pk", filter=hour),
+                hour_oldest=Min("created_at", filter=hour),
             )
             last = recent["last"]
             if last is not None and now - last < settings.OTP_RESEND_COOLDOWN:
                 raise CodeCooldown(retry_after=_seconds(last + settings.OTP_RESEND_COOLDOWN - now))
-            if recent["sent"] >= settings.OTP_DAILY_LIMIT:
-                raise CodeDailyLimit(retry_after=_seconds(recent["oldest"] + DAY - now))
+            if recent["day_count"] >= settings.OTP_DAILY_LIMIT:
+                raise CodeDailyLimit(retry_after=_seconds(recent["day_oldest"] + DAY - now))
+            if recent["hour_count"] >= settings.OTP_HOURLY_LIMIT:
+                raise CodeHourlyLimit(retry_after=_seconds(recent["hour_oldest"] + HOUR - now))
 
             PhoneCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now).update(
                 expires_at=now
             )
             code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            text = None
+            if deliver:
+                minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))
+                text = (template or settings.SMS_CODE_TEMPLATE).format(code=code, minutes=minutes)
             phone_code = PhoneCode.objects.create(
                 phone=phone,
                 purpose=purpose,
@@ -90,24 +144,61 @@ def otp_issue(
                 code_hash=_code_hash(phone=phone, purpose=purpose, code=code),
                 created_at=now,
                 expires_at=now + settings.OTP_CODE_TTL,
+                signup=signup,
+                delivered=deliver,
+                sms_text=_seal(text, phone=phone, purpose=purpose) if text is not None else None,
             )
             if deliver:
-                minutes = max(1, round(settings.OTP_CODE_TTL.total_seconds() / 60))
-                text = settings.SMS_CODE_TEMPLATE.format(code=code, minutes=minutes)
                 # robust: a broker or gateway failure must not turn the answer into an error.
-                transaction.on_commit(
-                    lambda: _enqueue_sms(phone=phone, text=text, message_id=phone_code.pk), robust=True
-                )
+                transaction.on_commit(lambda: _enqueue_sms(phone_code), robust=True)
     finally:
         cache.delete(lock_key)
     return IssuedCode(phone_code=phone_code, code=code)
 
 
-def _enqueue_sms(*, phone: str, text: str, message_id: int) -> None:
-    from .tasks import sms_send
+def _sms_key() -> bytes:
+    return hmac.new(settings.SECRET_KEY.encode(), b"accounts.otp.sms_text", hashlib.sha256).digest()
 
-    # The text travels through the broker: the code exists in clear nowhere else.
-    sms_send.delay(phone=phone, text=text, message_id=f"otp-{message_id}")
+
+def _seal(text: str, *, phone: str, purpose: str) -> bytes:
+    nonce = secrets.token_bytes(12)
+    # Phone and purpose are authenticated with the text: a sealed text copied to another row will not open.
+    return nonce + AESGCM(_sms_key()).encrypt(nonce, text.encode(), f"{phone}|{purpose}".encode())
+
+
+def _unseal(sealed: bytes, *, phone: str, purpose: str) -> str:
+    sealed = bytes(sealed)
+    return AESGCM(_sms_key()).decrypt(sealed[:12], sealed[12:], f"{phone}|{purpose}".encode()).decode()
+
+
+def _enqueue_sms(phone_code: PhoneCode) -> None:
+    from .tasks import sms_send_code
+
+    # Only the id travels through the broker, and the message dies with the code.
+    sms_send_code.apply_async(kwargs={"code_id": phone_code.pk}, expires=phone_code.expires_at)
+
+
+def otp_sms_send(*, code_id: int, now: datetime | None = None) -> str | None:
+    """Send the SMS of code ``code_id`` if the code still lives; return the gateway's message id.
+
+    Sends nothing for a code that expired, was used, was replaced or was
+    already sent (its text is gone). The text is dropped after sending, so a
+    redelivered task does not send twice. Gateway errors propagate (the task
+    retries temporary ones while the code lives).
+    """
+    from .sms import get_backend
+
+    now = now or timezone.now()
+    phone_code = PhoneCode.objects.filter(pk=code_id).first()
+    if phone_code is None or phone_code.sms_text is None:
+        return None
+    if phone_code.used_at is not None or phone_code.expires_at <= now:
+        PhoneCode.objects.filter(pk=code_id).update(sms_text=None)
+        return None
+    text = _unseal(phone_code.sms_text, phone=phone_code.phone, purpose=phone_code.purpose)
+    message_id = get_backend().send(phone=phone_code.phone, text=text, message_id=f"otp-{code_id}")
+    PhoneCode.objects.filter(pk=code_id).update(sms_text=None)
+    return message_id
 
 
 def otp_verify(
@@ -145,8 +236,13 @@ def otp_verify(
 
 
 def otp_flush(*, now: datetime | None = None) -> int:
-    """Delete codes older than a day (the daily cap counts the younger ones)."""
+    """Delete codes older than a day (the daily cap counts the younger ones).
+
+    Younger codes that expired keep their row but lose the SMS text a send task
+    never came for (the broker was away).
+    """
     now = now or timezone.now()
+    PhoneCode.objects.filter(sms_text__isnull=False, expires_at__lte=now).update(sms_text=None)
     keep_for = max(DAY, settings.OTP_CODE_TTL)
     deleted, _by_model = PhoneCode.objects.filter(created_at__lt=now - keep_for).delete()
     return deleted

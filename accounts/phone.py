@@ -17,6 +17,13 @@ UZ_REGION = "UZ"
 UZ_COUNTRY_CODE = 998
 _NOT_DIGITS = re.compile(r"[^\d+]")
 
+# How long a typed number may be, spaces, brackets, dashes and "00" prefix included
+# ("00 998 (90) 123-45-67" is 22); the stored E.164 form is at most 16.
+PHONE_INPUT_MAX_LENGTH = 32
+# The characters a typed number may hold: digits, spaces, "+", brackets, dashes, dots.
+PHONE_INPUT_PATTERN = r"^[0-9\s+().-]+$"
+_PHONE_INPUT = re.compile(PHONE_INPUT_PATTERN)
+
 INVALID_PHONE_MESSAGE = _("Enter a valid Uzbek phone number, for example +998 90 123 45 67.")
 
 
@@ -25,6 +32,8 @@ def normalize_phone(value: str) -> str:
     if value is None:
         raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
     raw = str(value).strip()
+    if not _PHONE_INPUT.fullmatch(raw):
+        raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
     compact = _NOT_DIGITS.sub("", raw)
     if not compact or compact.count("+") > 1 or ("+" in compact and not compact.startswith("+")):
         raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")

@@ -20,12 +20,32 @@ logger = logging.getLogger(__name__)
     acks_late=True,
 )
 def sms_send(self, *, phone: str, text: str, message_id: str) -> str:
-    """Send one SMS. Takes the text itself: a one-time code exists in clear nowhere else.
+    """Send one SMS with the text given (one-time codes go through ``sms_send_code``).
 
     Temporary failures (timeouts, 5xx) are retried with back-off; a refusal
     (bad credentials, bad number) is logged and not retried.
     """
     return get_backend().send(phone=phone, text=text, message_id=message_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(SmsTemporaryError,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+    acks_late=True,
+)
+def sms_send_code(self, *, code_id: int) -> str | None:
+    """Send the SMS of one-time code ``code_id``: the message carries its id, never the code.
+
+    Queued with ``expires`` at the code's expiry; one that runs later anyway
+    (a retry, a slow queue) finds the code dead and sends nothing.
+    """
+    from .otp import otp_sms_send
+
+    return otp_sms_send(code_id=code_id)
 
 
 @shared_task

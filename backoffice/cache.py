@@ -22,6 +22,21 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
+class CacheUnavailable(Exception):
+    """The cache could not be reached; raised only where a caller asks for it (``add_or_raise``)."""
+
+
+def add_or_raise(cache, key, value, timeout=DEFAULT_TIMEOUT) -> bool:
+    """``cache.add``, but an unreachable cache raises ``CacheUnavailable`` instead of answering False.
+
+    For a mutex held in the cache: failing soft there would make an outage look
+    like a lock someone else holds. Caches that cannot be unreachable (local
+    memory) are asked plainly.
+    """
+    strict = getattr(cache, "add_or_raise", None)
+    return strict(key, value, timeout) if strict is not None else cache.add(key, value, timeout)
+
+
 def _warn(operation: str, exc: Exception) -> None:
     logger.warning("Cache unavailable (%s): %s", operation, exc.__class__.__name__)
 
@@ -59,6 +74,13 @@ class FailSoftRedisCache(RedisCache):
         except UNAVAILABLE as exc:
             _warn("add", exc)
             return False
+
+    def add_or_raise(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().add(key, value, timeout, version)
+        except UNAVAILABLE as exc:
+            _warn("add", exc)
+            raise CacheUnavailable() from exc
 
     def get(self, key, default=None, version=None):
         try:

@@ -21,12 +21,15 @@ from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.exceptions import AccountDisabled, AccountsError, StaffNotAllowed, TokenInvalid
+from backoffice.parsers import JSONTooDeep, RequestTooLarge
 
 logger = logging.getLogger(__name__)
 
 MESSAGES = {
     "validation_error": _("Some fields are not valid."),
     "malformed_request": _("The request body is not valid JSON."),
+    "json_too_deep": JSONTooDeep.default_detail,
+    "request_too_large": RequestTooLarge.default_detail,
     "unsupported_media_type": _("Send the request body as JSON."),
     "not_authenticated": _("Log in to continue."),
     "token_invalid": TokenInvalid.message,
@@ -70,6 +73,10 @@ def _api_exception_body(exc: exceptions.APIException) -> dict:
         return error_body("validation_error", _first_message(fields), fields=fields)
     if isinstance(exc, exceptions.Throttled):
         return error_body("rate_limited")
+    if isinstance(exc, JSONTooDeep):
+        return error_body("json_too_deep")
+    if isinstance(exc, RequestTooLarge):
+        return error_body("request_too_large")
     if isinstance(exc, exceptions.ParseError):
         return error_body("malformed_request")
     if isinstance(exc, exceptions.UnsupportedMediaType):

@@ -1,17 +1,21 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CodePurpose, User
-from accounts.phone import normalize_phone
+from accounts.phone import PHONE_INPUT_MAX_LENGTH, PHONE_INPUT_PATTERN, normalize_phone
 
 
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": PHONE_INPUT_MAX_LENGTH, "pattern": PHONE_INPUT_PATTERN}
+)
 class PhoneField(serializers.CharField):
     """Any way people write an Uzbek number in, ``+998XXXXXXXXX`` out."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("max_length", PHONE_INPUT_MAX_LENGTH)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
@@ -22,15 +26,21 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(exc.messages, code="invalid_phone") from exc
 
 
+CODE_PATTERN = r"^\d{6}$"
+
+
+# The pattern alone already refuses every other length; the schema says so in lengths too.
+@extend_schema_field({"type": "string", "minLength": 6, "maxLength": 6, "pattern": CODE_PATTERN})
 class CodeField(serializers.RegexField):
     def __init__(self, **kwargs):
-        super().__init__(r"^\d{6}$", error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
+        super().__init__(CODE_PATTERN, error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
 
 
 class PasswordField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("write_only", True)
         kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", 128)
         kwargs.setdefault("style", {"input_type": "password"})
         super().__init__(**kwargs)
@@ -39,8 +49,8 @@ class PasswordField(serializers.CharField):
 class RegisterSerializer(serializers.Serializer):
     phone = PhoneField()
     password = PasswordField()
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
+    first_name = serializers.CharField(min_length=1, max_length=150)
+    last_name = serializers.CharField(min_length=1, max_length=150)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -58,6 +68,7 @@ class ResendSerializer(serializers.Serializer):
 class VerifySerializer(serializers.Serializer):
     phone = PhoneField()
     code = CodeField()
+    password = PasswordField(help_text=_("The password given at sign-up: it picks the sign-up the code confirms."))
 
 
 class LoginSerializer(serializers.Serializer):
@@ -66,7 +77,7 @@ class LoginSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = serializers.CharField(min_length=1, max_length=4096)
 
 
 class PasswordResetSerializer(serializers.Serializer):

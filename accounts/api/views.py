@@ -16,15 +16,27 @@ TAG = ["auth"]
 
 
 def _errors(*codes_by_status: tuple[int, str]) -> dict:
-    """Error responses for the schema: ``(status, "code_a, code_b")``."""
+    """Error responses for the schema: ``(status, "code_a, code_b")``; codes of one status are merged."""
+    merged: dict[int, list[str]] = {}
+    for status_code, codes in codes_by_status:
+        merged.setdefault(status_code, []).append(codes)
     return {
-        status_code: OpenApiResponse(s.ErrorSerializer, description=f"Error codes: {codes}")
-        for status_code, codes in codes_by_status
+        status_code: OpenApiResponse(s.ErrorSerializer, description=f"Error codes: {', '.join(codes)}")
+        for status_code, codes in merged.items()
     }
 
 
-RATE_LIMITED = (429, "rate_limited, code_cooldown, code_daily_limit (with Retry-After)")
-VALIDATION = (400, "validation_error, malformed_request")
+# Every endpoint with a body (backoffice.parsers).
+VALIDATION = (400, "validation_error, malformed_request, json_too_deep")
+TOO_LARGE = (413, "request_too_large")
+BODY = (VALIDATION, TOO_LARGE)
+# Endpoints that send a code (accounts.otp): per-IP throttle, per-phone limits, Redis away.
+SENDS_A_CODE = (
+    (429, "rate_limited, code_cooldown, code_hourly_limit, code_daily_limit (with Retry-After)"),
+    (503, "service_unavailable (with Retry-After)"),
+)
+THROTTLED = (429, "rate_limited (with Retry-After)")
+UNAUTHENTICATED = (401, "not_authenticated, token_invalid, account_disabled, staff_use_admin")
 
 
 class PublicView(APIView):
@@ -43,14 +55,17 @@ class RegisterView(PublicView):
     @extend_schema(
         tags=TAG,
         summary="Sign up with a phone number",
-        description="Creates an inactive customer and sends a 6-digit code by SMS; confirm it at verify/.",
+        description=(
+            "Sends a 6-digit code by SMS; the account is created when verify/ confirms it with the same password. "
+            "Answers the same for a number that already has an account: its owner gets an SMS saying so."
+        ),
         request=s.RegisterSerializer,
-        responses={201: s.CodeSentSerializer, **_errors(VALIDATION, (409, "phone_taken"), RATE_LIMITED)},
+        responses={202: s.CodeSentSerializer, **_errors(*BODY, *SENDS_A_CODE)},
     )
     def post(self, request):
         data = _valid(s.RegisterSerializer, request)
         services.customer_register(**data)
-        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_201_CREATED)
+        return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
 
 
 class VerifyView(PublicView):
@@ -59,9 +74,12 @@ class VerifyView(PublicView):
     @extend_schema(
         tags=TAG,
         summary="Confirm the sign-up code",
-        description="Activates the account and returns the first token pair.",
+        description=(
+            "Creates the account from the sign-up made with this password and returns the first token pair. "
+            "A password no sign-up of the number was given answers like a wrong code."
+        ),
         request=s.VerifySerializer,
-        responses={200: s.TokenPairSerializer, **_errors(VALIDATION, (400, "code_invalid, code_locked"), RATE_LIMITED)},
+        responses={200: s.TokenPairSerializer, **_errors(*BODY, (400, "code_invalid, code_locked"), THROTTLED)},
     )
     def post(self, request):
         data = _valid(s.VerifySerializer, request)
@@ -80,7 +98,7 @@ class ResendView(PublicView):
             "Answers the same whether or not the number has an account; waits 60 s between codes."
         ),
         request=s.ResendSerializer,
-        responses={202: s.CodeSentSerializer, **_errors(VALIDATION, RATE_LIMITED)},
+        responses={202: s.CodeSentSerializer, **_errors(*BODY, *SENDS_A_CODE)},
     )
     def post(self, request):
         data = _valid(s.ResendSerializer, request)
@@ -94,14 +112,14 @@ class LoginView(PublicView):
     @extend_schema(
         tags=TAG,
         summary="Log in with phone and password",
-        description="Customers and couriers only; staff use the back-office.",
+        description="Customers and couriers only; a staff account is refused like a wrong password.",
         request=s.LoginSerializer,
         responses={
             200: s.TokenPairSerializer,
             **_errors(
-                VALIDATION,
+                *BODY,
                 (401, "invalid_credentials"),
-                (403, "account_not_verified, account_disabled, staff_use_admin"),
+                (403, "account_not_verified, account_disabled"),
                 (429, "login_locked, rate_limited (with Retry-After)"),
             ),
         },
@@ -122,7 +140,7 @@ class RefreshView(PublicView):
         request=s.RefreshSerializer,
         responses={
             200: s.TokenPairSerializer,
-            **_errors(VALIDATION, (401, "token_invalid"), (403, "account_disabled, staff_use_admin"), RATE_LIMITED),
+            **_errors(*BODY, (401, "token_invalid"), (403, "account_disabled, staff_use_admin"), THROTTLED),
         },
     )
     def post(self, request):
@@ -136,7 +154,7 @@ class LogoutView(PublicView):
         summary="Log out",
         description="Blacklists the refresh token; it cannot be refreshed again.",
         request=s.RefreshSerializer,
-        responses={204: None, **_errors(VALIDATION, (401, "token_invalid"))},
+        responses={204: None, **_errors(*BODY, (401, "token_invalid"))},
     )
     def post(self, request):
         data = _valid(s.RefreshSerializer, request)
@@ -152,7 +170,7 @@ class PasswordForgotView(PublicView):
         summary="Forgot password: send a reset code",
         description="Answers exactly the same for a registered and an unknown number.",
         request=s.PhoneSerializer,
-        responses={202: s.CodeSentSerializer, **_errors(VALIDATION, RATE_LIMITED)},
+        responses={202: s.CodeSentSerializer, **_errors(*BODY, *SENDS_A_CODE)},
         examples=[OpenApiExample("Request", value={"phone": "+998901234567"}, request_only=True)],
     )
     def post(self, request):
@@ -169,7 +187,7 @@ class PasswordResetView(PublicView):
         summary="Set a new password with the reset code",
         description="Every refresh token of the user is blacklisted and every access token stops working.",
         request=s.PasswordResetSerializer,
-        responses={204: None, **_errors(VALIDATION, (400, "code_invalid, code_locked"), RATE_LIMITED)},
+        responses={204: None, **_errors(*BODY, (400, "code_invalid, code_locked"), THROTTLED)},
     )
     def post(self, request):
         data = _valid(s.PasswordResetSerializer, request)
@@ -181,7 +199,7 @@ class MeView(CustomerView):
     @extend_schema(
         tags=TAG,
         summary="The signed-in user's profile",
-        responses={200: s.MeSerializer, **_errors((401, "not_authenticated, token_invalid, account_disabled"))},
+        responses={200: s.MeSerializer, **_errors(UNAUTHENTICATED)},
     )
     def get(self, request):
         return Response(s.MeSerializer(request.user).data)
@@ -190,7 +208,7 @@ class MeView(CustomerView):
         tags=TAG,
         summary="Change first name, last name or address",
         request=s.MeSerializer,
-        responses={200: s.MeSerializer, **_errors(VALIDATION, (401, "not_authenticated, token_invalid"))},
+        responses={200: s.MeSerializer, **_errors(*BODY, UNAUTHENTICATED)},
     )
     def patch(self, request):
         serializer = s.MeSerializer(request.user, data=request.data, partial=True)
@@ -207,13 +225,20 @@ class MePhoneView(CustomerView):
         summary="Change the phone number",
         description=(
             "Two steps on one endpoint: send `phone` (the new number) to have a code sent to it (202); "
-            "send `phone` and `code` to make the change (200)."
+            "send `phone` and `code` to make the change (200). A number another account holds is answered "
+            "like a free one, and no code is sent to it."
         ),
         request=s.PhoneChangeSerializer,
         responses={
             200: s.MeSerializer,
             202: s.CodeSentSerializer,
-            **_errors(VALIDATION, (400, "code_invalid, code_locked"), (409, "phone_taken"), RATE_LIMITED),
+            **_errors(
+                *BODY,
+                (400, "code_invalid, code_locked"),
+                UNAUTHENTICATED,
+                (409, "phone_taken (on confirming, if another account took the number meanwhile)"),
+                *SENDS_A_CODE,
+            ),
         },
     )
     def post(self, request):

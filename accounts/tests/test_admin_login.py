@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -176,3 +177,26 @@ def test_only_an_administrator_may_reset_devices(make_staff, staff_client):
     response = pharmacist_client.post(reverse("admin:accounts_user_reset_second_factor", args=[member.pk]))
     assert response.status_code == 403
     assert TOTPDevice.objects.filter(user=member).exists()
+
+
+def _browser_input(page, name: str, typed: str) -> str:
+    """What a browser submits for ``typed`` in the input ``name``: cut at its maxlength."""
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page.content.decode()).group(0)
+    limit = re.search(r'maxlength="(\d+)"', tag)
+    return typed[: int(limit.group(1))] if limit else typed
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["+998 90 100 00 02", "+998 (90) 100-00-02", "00 998 90 100 00 02", "+998-90-100-00-02"],
+)
+def test_a_phone_written_like_the_placeholder_is_not_cut_short_by_the_login_field(make_staff, client, password, typed):
+    user = make_staff(Role.OPERATOR, phone="+998901000002")
+    code = totp_now(user.totpdevice_set.get())
+
+    page = client.get(LOGIN)
+    submitted = _browser_input(page, "username", typed)
+    response = client.post(LOGIN, {"username": submitted, "password": password, "otp_token": code})
+
+    assert submitted == typed
+    assert response.status_code == 302, response.content.decode()[:2000]

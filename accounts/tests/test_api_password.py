@@ -135,8 +135,8 @@ def test_a_reset_code_cannot_confirm_a_sign_up(api):
     if signup_code == reset_code:
         pytest.skip("the two random codes happen to be equal")
 
-    refused = api.post("verify/", {"phone": phone, "code": reset_code})
-    accepted = api.post("verify/", {"phone": phone, "code": signup_code})
+    refused = api.post("verify/", {"phone": phone, "code": reset_code, "password": "Kuchli-parol-2026"})
+    accepted = api.post("verify/", {"phone": phone, "code": signup_code, "password": "Kuchli-parol-2026"})
 
     assert refused.status_code == 400 and refused.json()["code"] == "code_invalid"
     assert accepted.status_code == 200

@@ -65,3 +65,70 @@ def test_a_form_encoded_body_answers_in_the_error_shape(client, db):
     response = client.post("/api/v1/auth/login/", {"phone": "+998901234567", "password": "x"})
 
     assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
+
+
+REQUEST_COMPONENTS = ["Register", "Verify", "Resend", "Login", "Refresh", "Phone", "PasswordReset", "PhoneChange"]
+
+
+@pytest.mark.parametrize("component", REQUEST_COMPONENTS)
+def test_no_request_field_the_api_refuses_blank_is_documented_as_allowing_blank(schema, component):
+    body = schema["components"]["schemas"][component]
+    for name, field in body["properties"].items():
+        if field.get("type") != "string" or "enum" in field or name == "address":
+            continue
+        assert field.get("minLength", 0) >= 1, (component, name, field)
+
+
+@pytest.mark.parametrize("component", ["Register", "Verify", "Login", "Phone", "PasswordReset", "PhoneChange"])
+def test_phone_fields_document_the_characters_and_length_the_api_accepts(schema, component):
+    phone = schema["components"]["schemas"][component]["properties"]["phone"]
+
+    assert phone["pattern"] and phone["maxLength"] == 32 and phone["minLength"] >= 1
+
+
+def test_a_phone_with_characters_outside_the_documented_pattern_is_refused(api):
+    import re
+
+    from accounts.phone import PHONE_INPUT_PATTERN
+
+    typed = "90 123 45 67x"
+    assert not re.fullmatch(PHONE_INPUT_PATTERN, typed)
+
+    response = api.post("password/forgot/", {"phone": typed})
+
+    assert response.status_code == 400 and "phone" in response.json()["fields"]
+
+
+def test_code_fields_document_six_digits(schema):
+    for component in ["Verify", "PasswordReset", "PhoneChange"]:
+        code = schema["components"]["schemas"][component]["properties"]["code"]
+        assert code["pattern"] == r"^\d{6}$" and code["minLength"] == code["maxLength"] == 6
+
+
+SENDS_A_CODE = {"413", "429", "503"}
+EXPECTED_STATUSES = {
+    ("register/", "post"): {"202", "400", *SENDS_A_CODE},
+    ("verify/", "post"): {"200", "400", "413", "429"},
+    ("resend/", "post"): {"202", "400", *SENDS_A_CODE},
+    ("login/", "post"): {"200", "400", "401", "403", "413", "429"},
+    ("refresh/", "post"): {"200", "400", "401", "403", "413", "429"},
+    ("logout/", "post"): {"204", "400", "401", "413"},
+    ("password/forgot/", "post"): {"202", "400", *SENDS_A_CODE},
+    ("password/reset/", "post"): {"204", "400", "413", "429"},
+    ("me/", "get"): {"200", "401"},
+    ("me/", "patch"): {"200", "400", "401", "413"},
+    ("me/phone/", "post"): {"200", "202", "400", "401", "409", *SENDS_A_CODE},
+}
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(EXPECTED_STATUSES))
+def test_each_auth_operation_documents_every_status_it_answers(schema, endpoint, method):
+    operation = schema["paths"][f"/api/v1/auth/{endpoint}"][method]
+
+    assert set(operation["responses"]) == EXPECTED_STATUSES[(endpoint, method)]
+
+
+def test_errors_sharing_a_status_are_all_listed_in_its_description(schema):
+    verify_400 = schema["paths"]["/api/v1/auth/verify/"]["post"]["responses"]["400"]["description"]
+
+    assert "validation_error" in verify_400 and "code_invalid" in verify_400

@@ -1,5 +1,6 @@
 """Sign-up by phone: register -> SMS code -> verify -> tokens; resend with a cooldown."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,20 +11,18 @@ from accounts.models import PhoneCode, User
 from accounts.roles import Role
 from accounts.sms import console
 from accounts.tests.conftest import last_code, sms_count
-from accounts.tests.factories import CustomerFactory, StaffFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, CustomerFactory, StaffFactory, UserFactory
 
 PHONE = "+998901112233"
 SIGNUP = {"phone": "90 111 22 33", "password": "Kuchli-parol-2026", "first_name": "Aziza", "last_name": "Karimova"}
 
 
-def test_sign_up_creates_an_inactive_customer_and_texts_a_code(api):
+def test_sign_up_texts_a_code_and_creates_no_account_until_it_is_confirmed(api):
     response = api.post("register/", SIGNUP)
 
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
     assert response.json() == {"phone": PHONE, "expires_in": 120, "resend_in": 60}
-    user = User.objects.get(phone=PHONE)
-    assert not user.is_active and user.role == Role.CUSTOMER and user.phone_verified_at is None
-    assert user.first_name == "Aziza" and user.check_password(SIGNUP["password"])
+    assert not User.objects.filter(phone=PHONE).exists()
     assert sms_count(PHONE) == 1
 
 
@@ -35,22 +34,27 @@ def test_the_code_is_stored_only_as_a_hash(api):
     assert code not in stored.code_hash and len(stored.code_hash) == 64
 
 
-def test_verifying_the_code_activates_the_account_and_returns_tokens(api):
+def verify(api, code, password=SIGNUP["password"], phone=PHONE):
+    return api.post("verify/", {"phone": phone, "code": code, "password": password})
+
+
+def test_verifying_the_code_with_the_password_activates_the_account_and_returns_tokens(api):
     api.post("register/", SIGNUP)
 
-    response = api.post("verify/", {"phone": PHONE, "code": last_code(PHONE)})
+    response = verify(api, last_code(PHONE))
 
     assert response.status_code == 200, response.json()
     assert set(response.json()) == {"access", "refresh"}
     user = User.objects.get(phone=PHONE)
-    assert user.is_active and user.phone_verified_at is not None
+    assert user.is_active and user.phone_verified_at is not None and user.role == Role.CUSTOMER
+    assert user.first_name == "Aziza" and user.last_name == "Karimova" and user.check_password(SIGNUP["password"])
     me = api.get("me/", token=response.json()["access"])
     assert me.status_code == 200 and me.json()["phone"] == PHONE
 
 
 def test_full_walk_through_sign_up_verify_login_refresh_logout(api):
     api.post("register/", SIGNUP)
-    api.post("verify/", {"phone": PHONE, "code": last_code(PHONE)})
+    verify(api, last_code(PHONE))
 
     login = api.post("login/", {"phone": PHONE, "password": SIGNUP["password"]})
     assert login.status_code == 200
@@ -66,18 +70,18 @@ def test_a_wrong_code_is_refused_and_leaves_the_account_inactive(api):
     api.post("register/", SIGNUP)
     wrong = "000000" if last_code(PHONE) != "000000" else "111111"
 
-    response = api.post("verify/", {"phone": PHONE, "code": wrong})
+    response = verify(api, wrong)
 
     assert response.status_code == 400
     assert response.json()["code"] == "code_invalid"
-    assert not User.objects.get(phone=PHONE).is_active
+    assert not User.objects.filter(phone=PHONE).exists()
 
 
 def test_a_code_expires_after_two_minutes(api):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         api.post("register/", SIGNUP)
         traveller.shift(timedelta(seconds=121))
-        response = api.post("verify/", {"phone": PHONE, "code": last_code(PHONE)})
+        response = verify(api, last_code(PHONE))
 
     assert response.status_code == 400 and response.json()["code"] == "code_invalid"
 
@@ -87,21 +91,21 @@ def test_five_wrong_tries_kill_the_code_even_the_right_one_after(api):
     code = last_code(PHONE)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
 
-    answers = [api.post("verify/", {"phone": PHONE, "code": wrong}).json()["code"] for _ in range(5)]
-    right = api.post("verify/", {"phone": PHONE, "code": code})
+    answers = [verify(api, wrong).json()["code"] for _ in range(5)]
+    right = verify(api, code)
 
     assert answers == ["code_invalid"] * 4 + ["code_locked"]
     assert right.status_code == 400 and right.json()["code"] == "code_locked"
     assert PhoneCode.objects.get(phone=PHONE).attempts == 5
-    assert not User.objects.get(phone=PHONE).is_active
+    assert not User.objects.filter(phone=PHONE).exists()
 
 
 def test_a_code_works_only_once(api):
     api.post("register/", SIGNUP)
     code = last_code(PHONE)
-    assert api.post("verify/", {"phone": PHONE, "code": code}).status_code == 200
+    assert verify(api, code).status_code == 200
 
-    response = api.post("verify/", {"phone": PHONE, "code": code})
+    response = verify(api, code)
 
     assert response.status_code == 400 and response.json()["code"] == "code_invalid"
 
@@ -123,47 +127,123 @@ def test_resend_waits_for_the_cooldown_then_sends_a_new_code_that_replaces_the_o
         assert sms_count(PHONE) == 2
 
         if first != second:
-            old = api.post("verify/", {"phone": PHONE, "code": first})
+            old = verify(api, first)
             assert old.json()["code"] == "code_invalid"
-        assert api.post("verify/", {"phone": PHONE, "code": second}).status_code == 200
+        assert verify(api, second).status_code == 200
 
 
-def test_an_unfinished_sign_up_may_be_started_again(api):
+OWNER = {**SIGNUP, "first_name": "Aziza", "password": "Egasining-paroli-2026", "address": "Chilonzor 5"}
+STRANGER = {**SIGNUP, "first_name": "Begona", "password": "Begona-paroli-2026", "address": "Boshqa joy"}
+
+
+def test_an_unfinished_sign_up_may_be_started_again_and_the_password_given_with_the_code_counts(api):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         api.post("register/", SIGNUP)
         traveller.shift(timedelta(minutes=5))
         response = api.post("register/", {**SIGNUP, "first_name": "Nodira", "password": "Boshqa-parol-2026"})
+        confirmed = verify(api, last_code(PHONE), password="Boshqa-parol-2026")
 
-    assert response.status_code == 201
+    assert response.status_code == 202 and confirmed.status_code == 200
     user = User.objects.get(phone=PHONE)
     assert user.first_name == "Nodira" and user.check_password("Boshqa-parol-2026")
 
 
-def test_signing_up_with_a_registered_phone_is_refused(api):
-    CustomerFactory(phone=PHONE)
+@pytest.mark.parametrize("owner_first", [True, False], ids=["stranger signs up after the owner", "before"])
+def test_a_strangers_sign_up_of_the_same_number_does_not_replace_the_owners_password_or_profile(api, owner_first):
+    first, second = (OWNER, STRANGER) if owner_first else (STRANGER, OWNER)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        api.post("register/", first)
+        traveller.shift(timedelta(seconds=61))
+        api.post("register/", second)
+        # The owner types the newest code their phone received, with their own password.
+        response = verify(api, last_code(PHONE), password=OWNER["password"])
 
-    response = api.post("register/", SIGNUP)
-
-    assert response.status_code == 409
-    assert response.json()["code"] == "phone_taken"
-    assert sms_count(PHONE) == 0 and not PhoneCode.objects.exists()
-
-
-def test_a_staff_phone_cannot_be_taken_over_by_signing_up(api):
-    StaffFactory(phone=PHONE)
-
-    response = api.post("register/", SIGNUP)
-
-    assert response.status_code == 409 and response.json()["code"] == "phone_taken"
+    assert response.status_code == 200, response.json()
+    user = User.objects.get(phone=PHONE)
+    assert user.check_password(OWNER["password"]) and not user.check_password(STRANGER["password"])
+    assert (user.first_name, user.address) == ("Aziza", "Chilonzor 5")
+    stranger_login = api.post("login/", {"phone": PHONE, "password": STRANGER["password"]})
+    assert stranger_login.status_code == 401
 
 
-def test_a_deactivated_customer_cannot_reactivate_by_signing_up_again(api):
-    CustomerFactory(phone=PHONE, is_active=False)
+def test_a_strangers_sign_up_does_not_lock_the_owner_out_of_confirming(api):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        api.post("register/", OWNER)
+        owners_code = last_code(PHONE)
+        traveller.shift(timedelta(seconds=30))
+        # Refused by the cooldown: the owner's code stays the live one.
+        api.post("register/", STRANGER)
+        response = verify(api, owners_code, password=OWNER["password"])
 
-    response = api.post("register/", SIGNUP)
+    assert response.status_code == 200, response.json()
+    assert User.objects.get(phone=PHONE).check_password(OWNER["password"])
 
-    assert response.status_code == 409
-    assert not User.objects.get(phone=PHONE).is_active
+
+def test_a_code_with_a_password_no_sign_up_of_that_number_was_given_is_refused(api):
+    api.post("register/", OWNER)
+
+    response = verify(api, last_code(PHONE), password=STRANGER["password"])
+
+    assert response.status_code == 400 and response.json()["code"] == "code_invalid"
+    assert not User.objects.filter(phone=PHONE).exists()
+
+
+def test_a_pending_sign_up_left_from_before_is_confirmed_with_the_profile_sent_with_the_code(api):
+    UserFactory(phone=PHONE, is_active=False, first_name="Eski")
+
+    api.post("register/", OWNER)
+    response = verify(api, last_code(PHONE), password=OWNER["password"])
+
+    assert response.status_code == 200, response.json()
+    user = User.objects.get(phone=PHONE)
+    assert user.is_active and user.first_name == "Aziza" and user.check_password(OWNER["password"])
+
+
+def _existing_customer():
+    return CustomerFactory(phone=PHONE, first_name="Egasi")
+
+
+def _existing_staff():
+    return StaffFactory(phone=PHONE, first_name="Egasi")
+
+
+def _deactivated_customer():
+    return CustomerFactory(phone=PHONE, first_name="Egasi", is_active=False, phone_verified_at=timezone.now())
+
+
+@pytest.mark.parametrize(
+    "make_existing",
+    [_existing_customer, _existing_staff, _deactivated_customer],
+    ids=["customer", "staff", "deactivated customer"],
+)
+def test_signing_up_with_a_registered_phone_answers_exactly_like_a_new_number(api, make_existing):
+    existing = make_existing()
+    new_phone = "+998901112244"
+
+    taken = api.post("register/", SIGNUP)
+    free = api.post("register/", {**SIGNUP, "phone": new_phone})
+
+    assert taken.status_code == free.status_code == 202
+    assert {**taken.json(), "phone": None} == {**free.json(), "phone": None}
+    assert sorted(taken.headers) == sorted(free.headers)
+    # The owner is told by SMS that they already have an account; nothing about it changes.
+    (message,) = [m for m in console.outbox if m["phone"] == PHONE]
+    assert "already" in message["text"] or "allaqachon" in message["text"]
+    assert not re.search(r"\b\d{6}\b", message["text"])
+    existing.refresh_from_db()
+    assert existing.first_name == "Egasi" and existing.check_password(DEFAULT_PASSWORD)
+    assert existing.is_active == (make_existing is not _deactivated_customer)
+
+
+def test_a_registered_phone_cannot_be_confirmed_by_signing_up_again(api):
+    existing = _existing_customer()
+
+    api.post("register/", SIGNUP)
+    guesses = [verify(api, f"{n:06d}").json()["code"] for n in (0, 1)]
+
+    assert set(guesses) == {"code_invalid"}
+    existing.refresh_from_db()
+    assert existing.check_password(DEFAULT_PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -176,7 +256,7 @@ def test_invalid_sign_up_fields_are_refused_with_the_field_named(api, field, val
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "validation_error" and field in body["fields"] and body["message"]
-    assert not User.objects.exists()
+    assert not User.objects.exists() and not PhoneCode.objects.exists()
 
 
 def test_a_missing_body_and_malformed_json_answer_in_the_error_shape(api):
@@ -191,7 +271,7 @@ def test_a_missing_body_and_malformed_json_answer_in_the_error_shape(api):
 
 
 def test_verify_with_a_malformed_code_is_a_validation_error(api):
-    response = api.post("verify/", {"phone": PHONE, "code": "12ab"})
+    response = verify(api, "12ab")
 
     assert response.status_code == 400
     assert response.json()["fields"]["code"] == ["Enter the 6-digit code from the SMS."]
@@ -206,7 +286,7 @@ def test_verify_with_a_malformed_code_is_a_validation_error(api):
     ],
 )
 def test_messages_are_translated_into_the_requested_language_and_the_code_is_not(api, language, message):
-    response = api.post("verify/", {"phone": PHONE, "code": "123456"}, HTTP_ACCEPT_LANGUAGE=language)
+    response = api.post("verify/", {"phone": PHONE, "code": "123456", "password": "x"}, HTTP_ACCEPT_LANGUAGE=language)
 
     assert response.json() == {"code": "code_invalid", "message": message}
 

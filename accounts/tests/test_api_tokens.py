@@ -73,13 +73,25 @@ def test_an_unknown_phone_answers_like_a_wrong_password(api):
     assert wrong_password.json() == unknown.json()
 
 
-def test_staff_are_refused_with_a_clear_code(api):
+def test_staff_are_refused_exactly_like_a_wrong_password_even_with_the_right_one(api):
     staff = StaffFactory(role=Role.OPERATOR)
 
-    response = login(api, staff)
+    right_password = login(api, staff)
+    wrong_password = api.post("login/", {"phone": staff.phone, "password": "not-the-password"})
 
-    assert response.status_code == 403
-    assert response.json()["code"] == "staff_use_admin"
+    assert right_password.status_code == wrong_password.status_code == 401
+    assert right_password.json() == wrong_password.json()
+    assert right_password.json()["code"] == "invalid_credentials"
+    assert sorted(right_password.headers) == sorted(wrong_password.headers)
+
+
+def test_a_staff_password_tried_on_the_customer_login_counts_towards_the_lockout(api, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    staff = StaffFactory(role=Role.OPERATOR)
+
+    answers = [login(api, staff).json()["code"] for _ in range(4)]
+
+    assert answers == ["invalid_credentials"] * 3 + ["login_locked"]
 
 
 def test_an_unverified_sign_up_cannot_log_in(api):

@@ -104,12 +104,14 @@ def test_sign_up_over_eskiz_delivers_the_code_that_verifies(api, eskiz):
     response = api.post(
         "register/", {"phone": "90 123 45 67", "password": "Kuchli-parol-2026", "first_name": "A", "last_name": "B"}
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
 
     (sent,) = sends(eskiz)
     assert sent["form"]["mobile_phone"] == "998901234567"
     code = sent["form"]["message"].split("kodi ")[1][:6]
-    assert api.post(AUTH + "verify/", {"phone": PHONE, "code": code}).status_code == 200
+    assert (
+        api.post(AUTH + "verify/", {"phone": PHONE, "code": code, "password": "Kuchli-parol-2026"}).status_code == 200
+    )
 
 
 # --- Play Mobile -------------------------------------------------------------------

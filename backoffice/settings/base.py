@@ -175,7 +175,17 @@ AXES_USERNAME_CALLABLE = "accounts.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The client's address comes from backoffice.client_ip, as for the API throttles.
+AXES_CLIENT_IP_CALLABLE = "backoffice.client_ip.client_ip"
+
+# --- Client address behind proxies (backoffice/client_ip.py) -------------------
+# How many reverse proxies of ours stand in front of the app, each appending to
+# X-Forwarded-For. 0: the header is ignored and REMOTE_ADDR is the client. Never
+# more than there really are: the client writes whatever it likes to the left.
+# (AXES_PROXY_COUNT is the older name of this setting.)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_PROXY_COUNT", default=0))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "uz"
@@ -279,14 +289,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413) and MAX_DEPTH levels (400).
+    "DEFAULT_PARSER_CLASSES": ["backoffice.parsers.BoundedJSONParser"],
     # Every API failure is {"code", "message"}: accounts/api/errors.py.
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     # Throttles count in the default cache (Redis in production). The auth API's
     # scopes: code-sending endpoints per phone and per IP, code checks and
     # logins per IP (see accounts/api/throttles.py).
+    # DRF's own get_ident() agrees with backoffice.client_ip for any stock throttle.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
-        "otp_send_phone": env.str("THROTTLE_OTP_SEND_PHONE", default="5/hour"),
         "otp_send_ip": env.str("THROTTLE_OTP_SEND_IP", default="30/hour"),
         "otp_check_ip": env.str("THROTTLE_OTP_CHECK_IP", default="30/min"),
         "login_ip": env.str("THROTTLE_LOGIN_IP", default="30/min"),
@@ -318,12 +330,20 @@ OTP_CODE_TTL = timedelta(seconds=env.int("OTP_CODE_TTL_SECONDS", default=120))
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_COOLDOWN = timedelta(seconds=env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60))
 OTP_DAILY_LIMIT = env.int("OTP_DAILY_LIMIT", default=10)
+# Codes of one purpose to one phone in an hour (counted in accounts/otp.py, not by a throttle).
+OTP_HOURLY_LIMIT = env.int("OTP_HOURLY_LIMIT", default=5)
 # "console" (logs the text: make run, tests), "eskiz" or "playmobile".
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 # Eskiz delivers only texts approved in its cabinet: keep this one template
 # ({code}: the six digits, {minutes}: OTP_CODE_TTL in whole minutes).
 SMS_CODE_TEMPLATE = env.str(
     "SMS_CODE_TEMPLATE", default="Dorixona: tasdiqlash kodi {code}. Kod {minutes} daqiqa amal qiladi."
+)
+# Sent instead of a code when someone signs up with a number that already has an
+# account, so the answer is the same as for a new number and the owner is told.
+SMS_ACCOUNT_EXISTS_TEMPLATE = env.str(
+    "SMS_ACCOUNT_EXISTS_TEMPLATE",
+    default="Dorixona: bu raqamda hisob allaqachon bor. Parolni unutgan boʻlsangiz, ilovada parolni tiklang.",
 )
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
 ESKIZ_BASE_URL = env.str("ESKIZ_BASE_URL", default="https://notify.eskiz.uz")

@@ -37,6 +37,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from backoffice.client_ip import client_ip
 from catalog.models import ActiveSubstance, Medicine
 from catalog.selectors import alternative_ids
 from catalog.thumbnails import thumbnail_names_ready
@@ -94,7 +95,7 @@ class CatalogRateThrottle(AnonRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         request.catalog_window_end = (window + 1) * self.duration
-        counter = f"throttle_{self.scope}_{self.get_ident(request)}_{self.duration}_{window}"
+        counter = f"throttle_{self.scope}_{client_ip(request)}_{self.duration}_{window}"
         request.catalog_count, values = incr_and_get_many(counter, self.duration + 1, keys)
         return values
 
