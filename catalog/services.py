@@ -568,6 +568,61 @@ def stock_return(*, lot: Lot, quantity: int, user=None, reason: str = "", refere
     return movement
 
 
+# --- Medicine details ------------------------------------------------------------------
+
+# What a person edits on a medicine. Stock, sales and search columns are the services' own.
+MEDICINE_DETAIL_FIELDS = (
+    "name", "slug", "sku", "barcode", "manufacturer", "category", "dosage_form", "pack_size",
+    "price", "reorder_level", "is_prescription", "is_controlled", "is_active", "description", "usage", "image",
+)  # fmt: skip
+# A change of these is what a customer pays or whether they may buy: it is recorded with a reason.
+MEDICINE_FIELDS_NEEDING_REASON = ("price", "is_prescription", "is_controlled")
+
+
+def medicine_change_needs_reason(changed: Iterable[str]) -> list[str]:
+    """The fields among ``changed`` whose change must carry a reason."""
+    return [name for name in MEDICINE_FIELDS_NEEDING_REASON if name in set(changed)]
+
+
+@transaction.atomic
+def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str = "") -> Medicine:
+    """Write a medicine's edited details under its lock, only the fields that differ, recorded with who and why.
+
+    ``changes`` maps a field of ``MEDICINE_DETAIL_FIELDS`` (or a foreign key's
+    attname, ``manufacturer_id``) to its new value. Stock, ``number_sold`` and
+    the search columns are never written here, so a sale committed while the
+    form was open is not put back. A change of price or of the prescription or
+    controlled flag without a reason is refused (``ReasonRequired``); a call
+    that changes nothing writes nothing, not even a history row.
+    """
+    names = {field.attname: field.name for field in Medicine._meta.concrete_fields}
+    unknown = {names.get(key, key) for key in changes} - set(MEDICINE_DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a medicine detail: {', '.join(sorted(unknown))}")
+    lock_medicines([medicine.pk])
+    locked = Medicine.objects.get(pk=medicine.pk)
+    changed = []
+    for key, value in changes.items():
+        field = Medicine._meta.get_field(names.get(key, key))
+        current = getattr(locked, key)
+        if field.is_relation and key == field.name:
+            current, value = getattr(locked, field.attname), getattr(value, "pk", value)
+            key = field.attname
+        if current != value:
+            setattr(locked, key, value)
+            changed.append(key)
+    if not changed:
+        return locked
+    reason = (reason or "").strip()
+    if medicine_change_needs_reason(names.get(key, key) for key in changed) and not reason:
+        raise ReasonRequired(_("Say why the price or the dispensing rules change."), code="medicine_reason_required")
+    if user is not None:
+        locked._history_user = user
+    locked._change_reason = reason[:100] or None
+    locked.save(update_fields=[*changed, "updated_at"])
+    return locked
+
+
 # --- Lot status ---------------------------------------------------------------------
 
 

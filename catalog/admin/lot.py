@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -28,6 +27,7 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 
+from backoffice.admin_history import HistoryAdmin
 from catalog import services
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_uzs
@@ -97,7 +97,7 @@ OPERATIONS: dict[str, LotOperation] = {
 
 
 @admin.register(Lot)
-class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
+class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     list_display = (
         "lot_number",
         "display_medicine",
