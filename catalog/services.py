@@ -497,6 +497,14 @@ def stock_write_off(*, lot: Lot, quantity: int | None, reason: str, user=None, r
 # What a correction of a lot's paperwork may change; quantity and status change
 # only through the stock services above.
 LOT_DETAIL_FIELDS = ("lot_number", "expiry_date", "received_date", "purchase_price", "supplier")
+# What identifies the batch on the box and decides until when it may be sold:
+# correcting either is recorded with the reason (a supplier's letter, a misprint).
+LOT_FIELDS_NEEDING_REASON = ("lot_number", "expiry_date")
+
+
+def lot_correction_needs_reason(changed: Iterable[str]) -> list[str]:
+    """The fields among ``changed`` whose correction must carry a reason."""
+    return [name for name in LOT_FIELDS_NEEDING_REASON if name in set(changed)]
 
 
 @transaction.atomic
@@ -506,12 +514,19 @@ def lot_update_details(*, lot: Lot, changes: dict, user=None, reason: str = "") 
     Only the changed fields are written, so a sale committed since the caller
     read the lot is never overwritten. An expiry correction changes what may be
     sold: the medicine's derived stock is recomputed and the change announced.
+    A correction of the lot number or expiry date without a reason is refused
+    (``ReasonRequired``). The correction is recorded in the lot's history (who,
+    why, old and new values), not in the stock ledger, which records quantities
+    and moves none here.
     """
     unknown = set(changes) - set(LOT_DETAIL_FIELDS)
     if unknown:
         raise ValueError(f"Not a lot detail: {', '.join(sorted(unknown))}")
     locked = _lock_lot(lot)
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    reason = (reason or "").strip()
+    if lot_correction_needs_reason(changed) and not reason:
+        raise ReasonRequired(_("Say why the lot number or expiry date is corrected."), code="lot_reason_required")
     for name in changed:
         setattr(locked, name, changes[name])
     if changed:

@@ -7,7 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextareaWidget
 
 from catalog.models import Lot, Medicine
-from catalog.services import CLOSED_TO_RECEIPTS, MEDICINE_DETAIL_FIELDS, medicine_change_needs_reason
+from catalog.services import (
+    CLOSED_TO_RECEIPTS,
+    LOT_DETAIL_FIELDS,
+    MEDICINE_DETAIL_FIELDS,
+    lot_correction_needs_reason,
+    medicine_change_needs_reason,
+)
 
 
 class LotActionReasonForm(forms.Form):
@@ -143,3 +149,17 @@ class MedicineForm(ChangeReasonMixin, forms.ModelForm):
 
     def reason_needed(self, changed: list[str]) -> list[str]:
         return medicine_change_needs_reason(changed)
+
+
+class LotChangeForm(ChangeReasonMixin, forms.ModelForm):
+    """A lot's paperwork: correcting its number or expiry date says why (kept in its history)."""
+
+    change_reason = change_reason_field(_("Required when the lot number or expiry date changes; shown in the history."))
+    reason_message = _("Say why the lot number or expiry date is corrected.")
+
+    class Meta:
+        model = Lot
+        fields = list(LOT_DETAIL_FIELDS)
+
+    def reason_needed(self, changed: list[str]) -> list[str]:
+        return lot_correction_needs_reason(changed)
