@@ -152,6 +152,9 @@ class ImportJobAdmin(ModelAdmin):
         return redirect("admin:catalog_importjob_export")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method != "GET":
+            # The log is read-only: a POST here must not look like a save that went through.
+            raise PermissionDenied
         return redirect("admin:catalog_importjob_preview", object_id)
 
     # --- urls ---------------------------------------------------------------
