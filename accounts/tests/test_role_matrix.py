@@ -258,7 +258,12 @@ def write_paths(model_admin, obj, role: str | None) -> list[tuple[Path, bool]]:
     if isinstance(model_admin, SimpleHistoryAdmin):
         version = obj.history.earliest()
         may_read = model_admin.has_view_history_or_change_history_permission(request, obj)
-        restore = model_admin.history_restore_allowed(post, obj) if isinstance(model_admin, HistoryAdmin) else True
+        # Whatever the admin, a history page writes only for whoever may change the record.
+        restore = (
+            model_admin.history_restore_allowed(post, obj)
+            if isinstance(model_admin, HistoryAdmin)
+            else model_admin.has_change_permission(post, obj)
+        )
         version_url = _url(model_admin, "simple_history", pk, version.history_id)
         paths += [
             (Path("history GET", "get", _url(model_admin, "history", pk)), may_read),
