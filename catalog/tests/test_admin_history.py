@@ -141,3 +141,18 @@ def test_the_history_list_shows_who_changed_what_and_why(staff_client, repriced_
 
     assert "Change reason" in html
     assert "Supplier price list 14/2026" in html
+
+
+@pytest.mark.django_db
+def test_a_price_list_import_names_its_job_as_the_reason_of_each_price_change(make_staff):
+    from catalog.models import ImportState
+    from catalog.tests.import_helpers import csv_bytes, run_import
+
+    medicine = MedicineFactory(sku="PARA-1", price=Decimal("5000"))
+
+    job = run_import("pricelist", csv_bytes([["sku", "price"], ["PARA-1", "6000"]]), make_staff(Role.PHARMACIST))
+
+    assert job.state == ImportState.DONE, job.errors
+    latest = medicine.history.first()
+    assert latest.price == Decimal("6000")
+    assert job.reference in latest.history_change_reason
