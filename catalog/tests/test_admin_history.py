@@ -156,3 +156,21 @@ def test_a_price_list_import_names_its_job_as_the_reason_of_each_price_change(ma
     latest = medicine.history.first()
     assert latest.price == Decimal("6000")
     assert job.reference in latest.history_change_reason
+
+
+@pytest.mark.django_db
+def test_a_version_that_breaks_a_rule_of_the_record_now_is_refused_with_the_reason(staff_client):
+    from catalog.models import Category
+    from catalog.tests.factories import CategoryFactory
+
+    category = CategoryFactory(name="Vitamins", slug="vitamins")
+    first = category.history.earliest()
+    category.slug = "vitamins-old"
+    category.save()
+    CategoryFactory(name="Vitamins and minerals", slug="vitamins")  # the old slug is taken since
+    client = staff_client(Role.PHARMACIST)
+
+    response = client.post(version_url(category, first), {"reason": "Undo the rename"}, follow=True)
+
+    assert "cannot be restored" in response.content.decode()
+    assert Category.objects.get(pk=category.pk).slug == "vitamins-old"
