@@ -7,11 +7,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from backoffice.admin_history import HistoryAdmin
 
 from .models import User
 from .phone import format_phone, normalize_phone
@@ -50,7 +51,7 @@ ROLE_COLOURS = {
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin, ModelAdmin):
+class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
     change_password_form = AdminPasswordChangeForm

@@ -44,6 +44,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "catalog.medicinesubstance": ALL,
         "catalog.lot": (*VIEW_CHANGE, "quarantine_lot", "recall_lot", "write_off_lot"),
         "catalog.stockmovement": VIEW,
+        # Price-list imports (they change medicines, which pharmacists may): the import log and previews.
+        "catalog.importjob": VIEW,
         "tasks.alert": (*VIEW_CHANGE, "acknowledge_alert"),
     },
     Role.OPERATOR: {
@@ -66,7 +68,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "catalog.medicinesubstance": VIEW,
         "catalog.lot": (*ALL, "write_off_lot", "adjust_stock"),
         "catalog.stockmovement": VIEW,
-        # Import log, the import pages and the exports (catalog/admin/imports.py).
+        # Import log and exports (catalog/admin/imports.py). Which imports they may run follows
+        # from what each changes (catalog/imports/permissions.py): add_lot receipts, adjust_stock stocktakes.
         "catalog.importjob": (*ALL, "export_catalog"),
         "tasks.alert": VIEW,
     },

@@ -6,6 +6,7 @@ Unfold's base class so every page of the admin looks and behaves the same.
 """
 
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -61,6 +62,16 @@ class UnfoldTOTPDeviceAdmin(TOTPDeviceAdmin, ModelAdmin):
 class UnfoldAccessAttemptAdmin(AccessAttemptAdmin, ModelAdmin):
     """Deleting an attempt unlocks that phone on that IP: the administrator's unlock."""
 
+    def cleanup_expired_attempts(self, request, queryset):
+        # django-axes' action reads the attributes its handler sets on a login
+        # request; an admin request has none, and the action failed with a 500.
+        AxesProxyHandler.update_request(request)
+        return super().cleanup_expired_attempts(request, queryset)
+
+    cleanup_expired_attempts.short_description = AccessAttemptAdmin.cleanup_expired_attempts.short_description
+    # It deletes attempts: whoever may delete them (the administrator).
+    cleanup_expired_attempts.allowed_permissions = ("delete",)
+
 
 @admin.register(AccessLog)
 class UnfoldAccessLogAdmin(AccessLogAdmin, ModelAdmin):
@@ -95,5 +106,3 @@ class UnfoldSolarScheduleAdmin(ModelAdmin):
 @admin.register(ClockedSchedule)
 class UnfoldClockedScheduleAdmin(ClockedScheduleAdmin, ModelAdmin):
     pass
-
-

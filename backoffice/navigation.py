@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,6 +23,8 @@ class NavItem:
     model: str = ""
     url_name: str = ""
     permission: str = ""
+    # Dotted path to ``f(request) -> bool``, for an entry no single permission decides.
+    visible: str = ""
     badge: str = ""
 
 
@@ -52,7 +55,7 @@ NAVIGATION: list[NavGroup] = [
             NavItem(_("Stock ledger"), "receipt_long", model="catalog.stockmovement"),
             NavItem(_("Import log"), "upload_file", model="catalog.importjob"),
             NavItem(_("New import"), "upload", url_name="admin:catalog_importjob_upload",
-                    permission="catalog.add_importjob"),
+                    visible="catalog.imports.permissions.may_import"),
             NavItem(_("Export"), "download", url_name="admin:catalog_importjob_export",
                     permission="catalog.export_catalog"),
         ],
@@ -98,6 +101,8 @@ def _item_link(item: NavItem) -> str | None:
 
 def _may_see(request: HttpRequest, item: NavItem) -> bool:
     user = request.user
+    if item.visible:
+        return import_string(item.visible)(request) is True
     if item.permission:
         return user.has_perm(item.permission)
     if item.model:

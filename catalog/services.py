@@ -497,6 +497,14 @@ def stock_write_off(*, lot: Lot, quantity: int | None, reason: str, user=None, r
 # What a correction of a lot's paperwork may change; quantity and status change
 # only through the stock services above.
 LOT_DETAIL_FIELDS = ("lot_number", "expiry_date", "received_date", "purchase_price", "supplier")
+# What identifies the batch on the box and decides until when it may be sold:
+# correcting either is recorded with the reason (a supplier's letter, a misprint).
+LOT_FIELDS_NEEDING_REASON = ("lot_number", "expiry_date")
+
+
+def lot_correction_needs_reason(changed: Iterable[str]) -> list[str]:
+    """The fields among ``changed`` whose correction must carry a reason."""
+    return [name for name in LOT_FIELDS_NEEDING_REASON if name in set(changed)]
 
 
 @transaction.atomic
@@ -506,12 +514,19 @@ def lot_update_details(*, lot: Lot, changes: dict, user=None, reason: str = "") 
     Only the changed fields are written, so a sale committed since the caller
     read the lot is never overwritten. An expiry correction changes what may be
     sold: the medicine's derived stock is recomputed and the change announced.
+    A correction of the lot number or expiry date without a reason is refused
+    (``ReasonRequired``). The correction is recorded in the lot's history (who,
+    why, old and new values), not in the stock ledger, which records quantities
+    and moves none here.
     """
     unknown = set(changes) - set(LOT_DETAIL_FIELDS)
     if unknown:
         raise ValueError(f"Not a lot detail: {', '.join(sorted(unknown))}")
     locked = _lock_lot(lot)
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    reason = (reason or "").strip()
+    if lot_correction_needs_reason(changed) and not reason:
+        raise ReasonRequired(_("Say why the lot number or expiry date is corrected."), code="lot_reason_required")
     for name in changed:
         setattr(locked, name, changes[name])
     if changed:
@@ -566,6 +581,61 @@ def stock_return(*, lot: Lot, quantity: int, user=None, reason: str = "", refere
     _stock_moved([locked.medicine_id], "return")
     _copy_state(lot, locked)
     return movement
+
+
+# --- Medicine details ------------------------------------------------------------------
+
+# What a person edits on a medicine. Stock, sales and search columns are the services' own.
+MEDICINE_DETAIL_FIELDS = (
+    "name", "slug", "sku", "barcode", "manufacturer", "category", "dosage_form", "pack_size",
+    "price", "reorder_level", "is_prescription", "is_controlled", "is_active", "description", "usage", "image",
+)  # fmt: skip
+# A change of these is what a customer pays or whether they may buy: it is recorded with a reason.
+MEDICINE_FIELDS_NEEDING_REASON = ("price", "is_prescription", "is_controlled")
+
+
+def medicine_change_needs_reason(changed: Iterable[str]) -> list[str]:
+    """The fields among ``changed`` whose change must carry a reason."""
+    return [name for name in MEDICINE_FIELDS_NEEDING_REASON if name in set(changed)]
+
+
+@transaction.atomic
+def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str = "") -> Medicine:
+    """Write a medicine's edited details under its lock, only the fields that differ, recorded with who and why.
+
+    ``changes`` maps a field of ``MEDICINE_DETAIL_FIELDS`` (or a foreign key's
+    attname, ``manufacturer_id``) to its new value. Stock, ``number_sold`` and
+    the search columns are never written here, so a sale committed while the
+    form was open is not put back. A change of price or of the prescription or
+    controlled flag without a reason is refused (``ReasonRequired``); a call
+    that changes nothing writes nothing, not even a history row.
+    """
+    names = {field.attname: field.name for field in Medicine._meta.concrete_fields}
+    unknown = {names.get(key, key) for key in changes} - set(MEDICINE_DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a medicine detail: {', '.join(sorted(unknown))}")
+    lock_medicines([medicine.pk])
+    locked = Medicine.objects.get(pk=medicine.pk)
+    changed = []
+    for key, value in changes.items():
+        field = Medicine._meta.get_field(names.get(key, key))
+        current = getattr(locked, key)
+        if field.is_relation and key == field.name:
+            current, value = getattr(locked, field.attname), getattr(value, "pk", value)
+            key = field.attname
+        if current != value:
+            setattr(locked, key, value)
+            changed.append(key)
+    if not changed:
+        return locked
+    reason = (reason or "").strip()
+    if medicine_change_needs_reason(names.get(key, key) for key in changed) and not reason:
+        raise ReasonRequired(_("Say why the price or the dispensing rules change."), code="medicine_reason_required")
+    if user is not None:
+        locked._history_user = user
+    locked._change_reason = reason[:100] or None
+    locked.save(update_fields=[*changed, "updated_at"])
+    return locked
 
 
 # --- Lot status ---------------------------------------------------------------------

@@ -10,10 +10,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
+
+from backoffice.admin_history import HistoryAdmin
 
 from . import services
 from .models import Alert, AlertDelivery, AlertKind, DeliveryStatus, Severity
@@ -67,7 +68,7 @@ class AlertDeliveryInline(TabularInline):
 
 
 @admin.register(Alert)
-class AlertAdmin(SimpleHistoryAdmin, ModelAdmin):
+class AlertAdmin(HistoryAdmin, ModelAdmin):
     list_display = (
         "display_alert",
         "display_severity",

@@ -1,4 +1,4 @@
-"""Forms of the catalogue admin: the reason prompt of lot actions and the receipt of a lot."""
+"""Forms of the catalogue admin: reason prompts, the receipt of a lot, corrections that say why."""
 
 from django import forms
 from django.core.validators import MaxValueValidator
@@ -6,8 +6,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextareaWidget
 
-from catalog.models import Lot
-from catalog.services import CLOSED_TO_RECEIPTS
+from catalog.models import Lot, Medicine
+from catalog.services import (
+    CLOSED_TO_RECEIPTS,
+    LOT_DETAIL_FIELDS,
+    MEDICINE_DETAIL_FIELDS,
+    lot_correction_needs_reason,
+    medicine_change_needs_reason,
+)
 
 
 class LotActionReasonForm(forms.Form):
@@ -97,3 +103,63 @@ class LotReceiveForm(forms.ModelForm):
                     % {"number": number, "expiry": existing.expiry_date.strftime("%d.%m.%Y")},
                 )
         return cleaned
+
+
+class ChangeReasonMixin:
+    """A ``change_reason`` field, required when one of ``reason_required_for`` changes; kept in the history.
+
+    ``reason_needed(changed)`` names the fields that need it (a service's own rule).
+    """
+
+    reason_message = _("Say why.")
+
+    def reason_needed(self, changed: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        reason = (cleaned.get("change_reason") or "").strip()
+        cleaned["change_reason"] = reason
+        if self.instance.pk and not reason and self.reason_needed(self.changed_data):
+            self.add_error("change_reason", self.reason_message)
+        return cleaned
+
+
+def change_reason_field(help_text) -> forms.CharField:
+    return forms.CharField(
+        label=_("Reason for the change"),
+        max_length=100,
+        required=False,
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}),
+        help_text=help_text,
+    )
+
+
+class MedicineForm(ChangeReasonMixin, forms.ModelForm):
+    """The medicine form: a new price or dispensing rule is saved with the reason for it."""
+
+    change_reason = change_reason_field(
+        _("Required when the price or the prescription or controlled flag changes; shown in the history.")
+    )
+    reason_message = _("Say why the price or the dispensing rules change.")
+
+    class Meta:
+        model = Medicine
+        fields = list(MEDICINE_DETAIL_FIELDS)
+
+    def reason_needed(self, changed: list[str]) -> list[str]:
+        return medicine_change_needs_reason(changed)
+
+
+class LotChangeForm(ChangeReasonMixin, forms.ModelForm):
+    """A lot's paperwork: correcting its number or expiry date says why (kept in its history)."""
+
+    change_reason = change_reason_field(_("Required when the lot number or expiry date changes; shown in the history."))
+    reason_message = _("Say why the lot number or expiry date is corrected.")
+
+    class Meta:
+        model = Lot
+        fields = list(LOT_DETAIL_FIELDS)
+
+    def reason_needed(self, changed: list[str]) -> list[str]:
+        return lot_correction_needs_reason(changed)

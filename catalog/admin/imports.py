@@ -1,9 +1,11 @@
 """The import log and the import/export pages: upload -> preview -> confirm, templates, exports.
 
 Pages hang off the ``ImportJob`` admin (``get_urls``); the Medicine and Lot
-changelists reach them through ``ImportExportActionsMixin`` buttons. Importing
-needs ``catalog.add_importjob`` (inventory staff, administrators), exporting
-``catalog.export_catalog``; anyone else gets 403.
+changelists reach them through ``ImportExportActionsMixin`` buttons. Each import
+kind needs the permission of what it changes (``catalog.imports.permissions``):
+the pages offer only the kinds a person may run and refuse the others, before
+an upload is stored. Reading the import log needs ``catalog.view_importjob``,
+exporting ``catalog.export_catalog``; anyone else gets 403.
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ from catalog.imports.engine import (
 )
 from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
 from catalog.imports.parsing import FileRejected
+from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
 from catalog.models_imports import ImportJob, ImportKind, ImportState
 
-IMPORT_PERMISSION = "catalog.add_importjob"
 EXPORT_PERMISSION = "catalog.export_catalog"
 FORMATS = [("xlsx", "Excel (.xlsx)"), ("csv", "CSV (UTF-8)")]
 
 
 def can_import(request: HttpRequest) -> bool:
-    return request.user.has_perm(IMPORT_PERMISSION)
+    """May run at least one kind of import (the sidebar entry, the import log's button)."""
+    return bool(import_kinds_allowed(request.user))
 
 
 def can_export(request: HttpRequest) -> bool:
@@ -53,6 +56,19 @@ class UploadForm(forms.Form):
         widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".csv,.xlsx,text/csv"}),
         help_text=_("CSV (UTF-8 or Windows-1251, comma or semicolon) or Excel .xlsx; the first row names the columns."),
     )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        # Offered: the kinds this person may run; any other is refused in clean_kind with the reason.
+        allowed = import_kinds_allowed(user)
+        self.fields["kind"].widget.choices = [(value, label) for value, label in ImportKind.choices if value in allowed]
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        if not import_allowed(self.user, kind):
+            raise forms.ValidationError(ImportForbidden(kind=kind).message)
+        return kind
 
 
 class ConfirmForm(forms.Form):
@@ -136,6 +152,9 @@ class ImportJobAdmin(ModelAdmin):
         return redirect("admin:catalog_importjob_export")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method != "GET":
+            # The log is read-only: a POST here must not look like a save that went through.
+            raise PermissionDenied
         return redirect("admin:catalog_importjob_preview", object_id)
 
     # --- urls ---------------------------------------------------------------
@@ -166,8 +185,11 @@ class ImportJobAdmin(ModelAdmin):
     # --- upload -------------------------------------------------------------
     def upload_view(self, request: HttpRequest) -> HttpResponse:
         self._require(request, can_import)
-        initial_kind = request.GET.get("kind") if request.GET.get("kind") in IMPORTERS else ImportKind.RECEIPT
-        form = UploadForm(request.POST or None, request.FILES or None, initial={"kind": initial_kind})
+        allowed = import_kinds_allowed(request.user)
+        initial_kind = request.GET.get("kind") if request.GET.get("kind") in allowed else allowed[0]
+        form = UploadForm(
+            request.POST or None, request.FILES or None, initial={"kind": initial_kind}, user=request.user
+        )
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
             try:
@@ -185,6 +207,8 @@ class ImportJobAdmin(ModelAdmin):
                     user=request.user,
                     language=get_language(),
                 )
+            except ImportForbidden as exc:
+                form.add_error("kind", exc.message)
             except FileRejected as exc:
                 form.add_error("import_file", exc.message)
             else:
@@ -192,6 +216,8 @@ class ImportJobAdmin(ModelAdmin):
                 return redirect("admin:catalog_importjob_preview", job.pk)
         guides = []
         for kind, importer in IMPORTERS.items():
+            if kind not in allowed:
+                continue
             _header, _examples, guide = template_rows(importer)
             guides.append({"kind": kind, "title": ImportKind(kind).label, "rows": guide[1:]})
         return TemplateResponse(
@@ -221,7 +247,7 @@ class ImportJobAdmin(ModelAdmin):
             rows_table=rows_table,
             progress=max(import_job_progress(job), 1),
             confirm_form=ConfirmForm(),
-            can_confirm=job.state == ImportState.READY and can_import(request),
+            can_confirm=job.state == ImportState.READY and import_allowed(request.user, job.kind),
             running=job.state in (ImportState.UPLOADED, ImportState.VALIDATING, ImportState.APPLYING),
             more_errors=max(0, len(job.errors) - 500) + max(0, preview.get("errors_total", 0) - len(job.errors)),
         )
@@ -232,12 +258,15 @@ class ImportJobAdmin(ModelAdmin):
         if request.method != "POST":
             return redirect("admin:catalog_importjob_preview", job_id)
         job = get_object_or_404(ImportJob, pk=job_id)
+        self._require(request, lambda r: import_allowed(r.user, job.kind))
         form = ConfirmForm(request.POST)
         form.is_valid()
         try:
             job = import_job_confirm(
                 job=job, user=request.user, confirm_duplicate=form.cleaned_data.get("confirm_duplicate", False)
             )
+        except ImportForbidden as exc:
+            raise PermissionDenied(exc.message) from exc
         except ImportNotAllowed as exc:
             messages.error(request, exc.message)
             return redirect("admin:catalog_importjob_preview", job_id)
@@ -271,13 +300,13 @@ class ImportJobAdmin(ModelAdmin):
         )
 
     def file_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
-        self._require(request, can_import)
         job = get_object_or_404(ImportJob, pk=job_id)
+        self._require(request, lambda r: import_allowed(r.user, job.kind))
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.original_name)
 
     # --- templates and exports --------------------------------------------------
     def template_view(self, request: HttpRequest, kind: str, file_format: str) -> HttpResponse:
-        self._require(request, can_import)
+        self._require(request, lambda r: import_allowed(r.user, kind))
         if kind not in IMPORTERS or file_format not in CONTENT_TYPES:
             raise PermissionDenied
         header, examples, guide = template_rows(IMPORTERS[kind])
@@ -329,7 +358,7 @@ class ImportExportActionsMixin:
     export_dataset = "medicines"
 
     def has_import_data_permission(self, request, obj=None) -> bool:
-        return can_import(request)
+        return import_allowed(request.user, self.import_kind)
 
     def has_export_data_permission(self, request, obj=None) -> bool:
         return can_export(request)

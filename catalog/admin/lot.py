@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -28,13 +27,14 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 
+from backoffice.admin_history import HistoryAdmin
 from catalog import services
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_uzs
 from catalog.models import Lot, LotStatus, MovementKind, StockMovement
 
 from .filters import LotExpiryFilter, OnHandFilter, StaffUserFilter
-from .forms import LotActionReasonForm, LotReceiveForm, LotWriteOffForm
+from .forms import LotActionReasonForm, LotChangeForm, LotReceiveForm, LotWriteOffForm
 from .imports import ImportExportActionsMixin
 from .paginator import EstimatedCountPaginator
 
@@ -97,7 +97,7 @@ OPERATIONS: dict[str, LotOperation] = {
 
 
 @admin.register(Lot)
-class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
+class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     list_display = (
         "lot_number",
         "display_medicine",
@@ -134,6 +134,7 @@ class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
         (None, {"fields": ("medicine", "lot_number", "expiry_date", "received_date")}),
         (_("Stock"), {"fields": ("quantity", "status", "status_reason")}),
         (_("Purchase"), {"fields": ("purchase_price", "supplier")}),
+        (_("Reason for the change"), {"fields": ("change_reason",)}),
         (_("Record"), {"fields": ("created_at",)}),
     )
     add_fieldsets = (
@@ -180,6 +181,8 @@ class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
             # The model's quantity is not editable; the form declares its own
             # "quantity received", which only lot_receive turns into stock.
             kwargs["fields"] = LotReceiveForm.Meta.fields
+        else:
+            kwargs["form"] = LotChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
@@ -199,7 +202,8 @@ class LotAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
                     name: form.cleaned_data[name] for name in form.changed_data if name in services.LOT_DETAIL_FIELDS
                 },
                 user=request.user,
-                reason=str(_("Corrected in the admin")),
+                # The form requires a reason for a new number or expiry (the service refuses one without).
+                reason=form.cleaned_data.get("change_reason") or str(_("Corrected in the admin")),
             )
             return
         data = form.cleaned_data

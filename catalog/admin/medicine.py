@@ -9,7 +9,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -19,12 +18,16 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.views import ChangeList
 
+from backoffice.admin_history import HistoryAdmin
+from backoffice.history import RestoreRefused
 from catalog import services
+from catalog.exceptions import CatalogError
 from catalog.formatting import format_uzs
 from catalog.models import Lot, Medicine, MedicineSubstance
 from catalog.selectors import medicine_alternatives, medicine_search
 
 from .filters import MedicineExpiryFilter, StockStateFilter
+from .forms import MedicineForm
 from .imports import ImportExportActionsMixin
 from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
 from .paginator import EstimatedCountPaginator
@@ -102,7 +105,8 @@ class MedicineChangeList(ChangeList):
 
 
 @admin.register(Medicine)
-class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
+class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
+    form = MedicineForm
     list_display = (
         "name",
         "sku",
@@ -137,7 +141,9 @@ class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
     show_full_result_count = False
     inlines = (MedicineSubstanceInline, LotInline)
     readonly_fields = ("sellable_quantity", "nearest_expiry", "number_sold", "created_at", "updated_at")
-    history_list_display = ["price", "is_active"]
+    history_list_display = ["price", "is_prescription", "is_controlled", "is_active"]
+    # A restore writes what the form edits, never stock, sales or search columns (nor an image long deleted).
+    history_restore_fields = tuple(name for name in services.MEDICINE_DETAIL_FIELDS if name != "image")
     fieldsets = (
         (None, {"fields": ("name", "slug", "sku", "barcode", "manufacturer", "category", "dosage_form", "pack_size")}),
         (
@@ -145,6 +151,7 @@ class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
             {"fields": ("price", "reorder_level", "sellable_quantity", "nearest_expiry", "number_sold")},
         ),
         (_("Dispensing"), {"fields": ("is_prescription", "is_controlled", "is_active")}),
+        (_("Reason for the change"), {"fields": ("change_reason",)}),
         (_("Description"), {"fields": ("description", "usage", "image")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -174,6 +181,26 @@ class MedicineAdmin(ImportExportActionsMixin, SimpleHistoryAdmin, ModelAdmin):
         if not search_term.strip():
             return queryset, False
         return medicine_search(query=search_term, queryset=queryset), False
+
+    def save_model(self, request: HttpRequest, obj: Medicine, form, change: bool) -> None:
+        if not change:
+            obj._change_reason = form.cleaned_data.get("change_reason") or None
+            super().save_model(request, obj, form, change)
+            return
+        # Only the edited fields, under the medicine's lock: saving the whole row
+        # would put back the sales count and stock read when the form was opened.
+        services.medicine_update(
+            medicine=obj,
+            changes={name: getattr(obj, name) for name in form.changed_data if name in services.MEDICINE_DETAIL_FIELDS},
+            user=request.user,
+            reason=form.cleaned_data.get("change_reason", ""),
+        )
+
+    def restore_version(self, request: HttpRequest, *, obj: Medicine, changes: dict, reason: str):
+        try:
+            return services.medicine_update(medicine=obj, changes=changes, user=request.user, reason=reason)
+        except CatalogError as exc:
+            raise RestoreRefused(exc.message) from exc
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from catalog.api.caching import catalog_cache_bump
 from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
 from catalog.imports.parsing import FileRejected, count_data_rows, max_file_bytes, read_table
+from catalog.imports.permissions import ImportForbidden, import_allowed, import_require
 from catalog.imports.pricelist import PricelistImporter
 from catalog.imports.receipt import ReceiptImporter
 from catalog.imports.stocktake import StocktakeImporter
@@ -112,9 +113,15 @@ def _progress_reporter(job_id: int, *, in_transaction: bool):
 
 
 def import_job_create(*, kind: str, filename: str, data: bytes, user, language: str = "") -> ImportJob:
-    """Keep the upload and open its job. Raises ``FileRejected`` for an oversized or empty file."""
+    """Keep the upload and open its job.
+
+    Raises ``ImportForbidden`` when ``user`` may not run this kind (nothing is
+    stored), ``FileRejected`` for an oversized or empty file.
+    """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}")
+    # Before anything is stored: the permission of what this kind changes.
+    import_require(user=user, kind=kind)
     if len(data) > max_file_bytes():
         raise FileRejected(
             _("The file is %(size)s MB; the limit is %(limit)s MB.")
@@ -247,9 +254,11 @@ def import_job_start_check(*, job: ImportJob) -> ImportJob:
 def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False) -> ImportJob:
     """Claim a checked job for applying and apply it now or in a worker.
 
-    Refused when the job is not ready, or when the same file was applied before
-    and ``confirm_duplicate`` is not given.
+    Refused when ``user`` may not run this kind (``ImportForbidden``), when the
+    job is not ready, or when the same file was applied before and
+    ``confirm_duplicate`` is not given.
     """
+    import_require(user=user, kind=job.kind)
     duplicate = _earlier_applied(job.kind, job.checksum, exclude_pk=job.pk)
     if duplicate and not confirm_duplicate:
         raise ImportNotAllowed(
@@ -303,6 +312,14 @@ def import_job_apply(*, job_id: int) -> ImportJob:
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().get(pk=job_id)
             if job.state != ImportState.APPLYING:
+                return job
+            if not import_allowed(job.applied_by, job.kind):
+                # The permission was checked at the confirmation; a worker applies
+                # later, so it checks again whoever the job is applied for.
+                job.state = ImportState.FAILED
+                with translation.override(job.language or settings.LANGUAGE_CODE):
+                    job.message = ImportForbidden(kind=job.kind).message
+                job.save()
                 return job
             with translation.override(job.language or settings.LANGUAGE_CODE):
                 try:

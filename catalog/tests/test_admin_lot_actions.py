@@ -311,11 +311,61 @@ def test_correcting_a_lots_expiry_recomputes_the_medicines_nearest_expiry(staff_
             "received_date": lot.received_date.isoformat(),
             "purchase_price": "9000",
             "supplier": "",
+            "change_reason": "Supplier letter 12/2026: date misprinted",
         },
     )
 
     lot.medicine.refresh_from_db()
     assert lot.medicine.nearest_expiry == days(30)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["expiry_date", "lot_number"])
+def test_correcting_a_lots_expiry_or_number_without_a_reason_is_refused_and_changes_nothing(staff_client, lot, field):
+    client = staff_client(Role.PHARMACIST)
+    before = Lot.objects.values("lot_number", "expiry_date").get(pk=lot.pk)
+    versions = lot.history.count()
+    data = {
+        "lot_number": lot.lot_number,
+        "expiry_date": lot.expiry_date.isoformat(),
+        "received_date": lot.received_date.isoformat(),
+        "purchase_price": str(lot.purchase_price),
+        "supplier": lot.supplier,
+        "change_reason": "   ",
+    }
+    data[field] = {"expiry_date": days(900).isoformat(), "lot_number": "AMX-9"}[field]
+
+    response = client.post(reverse("admin:catalog_lot_change", args=[lot.pk]), data)
+
+    assert response.status_code == 200
+    assert "Say why the lot number or expiry date is corrected." in response.content.decode()
+    assert Lot.objects.values("lot_number", "expiry_date").get(pk=lot.pk) == before
+    assert lot.history.count() == versions
+
+
+@pytest.mark.django_db
+def test_a_corrected_expiry_is_recorded_in_the_history_with_who_and_why(staff_client, lot):
+    client = staff_client(Role.PHARMACIST)
+    old_expiry = lot.expiry_date
+
+    response = client.post(
+        reverse("admin:catalog_lot_change", args=[lot.pk]),
+        {
+            "lot_number": lot.lot_number,
+            "expiry_date": days(900).isoformat(),
+            "received_date": lot.received_date.isoformat(),
+            "purchase_price": str(lot.purchase_price),
+            "supplier": lot.supplier,
+            "change_reason": "Supplier letter 12/2026",
+        },
+    )
+
+    assert response.status_code == 302
+    new, old = lot.history.all()[:2]
+    assert (new.history_user, new.history_change_reason) == (client.user, "Supplier letter 12/2026")
+    assert (old.expiry_date, new.expiry_date) == (old_expiry, days(900))
+    # The ledger holds quantities only: a correction moves none and adds no row.
+    assert StockMovement.objects.filter(lot=lot).count() == 1
 
 
 @pytest.mark.django_db

@@ -117,6 +117,7 @@ def test_saving_a_medicine_with_a_new_substance_makes_it_findable_by_that_substa
             medicine,
             **{
                 "price": "12500",
+                "change_reason": "Supplier price list 14/2026",
                 "medicine_substances-TOTAL_FORMS": 1,
                 "medicine_substances-0-substance": caffeine.pk,
                 "medicine_substances-0-strength": "30",
@@ -166,7 +167,8 @@ def test_history_page_shows_who_changed_the_price_and_from_what(staff_client):
     client = staff_client(Role.PHARMACIST)
     medicine = MedicineFactory(price="5000")
     client.post(
-        reverse("admin:catalog_medicine_change", args=[medicine.pk]), medicine_form_data(medicine, price="7250")
+        reverse("admin:catalog_medicine_change", args=[medicine.pk]),
+        medicine_form_data(medicine, price="7250", change_reason="New supplier price"),
     )
 
     response = client.get(reverse("admin:catalog_medicine_history", args=[medicine.pk]))
@@ -175,7 +177,74 @@ def test_history_page_shows_who_changed_the_price_and_from_what(staff_client):
     html = response.content.decode()
     assert "5000.00" in html
     assert "7250.00" in html
+    assert "New supplier price" in html
     assert client.user.phone in html or client.user.get_full_name() in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change", [{"price": "7777"}, {"is_prescription": "on"}, {"is_controlled": "on"}], ids=["price", "rx", "controlled"]
+)
+def test_a_new_price_or_dispensing_rule_without_a_reason_is_refused_and_changes_nothing(staff_client, change):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(price="5000")
+    versions = medicine.history.count()
+
+    response = client.post(
+        reverse("admin:catalog_medicine_change", args=[medicine.pk]), medicine_form_data(medicine, **change)
+    )
+
+    assert response.status_code == 200
+    assert "Say why the price or the dispensing rules change." in response.content.decode()
+    medicine.refresh_from_db()
+    assert (medicine.price, medicine.is_prescription, medicine.is_controlled) == (5000, False, False)
+    assert medicine.history.count() == versions
+
+
+@pytest.mark.django_db
+def test_a_price_change_is_recorded_with_its_reason_and_leaves_sales_alone(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(price="5000")
+    form = medicine_form_data(medicine, price="5500", change_reason="Manufacturer raised prices")
+    Medicine.objects.filter(pk=medicine.pk).update(number_sold=59)  # a sale while the form was open
+
+    response = client.post(reverse("admin:catalog_medicine_change", args=[medicine.pk]), form)
+
+    assert response.status_code == 302
+    medicine.refresh_from_db()
+    assert (medicine.price, medicine.number_sold) == (5500, 59)
+    latest = medicine.history.first()
+    assert (latest.history_change_reason, latest.history_user) == ("Manufacturer raised prices", client.user)
+
+
+@pytest.mark.django_db
+def test_saving_a_medicine_unchanged_keeps_its_description_and_records_no_change(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(description="Take one tablet.\nNot for children.")
+    versions = medicine.history.count()
+    # A browser sends a textarea's lines ending in CR LF.
+    form = medicine_form_data(medicine, description="Take one tablet.\r\nNot for children.")
+
+    response = client.post(reverse("admin:catalog_medicine_change", args=[medicine.pk]), form)
+
+    assert response.status_code == 302
+    medicine.refresh_from_db()
+    assert medicine.description == "Take one tablet.\nNot for children."
+    assert medicine.history.count() == versions
+
+
+@pytest.mark.django_db
+def test_a_price_change_records_only_the_price_not_the_description(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(description="Line one\nLine two")
+    form = medicine_form_data(
+        medicine, description="Line one\r\nLine two", price="9000", change_reason="Price list 2026-12"
+    )
+
+    client.post(reverse("admin:catalog_medicine_change", args=[medicine.pk]), form)
+
+    new, old = medicine.history.all()[:2]
+    assert [change.field for change in new.diff_against(old).changes] == ["price"]
 
 
 @pytest.mark.django_db

@@ -43,7 +43,13 @@ def inventory_user(make_staff):
     return make_staff(Role.INVENTORY)
 
 
-def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(inventory_user):
+@pytest.fixture
+def pharmacist(make_staff):
+    """A price list changes medicines: pharmacists may run it, inventory staff may not."""
+    return make_staff(Role.PHARMACIST)
+
+
+def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(pharmacist):
     CategoryFactory(name="Pain relief", slug="pain-relief")
     ActiveSubstanceFactory(inn_name="Paracetamol")
     ActiveSubstanceFactory(inn_name="Caffeine")
@@ -67,7 +73,7 @@ def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(i
         delimiter=";",
     )
 
-    job = run_import("pricelist", data, inventory_user)
+    job = run_import("pricelist", data, pharmacist)
 
     assert job.state == ImportState.DONE, job.errors
     assert (job.new_rows, job.updated_rows) == (1, 1)
@@ -78,11 +84,11 @@ def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(i
         ("Paracetamol", Decimal("500")),
     ]
     assert "paracetamol" in medicine.search_text
-    assert medicine.history.get().history_user == inventory_user
-    assert Manufacturer.objects.get(name="Nika Pharm").history.get().history_user == inventory_user
+    assert medicine.history.get().history_user == pharmacist
+    assert Manufacturer.objects.get(name="Nika Pharm").history.get().history_user == pharmacist
     existing.refresh_from_db()
     assert existing.price == Decimal("5200")
-    assert existing.history.first().history_user == inventory_user
+    assert existing.history.first().history_user == pharmacist
 
 
 @pytest.mark.parametrize(
@@ -108,27 +114,27 @@ def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(i
         (["NEW-1", "X", "100", "", "", "M", "tablet", "1", "no", ""], "category", "needs its category"),
     ],
 )
-def test_a_bad_price_list_row_names_its_cell_and_writes_nothing(inventory_user, row, column, message):
+def test_a_bad_price_list_row_names_its_cell_and_writes_nothing(pharmacist, row, column, message):
     CategoryFactory(name="Pain", slug="pain")
     ActiveSubstanceFactory(inn_name="Paracetamol")
     before = snapshot()
 
-    job = run_import("pricelist", csv_bytes([PRICE_HEADER, row]), inventory_user)
+    job = run_import("pricelist", csv_bytes([PRICE_HEADER, row]), pharmacist)
 
     assert job.state == ImportState.INVALID
     assert any(e["column"] == column and message in e["message"] for e in job.errors), job.errors
     assert snapshot() == before and Manufacturer.objects.filter(name="M").count() == 0
 
 
-def test_a_duplicate_sku_in_a_price_list_is_an_error(inventory_user):
+def test_a_duplicate_sku_in_a_price_list_is_an_error(pharmacist):
     MedicineFactory(sku="A")
-    job = run_import("pricelist", csv_bytes([["sku", "price"], ["A", "1"], ["A", "2"]]), inventory_user)
+    job = run_import("pricelist", csv_bytes([["sku", "price"], ["A", "1"], ["A", "2"]]), pharmacist)
     assert job.state == ImportState.INVALID
     assert "already on line 2" in job.errors[0]["message"]
 
 
 def test_medicines_export_imported_back_as_a_price_list_reports_every_row_unchanged(staff_client):
-    client = staff_client(Role.INVENTORY)
+    client = staff_client(Role.ADMIN)
     paracetamol = ActiveSubstanceFactory(inn_name="Paracetamol")
     amoxicillin = ActiveSubstanceFactory(inn_name="Amoxicillin")
     medicine_with([(paracetamol, "500")], is_prescription=True, name="=cmd|' /C calc'!A0")
@@ -207,7 +213,7 @@ def test_receipt_then_lots_export_round_trip_keeps_quantities(inventory_user):
     assert MedicineSubstance.objects.count() == 0
 
 
-def test_a_price_list_import_is_seen_at_once_by_the_cached_public_api(inventory_user, settings):
+def test_a_price_list_import_is_seen_at_once_by_the_cached_public_api(pharmacist, settings):
     from django.test import Client
 
     from catalog.api.caching import catalog_cache_bump
@@ -219,7 +225,7 @@ def test_a_price_list_import_is_seen_at_once_by_the_cached_public_api(inventory_
     assert api.get("/api/v1/catalog/medicines/ibu-1/").json()["price"] == "5000.00"  # now cached
 
     price_list = csv_bytes([["sku", "name", "price"], ["IBU-1", medicine.name, "5 900"]])
-    job = run_import("pricelist", price_list, inventory_user)
+    job = run_import("pricelist", price_list, pharmacist)
 
     assert job.state == ImportState.DONE, job.errors
     assert api.get("/api/v1/catalog/medicines/ibu-1/").json()["price"] == "5900.00"

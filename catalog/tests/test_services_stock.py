@@ -287,6 +287,17 @@ def test_correcting_a_lots_paperwork_never_writes_back_a_stale_quantity(django_c
         lot_update_details(lot=lot, changes={"quantity": 100})
 
 
+@pytest.mark.parametrize("changes", [{"expiry_date": days(500)}, {"lot_number": "NEW-1"}], ids=["expiry", "number"])
+def test_a_lots_expiry_or_number_is_not_corrected_without_a_reason(changes):
+    lot = receive(MedicineFactory(), 10, expires_in_days=300)
+    before = Lot.objects.values("lot_number", "expiry_date").get(pk=lot.pk)
+
+    with pytest.raises(ReasonRequired):
+        lot_update_details(lot=lot, changes=changes, reason="  ")
+
+    assert Lot.objects.values("lot_number", "expiry_date").get(pk=lot.pk) == before
+
+
 def test_a_stocktake_count_becomes_one_adjustment_movement():
     medicine = MedicineFactory()
     lot = receive(medicine, 10)
