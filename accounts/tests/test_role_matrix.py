@@ -497,3 +497,37 @@ def test_the_catalogue_api_takes_no_write_from_anyone(client, staff_client, who)
             outcomes[f"{method.upper()} {url}"] = response.status_code in (401, 403, 405) and unchanged
 
     assert [path for path, refused in outcomes.items() if not refused] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", sorted(REGISTRY))
+def test_each_admins_own_rules_ask_for_the_model_permission_the_table_names(label):
+    """The matrix's expectations come from the admins' rules; this pins those rules to the table itself.
+
+    For every role, an add / change / delete / view rule opens exactly when the table grants that model
+    permission, unless the admin closes the path to everyone (a lot is never deleted, the ledger never
+    changed): no rule asks for a weaker permission than the one it guards, nor a stronger one.
+    """
+    if label not in BUILDERS:
+        pytest.fail(f"{label} is registered in the admin: add a builder to BUILDERS")
+    model_admin = REGISTRY[label]
+    obj = BUILDERS[label]()
+    opts = model_admin.model._meta
+    rules = {
+        "add": lambda request: model_admin.has_add_permission(request),
+        "change": lambda request: model_admin.has_change_permission(request, obj),
+        "delete": lambda request: model_admin.has_delete_permission(request, obj),
+        "view": lambda request: model_admin.has_view_permission(request, obj),
+    }
+    wrong = []
+    for action, rule in rules.items():
+        open_to_anyone = rule(table_request(Role.ADMIN, "post"))
+        for role in ROLES:
+            needed = [f"{opts.app_label}.{action}_{opts.model_name}"]
+            if action == "view":  # Django's rule: who may change a record may also read it
+                needed.append(f"{opts.app_label}.change_{opts.model_name}")
+            expected = open_to_anyone and any(granted(role, permission) for permission in needed)
+            if rule(table_request(role, "post")) != expected:
+                wrong.append(f"{role}: {action}")
+
+    assert wrong == []
