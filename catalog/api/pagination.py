@@ -9,9 +9,11 @@ query's SQL: any catalogue change starts a new count.
 
 from __future__ import annotations
 
+from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 
 from .caching import versioned_get_or_set
@@ -37,6 +39,22 @@ class CatalogPagination(PageNumberPagination):
     max_page_size = 100
     django_paginator_class = CachedCountPaginator
 
+    @cached_property
+    def page_size_field(self) -> forms.IntegerField:
+        return forms.IntegerField(required=False, min_value=1, max_value=self.max_page_size)
+
+    def get_page_size(self, request) -> int:
+        """``page_size`` as the schema states it: 1 to ``max_page_size``, anything else a 400.
+
+        DRF's own silently clamps 101 to 100 and replaces 0 or "abc" by the
+        default, which the published schema (``maximum: 100``) does not say.
+        """
+        try:
+            value = self.page_size_field.clean(request.query_params.get(self.page_size_query_param))
+        except forms.ValidationError as error:
+            raise exceptions.ValidationError({self.page_size_query_param: error.messages}) from error
+        return self.page_size if value is None else value
+
     def page_dict(self, results: list) -> dict:
         """The paginated envelope as a plain dict (the views cache JSON, not a ``Response``)."""
         return {
@@ -53,4 +71,8 @@ class CatalogPagination(PageNumberPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+                parameter["description"] = (
+                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size}); "
+                    "any other value is refused with 400."
+                )
         return parameters

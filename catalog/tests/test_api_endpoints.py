@@ -1,6 +1,7 @@
 """The public catalogue API: what each endpoint returns, filters, ordering, search, visibility."""
 
 import pytest
+import yaml
 
 from conftest import requires_postgres
 
@@ -83,6 +84,34 @@ def test_a_page_past_the_end_is_not_found(api, shop):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("endpoint", ["medicines/", "substances/"])
+@pytest.mark.parametrize("page_size", ["101", "0", "-1", "abc", "2.5"])
+def test_a_page_size_outside_the_documented_range_is_a_400_that_names_it(api, shop, endpoint, page_size):
+    response = api.get(f"{API}{endpoint}?page_size={page_size}")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert list(body["fields"]) == ["page_size"]
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("page_size", ["1", "100"])
+def test_the_documented_page_size_bounds_are_accepted(api, shop, page_size):
+    response = api.get(f"{API}medicines/?page_size={page_size}")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == min(int(page_size), 3)
+
+
+def test_the_schema_states_the_page_size_bounds_the_api_enforces(api, shop):
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+
+    for path in ("/api/v1/catalog/medicines/", "/api/v1/catalog/substances/"):
+        parameters = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
 
 
 def test_category_filter_includes_subcategories(api, shop):
