@@ -353,6 +353,12 @@ CATALOG_API_MAX_AGE = env.int("CATALOG_API_MAX_AGE", default=60)
 BENCH_BARE_ENDPOINT = env.bool("BENCH_BARE_ENDPOINT", default=False)
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# /health/ tells anyone each check's status; what failed and why only to OTP-verified
+# staff or to a caller sending "Authorization: Bearer <HEALTH_TOKEN>" (empty: no token works).
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 32:
+    raise ImproperlyConfigured("HEALTH_TOKEN must be at least 32 characters (or empty to turn it off).")
+
 # --- Admin (Unfold) ---------------------------------------------------------
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")
 from backoffice.unfold_config import UNFOLD  # noqa: E402, F401  (a setting, read by Unfold)
