@@ -42,6 +42,28 @@ class PriceFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictBooleanField(forms.Field):
+    """``true`` or ``false``, as the schema's boolean is written in a query string; absent or empty: no filter.
+
+    django-filter's boolean widget reads anything else ("maybe", "1", "yes") as
+    absent, so a mistyped filter silently returned the unfiltered list.
+    """
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": _("Enter true or false.")}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class SearchField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
@@ -74,8 +96,8 @@ class MedicineFilter(django_filters.FilterSet):
     substance = IdFilter(help_text=_("Active substance id."))
     manufacturer = IdFilter(help_text=_("Manufacturer id."))
     dosage_form = django_filters.ChoiceFilter(choices=DosageForm.choices, help_text=_("Dosage form."))
-    is_prescription = django_filters.BooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
-    in_stock = django_filters.BooleanFilter(help_text=_("Only medicines that can be bought now."))
+    is_prescription = StrictBooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
+    in_stock = StrictBooleanFilter(help_text=_("Only medicines that can be bought now."))
     price_min = PriceFilter(help_text=_("Lowest price, UZS."))
     price_max = PriceFilter(help_text=_("Highest price, UZS."))
     q = SearchFilter(

@@ -161,6 +161,10 @@ def test_substance_and_manufacturer_filters_take_ids(api, shop):
         "dosage_form=elixir",
         "ordering=supplier",
         "q=" + "a" * 101,
+        "in_stock=maybe",
+        "in_stock=1",
+        "is_prescription=yes",
+        "is_prescription=n%C2%A8",
     ],
 )
 def test_an_invalid_filter_is_a_400_that_names_the_parameter(api, shop, query):
