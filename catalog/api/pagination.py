@@ -13,6 +13,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 
@@ -71,8 +72,7 @@ class CatalogPagination(PageNumberPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
-                parameter["description"] = (
-                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size}); "
-                    "any other value is refused with 400."
-                )
+                parameter["description"] = _(
+                    "Results per page, from 1 to %(max)d (default %(default)d); any other value is refused with 400."
+                ) % {"max": self.max_page_size, "default": self.page_size}
         return parameters
