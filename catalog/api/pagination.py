@@ -14,10 +14,10 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 
 from .caching import versioned_get_or_set
+from .filters import clean_query
 
 
 class CachedCountPaginator(Paginator):
@@ -40,21 +40,26 @@ class CatalogPagination(PageNumberPagination):
     max_page_size = 100
     django_paginator_class = CachedCountPaginator
 
+    # "page=last" is DRF's; the schema's page is an integer.
+    last_page_strings = ()
+
     @cached_property
-    def page_size_field(self) -> forms.IntegerField:
-        return forms.IntegerField(required=False, min_value=1, max_value=self.max_page_size)
+    def query_fields(self) -> dict[str, forms.Field]:
+        """``page`` and ``page_size`` as the schema states them, for ``filters.clean_params``."""
+        return {
+            self.page_query_param: forms.IntegerField(required=False, min_value=1),
+            self.page_size_query_param: forms.IntegerField(required=False, min_value=1, max_value=self.max_page_size),
+        }
+
+    def clean(self, request) -> dict:
+        """The two parameters, cleaned, or a 400 naming each wrong one (``page_size=101`` is refused, not clamped)."""
+        return clean_query(self.query_fields, request.query_params)
 
     def get_page_size(self, request) -> int:
-        """``page_size`` as the schema states it: 1 to ``max_page_size``, anything else a 400.
+        return self.clean(request)[self.page_size_query_param] or self.page_size
 
-        DRF's own silently clamps 101 to 100 and replaces 0 or "abc" by the
-        default, which the published schema (``maximum: 100``) does not say.
-        """
-        try:
-            value = self.page_size_field.clean(request.query_params.get(self.page_size_query_param))
-        except forms.ValidationError as error:
-            raise exceptions.ValidationError({self.page_size_query_param: error.messages}) from error
-        return self.page_size if value is None else value
+    def get_page_number(self, request, paginator) -> int:
+        return self.clean(request)[self.page_query_param] or 1
 
     def page_dict(self, results: list) -> dict:
         """The paginated envelope as a plain dict (the views cache JSON, not a ``Response``)."""
