@@ -8,11 +8,11 @@ odd input is a 400 with the reason, never a database error.
 from __future__ import annotations
 
 import django_filters
-from django_filters.fields import BaseCSVField
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import BaseCSVField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 
@@ -45,7 +45,7 @@ class PriceFilter(django_filters.NumberFilter):
 
 
 class StrictBooleanField(forms.Field):
-    """``true`` or ``false``, as the schema's boolean is written in a query string; absent or empty: no filter.
+    """``true`` or ``false``, as the schema's boolean is written in a query string; absent: no filter.
 
     django-filter's boolean widget reads anything else ("maybe", "1", "yes") as
     absent, so a mistyped filter silently returned the unfiltered list.
