@@ -150,11 +150,11 @@ def test_a_storage_that_cannot_be_written_makes_health_503(client, settings, tmp
 
 
 @requires_redis
-def test_no_worker_answering_is_reported_as_degraded_within_the_ping_timeout(client):
+def test_no_worker_answering_is_reported_as_degraded_within_the_ping_timeout(monitor_client):
     was_eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
-        response = client.get("/health/?check=broker&check=celery")
+        response = monitor_client.get("/health/?check=broker&check=celery")
     finally:
         celery_app.conf.task_always_eager = was_eager
 
