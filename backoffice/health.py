@@ -8,10 +8,18 @@ so background work waits but the admin still works).
 
 ``?check=database&check=cache`` runs only those checks: the container health
 check of the web service asks for what the web process itself needs.
+
+Anyone may ask, so an anonymous caller learns only each check's status and
+the HTTP code: what failed and how (host names, ports, driver messages) is for
+staff who have passed the second factor, or for a monitor that sends
+``Authorization: Bearer <HEALTH_TOKEN>``. Failures are logged with their
+detail either way.
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +33,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from backoffice.storage import private_storage, public_storage
+
+logger = logging.getLogger(__name__)
 
 OK, DEGRADED, ERROR, SKIPPED = "ok", "degraded", "error", "skipped"
 CELERY_PING_TIMEOUT = 1.0
@@ -123,9 +133,44 @@ def run_checks(names: list[str] | None = None) -> dict:
     return {"status": overall, "checks": results}
 
 
+def _has_health_token(request: HttpRequest) -> bool:
+    expected = getattr(settings, "HEALTH_TOKEN", "")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    # Constant time: the comparison must not tell a prober how much of a guess was right.
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def _is_verified_staff(request: HttpRequest) -> bool:
+    try:
+        user = request.user
+        is_verified = getattr(user, "is_verified", None)
+        return bool(user.is_authenticated and user.is_active and user.is_staff and is_verified and is_verified())
+    except Exception:  # the session's user lives in the database, which may be the thing that is down
+        return False
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    """Staff past the second factor, or a caller with the configured ``HEALTH_TOKEN``."""
+    return _has_health_token(request) or _is_verified_staff(request)
+
+
+def status_only(report: dict) -> dict:
+    """What an anonymous caller is told: the overall status and each check's, nothing else."""
+    return {
+        "status": report["status"],
+        "checks": {name: {"status": result["status"]} for name, result in report["checks"].items()},
+    }
+
+
 @never_cache
 @require_GET
 def health_view(request: HttpRequest) -> JsonResponse:
     names = [name for name in request.GET.getlist("check") if name in CHECKS]
     report = run_checks(names or None)
-    return JsonResponse(report, status=200 if report["status"] == OK else 503)
+    for name, result in report["checks"].items():
+        if result["status"] in (ERROR, DEGRADED):
+            logger.warning("health check %s: %s: %s", name, result["status"], result["detail"])
+    body = report if may_see_details(request) else status_only(report)
+    return JsonResponse(body, status=200 if report["status"] == OK else 503)

@@ -12,7 +12,9 @@ either redirects to a pre-signed S3 link that expires in
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
+import stat
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -48,6 +50,26 @@ def _is_clean(name: str) -> bool:
     # pass as an import: refuse any dot segment, empty segment or absolute path.
     parts = name.split("/")
     return bool(name) and all(part not in ("", ".", "..") for part in parts) and "\\" not in name
+
+
+def _is_servable_file(storage: Storage, name: str) -> bool:
+    """Whether ``name`` is a file this view may hand out: an object on S3, a regular file on disk.
+
+    On disk ``exists()`` is true of folders too, and opening a folder, a named
+    pipe or a device fails or blocks the worker; a symbolic link may lead out
+    of the private folder. Only a regular file whose real path lies inside the
+    storage's real root is served (S3 has neither folders nor links).
+    """
+    if not isinstance(storage, FileSystemStorage):
+        return storage.exists(name)
+    root = os.path.realpath(storage.location)
+    target = os.path.realpath(storage.path(name))
+    if os.path.commonpath([root, target]) != root:
+        return False
+    try:
+        return stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:  # missing, or not readable by this process
+        return False
 
 
 def private_storage() -> Storage:
@@ -99,10 +121,10 @@ def private_file_response(request: HttpRequest, name: str, permission: str) -> H
         raise Http404
     storage = private_storage()
     try:
-        exists = storage.exists(name)
+        servable = _is_servable_file(storage, name)
     except SuspiciousFileOperation as exc:
         raise Http404 from exc
-    if not exists:
+    if not servable:
         raise Http404
     filename = posixpath.basename(name)
     logger.info("private file served", extra={"user_id": user.pk, "file": name})

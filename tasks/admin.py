@@ -1,4 +1,4 @@
-"""Alerts in the admin: filters, severity badges, bulk acknowledge, run-the-scans-now.
+"""Alerts in the admin: filters, severity badges, bulk acknowledge, run-the-scans-now (confirmed by POST).
 
 Alerts are written by the scans only: every field is read-only here, and the
 one thing a person does to an alert, acknowledging it, goes through
@@ -8,6 +8,7 @@ one thing a person does to an alert, acknowledging it, goes through
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -149,6 +150,15 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
 
     @action(description=_("Run the scans now"), permissions=["scan"], icon="radar")
     def run_scans(self, request: HttpRequest):
+        if request.method != "POST":
+            # The list button is a link: a GET (or a link on another site) only
+            # asks; the scans start from this page's form, behind its CSRF token.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Run the scans now"),
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/tasks/alert/confirm_run_scans.html", context)
         from .tasks import scan_expiry, scan_low_stock
 
         queued = all([enqueue_now(scan_expiry), enqueue_now(scan_low_stock)])

@@ -76,7 +76,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, except that the APIs take their language from Accept-Language only.
+    "backoffice.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -372,6 +373,12 @@ CATALOG_API_MAX_AGE = env.int("CATALOG_API_MAX_AGE", default=60)
 # Routes /api/v1/_bare/, the floor the API benchmark compares against. Off except in bench/.
 BENCH_BARE_ENDPOINT = env.bool("BENCH_BARE_ENDPOINT", default=False)
 CORS_URLS_REGEX = r"^/api/.*$"
+
+# /health/ tells anyone each check's status; what failed and why only to OTP-verified
+# staff or to a caller sending "Authorization: Bearer <HEALTH_TOKEN>" (empty: no token works).
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 32:
+    raise ImproperlyConfigured("HEALTH_TOKEN must be at least 32 characters (or empty to turn it off).")
 
 # --- Admin (Unfold) ---------------------------------------------------------
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/")

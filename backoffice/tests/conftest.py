@@ -15,6 +15,14 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture
+def monitor_client(client, settings):
+    """A client sending the configured ``HEALTH_TOKEN``: /health/ shows it every check's detail."""
+    settings.HEALTH_TOKEN = "monitor-token-for-tests-0123456789abcdef"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {settings.HEALTH_TOKEN}"
+    return client
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     server = S3Server().start()

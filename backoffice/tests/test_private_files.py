@@ -1,5 +1,8 @@
 """Private files on local disk (the `make run` setup): never under MEDIA_ROOT, only through the view."""
 
+import os
+import threading
+
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -78,6 +81,45 @@ def test_paths_outside_the_allowed_folders_or_missing_files_are_not_found(privat
     client = staff_client(Role.INVENTORY)
 
     response = client.get(f"/private-files/{path}")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["imports/pricelist", "imports"])
+def test_a_folder_is_not_found_rather_than_an_error(private_root, staff_client, path):
+    private_storage().save("imports/pricelist/prices.csv", ContentFile(b"sku;price\n"))
+
+    response = staff_client(Role.INVENTORY).get(f"/private-files/{path}")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_named_pipe_is_not_found_and_never_opened(private_root, staff_client):
+    (private_root / "imports").mkdir(parents=True)
+    pipe = private_root / "imports" / "pipe.csv"
+    os.mkfifo(pipe)
+    # Opening a pipe for reading waits for a writer: give it one, so that a view
+    # that does open it answers (and this test fails) instead of hanging.
+    writer = threading.Thread(target=pipe.write_bytes, args=(b"sku;qty\n",), daemon=True)
+    writer.start()
+
+    response = staff_client(Role.INVENTORY).get("/private-files/imports/pipe.csv")
+
+    os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer finish
+    writer.join(timeout=5)
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_link_that_leads_out_of_the_private_folder_is_not_followed(private_root, staff_client, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"not for download")
+    (private_root / "imports").mkdir(parents=True)
+    (private_root / "imports" / "receipt.csv").symlink_to(secret)
+
+    response = staff_client(Role.INVENTORY).get("/private-files/imports/receipt.csv")
 
     assert response.status_code == 404
 

@@ -107,8 +107,8 @@ def test_anonymous_visitors_are_sent_to_the_login_instead_of_a_private_file(s3_b
     assert "X-Amz" not in response["Location"]
 
 
-def test_health_probes_both_storages_on_s3(s3_bucket, client):
-    response = client.get("/health/?check=storage")
+def test_health_probes_both_storages_on_s3(s3_bucket, monitor_client):
+    response = monitor_client.get("/health/?check=storage")
 
     assert response.status_code == 200
     check = response.json()["checks"]["storage"]

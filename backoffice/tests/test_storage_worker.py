@@ -109,8 +109,8 @@ def test_a_worker_process_reads_the_uploaded_image_from_s3_and_writes_its_thumbn
 @requires_redis
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_health_reports_a_running_worker_as_ok(s3_worker, client):
-    response = client.get("/health/?check=broker&check=celery&check=storage")
+def test_health_reports_a_running_worker_as_ok(s3_worker, monitor_client):
+    response = monitor_client.get("/health/?check=broker&check=celery&check=storage")
 
     assert response.status_code == 200, response.json()
     checks = response.json()["checks"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import BaseCSVField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 
@@ -42,6 +44,28 @@ class PriceFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictBooleanField(forms.Field):
+    """``true`` or ``false``, as the schema's boolean is written in a query string; absent: no filter.
+
+    django-filter's boolean widget reads anything else ("maybe", "1", "yes") as
+    absent, so a mistyped filter silently returned the unfiltered list.
+    """
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": _("Enter true or false.")}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class SearchField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
@@ -58,9 +82,21 @@ class SearchFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+class SlugField(forms.CharField):
+    """Any text up to ``max_length``: a category is looked up among the visible ones, never in SQL.
+
+    The schema offers any string, so one that cannot be a slug (a NUL byte
+    included) simply matches no category, rather than being refused.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
 @extend_schema_field({"type": "string", "maxLength": 140})
 class SlugFilter(django_filters.CharFilter):
-    pass
+    field_class = SlugField
 
 
 class MedicineFilter(django_filters.FilterSet):
@@ -74,8 +110,8 @@ class MedicineFilter(django_filters.FilterSet):
     substance = IdFilter(help_text=_("Active substance id."))
     manufacturer = IdFilter(help_text=_("Manufacturer id."))
     dosage_form = django_filters.ChoiceFilter(choices=DosageForm.choices, help_text=_("Dosage form."))
-    is_prescription = django_filters.BooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
-    in_stock = django_filters.BooleanFilter(help_text=_("Only medicines that can be bought now."))
+    is_prescription = StrictBooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
+    in_stock = StrictBooleanFilter(help_text=_("Only medicines that can be bought now."))
     price_min = PriceFilter(help_text=_("Lowest price, UZS."))
     price_max = PriceFilter(help_text=_("Highest price, UZS."))
     q = SearchFilter(
@@ -88,17 +124,44 @@ class MedicineFilter(django_filters.FilterSet):
     )
 
 
-def clean_params(filterset_class: type[django_filters.FilterSet], data) -> dict:
+def _may_be_empty(field: forms.Field) -> bool:
+    # An empty string is a string, and an empty comma-separated list is a list;
+    # an empty number, boolean, id or choice is no value of its type.
+    return isinstance(field, (forms.CharField, BaseCSVField))
+
+
+def clean_params(
+    filterset_class: type[django_filters.FilterSet], data, extra_fields: dict[str, forms.Field] | None = None
+) -> dict:
     """What ``filterset_class(data).form.cleaned_data`` holds, or a 400 with each parameter's messages.
 
     The same widgets and fields clean the same values, but the filter set and
     its form are not built: both deep-copy every filter and field on each
     request, which costs a storefront's uncached page more than its query.
     The class's filters and fields are shared (their cleaning keeps no state).
+    ``extra_fields`` (the paginator's ``page`` and ``page_size``) are cleaned
+    alongside, so one answer names every wrong parameter.
+    """
+    fields = {name: declared.field for name, declared in filterset_class.base_filters.items()}
+    return clean_query({**fields, **(extra_fields or {})}, data)
+
+
+def clean_query(fields: dict[str, forms.Field], data) -> dict:
+    """``data`` (a ``QueryDict``) cleaned by ``fields``, or a 400 naming every wrong parameter.
+
+    Stricter than an HTML form, because the schema is: a parameter given
+    twice is refused (the schema offers no arrays of values), and so is an
+    empty value of a parameter that is not text or a list.
     """
     cleaned, errors = {}, {}
-    for name, declared in filterset_class.base_filters.items():
-        form_field = declared.field
+    for name, form_field in fields.items():
+        values = data.getlist(name)
+        if len(values) > 1:
+            errors[name] = [_("Give this parameter once.")]
+            continue
+        if values == [""] and not _may_be_empty(form_field):
+            errors[name] = [_("Give a value, or leave this parameter out.")]
+            continue
         try:
             cleaned[name] = form_field.clean(form_field.widget.value_from_datadict(data, {}, name))
         except forms.ValidationError as error:

@@ -284,10 +284,10 @@ class MedicineListView(CatalogView):
         return self.cached_json(request, lambda: self._page(request))
 
     def _page(self, request) -> dict:
-        tree = visible_tree(request.catalog_version)
-        cleaned = clean_params(MedicineFilter, request.query_params)
-        query = queries.MedicineQuery.from_params(tree, cleaned, version=request.catalog_version)
         paginator = self.paginator
+        cleaned = clean_params(MedicineFilter, request.query_params, paginator.query_fields)
+        tree = visible_tree(request.catalog_version)
+        query = queries.MedicineQuery.from_params(tree, cleaned, version=request.catalog_version)
         rows = paginator.paginate_queryset(query, request, view=self)
         return paginator.page_dict(self.medicine_items(request, rows))
 
@@ -351,12 +351,13 @@ class SubstanceListView(CatalogView):
         return self.cached_json(request, lambda: self._page(request))
 
     def _page(self, request) -> dict:
+        paginator = self.paginator
+        clean_params(SubstanceFilter, request.query_params, paginator.query_fields)  # a 400 names every wrong one
         filterset = SubstanceFilter(
             data=request.query_params, queryset=ActiveSubstance.objects.order_by("inn_name", "pk"), request=request
         )
         if not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
-        paginator = self.paginator
         rows = paginator.paginate_queryset(
             filterset.qs.values("id", "inn_name", "name_uz", "name_ru", "atc_codes"), request, view=self
         )

@@ -244,3 +244,56 @@ def test_alternatives_cost_fixed_queries(api, big_catalogue, settings):
     assert response.status_code == 200
     # The medicine, then the selector's three queries.
     assert len(queries) <= 4
+
+
+# --- Language: from Accept-Language only -------------------------------------------
+# Responses are public and vary on Accept-Language alone, so a shared cache keys
+# them by that header: anything else that changed the body (the admin's language
+# cookie) would let one visitor's language be served to another.
+MEDICINES = f"{API}medicines/?ordering=name"
+
+
+@pytest.fixture
+def uzbek_default(settings):
+    settings.LANGUAGE_CODE = "uz"  # as in production (the test settings use English)
+
+
+def _forms(response) -> list[str]:
+    assert response.status_code == 200
+    return [item["dosage_form_name"] for item in response.json()["results"]]
+
+
+@pytest.mark.parametrize("cache_seconds", [300, 0])
+def test_the_language_cookie_never_changes_a_catalogue_response(api, shop, settings, uzbek_default, cache_seconds):
+    settings.CATALOG_API_CACHE_SECONDS = cache_seconds
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    with_cookie = api.get(MEDICINES)  # the first request fills the response cache
+    with_cookie_en = api.get(MEDICINES, HTTP_ACCEPT_LANGUAGE="en")
+    del api.cookies[settings.LANGUAGE_COOKIE_NAME]
+    plain = api.get(MEDICINES)
+    plain_en = api.get(MEDICINES, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert (with_cookie.content, with_cookie["Content-Language"]) == (plain.content, "uz")
+    assert (with_cookie_en.content, with_cookie_en["Content-Language"]) == (plain_en.content, "en")
+    assert _forms(plain) != _forms(plain_en)  # the header does choose the language
+
+
+def test_a_cached_russian_answer_is_not_served_for_a_russian_cookie(api, shop, settings, uzbek_default):
+    russian = api.get(MEDICINES, HTTP_ACCEPT_LANGUAGE="ru")  # cached under Russian
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+
+    with_cookie = api.get(MEDICINES)
+
+    assert with_cookie["Content-Language"] == "uz"
+    assert _forms(with_cookie) != _forms(russian)
+    assert with_cookie["ETag"] != russian["ETag"]
+
+
+def test_refusals_speak_the_accept_language_not_the_cookie(api, shop, settings, uzbek_default):
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+
+    english = api.get(f"{API}medicines/?price_min=-5", HTTP_ACCEPT_LANGUAGE="en")
+    uzbek = api.get(f"{API}medicines/?price_min=-5")
+
+    assert english["Content-Language"] == "en" and uzbek["Content-Language"] == "uz"
+    assert english.json()["message"] != uzbek.json()["message"]

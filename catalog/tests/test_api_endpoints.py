@@ -1,6 +1,7 @@
 """The public catalogue API: what each endpoint returns, filters, ordering, search, visibility."""
 
 import pytest
+import yaml
 
 from conftest import requires_postgres
 
@@ -85,6 +86,54 @@ def test_a_page_past_the_end_is_not_found(api, shop):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("endpoint", ["medicines/", "substances/"])
+@pytest.mark.parametrize("page_size", ["101", "0", "-1", "abc", "2.5"])
+def test_a_page_size_outside_the_documented_range_is_a_400_that_names_it(api, shop, endpoint, page_size):
+    response = api.get(f"{API}{endpoint}?page_size={page_size}")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert list(body["fields"]) == ["page_size"]
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("page_size", ["1", "100"])
+def test_the_documented_page_size_bounds_are_accepted(api, shop, page_size):
+    response = api.get(f"{API}medicines/?page_size={page_size}")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == min(int(page_size), 3)
+
+
+def test_the_schema_states_the_page_size_bounds_the_api_enforces(api, shop):
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+
+    for path in ("/api/v1/catalog/medicines/", "/api/v1/catalog/substances/"):
+        parameters = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+
+
+@pytest.mark.parametrize("query", ["page=", "page=0", "page=1&page=2", "q=a&q=b", "page_size=5&page_size=5"])
+def test_an_invalid_substance_list_parameter_is_a_400_that_names_it(api, shop, query):
+    response = api.get(f"{API}substances/?{query}")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == [query.split("=")[0]]
+
+
+@pytest.mark.parametrize("query", ["q=", "category=", "ordering=", "q=&category=&ordering="])
+def test_an_empty_text_or_ordering_is_no_filter(api, shop, query):
+    assert slugs(api.get(f"{API}medicines/?{query}")) == ["nurofen", "panadol", "tsitramon"]
+
+
+def test_a_category_that_cannot_be_a_slug_finds_nothing(api, shop):
+    response = api.get(f"{API}medicines/?category=pa%00in")
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
 def test_category_filter_includes_subcategories(api, shop):
     assert slugs(api.get(f"{API}medicines/?category=pain")) == ["panadol", "tsitramon"]
     assert slugs(api.get(f"{API}medicines/?category=headache")) == ["tsitramon"]
@@ -132,6 +181,24 @@ def test_substance_and_manufacturer_filters_take_ids(api, shop):
         "dosage_form=elixir",
         "ordering=supplier",
         "q=" + "a" * 101,
+        "in_stock=maybe",
+        "in_stock=1",
+        "is_prescription=yes",
+        "is_prescription=n%C2%A8",
+        # A typed parameter given without a value is not a value of its type.
+        "price_min=",
+        "in_stock=",
+        "dosage_form=",
+        "manufacturer=",
+        "page=",
+        "page=0",
+        "page=abc",
+        "page=last",
+        # One value each: a repeated parameter is an array, which the schema does not offer.
+        "page=1&page=2",
+        "category=pain&category=cold",
+        "q=a&q=b",
+        "ordering=price&ordering=name",
     ],
 )
 def test_an_invalid_filter_is_a_400_that_names_the_parameter(api, shop, query):

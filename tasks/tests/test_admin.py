@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.roles import Role
 from tasks.models import Alert, AlertKind
@@ -71,14 +72,52 @@ def test_operators_and_inventory_staff_may_look_but_not_acknowledge(staff_client
     assert not Alert.objects.filter(acknowledged_at__isnull=False).exists()
 
 
-def test_the_run_scans_button_runs_the_scans(staff_client):
+RUN_SCANS = CHANGELIST + "run_scans/"
+
+
+def test_opening_the_run_scans_link_asks_for_confirmation_and_runs_nothing(staff_client):
     client = staff_client(Role.PHARMACIST)
     LotFactory(expiry_date=in_days(3))
 
-    response = client.get(CHANGELIST + "run_scans/", follow=True)
+    response = client.get(RUN_SCANS)
 
     assert response.status_code == 200
+    body = response.content.decode()
+    assert 'method="post"' in body and "csrfmiddlewaretoken" in body
+    assert not Alert.objects.exists()
+
+
+def test_confirming_runs_the_scans(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    LotFactory(expiry_date=in_days(3))
+
+    response = client.post(RUN_SCANS, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == CHANGELIST
     assert Alert.objects.filter(kind=AlertKind.EXPIRY, window=30).count() == 1
+
+
+def test_a_cross_site_post_without_the_csrf_token_runs_nothing(staff_client):
+    logged_in = staff_client(Role.PHARMACIST)
+    cross_site = Client(enforce_csrf_checks=True)
+    cross_site.cookies = logged_in.cookies  # the victim's session, but no token from our page
+    LotFactory(expiry_date=in_days(3))
+
+    response = cross_site.post(RUN_SCANS)
+
+    assert response.status_code == 403
+    assert not Alert.objects.exists()
+
+
+def test_staff_without_the_scan_permission_can_neither_open_nor_confirm_it(staff_client):
+    client = staff_client(Role.OPERATOR)
+    LotFactory(expiry_date=in_days(3))
+
+    opened, confirmed = client.get(RUN_SCANS), client.post(RUN_SCANS)
+
+    assert opened.status_code == 403 and confirmed.status_code == 403
+    assert not Alert.objects.exists()
 
 
 def test_the_sidebar_badge_counts_open_unacknowledged_alerts(rf, django_assert_num_queries):

@@ -234,7 +234,7 @@ def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(
     with caplog.at_level(logging.ERROR, logger="tasks.queue"):
         # A sale commits although the rescan it asks for cannot be enqueued.
         stock_dispense(medicine=medicine, quantity=15)
-        scans = client.get("/admin/tasks/alert/run_scans/", follow=True)
+        scans = client.post("/admin/tasks/alert/run_scans/", follow=True)
 
     assert Lot.objects.get(medicine=medicine).quantity == 15
     assert "Could not enqueue" in caplog.text
