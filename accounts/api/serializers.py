@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,10 +10,24 @@ from accounts.models import CodePurpose, User
 from accounts.phone import PHONE_INPUT_MAX_LENGTH, PHONE_INPUT_PATTERN, normalize_phone
 
 
+class StrictCharField(serializers.CharField):
+    """A string and only a string.
+
+    DRF's CharField takes ``0`` or ``1.5`` and stores ``"0"``; the schema says
+    "string", so a number, a boolean, a list or an object is refused like any
+    other wrong type.
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(
     {"type": "string", "minLength": 1, "maxLength": PHONE_INPUT_MAX_LENGTH, "pattern": PHONE_INPUT_PATTERN}
 )
-class PhoneField(serializers.CharField):
+class PhoneField(StrictCharField):
     """Any way people write an Uzbek number in, ``+998XXXXXXXXX`` out."""
 
     def __init__(self, **kwargs):
@@ -31,12 +47,13 @@ CODE_PATTERN = r"^\d{6}$"
 
 # The pattern alone already refuses every other length; the schema says so in lengths too.
 @extend_schema_field({"type": "string", "minLength": 6, "maxLength": 6, "pattern": CODE_PATTERN})
-class CodeField(serializers.RegexField):
+class CodeField(StrictCharField):
     def __init__(self, **kwargs):
-        super().__init__(CODE_PATTERN, error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
+        super().__init__(error_messages={"invalid": _("Enter the 6-digit code from the SMS.")}, **kwargs)
+        self.validators.append(RegexValidator(CODE_PATTERN, message=self.error_messages["invalid"]))
 
 
-class PasswordField(serializers.CharField):
+class PasswordField(StrictCharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("write_only", True)
         kwargs.setdefault("trim_whitespace", False)
@@ -49,9 +66,9 @@ class PasswordField(serializers.CharField):
 class RegisterSerializer(serializers.Serializer):
     phone = PhoneField()
     password = PasswordField()
-    first_name = serializers.CharField(min_length=1, max_length=150)
-    last_name = serializers.CharField(min_length=1, max_length=150)
-    address = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    first_name = StrictCharField(min_length=1, max_length=150)
+    last_name = StrictCharField(min_length=1, max_length=150)
+    address = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class PhoneSerializer(serializers.Serializer):
@@ -77,7 +94,7 @@ class LoginSerializer(serializers.Serializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(min_length=1, max_length=4096)
+    refresh = StrictCharField(min_length=1, max_length=4096)
 
 
 class PasswordResetSerializer(serializers.Serializer):
@@ -112,6 +129,12 @@ class CodeSentSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
     class Meta:
         model = User
         fields = ["id", "phone", "first_name", "last_name", "address", "role", "date_joined"]

@@ -52,6 +52,18 @@ def test_patch_changes_names_and_address_only(api, customer_tokens):
     assert user.phone != "+998900000000" and user.role == "customer"
 
 
+@pytest.mark.parametrize("value", [0, 1.5, True, ["Toshkent"], {"city": "Toshkent"}])
+def test_patch_refuses_a_text_field_that_is_not_a_string_and_changes_nothing(api, customer_tokens, value):
+    # The schema says these are strings: a number must not be stored as its text.
+    user, access = customer_tokens
+
+    response = api.patch("me/", {"first_name": "Nodira", "address": value}, token=access)
+
+    assert response.status_code == 400 and "address" in response.json()["fields"]
+    user.refresh_from_db()
+    assert user.first_name == "Aziza" and user.address != str(value)
+
+
 def test_patch_refuses_a_too_long_name(api, customer_tokens):
     _user, access = customer_tokens
 

@@ -132,3 +132,18 @@ def test_errors_sharing_a_status_are_all_listed_in_its_description(schema):
     verify_400 = schema["paths"]["/api/v1/auth/verify/"]["post"]["responses"]["400"]["description"]
 
     assert "validation_error" in verify_400 and "code_invalid" in verify_400
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("password/forgot/", {"phone": 901234567}),
+        ("login/", {"phone": "+998901234567", "password": 12345678}),
+        ("refresh/", {"refresh": 1}),
+        ("verify/", {"phone": "+998901234567", "code": 123456, "password": "x"}),
+    ],
+)
+def test_a_string_field_given_a_number_is_refused(api, endpoint, body):
+    response = api.post(endpoint, body)
+
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
