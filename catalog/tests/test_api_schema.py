@@ -72,6 +72,33 @@ def _seed() -> None:
 
 
 FUZZED_PATHS = "^/api/v1/(catalog|auth)/"
+# The operations whose answers to schema-valid data include a documented 400 (schemathesis.toml).
+SEMANTIC_400 = re.compile(r"POST /api/v1/auth/(login|register|resend|verify|password/forgot|password/reset|me/phone)/")
+
+
+def _unexpected_warnings(output: str) -> list[str]:
+    """Schemathesis' warnings, less the one these operations give by design.
+
+    A random six-digit code is never the one sent and a random number is rarely an Uzbek one, so
+    most generated bodies of the SEMANTIC_400 operations are refused, which schemathesis reports
+    as a "validation mismatch". Any other warning, or that one on another operation, is returned.
+    """
+    section = re.search(r"=+ WARNINGS =+\n(.*?)\n=+ SUMMARY", output, re.S)
+    if section is None:
+        return []
+    unexpected, heading = [], ""
+    for line in section[1].splitlines():
+        text = line.strip()
+        if not text or text.startswith("💡"):
+            continue
+        if text.startswith("- "):
+            if not (heading.startswith("Schema validation mismatch") and SEMANTIC_400.fullmatch(text[2:])):
+                unexpected.append(f"{heading}: {text[2:]}")
+            continue
+        heading = text
+        if not heading.startswith("Schema validation mismatch"):
+            unexpected.append(heading)
+    return unexpected
 
 
 def _operations(client, path_regex: str) -> list[tuple[str, str]]:
@@ -113,6 +140,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     token = _customer_token()
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{live_server.url}/api/schema/",
         "--url",
@@ -149,7 +178,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-12000:]
-    assert "No issues found" in output, output[-3000:]
+    assert "FAILURES" not in output and re.search(r"(\d+) generated, \1 passed", output), output[-12000:]
+    assert _unexpected_warnings(output) == [], output[-6000:]
     # Every catalogue and auth operation of the schema was exercised.
     tested = re.search(r"Tested: (\d+)", output)
     assert tested and int(tested[1]) == len(_operations(client, FUZZED_PATHS)), output[-3000:]
