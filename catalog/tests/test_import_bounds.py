@@ -30,6 +30,12 @@ def inventory_user(make_staff):
     return make_staff(Role.INVENTORY)
 
 
+@pytest.fixture
+def pharmacist(make_staff):
+    # A price list changes prices: the pharmacist's permission, not inventory staff's.
+    return make_staff(Role.PHARMACIST)
+
+
 def integer_max(internal_type: str = "IntegerField") -> int:
     return connection.ops.integer_field_range(internal_type)[1]
 
@@ -147,7 +153,7 @@ def test_a_counted_quantity_beyond_the_column_is_refused_in_the_dry_run(inventor
         ("substances", "Paracetamol 5 mg/1000000 ml", "999999.99"),
     ],
 )
-def test_a_price_list_number_beyond_its_column_is_refused_in_the_dry_run(inventory_user, column, value, text):
+def test_a_price_list_number_beyond_its_column_is_refused_in_the_dry_run(pharmacist, column, value, text):
     CategoryFactory(name="Pain", slug="pain")
     ActiveSubstanceFactory(inn_name="Paracetamol")
     high = integer_max("PositiveIntegerField")
@@ -156,7 +162,7 @@ def test_a_price_list_number_beyond_its_column_is_refused_in_the_dry_run(invento
     row = dict(zip(PRICES, ["NEW-1", "X", "100", "pain", "M", "tablet", "1", "Paracetamol 5 mg"], strict=True))
     row[column] = value
 
-    refused_in_the_dry_run("pricelist", [PRICES, list(row.values())], inventory_user, column, text)
+    refused_in_the_dry_run("pricelist", [PRICES, list(row.values())], pharmacist, column, text)
     assert not Medicine.objects.filter(sku="NEW-1").exists()
 
 
