@@ -29,13 +29,31 @@ logger = logging.getLogger(__name__)
 
 # Top-level folder of the private storage -> the permission needed to download
 # from it. A folder that is not listed here cannot be downloaded through the
-# generic view at all. Import uploads follow the import log's permission;
-# exports carry stock and prices, so they need the right to change lots
-# (inventory staff and pharmacists, not operators: issue 2's role matrix).
+# generic view at all. Exports carry stock and prices, so they need the right to
+# change lots (inventory staff and pharmacists, not operators). Import uploads
+# need the import log's permission and, on top, that of their kind's subfolder
+# (``imports/<kind>/...``): whoever may run that kind of import, the same rule as
+# the import log's own download (catalog/imports/permissions.py).
 PRIVATE_FOLDER_PERMISSIONS: dict[str, str] = {
     "imports": "catalog.view_importjob",
     "exports": "catalog.change_lot",
 }
+
+
+def _permissions_for(name: str) -> tuple[str, ...] | None:
+    """The permissions needed to download ``name``; ``None`` where nothing may be downloaded."""
+    folder, _, rest = name.partition("/")
+    permission = PRIVATE_FOLDER_PERMISSIONS.get(folder)
+    if permission is None:
+        return None
+    if folder != "imports":
+        return (permission,)
+    # Imported here: this module is a storage backend, loaded while the catalogue's models
+    # are (the import log's file field), so a module-level import would be circular.
+    from catalog.imports.permissions import IMPORT_PERMISSIONS
+
+    kind_permissions = IMPORT_PERMISSIONS.get(rest.split("/", 1)[0])
+    return None if kind_permissions is None else (permission, *kind_permissions)
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -92,18 +110,18 @@ def private_file_url(name: str) -> str:
     return reverse("private-file", kwargs={"name": name})
 
 
-def _may_download(user, permission: str) -> bool:
+def _may_download(user, permissions: tuple[str, ...]) -> bool:
     if not (user.is_authenticated and user.is_active and user.is_staff):
         return False
     # Same bar as the admin itself: a password alone is not enough.
     is_verified = getattr(user, "is_verified", None)
     if is_verified is None or not is_verified():
         return False
-    return user.has_perm(permission)
+    return user.has_perms(permissions)
 
 
-def private_file_response(request: HttpRequest, name: str, permission: str) -> HttpResponse:
-    """Hand out the private file ``name`` to a staff member holding ``permission``.
+def private_file_response(request: HttpRequest, name: str, permissions: tuple[str, ...]) -> HttpResponse:
+    """Hand out the private file ``name`` to a staff member holding every one of ``permissions``.
 
     Anonymous visitors are sent to the admin login; staff without the
     permission (or without the second factor) get 403; a missing file or a
@@ -114,7 +132,7 @@ def private_file_response(request: HttpRequest, name: str, permission: str) -> H
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path(), login_url=reverse("admin:login"))
-    if not _may_download(user, permission):
+    if not _may_download(user, permissions):
         logger.warning("private file refused", extra={"user_id": user.pk, "file": name})
         raise PermissionDenied
     if not _is_clean(name):
@@ -146,8 +164,7 @@ def private_file_response(request: HttpRequest, name: str, permission: str) -> H
 def private_file_view(request: HttpRequest, name: str) -> HttpResponse:
     if not _is_clean(name):
         raise Http404
-    folder = name.split("/", 1)[0]
-    permission = PRIVATE_FOLDER_PERMISSIONS.get(folder)
-    if permission is None:
+    permissions = _permissions_for(name)
+    if permissions is None:
         raise Http404
-    return private_file_response(request, name, permission)
+    return private_file_response(request, name, permissions)

@@ -48,7 +48,7 @@ def test_a_second_upload_with_the_same_name_never_replaces_the_first(s3_bucket):
 
 
 def test_a_private_file_is_refused_to_anonymous_readers_of_the_bucket(s3_server, s3_bucket):
-    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\nA1;5\n"))
+    name = private_storage().save("imports/receipt/2026/12/01/receipt.csv", ContentFile(b"sku;qty\nA1;5\n"))
     unsigned = f"{s3_server.endpoint_url}/{s3_bucket}/private/{name}"
 
     response = requests.get(unsigned, timeout=5)
@@ -73,7 +73,7 @@ def test_a_private_file_url_is_signed_and_expires_within_minutes(s3_bucket, sett
 
 
 def test_staff_with_the_permission_are_redirected_to_a_signed_link(s3_bucket, staff_client):
-    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\nA1;5\n"))
+    name = private_storage().save("imports/receipt/2026/12/01/receipt.csv", ContentFile(b"sku;qty\nA1;5\n"))
     client = staff_client(Role.INVENTORY)
 
     response = client.get(f"/private-files/{name}")
@@ -89,7 +89,7 @@ def test_staff_with_the_permission_are_redirected_to_a_signed_link(s3_bucket, st
 
 
 def test_staff_without_the_permission_are_refused_a_private_file(s3_bucket, staff_client):
-    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\n"))
+    name = private_storage().save("imports/receipt/2026/12/01/receipt.csv", ContentFile(b"sku;qty\n"))
     client = staff_client(Role.OPERATOR)
 
     response = client.get(f"/private-files/{name}")
@@ -98,7 +98,7 @@ def test_staff_without_the_permission_are_refused_a_private_file(s3_bucket, staf
 
 
 def test_anonymous_visitors_are_sent_to_the_login_instead_of_a_private_file(s3_bucket, client):
-    name = private_storage().save("imports/receipt.csv", ContentFile(b"sku;qty\n"))
+    name = private_storage().save("imports/receipt/2026/12/01/receipt.csv", ContentFile(b"sku;qty\n"))
 
     response = client.get(f"/private-files/{name}")
 
