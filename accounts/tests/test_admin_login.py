@@ -200,3 +200,20 @@ def test_a_phone_written_like_the_placeholder_is_not_cut_short_by_the_login_fiel
 
     assert submitted == typed
     assert response.status_code == 302, response.content.decode()[:2000]
+
+
+@pytest.mark.django_db
+def test_no_administrator_can_read_a_colleagues_authenticator_secret(staff_client, make_staff):
+    # A secret read off the device page would be a copy of that member's second factor.
+    colleague = make_staff(Role.PHARMACIST)
+    device = colleague.totpdevice_set.get()
+    client = staff_client(Role.ADMIN)
+
+    change = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    listing = client.get("/admin/otp_totp/totpdevice/")
+    qrcode = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/")
+    config = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/")
+
+    assert change.status_code == 200 and listing.status_code == 200
+    assert device.key not in change.content.decode() and device.key not in listing.content.decode()
+    assert (qrcode.status_code, config.status_code) == (403, 403)

@@ -163,6 +163,9 @@ LOGIN_REDIRECT_URL = reverse_lazy("admin:index")
 # Staff second factor (django-otp). The issuer is what authenticator apps show.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Dorixona")
 OTP_TOTP_THROTTLE_FACTOR = 1
+# The device pages never show a key or its QR code: a secret read there is a copy of that
+# member's second factor. Members enrol on their own page; an administrator only resets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 BACKUP_CODES_COUNT = 10
 
 # Brute-force lockout (django-axes). Keyed on the phone and the IP together:
