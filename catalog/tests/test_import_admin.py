@@ -1,9 +1,7 @@
-import datetime
 import io
 
 import openpyxl
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -13,15 +11,9 @@ from catalog.models import ImportJob, ImportState, Lot
 from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
 HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False):
-        yield
 
 
 def upload(client, kind: str, data: bytes, name: str = "delivery.csv"):

@@ -1,39 +1,19 @@
 """Numbers an import writes are checked in the dry run against what their database column can hold."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 
-from accounts.roles import Role
 from catalog.models import ImportState, Lot, Medicine
 from catalog.tests.factories import ActiveSubstanceFactory, CategoryFactory, MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, run_import, snapshot
 from conftest import requires_postgres
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
 RECEIPT = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
 PRICES = ["sku", "name", "price", "category", "manufacturer", "dosage_form", "pack_size", "substances"]
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def inventory_user(make_staff):
-    return make_staff(Role.INVENTORY)
-
-
-@pytest.fixture
-def pharmacist(make_staff):
-    # A price list changes prices: the pharmacist's permission, not inventory staff's.
-    return make_staff(Role.PHARMACIST)
 
 
 def integer_max(internal_type: str = "IntegerField") -> int:

@@ -1,10 +1,8 @@
 """The import flow when something goes wrong: a cell nobody can read, an error nobody expected."""
 
-import datetime
 import logging
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -19,20 +17,9 @@ from catalog.models import ImportJob, ImportState
 from catalog.tests.factories import MedicineFactory
 from catalog.tests.import_helpers import csv_bytes, snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
 HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def inventory_user(make_staff):
-    return make_staff(Role.INVENTORY)
 
 
 def _job(user, rows):

@@ -1,31 +1,17 @@
 """Reading uploads: every row of a sheet or a CSV is read and counted, whatever its metadata or line ends say."""
 
-import datetime
 
 import pytest
-import time_machine
 
-from accounts.roles import Role
 from catalog.imports.engine import import_job_create, import_job_start_check
 from catalog.imports.parsing import count_data_rows, read_table
 from catalog.models import ImportState, Lot
 from catalog.tests.factories import MedicineFactory
 from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_bytes, xlsx_declaring
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
 HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def inventory_user(make_staff):
-    return make_staff(Role.INVENTORY)
 
 
 def receipt_rows(count: int) -> list[list]:

@@ -1,8 +1,6 @@
-import datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -16,7 +14,7 @@ from catalog.tests.factories import (
 )
 from catalog.tests.import_helpers import csv_bytes, run_import, snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
 PRICE_HEADER = [
     "sku",
@@ -30,23 +28,6 @@ PRICE_HEADER = [
     "is_prescription",
     "substances",
 ]
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def inventory_user(make_staff):
-    return make_staff(Role.INVENTORY)
-
-
-@pytest.fixture
-def pharmacist(make_staff):
-    """A price list changes medicines: pharmacists may run it, inventory staff may not."""
-    return make_staff(Role.PHARMACIST)
 
 
 def test_a_price_list_creates_new_medicines_with_substances_and_updates_prices(pharmacist):

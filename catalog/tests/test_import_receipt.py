@@ -2,29 +2,15 @@ import datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 
-from accounts.roles import Role
 from catalog.imports.parsing import parse_date, parse_decimal
 from catalog.models import ImportState, Lot, MovementKind, StockMovement
 from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_bytes
 
 HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
-FROZEN = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(FROZEN, tick=False):
-        yield
-
-
-@pytest.fixture
-def inventory_user(make_staff):
-    return make_staff(Role.INVENTORY)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from accounts.roles import Role
 from catalog.imports.engine import import_job_check, import_job_confirm, import_job_create
 from catalog.models import ImportState, Lot, MovementKind, StockMovement
 from catalog.services import stock_dispense
@@ -15,11 +14,6 @@ from catalog.tests.import_helpers import csv_bytes, snapshot
 from conftest import requires_postgres
 
 STOCKTAKE = ["sku", "lot_number", "counted_quantity"]
-
-
-@pytest.fixture
-def inventory_user(make_staff):
-    return make_staff(Role.INVENTORY)
 
 
 def checked_stocktake(user, rows):
