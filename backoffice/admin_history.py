@@ -56,14 +56,9 @@ class RestoreReasonForm(forms.Form):
         max_length=100,
         widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}),
         help_text=_("Recorded in the history with the change."),
+        # A CharField strips its value, so a reason of blanks is "required" too.
         error_messages={"required": _("Say why this version is restored.")},
     )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("Say why this version is restored."))
-        return reason
 
 
 class HistoryAdmin(SimpleHistoryAdmin):

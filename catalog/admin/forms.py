@@ -24,13 +24,9 @@ class LotActionReasonForm(forms.Form):
         max_length=500,
         widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
         help_text=_("Recorded with the change: a supplier notice number, a damaged box, a count..."),
+        # A CharField strips its value, so a reason of blanks is "required" too.
+        error_messages={"required": _("Say why.")},
     )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError(_("Say why."))
-        return reason
 
 
 class LotWriteOffForm(LotActionReasonForm):

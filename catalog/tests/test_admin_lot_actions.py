@@ -110,7 +110,7 @@ def test_an_action_without_a_reason_changes_nothing_and_shows_the_form_again(sta
     response = bulk_apply(client, "recall", [lot], reason="   ")
 
     assert response.status_code == 200
-    assert "Say why." in response.content.decode() or "This field is required." in response.content.decode()
+    assert "Say why." in response.content.decode()
     lot.refresh_from_db()
     assert lot.status == LotStatus.AVAILABLE
 
