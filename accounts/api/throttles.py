@@ -9,11 +9,6 @@ from rest_framework.throttling import SimpleRateThrottle
 from backoffice.client_ip import client_ip
 
 
-def _confirms_code(request) -> bool:
-    """A request carrying a code confirms it and sends nothing."""
-    return isinstance(request.data, dict) and bool(request.data.get("code"))
-
-
 class IPThrottle(SimpleRateThrottle):
     scope = "otp_send_ip"
 
@@ -26,10 +21,18 @@ class IPThrottle(SimpleRateThrottle):
 
 
 class SendIPThrottle(IPThrottle):
-    """Per client IP on every endpoint that sends a code."""
+    """Per client IP on every endpoint that sends a code: every request counts, whatever its body."""
+
+
+class PhoneChangeSendIPThrottle(SendIPThrottle):
+    """me/phone/ both sends (no ``code``) and confirms (``code``): only the sending calls count here.
+
+    The confirming ones are counted by ``CheckIPThrottle``. Only this endpoint may look at the body:
+    the others drop an unknown ``code`` field, so skipping on it there would switch the limit off.
+    """
 
     def get_cache_key(self, request, view):
-        if _confirms_code(request):
+        if isinstance(request.data, dict) and request.data.get("code"):
             return None
         return super().get_cache_key(request, view)
 

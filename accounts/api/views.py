@@ -10,7 +10,7 @@ from accounts import customer_services as services
 
 from . import serializers as s
 from .authentication import CustomerJWTAuthentication
-from .throttles import SEND_THROTTLES, CheckIPThrottle, LoginIPThrottle
+from .throttles import SEND_THROTTLES, CheckIPThrottle, LoginIPThrottle, PhoneChangeSendIPThrottle
 
 TAG = ["auth"]
 
@@ -218,7 +218,7 @@ class MeView(CustomerView):
 
 
 class MePhoneView(CustomerView):
-    throttle_classes = [*SEND_THROTTLES, CheckIPThrottle]
+    throttle_classes = [PhoneChangeSendIPThrottle, CheckIPThrottle]
 
     @extend_schema(
         tags=TAG,

@@ -74,6 +74,19 @@ def test_code_sending_endpoints_are_limited_per_ip_across_phones(api, path, sett
     assert other.status_code in {202}
 
 
+@pytest.mark.parametrize("path", ["register/", "resend/", "password/forgot/"])
+def test_a_code_field_in_the_body_does_not_exempt_a_request_from_the_per_ip_limit(api, path):
+    # These endpoints only send: a stray "code" (which their serializers drop) must still be counted,
+    # or one client could text any number of phones.
+    answers = []
+    for i in range(31):
+        body = {"phone": f"+9989356{i:05d}", "code": "123456", **(SIGNUP if path == "register/" else {})}
+        answers.append(api.post(path, body, REMOTE_ADDR="10.9.9.8"))
+
+    assert all(a.status_code == 202 for a in answers[:30]), [a.json() for a in answers[:30]]
+    _assert_429(answers[30], "rate_limited")
+
+
 def test_the_phone_change_endpoint_is_limited_per_new_phone(api):
     user = CustomerFactory()
     access = api.post("login/", {"phone": user.phone, "password": DEFAULT_PASSWORD}).json()["access"]
