@@ -220,12 +220,14 @@ def customer_verify(*, phone: str, code: str, password: str) -> User:
     """Confirm a sign-up with its SMS code and its password: the account is created, active.
 
     The profile is the one sent with that password (see ``customer_register``);
-    a password no sign-up of the number was given answers like a wrong code.
+    a password no sign-up of the number was given answers like a wrong code,
+    and before the code is looked at: a guess without it counts no wrong try,
+    so a stranger cannot lock the code the owner is about to type.
     """
-    otp_verify(phone=phone, purpose=CodePurpose.REGISTER, code=code)
     signup = _signup_with_password(phone, password)
     if signup is None:
         raise CodeInvalid()
+    otp_verify(phone=phone, purpose=CodePurpose.REGISTER, code=code)
     try:
         with transaction.atomic():
             user = User.objects.select_for_update().filter(phone=phone).first()

@@ -179,6 +179,20 @@ def test_a_strangers_sign_up_does_not_lock_the_owner_out_of_confirming(api):
     assert User.objects.get(phone=PHONE).check_password(OWNER["password"])
 
 
+def test_wrong_guesses_without_a_sign_ups_password_do_not_use_up_the_owners_code(api):
+    # Without the password of a sign-up of the number, a guess is refused before the code is
+    # looked at: a stranger cannot lock the code the owner is about to type.
+    api.post("register/", OWNER)
+    owners_code = last_code(PHONE)
+    wrong = f"{(int(owners_code) + 1) % 10**6:06d}"
+
+    guesses = [verify(api, wrong, password="Begona-parol-2026") for _ in range(6)]
+    response = verify(api, owners_code, password=OWNER["password"])
+
+    assert {g.json()["code"] for g in guesses} == {"code_invalid"}
+    assert response.status_code == 200, response.json()
+
+
 def test_a_code_with_a_password_no_sign_up_of_that_number_was_given_is_refused(api):
     api.post("register/", OWNER)
 
