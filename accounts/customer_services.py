@@ -308,12 +308,21 @@ def password_forgot(*, phone: str) -> IssuedCode:
 
 
 def password_reset(*, phone: str, code: str, password: str) -> User:
-    """Set a new password with a reset code; every session of the user ends."""
+    """Set a new password with a reset code; every session of the user ends.
+
+    Before the code is proven the password is checked against the number alone:
+    checked against the owner's profile, "too similar to the first name" would
+    tell a stranger that the number has an account, and the name. Once the code
+    proves the phone, the owner's own name and address are refused too (that
+    code is spent; the owner asks for another).
+    """
     user = _api_user(phone)
-    _validate_password(password, user or User(phone=phone))
+    # A weak password is refused before the code is spent, the same for every number.
+    _validate_password(password, User(phone=phone))
     otp_verify(phone=phone, purpose=CodePurpose.PASSWORD_RESET, code=code)
     if user is None:
         raise CodeInvalid()
+    _validate_password(password, user)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         user.set_password(password)

@@ -163,3 +163,31 @@ def test_five_wrong_reset_codes_lock_the_code(api):
     assert response.status_code == 400 and response.json()["code"] == "code_locked"
     user.refresh_from_db()
     assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_a_password_like_the_owners_name_tells_a_stranger_nothing_without_the_code(api):
+    # Without the code, the answer must not depend on who owns the number: checked against the
+    # owner's own name, the password rules would tell a stranger the number is taken, and by whom.
+    owner = CustomerFactory(first_name="Shahnoza", last_name="Rahimova")
+    unknown = "+998935550012"
+    body = {"code": "123456", "password": "Shahnoza1"}
+
+    known_answer = api.post("password/reset/", {"phone": owner.phone, **body})
+    unknown_answer = api.post("password/reset/", {"phone": unknown, **body})
+
+    assert known_answer.status_code == unknown_answer.status_code == 400
+    assert known_answer.json() == unknown_answer.json()
+    assert known_answer.json()["code"] == "code_invalid"
+
+
+def test_the_owners_own_name_is_still_refused_as_a_password_once_the_code_proves_the_phone(api):
+    owner = CustomerFactory(first_name="Shahnoza", last_name="Rahimova")
+    forgot(api, owner.phone)
+
+    response = api.post(
+        "password/reset/", {"phone": owner.phone, "code": last_code(owner.phone), "password": "Shahnoza1"}
+    )
+
+    assert response.status_code == 400 and "password" in response.json()["fields"]
+    owner.refresh_from_db()
+    assert not owner.check_password("Shahnoza1")
