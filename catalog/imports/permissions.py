@@ -1,8 +1,9 @@
 """Who may run which import: the permission of what each kind changes, not of the import tool.
 
-A price list creates and reprices medicines and sets their prescription flag,
-so it needs the medicine permissions; a stocktake adjusts stock; a receipt adds
-lots. ``accounts/roles.py`` grants them. Checked by the engine at every step
+A price list creates and reprices medicines, sets their prescription flag,
+creates manufacturers and rewrites substances, so it needs those permissions;
+a stocktake adjusts stock; a receipt adds lots. ``accounts/roles.py`` grants
+them. Checked by the engine at every step
 (upload, confirmation, the worker's apply) and by the admin pages before them.
 """
 
@@ -14,7 +15,15 @@ from catalog.models_imports import ImportKind
 
 IMPORT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ImportKind.RECEIPT: ("catalog.add_lot",),
-    ImportKind.PRICELIST: ("catalog.add_medicine", "catalog.change_medicine"),
+    # A price list also creates the manufacturers it names and rewrites each medicine's substances.
+    ImportKind.PRICELIST: (
+        "catalog.add_medicine",
+        "catalog.change_medicine",
+        "catalog.add_manufacturer",
+        "catalog.add_medicinesubstance",
+        "catalog.change_medicinesubstance",
+        "catalog.delete_medicinesubstance",
+    ),
     ImportKind.STOCKTAKE: ("catalog.adjust_stock",),
 }
 # What each kind changes, in the refusal's words.
