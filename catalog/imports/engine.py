@@ -1,7 +1,8 @@
 """The import flow, one code path for the admin, the Celery task and the benchmark.
 
 1. ``import_job_create``: the upload is size-checked, hashed (SHA-256) and kept in
-   storage every process can read; an earlier applied job with the same file is noted.
+   storage every process can read; an earlier job that applied (or is applying) the same
+   file is noted.
 2. ``import_job_check`` (the dry run): every row is checked set-based; the counts, the
    first rows and every error by line and column are stored on the job.
 3. ``import_job_apply`` (the confirmation): in one transaction the file is read and
@@ -24,7 +25,8 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -147,10 +149,29 @@ def import_job_create(*, kind: str, filename: str, data: bytes, user, language: 
 
 
 def _earlier_applied(kind: str, checksum: str, exclude_pk: int | None = None) -> ImportJob | None:
-    jobs = ImportJob.objects.filter(kind=kind, checksum=checksum, state=ImportState.DONE)
+    """The job that already applied this file, or is applying it now (that one first: it must finish)."""
+    jobs = ImportJob.objects.filter(
+        kind=kind, checksum=checksum, state__in=[ImportState.APPLYING, ImportState.DONE]
+    ).select_related("applied_by", "created_by")
     if exclude_pk:
         jobs = jobs.exclude(pk=exclude_pk)
-    return jobs.order_by("-applied_at", "-pk").first()
+    return jobs.order_by(F("applied_at").desc(nulls_first=True), "-pk").first()
+
+
+def _lock_same_file(kind: str, checksum: str) -> None:
+    """Serialise the duplicate check and claim of every job of one file until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock keyed on (kind, checksum), held
+    only by confirmations. Not the job rows (``FOR UPDATE``): the worker keeps
+    the applying job's row locked for its whole transaction, so a confirmation
+    would hang behind a large file instead of being told to wait. SQLite needs
+    nothing: its transactions begin IMMEDIATE (settings), so writers take turns.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(f"import-job:{kind}:{checksum}".encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)])
 
 
 def _read(job: ImportJob, *, confirming: bool = False) -> Importer:
@@ -259,8 +280,34 @@ def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False)
     ``confirm_duplicate`` is not given.
     """
     import_require(user=user, kind=job.kind)
-    duplicate = _earlier_applied(job.kind, job.checksum, exclude_pk=job.pk)
-    if duplicate and not confirm_duplicate:
+    with transaction.atomic():
+        # The check and the claim together: two confirmations of the same file
+        # cannot both find no earlier job and both apply it.
+        _lock_same_file(job.kind, job.checksum)
+        duplicate = _earlier_applied(job.kind, job.checksum, exclude_pk=job.pk)
+        refused = duplicate is not None and (duplicate.state == ImportState.APPLYING or not confirm_duplicate)
+        if refused:
+            # Held as a duplicate: its page shows the earlier job and, once that is done, "Import it again".
+            ImportJob.objects.filter(pk=job.pk, state=ImportState.READY).update(duplicate_of=duplicate)
+            claimed = 0
+        else:
+            claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.READY).update(
+                state=ImportState.APPLYING,
+                applied_by=user,
+                duplicate_of=duplicate,
+                duplicate_confirmed=bool(duplicate),
+                progress=0,
+            )
+    if refused and duplicate.state == ImportState.APPLYING:
+        # Not even with "Import it again": whether a second time is wanted is decided once the first is done.
+        raise ImportNotAllowed(
+            _(
+                "This file is being applied right now (confirmed by %(user)s). Wait until it finishes, "
+                "then decide whether to import it again."
+            )
+            % {"user": duplicate.applied_by or duplicate.created_by}
+        )
+    if refused:
         raise ImportNotAllowed(
             _("This file was already imported on %(date)s by %(user)s. Tick “Import it again” to apply it once more.")
             % {
@@ -270,13 +317,6 @@ def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False)
                 "user": duplicate.applied_by or duplicate.created_by,
             }
         )
-    claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.READY).update(
-        state=ImportState.APPLYING,
-        applied_by=user,
-        duplicate_of=duplicate,
-        duplicate_confirmed=bool(duplicate),
-        progress=0,
-    )
     if not claimed:
         job.refresh_from_db()
         if job.state in (ImportState.APPLYING, ImportState.DONE):

@@ -7,6 +7,7 @@ from catalog.imports.parsing import parse_date, parse_decimal
 from catalog.models import ImportState, Lot, MovementKind, StockMovement
 from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, run_import, snapshot, xlsx_bytes
+from conftest import requires_postgres
 
 HEADER = ["sku", "barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]
 
@@ -262,3 +263,114 @@ def test_the_preview_is_stored_on_the_job_for_any_process(inventory_user):
     assert job.file.storage.exists(job.file.name)
     assert job.checksum and len(job.checksum) == 64
     assert not Lot.objects.exists()
+
+
+def _checked(data, user):
+    from catalog.imports.engine import import_job_check, import_job_create
+
+    job = import_job_create(kind="receipt", filename="file.csv", data=data, user=user, language="en")
+    return import_job_check(job_id=job.pk)
+
+
+def test_a_second_upload_of_a_file_still_being_applied_is_held_as_a_duplicate(inventory_user):
+    from catalog.imports.engine import ImportNotAllowed, import_job_apply, import_job_confirm
+
+    MedicineFactory(sku="PARA-1")
+    data = csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]])
+    first, second = _checked(data, inventory_user), _checked(data, inventory_user)
+    # The first was confirmed and handed to the worker (a large file): applying, not done yet.
+    first.__class__.objects.filter(pk=first.pk).update(state=ImportState.APPLYING, applied_by=inventory_user)
+
+    with pytest.raises(ImportNotAllowed, match="being applied right now"):
+        import_job_confirm(job=second, user=inventory_user)
+    second.refresh_from_db()
+    assert second.state == ImportState.READY and second.duplicate_of == first
+
+    import_job_apply(job_id=first.pk)
+    assert Lot.objects.get().quantity == 5
+    # Once the first is done, the second is the ordinary duplicate: refused unless ticked.
+    with pytest.raises(ImportNotAllowed, match="already imported"):
+        import_job_confirm(job=second, user=inventory_user)
+    assert import_job_confirm(job=second, user=inventory_user, confirm_duplicate=True).state == ImportState.DONE
+    assert Lot.objects.get().quantity == 10
+
+
+def test_import_it_again_is_refused_while_the_same_file_is_being_applied(inventory_user):
+    from catalog.imports.engine import ImportNotAllowed, import_job_confirm
+
+    MedicineFactory(sku="PARA-1")
+    data = csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]])
+    done = run_import("receipt", data, inventory_user)
+    applying = run_import("receipt", data, inventory_user, confirm_duplicate=True)
+    applying.__class__.objects.filter(pk=applying.pk).update(state=ImportState.APPLYING, applied_at=None)
+    third = _checked(data, inventory_user)
+    assert third.duplicate_of == applying
+
+    with pytest.raises(ImportNotAllowed, match="being applied right now"):
+        import_job_confirm(job=third, user=inventory_user, confirm_duplicate=True)
+    third.refresh_from_db()
+    assert third.state == ImportState.READY and done.pk != third.duplicate_of_id == applying.pk
+
+
+def test_an_upload_while_the_same_file_is_being_applied_shows_it_on_its_page(staff_client, inventory_user):
+    from django.urls import reverse
+
+    from accounts.roles import Role
+
+    MedicineFactory(sku="PARA-1")
+    data = csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]])
+    first = _checked(data, inventory_user)
+    first.__class__.objects.filter(pk=first.pk).update(state=ImportState.APPLYING, applied_by=inventory_user)
+    second = _checked(data, inventory_user)
+
+    response = staff_client(Role.INVENTORY).get(reverse("admin:catalog_importjob_preview", args=[second.pk]))
+    assert "This exact file is being applied right now" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@requires_postgres
+def test_two_confirmations_of_two_uploads_of_the_same_file_at_once_apply_it_once(inventory_user, monkeypatch):
+    import threading
+    import time
+
+    from django.db import connection
+
+    from catalog.imports import engine
+    from catalog.imports.engine import ImportNotAllowed, import_job_confirm
+
+    # A pause between the duplicate check and the claim: without a lock both would pass it every time.
+    check = engine._earlier_applied
+
+    def slow_check(*args, **kwargs):
+        found = check(*args, **kwargs)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(engine, "_earlier_applied", slow_check)
+    MedicineFactory(sku="PARA-1")
+    data = csv_bytes([HEADER, ["PARA-1", "", "L1", "2027-03-31", "5", "1", ""]])
+    jobs = [_checked(data, inventory_user), _checked(data, inventory_user)]
+    barrier = threading.Barrier(len(jobs))
+    outcomes = [""] * len(jobs)
+
+    def confirm(index, job):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = import_job_confirm(job=job, user=inventory_user).state
+        except ImportNotAllowed:
+            outcomes[index] = "refused"
+        except Exception as exc:  # a deadlock or anything else fails the test below
+            outcomes[index] = f"{type(exc).__name__}: {exc}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a confirmation is stuck"
+
+    assert sorted(outcomes) == sorted([ImportState.DONE, "refused"]), outcomes
+    assert Lot.objects.get().quantity == 5
+    assert StockMovement.objects.filter(kind=MovementKind.RECEIPT).count() == 1
