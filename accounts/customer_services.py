@@ -164,8 +164,13 @@ def _phone_has_account(phone: str) -> bool:
     return user is not None and not _is_pending_signup(user)
 
 
-def customer_register(*, phone: str, password: str, first_name: str, last_name: str, address: str = "") -> IssuedCode:
+def customer_register(
+    *, phone: str, password: str, first_name: str, last_name: str, address: str = "", client: str | None
+) -> IssuedCode:
     """Send a sign-up code to ``phone``; the account is created when the code confirms it.
+
+    ``client`` is the network of the client asking (``backoffice.client_ip.client_network``,
+    None with no request): the hourly and daily caps of ``accounts.otp`` count per client.
 
     Each sign-up keeps its password hash and profile with the code sent for it,
     and nothing else changes until ``customer_verify``: there the code proves
@@ -189,8 +194,10 @@ def customer_register(*, phone: str, password: str, first_name: str, last_name: 
         "address": address,
     }
     if _phone_has_account(phone):
-        return otp_issue(phone=phone, purpose=CodePurpose.REGISTER, template=settings.SMS_ACCOUNT_EXISTS_TEMPLATE)
-    return otp_issue(phone=phone, purpose=CodePurpose.REGISTER, signup=signup)
+        return otp_issue(
+            phone=phone, purpose=CodePurpose.REGISTER, template=settings.SMS_ACCOUNT_EXISTS_TEMPLATE, client=client
+        )
+    return otp_issue(phone=phone, purpose=CodePurpose.REGISTER, signup=signup, client=client)
 
 
 def _pending_signup(phone: str) -> bool:
@@ -250,16 +257,16 @@ def customer_verify(*, phone: str, code: str, password: str) -> User:
     return user
 
 
-def code_resend(*, phone: str, purpose: str) -> IssuedCode:
-    """A new code for a pending sign-up or a password reset.
+def code_resend(*, phone: str, purpose: str, client: str | None) -> IssuedCode:
+    """A new code for a pending sign-up or a password reset, asked for by ``client``.
 
     Answers alike whether or not there is anyone to send it to; it is sent
     only when there is.
     """
     if purpose == CodePurpose.REGISTER:
         deliver = _pending_signup(phone)
-        return otp_issue(phone=phone, purpose=purpose, deliver=deliver)
-    return password_forgot(phone=phone)
+        return otp_issue(phone=phone, purpose=purpose, deliver=deliver, client=client)
+    return password_forgot(phone=phone, client=client)
 
 
 # --- Login --------------------------------------------------------------------
@@ -297,14 +304,14 @@ def _api_user(phone: str) -> User | None:
     return User.objects.filter(phone=phone, is_active=True, role__in=API_ROLES).first()
 
 
-def password_forgot(*, phone: str) -> IssuedCode:
+def password_forgot(*, phone: str, client: str | None) -> IssuedCode:
     """Send a reset code if ``phone`` belongs to an active customer or courier.
 
     An unknown number goes through the very same steps (a code row, the
-    cooldown, the daily cap) without an SMS, so the answer tells nothing.
+    cooldown, the caps of ``client``) without an SMS, so the answer tells nothing.
     """
     user = _api_user(phone)
-    return otp_issue(phone=phone, purpose=CodePurpose.PASSWORD_RESET, deliver=user is not None)
+    return otp_issue(phone=phone, purpose=CodePurpose.PASSWORD_RESET, deliver=user is not None, client=client)
 
 
 def password_reset(*, phone: str, code: str, password: str) -> User:
@@ -349,8 +356,10 @@ def customer_profile_update(*, user: User, **changes: str) -> User:
     return user
 
 
-def customer_phone_change_start(*, user: User, phone: str) -> IssuedCode:
+def customer_phone_change_start(*, user: User, phone: str, client: str | None) -> IssuedCode:
     """Send a code to the new number ``phone``; the change waits for it.
+
+    ``client`` is the network of the client asking, whose caps the code counts against.
 
     Answers alike whether or not another account holds ``phone``; the code is
     sent only when none does.
@@ -361,7 +370,7 @@ def customer_phone_change_start(*, user: User, phone: str) -> IssuedCode:
     # the answer must not tell whether the number is taken. No code reaches anyone,
     # so the change cannot be confirmed.
     taken = User.objects.filter(phone=phone).exclude(pk=user.pk).exists()
-    return otp_issue(phone=phone, purpose=CodePurpose.PHONE_CHANGE, user=user, deliver=not taken)
+    return otp_issue(phone=phone, purpose=CodePurpose.PHONE_CHANGE, user=user, deliver=not taken, client=client)
 
 
 def customer_phone_change_confirm(*, user: User, phone: str, code: str) -> User:

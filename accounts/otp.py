@@ -16,12 +16,17 @@ Rules (settings in ``backoffice/settings/base.py``, section "Customer sign-up co
 - a new code for a phone waits ``OTP_RESEND_COOLDOWN`` (60 s) after the last one,
   whatever its purpose;
 - at most ``OTP_HOURLY_LIMIT`` codes of one purpose go to one phone in an hour and
-  ``OTP_DAILY_LIMIT`` in 24 hours. The limits count codes issued, never refused
-  requests, and each purpose on its own: a stranger asking for reset codes of a
-  number cannot use up its sign-up codes, and can hold a sign-up back by the
-  cooldown at most. Codes not sent (``deliver=False``: a forgotten password of
-  an unknown number) count against each other only, so that they answer like
-  sent ones without ever holding back a code that is sent.
+  ``OTP_DAILY_LIMIT`` in 24 hours *at the request of one client* (its network,
+  ``backoffice.client_ip.client_network``: an IPv4 address or an IPv6 /64).
+  The caps count codes issued, never refused requests, and each purpose and
+  each client on its own: a stranger who asks for codes of a number, for any
+  purpose, uses up only their own caps, and holds the owner back by the
+  cooldown at most. The cooldown, phone-wide, is what keeps a number from being
+  flooded by many clients: one SMS a minute. Codes not sent (``deliver=False``:
+  a forgotten password of an unknown number) count against each other only,
+  so that they answer like sent ones without ever holding back a code that is
+  sent. Codes asked for with no client (``client=None``: commands, rows from
+  before clients were recorded) share one bucket of their own.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ def otp_issue(
     deliver: bool = True,
     signup: dict | None = None,
     template: str | None = None,
+    client: str | None,
     now: datetime | None = None,
 ) -> IssuedCode:
     """Create a fresh code for ``phone`` and ``purpose`` and send it by SMS after commit.
@@ -95,7 +101,9 @@ def otp_issue(
     ``deliver=False`` goes through every step but sends nothing: forgot-password
     uses it for unknown numbers so that both answer alike, cooldown included.
     ``signup`` is kept with the code (see ``PhoneCode.signup``); ``template``
-    replaces ``SMS_CODE_TEMPLATE`` for a text that carries no code.
+    replaces ``SMS_CODE_TEMPLATE`` for a text that carries no code. ``client``
+    is the network of the client asking (``backoffice.client_ip.client_network``),
+    whose caps the code counts against; None when no request asks.
     """
     now = now or timezone.now()
     # A short mutex per phone: two simultaneous requests must not both pass the
@@ -111,8 +119,10 @@ def otp_issue(
     try:
         with transaction.atomic():
             # The cooldown looks at every code of the phone: one SMS a minute at most,
-            # and sent and unsent codes alike, or the answer would tell them apart.
+            # whoever asks, and sent and unsent codes alike, or the answer would tell
+            # them apart. The caps count the codes this client asked for only.
             alike = Q(purpose=purpose, delivered=deliver)
+            alike &= Q(requested_from__isnull=True) if client is None else Q(requested_from=client)
             hour = alike & Q(created_at__gt=now - HOUR)
             recent = PhoneCode.objects.filter(phone=phone, created_at__gt=now - DAY).aggregate(
                 last=Max("created_at"),
@@ -146,6 +156,7 @@ def otp_issue(
                 expires_at=now + settings.OTP_CODE_TTL,
                 signup=signup,
                 delivered=deliver,
+                requested_from=client,
                 sms_text=_seal(text, phone=phone, purpose=purpose) if text is not None else None,
             )
             if deliver:
@@ -237,6 +248,9 @@ def otp_verify(
 
 def otp_flush(*, now: datetime | None = None) -> int:
     """Delete codes older than a day (the daily cap counts the younger ones).
+
+    The client network each code was asked from goes with its row: an address
+    is kept no longer than the code it asked for.
 
     Younger codes that expired keep their row but lose the SMS text a send task
     never came for (the broker was away).

@@ -10,6 +10,11 @@ header is ignored and ``REMOTE_ADDR`` is the client.
 
 Every consumer of the client address uses this one function: the API
 throttles (DRF), the catalogue API's throttle and django-axes' lockouts.
+
+``client_network`` reduces that address to what one client controls: an IPv4
+address stays itself, an IPv6 address becomes its /64 network (one line or
+one host usually gets a whole /64, and can pick any address in it). The
+per-client caps on SMS codes (``accounts.otp``) count by it.
 """
 
 from __future__ import annotations
@@ -42,3 +47,26 @@ def client_ip(request) -> str:
         return remote
     candidate = forwarded[-proxies]
     return candidate if _valid_ip(candidate) else remote
+
+
+def network_of(address: str) -> str:
+    """The network one client is taken to control around ``address``.
+
+    An IPv4 address is itself; an IPv6 address is its /64 (``"2001:db8:1:2::/64"``);
+    an IPv4-mapped IPv6 address is the IPv4 address. Anything that is not an
+    address is returned unchanged.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def client_network(request) -> str:
+    """``network_of(client_ip(request))``: the client's address, IPv6 reduced to its /64."""
+    return network_of(client_ip(request))

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import customer_services as services
+from backoffice.client_ip import client_network
 
 from . import serializers as s
 from .authentication import CustomerJWTAuthentication
@@ -30,7 +31,8 @@ def _errors(*codes_by_status: tuple[int, str]) -> dict:
 VALIDATION = (400, "validation_error, malformed_request, json_too_deep")
 TOO_LARGE = (413, "request_too_large")
 BODY = (VALIDATION, TOO_LARGE)
-# Endpoints that send a code (accounts.otp): per-IP throttle, per-phone limits, Redis away.
+# Endpoints that send a code (accounts.otp): per-IP throttle, phone-wide cooldown,
+# hourly and daily caps per phone and client, Redis away.
 SENDS_A_CODE = (
     (429, "rate_limited, code_cooldown, code_hourly_limit, code_daily_limit (with Retry-After)"),
     (503, "service_unavailable (with Retry-After)"),
@@ -64,7 +66,7 @@ class RegisterView(PublicView):
     )
     def post(self, request):
         data = _valid(s.RegisterSerializer, request)
-        services.customer_register(**data)
+        services.customer_register(**data, client=client_network(request))
         return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
 
 
@@ -102,7 +104,7 @@ class ResendView(PublicView):
     )
     def post(self, request):
         data = _valid(s.ResendSerializer, request)
-        services.code_resend(**data)
+        services.code_resend(**data, client=client_network(request))
         return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
 
 
@@ -175,7 +177,7 @@ class PasswordForgotView(PublicView):
     )
     def post(self, request):
         data = _valid(s.PhoneSerializer, request)
-        services.password_forgot(phone=data["phone"])
+        services.password_forgot(phone=data["phone"], client=client_network(request))
         return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
 
 
@@ -246,7 +248,7 @@ class MePhoneView(CustomerView):
         if data.get("code"):
             user = services.customer_phone_change_confirm(user=request.user, phone=data["phone"], code=data["code"])
             return Response(s.MeSerializer(user).data)
-        services.customer_phone_change_start(user=request.user, phone=data["phone"])
+        services.customer_phone_change_start(user=request.user, phone=data["phone"], client=client_network(request))
         return Response(s.CodeSentSerializer.for_phone(data["phone"]), status=status.HTTP_202_ACCEPTED)
 
 

@@ -47,7 +47,7 @@ def test_two_simultaneous_refreshes_of_one_token_give_one_new_pair():
 
 
 def test_parallel_wrong_guesses_are_all_counted():
-    issued = otp_issue(phone="+998901234567", purpose=CodePurpose.REGISTER, deliver=False)
+    issued = otp_issue(phone="+998901234567", purpose=CodePurpose.REGISTER, deliver=False, client=None)
     wrong = f"{(int(issued.code) + 1) % 10**6:06d}"
 
     results = _run_in_parallel(lambda: otp_verify(phone="+998901234567", purpose=CodePurpose.REGISTER, code=wrong), 8)

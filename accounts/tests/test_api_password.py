@@ -108,7 +108,7 @@ def test_reset_refuses_a_weak_password_without_spending_the_code(api):
 def _code_for(phone, purpose, *, after_seconds):
     # Issued directly, some time later than the request before it (the cooldown).
     return otp_issue(
-        phone=phone, purpose=purpose, deliver=False, now=timezone.now() + timedelta(seconds=after_seconds)
+        phone=phone, purpose=purpose, deliver=False, client=None, now=timezone.now() + timedelta(seconds=after_seconds)
     ).code
 
 

@@ -38,7 +38,7 @@ def published():
 
 def _issue(capture, **kwargs):
     with capture(execute=True):
-        return otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, **kwargs)
+        return otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, client=None, **kwargs)
 
 
 def test_the_queued_message_carries_the_codes_id_and_expires_with_the_code(
@@ -67,7 +67,7 @@ def test_the_sms_text_waits_in_the_database_only_encrypted(published, django_cap
 
 def test_the_task_sends_the_code_once_and_then_forgets_its_text(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        issued = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER)
+        issued = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, client=None)
 
     sms_send_code.apply(kwargs={"code_id": issued.phone_code.pk})
     sms_send_code.apply(kwargs={"code_id": issued.phone_code.pk})  # redelivered
@@ -80,7 +80,7 @@ def test_the_task_sends_the_code_once_and_then_forgets_its_text(django_capture_o
 def test_a_send_task_that_runs_after_the_code_expired_sends_nothing(django_capture_on_commit_callbacks):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         with django_capture_on_commit_callbacks(execute=False):
-            issued = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER)
+            issued = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, client=None)
         traveller.shift(timedelta(seconds=121))
         sms_send_code.apply(kwargs={"code_id": issued.phone_code.pk})
 
@@ -91,10 +91,10 @@ def test_a_send_task_that_runs_after_the_code_expired_sends_nothing(django_captu
 def test_a_code_that_was_replaced_before_its_sms_left_is_not_sent(django_capture_on_commit_callbacks):
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         with django_capture_on_commit_callbacks(execute=False):
-            first = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER)
+            first = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, client=None)
         traveller.shift(timedelta(seconds=61))
         with django_capture_on_commit_callbacks(execute=False):
-            otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER)
+            otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, client=None)
         sms_send_code.apply(kwargs={"code_id": first.phone_code.pk})
 
     assert console.outbox == []
@@ -102,7 +102,7 @@ def test_a_code_that_was_replaced_before_its_sms_left_is_not_sent(django_capture
 
 def test_an_unsent_code_has_no_text_to_send(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        issued = otp_issue(phone=PHONE, purpose=CodePurpose.PASSWORD_RESET, deliver=False)
+        issued = otp_issue(phone=PHONE, purpose=CodePurpose.PASSWORD_RESET, deliver=False, client=None)
 
     assert callbacks == [] and PhoneCode.objects.get(pk=issued.phone_code.pk).sms_text is None
 
@@ -112,9 +112,9 @@ def test_the_clean_up_drops_the_text_of_a_code_whose_sms_never_left(django_captu
 
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         with django_capture_on_commit_callbacks(execute=False):  # the broker was away: no task ran
-            expired = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER)
+            expired = otp_issue(phone=PHONE, purpose=CodePurpose.REGISTER, client=None)
             traveller.shift(timedelta(seconds=121))
-            waiting = otp_issue(phone="+998901112244", purpose=CodePurpose.REGISTER)
+            waiting = otp_issue(phone="+998901112244", purpose=CodePurpose.REGISTER, client=None)
         auth_cleanup()
 
     assert PhoneCode.objects.get(pk=expired.phone_code.pk).sms_text is None

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.test import Client, RequestFactory
 
 from accounts.roles import Role
-from backoffice.client_ip import client_ip
+from backoffice.client_ip import client_ip, client_network, network_of
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,26 @@ def test_staff_login_lockouts_are_keyed_on_the_trusted_client_address(settings, 
     attempts = AccessAttempt.objects.filter(username=user.phone)
     assert list(attempts.values_list("ip_address", flat=True)) == [expected]
     assert attempts.get().failures_since_start == 3
+
+
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("", ""),
+        ("not-an-address", "not-an-address"),
+    ],
+    ids=["ipv4", "ipv6", "ipv6 upper case", "ipv4-mapped ipv6", "empty", "garbage"],
+)
+def test_the_network_of_an_address_is_the_ipv4_address_or_the_ipv6_64(address, network):
+    assert network_of(address) == network
+
+
+def test_the_client_network_reduces_the_trusted_client_address(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = _request(remote="172.18.0.5", forwarded="2001:db8:aa:bb:1:2:3:4")
+
+    assert client_network(request) == "2001:db8:aa:bb::/64"
