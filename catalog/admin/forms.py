@@ -131,7 +131,66 @@ def change_reason_field(help_text) -> forms.CharField:
     )
 
 
-class MedicineForm(ChangeReasonMixin, forms.ModelForm):
+class EditedSinceOpenedMixin:
+    """Saves what the member changed on the page, not what differs from the record at the moment of saving.
+
+    Each field of an existing record also sends the value the page showed
+    (Django's hidden initial, ``initial-<name>``). ``changed_data`` compares the
+    member's value with that one, so a field a colleague or an import changed
+    while the page was open is not written back with the old value. Where the
+    member changed a field that was also changed meanwhile, saving is refused
+    with the value now kept, and the page shows it for a second look. A post
+    without the shown values (a script, an old tab) is compared with the record
+    as before.
+    """
+
+    edited_since_opened_message = _(
+        "This was changed by someone else since you opened the page; it now shows the saved value. "
+        "Check it and save again."
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for field in self.fields.values():
+                if not isinstance(field, forms.FileField):
+                    field.show_hidden_initial = True
+
+    def _shown(self, bound_field) -> bool:
+        return bound_field.field.show_hidden_initial and bound_field.html_initial_name in self.data
+
+    @property
+    def changed_data(self) -> list[str]:
+        changed = []
+        for name, bound_field in self._bound_items():
+            if self._shown(bound_field):
+                edited = bound_field._has_changed()
+            else:
+                edited = bound_field.field.has_changed(bound_field.initial, bound_field.data)
+            if edited:
+                changed.append(name)
+        return changed
+
+    def clean(self):
+        cleaned = super().clean()
+        stale = []
+        for name in self.changed_data:
+            bound_field = self[name]
+            if not self._shown(bound_field):
+                continue
+            shown = self._widget_data_value(bound_field.field.hidden_widget(), bound_field.html_initial_name)
+            if bound_field.field.has_changed(bound_field.initial, shown):
+                stale.append(bound_field)
+        if stale:
+            # The page shows the record as it is now, so that saving again is a decision made on it.
+            self.data = self.data.copy()
+            for bound_field in stale:
+                self.data[bound_field.html_initial_name] = bound_field.field.prepare_value(bound_field.initial)
+                self.add_error(bound_field.name, self.edited_since_opened_message)
+        return cleaned
+
+
+class MedicineForm(EditedSinceOpenedMixin, ChangeReasonMixin, forms.ModelForm):
     """The medicine form: a new price or dispensing rule is saved with the reason for it."""
 
     change_reason = change_reason_field(
@@ -147,7 +206,7 @@ class MedicineForm(ChangeReasonMixin, forms.ModelForm):
         return medicine_change_needs_reason(changed)
 
 
-class LotChangeForm(ChangeReasonMixin, forms.ModelForm):
+class LotChangeForm(EditedSinceOpenedMixin, ChangeReasonMixin, forms.ModelForm):
     """A lot's paperwork: correcting its number or expiry date says why (kept in its history)."""
 
     change_reason = change_reason_field(_("Required when the lot number or expiry date changes; shown in the history."))

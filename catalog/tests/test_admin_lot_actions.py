@@ -1,10 +1,13 @@
 """Lot actions in the admin: who may run them, and that each goes reason form -> service -> ledger/status/history."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.roles import Role
+from catalog import services
 from catalog.models import Lot, LotStatus, MovementKind, StockMovement
 from catalog.services import lot_quarantine
 from catalog.tests.factories import MedicineFactory, days, receive
@@ -380,3 +383,24 @@ def test_the_receipt_form_asks_for_the_quantity_received(staff_client):
     html = client.get(reverse("admin:catalog_lot_add")).content.decode()
     assert 'name="quantity"' in html
     assert 'name="medicine"' in html
+
+
+@pytest.mark.django_db
+def test_a_lot_page_opened_before_a_colleagues_correction_keeps_that_correction(staff_client, lot):
+    client = staff_client(Role.INVENTORY)
+    shown = {
+        "lot_number": lot.lot_number,
+        "expiry_date": lot.expiry_date.isoformat(),
+        "received_date": lot.received_date.isoformat(),
+        "purchase_price": str(lot.purchase_price),
+        "supplier": lot.supplier,
+    }
+    form = {**shown, **{f"initial-{name}": value for name, value in shown.items()}, "purchase_price": "9100"}
+    # Meanwhile a colleague puts the supplier right.
+    services.lot_update_details(lot=lot, changes={"supplier": "Grand Pharm"}, user=None, reason="")
+
+    response = client.post(reverse("admin:catalog_lot_change", args=[lot.pk]), form)
+
+    assert response.status_code == 302
+    lot.refresh_from_db()
+    assert (lot.supplier, lot.purchase_price) == ("Grand Pharm", Decimal("9100"))

@@ -1,9 +1,12 @@
 """The medicine pages, the alternatives view and the read-only ledger in the admin."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
+from catalog import services
 from catalog.models import DosageForm, Medicine, StockMovement
 from catalog.tests.admin_helpers import queries_for
 from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
@@ -354,3 +357,62 @@ def test_ledger_user_filter_lists_staff_only(staff_client):
     offered = {pk for pk, _label in user_filter.lookup_choices}
     assert client.user.pk in offered
     assert customer.pk not in offered
+
+
+def as_opened(medicine: Medicine, **edits) -> dict:
+    """The form as a member posts it: what the page showed (the hidden initial values) and their edits."""
+    shown = medicine_form_data(medicine)
+    seen = {f"initial-{name}": value for name, value in shown.items() if "-" not in name}
+    seen["initial-is_active"] = str(medicine.is_active)
+    seen.update({f"initial-{name}": str(getattr(medicine, name)) for name in ("is_prescription", "is_controlled")})
+    return {**shown, **seen, **edits}
+
+
+@pytest.mark.django_db
+def test_the_medicine_page_remembers_what_it_showed(staff_client):
+    medicine = MedicineFactory()
+
+    page = staff_client(Role.PHARMACIST).get(reverse("admin:catalog_medicine_change", args=[medicine.pk]))
+
+    for name in ("name", "price", "reorder_level", "is_active"):
+        assert f'name="initial-{name}"' in page.content.decode(), name
+
+
+@pytest.mark.django_db
+def test_saving_a_page_opened_before_a_colleagues_edit_keeps_that_edit(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(name="Paracetamol 500", reorder_level=10, is_active=True)
+    form = as_opened(medicine, description="Take with water.")
+    # Meanwhile a colleague renames it, raises the reorder level and takes it off sale.
+    services.medicine_update(medicine=medicine, changes={"name": "Paracetamol 500 mg", "reorder_level": 50,
+                                                         "is_active": False})  # fmt: skip
+
+    response = client.post(reverse("admin:catalog_medicine_change", args=[medicine.pk]), form)
+
+    assert response.status_code == 302
+    medicine.refresh_from_db()
+    assert (medicine.name, medicine.reorder_level, medicine.is_active) == ("Paracetamol 500 mg", 50, False)
+    assert medicine.description == "Take with water."
+
+
+@pytest.mark.django_db
+def test_a_price_a_colleague_changed_meanwhile_is_not_overwritten_unseen(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    medicine = MedicineFactory(price=Decimal("55000"))
+    form = as_opened(medicine, price="56000", change_reason="Supplier price list")
+    services.medicine_update(medicine=medicine, changes={"price": Decimal("60000")}, reason="Import 12")
+
+    response = client.post(reverse("admin:catalog_medicine_change", args=[medicine.pk]), form)
+
+    assert response.status_code == 200
+    assert "changed by someone else" in response.content.decode()
+    medicine.refresh_from_db()
+    assert medicine.price == Decimal("60000")
+    # Saved again from the page as shown now, the member's price goes in.
+    again = client.post(
+        reverse("admin:catalog_medicine_change", args=[medicine.pk]),
+        {**as_opened(medicine), "price": "56000", "change_reason": "Supplier price list"},
+    )
+    assert again.status_code == 302
+    medicine.refresh_from_db()
+    assert medicine.price == Decimal("56000")
