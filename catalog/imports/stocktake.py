@@ -11,11 +11,20 @@ movement (as ``stock_adjust`` returns ``None``); any other difference becomes
 one adjustment movement, with the lot's history attributed to the importing
 user. A difference that later sales have overtaken (it would leave the lot
 below zero) is refused: the lot needs counting again.
+
+A count is refused too when the lot was counted again after the check: the dry
+run also stores the id of each lot's latest adjustment movement, and a lot with
+a newer one at confirmation (another stocktake file, this file confirmed once
+more, a count entered by hand) is an error on its line. Its difference was taken
+against a book that count has since replaced; applied on top of it, the same
+units would be found missing twice. Sales and receipts are no adjustments: they
+stay kept beside the count as above.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +40,7 @@ from catalog.imports.base import (
     Importer,
     Plan,
     ProgressCallback,
+    chunked_in,
     no_progress,
     out_of_range_message,
 )
@@ -47,6 +57,41 @@ from catalog.models import Lot, Medicine, MovementKind, StockMovement
 from catalog.services import lock_medicines
 
 LOT_QUANTITY = Lot._meta.get_field("quantity")
+
+
+def last_adjustments(wanted: set[tuple[int, str]]) -> dict[int, int]:
+    """The id of the latest adjustment movement of each lot named by ``(medicine_id, lot_number)``.
+
+    One aggregate over the lots (those with no adjustment are left out), not a
+    query per lot; on PostgreSQL exactly the named lots, elsewhere every lot of
+    their medicines (a superset: only the named ones are looked up).
+    """
+    if not wanted:
+        return {}
+    movements = (
+        StockMovement.objects.filter(kind=MovementKind.ADJUSTMENT).order_by().values("lot_id").annotate(last=Max("pk"))
+    )
+    if connection.vendor == "postgresql":
+        medicine_ids, lot_numbers = zip(*wanted, strict=True)
+        movement_table, lot_table = StockMovement._meta.db_table, Lot._meta.db_table
+        named = (
+            f"{movement_table}.lot_id IN (SELECT lot.id FROM {lot_table} lot"
+            " JOIN unnest(%s::bigint[], %s::varchar[]) AS named(medicine_id, lot_number)"
+            " ON lot.medicine_id = named.medicine_id AND lot.lot_number = named.lot_number)"
+        )
+        rows = list(movements.extra(where=[named], params=[list(medicine_ids), list(lot_numbers)]))
+    else:
+        rows = chunked_in(movements, "lot__medicine_id", sorted({medicine_id for medicine_id, _n in wanted}))
+    return {row["lot_id"]: row["last"] for row in rows}
+
+
+def counted_since(last_now: int | None, last_at_check: int | None) -> bool:
+    """Whether a lot has an adjustment movement newer than the one it had at the check.
+
+    Ids only grow, and every adjustment of a lot is written under the lot's lock,
+    so for one lot a greater id is a later count.
+    """
+    return last_now is not None and (last_at_check is None or last_now > last_at_check)
 
 
 class StocktakeImporter(Importer):
@@ -103,15 +148,26 @@ class StocktakeImporter(Importer):
             if line not in plan.error_lines:
                 rows.append((line, medicine_id, lot_number, counted, sku or barcode))
         medicine_ids = sorted({row[1] for row in rows})
+        wanted = {(row[1], row[2]) for row in rows}
+        confirming = self.basis is not None
         if lock and medicine_ids:
             lock_medicines(medicine_ids)
-        existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
+        if not confirming:
+            # Read before the lots: a count applied between the two reads then shows
+            # at confirmation as one since the check (refused), never as none.
+            last_adjustment = last_adjustments(wanted)
+        existing = existing_lots(wanted, lock=lock)
+        if confirming:
+            # Under the lots' locks: no other count can land on them until this commits.
+            last_adjustment = last_adjustments(wanted)
         totals = SellableTotals(medicine_ids)
         progress(50)
-        confirming = self.basis is not None
         book_at_count: dict[str, int] = (self.basis or {}).get("book", {}) if confirming else {}
+        # A job checked before the check recorded them has none: its lines are refused (upload again).
+        adjusted_at_count: dict[str, int | None] | None = (self.basis or {}).get("adjusted") if confirming else {}
         if not confirming:
             plan.basis["book"] = book_at_count
+            plan.basis["adjusted"] = adjusted_at_count
         for line, medicine_id, lot_number, counted, code in rows:
             lot = existing.get((medicine_id, lot_number))
             if lot is None:
@@ -119,12 +175,29 @@ class StocktakeImporter(Importer):
                 continue
             if not confirming:
                 book_at_count[str(lot.pk)] = lot.quantity
+                adjusted_at_count[str(lot.pk)] = last_adjustment.get(lot.pk)
             book = book_at_count.get(str(lot.pk))
             if book is None:
                 plan.error(
                     line,
                     "lot_number",
                     _("Lot %(lot)s has no book quantity from the check: upload the file again.") % {"lot": lot_number},
+                )
+                continue
+            if adjusted_at_count is None or str(lot.pk) not in adjusted_at_count:
+                plan.error(
+                    line,
+                    "counted_quantity",
+                    _("Lot %(lot)s was checked by an earlier version of this import: upload the file again.")
+                    % {"lot": lot_number},
+                )
+                continue
+            if counted_since(last_adjustment.get(lot.pk), adjusted_at_count[str(lot.pk)]):
+                plan.error(
+                    line,
+                    "counted_quantity",
+                    _("Lot %(lot)s was counted again since this file was checked: upload the file again.")
+                    % {"lot": lot_number},
                 )
                 continue
             values = [code, lot_number, lot.quantity, counted]
