@@ -298,9 +298,12 @@ REST_FRAMEWORK = {
     # Every API failure is {"code", "message"}: accounts/api/errors.py.
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     # Throttles count in the default cache (Redis in production). The auth API's
-    # scopes: code-sending endpoints per phone and per IP, code checks and
-    # logins per IP (see accounts/api/throttles.py).
-    # DRF's own get_ident() agrees with backoffice.client_ip for any stock throttle.
+    # scopes: code-sending endpoints, code checks and logins per client IP (see
+    # accounts/api/throttles.py); per phone, accounts.otp caps the codes issued.
+    # Our throttles take the address from backoffice.client_ip. DRF's own
+    # get_ident() gets the same proxy count, but when X-Forwarded-For holds fewer
+    # entries than that it takes the leftmost (client-written) one where client_ip
+    # falls back to REMOTE_ADDR: a new throttle must use client_ip too.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "otp_send_ip": env.str("THROTTLE_OTP_SEND_IP", default="30/hour"),
