@@ -261,12 +261,29 @@ def code_resend(*, phone: str, purpose: str, client: str | None) -> IssuedCode:
     """A new code for a pending sign-up or a password reset, asked for by ``client``.
 
     Answers alike whether or not there is anyone to send it to; it is sent
-    only when there is.
+    only when there is. For a sign-up, a number that already has an account is
+    sent the same "you already have an account" text its ``register/`` sent, so
+    its codes count as sent, like those of a free number's pending sign-up:
+    how many resends it takes to meet the cap tells nothing.
     """
     if purpose == CodePurpose.REGISTER:
-        deliver = _pending_signup(phone)
-        return otp_issue(phone=phone, purpose=purpose, deliver=deliver, client=client)
+        # Both reads for every number, so that the work does not differ either.
+        pending, taken, told = _pending_signup(phone), _phone_has_account(phone), _signed_up_lately(phone)
+        if pending:
+            return otp_issue(phone=phone, purpose=purpose, client=client)
+        if taken and told:
+            return otp_issue(
+                phone=phone, purpose=purpose, template=settings.SMS_ACCOUNT_EXISTS_TEMPLATE, client=client
+            )
+        return otp_issue(phone=phone, purpose=purpose, deliver=False, client=client)
     return password_forgot(phone=phone, client=client)
+
+
+def _signed_up_lately(phone: str) -> bool:
+    """Whether ``register/`` sent this number a text in the last day (a code or "you have an account")."""
+    return PhoneCode.objects.filter(
+        phone=phone, purpose=CodePurpose.REGISTER, delivered=True, created_at__gt=timezone.now() - DAY
+    ).exists()
 
 
 # --- Login --------------------------------------------------------------------

@@ -273,3 +273,23 @@ def test_a_known_and_an_unknown_number_meet_the_reset_caps_of_one_client_alike(a
     assert answers[known][5].json() == answers[unknown][5].json()
     assert answers[known][5]["Retry-After"] == answers[unknown][5]["Retry-After"]
     assert sms_count(known) == 6 and sms_count(unknown) == 0
+
+
+def _sign_up_then_resend_until_refused(api, phone: str) -> list[tuple[int, str]]:
+    answers = []
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        for path in ["register/"] + ["resend/"] * 10:
+            response = api.post(path, {"phone": phone, **SIGNUP}, REMOTE_ADDR="10.4.4.4")
+            answers.append((response.status_code, response.json().get("code", "")))
+            traveller.shift(timedelta(seconds=61))
+    return answers
+
+
+def test_signing_up_and_asking_again_runs_into_the_cap_at_the_same_step_for_a_taken_number(api):
+    # Counted apart, codes sent and codes not sent would let a stranger tell a customer's number
+    # from a free one by how many resends it takes to meet the cap.
+    taken = _sign_up_then_resend_until_refused(api, CustomerFactory().phone)
+    free = _sign_up_then_resend_until_refused(api, "+998935551234")
+
+    assert taken == free
+    assert (429, "code_hourly_limit") in free
