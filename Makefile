@@ -41,6 +41,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The current authenticator code of a demo account: make otp PHONE=+998901000001
 otp: install

@@ -272,9 +272,7 @@ def code_resend(*, phone: str, purpose: str, client: str | None) -> IssuedCode:
         if pending:
             return otp_issue(phone=phone, purpose=purpose, client=client)
         if taken and told:
-            return otp_issue(
-                phone=phone, purpose=purpose, template=settings.SMS_ACCOUNT_EXISTS_TEMPLATE, client=client
-            )
+            return otp_issue(phone=phone, purpose=purpose, template=settings.SMS_ACCOUNT_EXISTS_TEMPLATE, client=client)
         return otp_issue(phone=phone, purpose=purpose, deliver=False, client=client)
     return password_forgot(phone=phone, client=client)
 

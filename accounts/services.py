@@ -111,5 +111,3 @@ def user_has_confirmed_device(user: User) -> bool:
         TOTPDevice.objects.filter(user=user, confirmed=True).exists()
         or BackupCodeDevice.objects.filter(user=user, confirmed=True, codes__used_at__isnull=True).exists()
     )
-
-

@@ -199,53 +199,134 @@ def owner_widgets() -> dict:
     alerts = open_alerts_count()
     imports_today = selectors.imports_today_count()
     figures = [
-        Figure("owner-stock-cost", _("Stock value at cost"), format_uzs(profile.value_at_cost), available_lots_url(),
-               _("Available lots with stock, at purchase price")),
-        Figure("owner-stock-retail", _("Stock value at retail"), format_uzs(summary.value_at_retail), medicines_url(),
-               _("Sellable stock at today's prices")),
-        Figure("owner-expiring-30", _("Expiring within 30 days"), format_uzs(profile.value_expiring[30]),
-               available_lots_url(expiry=30), _("At purchase price"), "danger" if profile.value_expiring[30] else ""),
-        Figure("owner-expiring-90", _("Expiring within 90 days"), format_uzs(profile.value_expiring[90]),
-               available_lots_url(expiry=90), _("At purchase price"), "warning" if profile.value_expiring[90] else ""),
-        Figure("owner-out-of-stock", _("Out of stock"), number(summary.out_of_stock), medicines_url(stock="out"),
-               _("Active medicines"), "danger" if summary.out_of_stock else ""),
-        Figure("owner-low-stock", _("Low stock"), number(summary.low_stock), medicines_url(stock="low"),
-               _("At or below the reorder level"), "warning" if summary.low_stock else ""),
-        Figure("owner-open-alerts", _("Open alerts"), number(alerts), open_alerts_url(),
-               _("Not acknowledged yet"), "warning" if alerts else ""),
-        Figure("owner-imports-today", _("Imports today"), number(imports_today),
-               admin_url("catalog_importjob_changelist", created_at__year=today.year, created_at__month=today.month,
-                         created_at__day=today.day), _("Uploaded files")),
+        Figure(
+            "owner-stock-cost",
+            _("Stock value at cost"),
+            format_uzs(profile.value_at_cost),
+            available_lots_url(),
+            _("Available lots with stock, at purchase price"),
+        ),
+        Figure(
+            "owner-stock-retail",
+            _("Stock value at retail"),
+            format_uzs(summary.value_at_retail),
+            medicines_url(),
+            _("Sellable stock at today's prices"),
+        ),
+        Figure(
+            "owner-expiring-30",
+            _("Expiring within 30 days"),
+            format_uzs(profile.value_expiring[30]),
+            available_lots_url(expiry=30),
+            _("At purchase price"),
+            "danger" if profile.value_expiring[30] else "",
+        ),
+        Figure(
+            "owner-expiring-90",
+            _("Expiring within 90 days"),
+            format_uzs(profile.value_expiring[90]),
+            available_lots_url(expiry=90),
+            _("At purchase price"),
+            "warning" if profile.value_expiring[90] else "",
+        ),
+        Figure(
+            "owner-out-of-stock",
+            _("Out of stock"),
+            number(summary.out_of_stock),
+            medicines_url(stock="out"),
+            _("Active medicines"),
+            "danger" if summary.out_of_stock else "",
+        ),
+        Figure(
+            "owner-low-stock",
+            _("Low stock"),
+            number(summary.low_stock),
+            medicines_url(stock="low"),
+            _("At or below the reorder level"),
+            "warning" if summary.low_stock else "",
+        ),
+        Figure(
+            "owner-open-alerts",
+            _("Open alerts"),
+            number(alerts),
+            open_alerts_url(),
+            _("Not acknowledged yet"),
+            "warning" if alerts else "",
+        ),
+        Figure(
+            "owner-imports-today",
+            _("Imports today"),
+            number(imports_today),
+            admin_url(
+                "catalog_importjob_changelist",
+                created_at__year=today.year,
+                created_at__month=today.month,
+                created_at__day=today.day,
+            ),
+            _("Uploaded files"),
+        ),
     ]
     by_category = chart(
         [c.name for c in categories],
-        [{"label": _("Retail value, so'm"), "data": [float(c.value) for c in categories],
-          "backgroundColor": "var(--color-primary-600)", "maxBarThickness": 28}],
+        [
+            {
+                "label": _("Retail value, so'm"),
+                "data": [float(c.value) for c in categories],
+                "backgroundColor": "var(--color-primary-600)",
+                "maxBarThickness": 28,
+            }
+        ],
     )
     by_month = chart(
         [format_month(month) for month, _value in profile.value_by_month],
-        [{"label": _("Purchase value expiring, so'm"), "data": [float(v) for _m, v in profile.value_by_month],
-          "backgroundColor": "var(--color-primary-400)", "maxBarThickness": 28}],
+        [
+            {
+                "label": _("Purchase value expiring, so'm"),
+                "data": [float(v) for _m, v in profile.value_by_month],
+                "backgroundColor": "var(--color-primary-400)",
+                "maxBarThickness": 28,
+            }
+        ],
     )
     dispensed_days = selectors.units_dispensed_by_day(days=30)
     dispensed = chart(
         [format_day_month(day) for day, _units in dispensed_days],
-        [{"label": _("Units dispensed"), "data": [units for _d, units in dispensed_days],
-          "borderColor": "var(--color-primary-600)", "backgroundColor": "var(--color-primary-600)"}],
+        [
+            {
+                "label": _("Units dispensed"),
+                "data": [units for _d, units in dispensed_days],
+                "borderColor": "var(--color-primary-600)",
+                "backgroundColor": "var(--color-primary-600)",
+            }
+        ],
     )
     changes = selectors.latest_changes(limit=10)
     return {
         "figures": figures,
         "charts": [
-            Widget("owner-chart-category", _("Stock value by category"), medicines_url(stock="in"),
-                   chart=by_category, link_text=_("Medicines in stock")),
-            Widget("owner-chart-expiry", _("Value at risk of expiry, next 12 months"), available_lots_url(expiry=180),
-                   chart=by_month, link_text=_("Lots expiring within 180 days")),
+            Widget(
+                "owner-chart-category",
+                _("Stock value by category"),
+                medicines_url(stock="in"),
+                chart=by_category,
+                link_text=_("Medicines in stock"),
+            ),
+            Widget(
+                "owner-chart-expiry",
+                _("Value at risk of expiry, next 12 months"),
+                available_lots_url(expiry=180),
+                chart=by_month,
+                link_text=_("Lots expiring within 180 days"),
+            ),
         ],
         "line_charts": [
-            Widget("owner-chart-dispensed", _("Units dispensed per day, last 30 days"),
-                   admin_url("catalog_stockmovement_changelist", kind__exact=MovementKind.DISPENSE),
-                   chart=dispensed, link_text=_("Dispensing in the stock ledger")),
+            Widget(
+                "owner-chart-dispensed",
+                _("Units dispensed per day, last 30 days"),
+                admin_url("catalog_stockmovement_changelist", kind__exact=MovementKind.DISPENSE),
+                chart=dispensed,
+                link_text=_("Dispensing in the stock ledger"),
+            ),
         ],
         "tables": [Widget("owner-latest-changes", _("Latest audited changes"), table=_changes_table(changes))],
     }
@@ -281,21 +362,48 @@ def pharmacist_widgets() -> dict:
     counts = selectors.lot_action_counts()
     rx_out = selectors.rx_out_of_stock_count()
     figures = [
-        Figure("pharmacist-expired", _("Expired, still on the shelf"), number(counts.lots_expired),
-               available_lots_url(expiry="expired"), _("Lots to write off"), "danger" if counts.lots_expired else ""),
+        Figure(
+            "pharmacist-expired",
+            _("Expired, still on the shelf"),
+            number(counts.lots_expired),
+            available_lots_url(expiry="expired"),
+            _("Lots to write off"),
+            "danger" if counts.lots_expired else "",
+        ),
         *[
-            Figure(f"pharmacist-expiring-{days}", _("Expiring within %(days)d days") % {"days": days},
-                   number(counts.lots_expiring[days]), available_lots_url(expiry=days), _("Lots"),
-                   ("danger" if days == 30 else "warning" if days == 90 else "") if counts.lots_expiring[days] else "")
+            Figure(
+                f"pharmacist-expiring-{days}",
+                _("Expiring within %(days)d days") % {"days": days},
+                number(counts.lots_expiring[days]),
+                available_lots_url(expiry=days),
+                _("Lots"),
+                ("danger" if days == 30 else "warning" if days == 90 else "") if counts.lots_expiring[days] else "",
+            )
             for days in selectors.EXPIRY_WINDOWS
         ],
-        Figure("pharmacist-quarantined", _("Quarantined lots"), number(counts.lots_quarantined),
-               lots_url(status__exact=LotStatus.QUARANTINED), _("Waiting for a decision"),
-               "warning" if counts.lots_quarantined else ""),
-        Figure("pharmacist-recalled", _("Recalled lots"), number(counts.lots_recalled),
-               lots_url(status__exact=LotStatus.RECALLED), _("Set aside for the supplier")),
-        Figure("pharmacist-rx-out", _("Prescription medicines out of stock"), number(rx_out),
-               medicines_url(stock="out", is_prescription__exact=1), _("Active medicines"), "danger" if rx_out else ""),
+        Figure(
+            "pharmacist-quarantined",
+            _("Quarantined lots"),
+            number(counts.lots_quarantined),
+            lots_url(status__exact=LotStatus.QUARANTINED),
+            _("Waiting for a decision"),
+            "warning" if counts.lots_quarantined else "",
+        ),
+        Figure(
+            "pharmacist-recalled",
+            _("Recalled lots"),
+            number(counts.lots_recalled),
+            lots_url(status__exact=LotStatus.RECALLED),
+            _("Set aside for the supplier"),
+        ),
+        Figure(
+            "pharmacist-rx-out",
+            _("Prescription medicines out of stock"),
+            number(rx_out),
+            medicines_url(stock="out", is_prescription__exact=1),
+            _("Active medicines"),
+            "danger" if rx_out else "",
+        ),
     ]
     lots = selectors.lots_to_act_on(within_days=90)
     lot_rows = [
@@ -315,15 +423,23 @@ def pharmacist_widgets() -> dict:
     return {
         "figures": figures,
         "tables": [
-            Widget("pharmacist-lots-to-act", _("Lots to act on: expired or expiring within 90 days"),
-                   available_lots_url(expiry=90),
-                   table={"headers": [_("lot"), _("medicine"), _("expires"), _("quantity"), _("value at cost")],
-                          "rows": lot_rows},
-                   link_text=_("All lots expiring within 90 days")),
-            Widget("pharmacist-rx-out-list", _("Prescription medicines out of stock"),
-                   medicines_url(stock="out", is_prescription__exact=1),
-                   table={"headers": [_("medicine"), _("SKU"), _("manufacturer"), _("sold")], "rows": rx_rows},
-                   link_text=_("All of them")),
+            Widget(
+                "pharmacist-lots-to-act",
+                _("Lots to act on: expired or expiring within 90 days"),
+                available_lots_url(expiry=90),
+                table={
+                    "headers": [_("lot"), _("medicine"), _("expires"), _("quantity"), _("value at cost")],
+                    "rows": lot_rows,
+                },
+                link_text=_("All lots expiring within 90 days"),
+            ),
+            Widget(
+                "pharmacist-rx-out-list",
+                _("Prescription medicines out of stock"),
+                medicines_url(stock="out", is_prescription__exact=1),
+                table={"headers": [_("medicine"), _("SKU"), _("manufacturer"), _("sold")], "rows": rx_rows},
+                link_text=_("All of them"),
+            ),
         ],
     }
 
@@ -337,36 +453,66 @@ def operator_widgets() -> dict:
     missing = selectors.out_of_stock_with_alternatives(limit=10, per_medicine=3)
     rows = []
     for medicine, alternatives in missing:
-        offered = format_html_join(
-            ", ",
-            "{} ({}, {})",
-            (
-                (link(medicine_url(a.pk), a.name), format_uzs(a.price),
-                 _("%(n)s in stock") % {"n": number(a.sellable_quantity)})
-                for a in alternatives
-            ),
-        ) if alternatives else _("No alternative in stock")
+        offered = (
+            format_html_join(
+                ", ",
+                "{} ({}, {})",
+                (
+                    (
+                        link(medicine_url(a.pk), a.name),
+                        format_uzs(a.price),
+                        _("%(n)s in stock") % {"n": number(a.sellable_quantity)},
+                    )
+                    for a in alternatives
+                ),
+            )
+            if alternatives
+            else _("No alternative in stock")
+        )
         rows.append([link(medicine_url(medicine.pk), medicine.name), offered])
     alert_rows = [
-        [link(admin_url("tasks_alert_change", alert.pk), str(alert)), badge(alert.get_severity_display(),
-         SEVERITY_COLOURS.get(alert.severity, "info")), format_date(alert.first_seen)]
+        [
+            link(admin_url("tasks_alert_change", alert.pk), str(alert)),
+            badge(alert.get_severity_display(), SEVERITY_COLOURS.get(alert.severity, "info")),
+            format_date(alert.first_seen),
+        ]
         for alert in alerts_open()[:5]
     ]
     summary_out = selectors.medicine_summary_out_of_stock_count()
     return {
         "figures": [
-            Figure("operator-out-of-stock", _("Out of stock"), number(summary_out), medicines_url(stock="out"),
-                   _("Active medicines"), "danger" if summary_out else ""),
-            Figure("operator-open-alerts", _("Open alerts"), number(alerts), open_alerts_url(),
-                   _("Not acknowledged yet"), "warning" if alerts else ""),
+            Figure(
+                "operator-out-of-stock",
+                _("Out of stock"),
+                number(summary_out),
+                medicines_url(stock="out"),
+                _("Active medicines"),
+                "danger" if summary_out else "",
+            ),
+            Figure(
+                "operator-open-alerts",
+                _("Open alerts"),
+                number(alerts),
+                open_alerts_url(),
+                _("Not acknowledged yet"),
+                "warning" if alerts else "",
+            ),
         ],
         "tables": [
-            Widget("operator-out-of-stock-list", _("Out of stock: what to offer instead"), medicines_url(stock="out"),
-                   table={"headers": [_("medicine"), _("in-stock alternatives")], "rows": rows},
-                   link_text=_("All medicines out of stock")),
-            Widget("operator-alerts", _("Open alerts"), open_alerts_url(),
-                   table={"headers": [_("alert"), _("severity"), _("since")], "rows": alert_rows},
-                   link_text=_("All open alerts")),
+            Widget(
+                "operator-out-of-stock-list",
+                _("Out of stock: what to offer instead"),
+                medicines_url(stock="out"),
+                table={"headers": [_("medicine"), _("in-stock alternatives")], "rows": rows},
+                link_text=_("All medicines out of stock"),
+            ),
+            Widget(
+                "operator-alerts",
+                _("Open alerts"),
+                open_alerts_url(),
+                table={"headers": [_("alert"), _("severity"), _("since")], "rows": alert_rows},
+                link_text=_("All open alerts"),
+            ),
         ],
     }
 
@@ -389,11 +535,13 @@ def operator_search(query: str) -> dict:
         "headers": [_("medicine"), _("price"), _("sellable stock"), _("nearest expiry"), _("manufacturer")],
         "rows": [
             [
-                link(medicine_url(m.pk), m.name) if m.is_active
+                link(medicine_url(m.pk), m.name)
+                if m.is_active
                 else format_html("{} {}", link(medicine_url(m.pk), m.name), badge(_("Inactive"))),
                 format_uzs(m.price),
-                badge(_("Out of stock"), "danger") if m.is_out_of_stock else
-                badge(number(m.sellable_quantity), "warning" if m.is_low_stock else "success"),
+                badge(_("Out of stock"), "danger")
+                if m.is_out_of_stock
+                else badge(number(m.sellable_quantity), "warning" if m.is_low_stock else "success"),
                 format_date(m.nearest_expiry) or "—",
                 m.manufacturer.name,
             ]
@@ -409,7 +557,8 @@ def operator_search(query: str) -> dict:
             "rows": [
                 [
                     link(medicine_url(a.pk), a.name),
-                    badge(_("Same generic"), "success") if a.alternative_kind == "exact"
+                    badge(_("Same generic"), "success")
+                    if a.alternative_kind == "exact"
                     else badge(_("Same substances"), "info"),
                     format_uzs(a.price),
                     number(a.sellable_quantity),
@@ -431,7 +580,8 @@ def inventory_widgets() -> dict:
     reorder_rows = [
         [
             link(medicine_url(line.medicine.pk), line.medicine.name),
-            badge(_("Out of stock"), "danger") if line.medicine.is_out_of_stock
+            badge(_("Out of stock"), "danger")
+            if line.medicine.is_out_of_stock
             else badge(number(line.medicine.sellable_quantity), "warning"),
             number(line.medicine.reorder_level),
             number(line.dispensed_30_days),
@@ -471,27 +621,66 @@ def inventory_widgets() -> dict:
     ]
     return {
         "figures": [
-            Figure("inventory-low-stock", _("Low stock"), number(summary_low), medicines_url(stock="low"),
-                   _("At or below the reorder level"), "warning" if summary_low else ""),
-            Figure("inventory-expiring-30", _("Expiring within 30 days"), number(counts.lots_expiring[30]),
-                   available_lots_url(expiry=30), _("Lots"), "warning" if counts.lots_expiring[30] else ""),
-            Figure("inventory-expired", _("Expired, still on the shelf"), number(counts.lots_expired),
-                   available_lots_url(expiry="expired"), _("Lots to write off"),
-                   "danger" if counts.lots_expired else ""),
+            Figure(
+                "inventory-low-stock",
+                _("Low stock"),
+                number(summary_low),
+                medicines_url(stock="low"),
+                _("At or below the reorder level"),
+                "warning" if summary_low else "",
+            ),
+            Figure(
+                "inventory-expiring-30",
+                _("Expiring within 30 days"),
+                number(counts.lots_expiring[30]),
+                available_lots_url(expiry=30),
+                _("Lots"),
+                "warning" if counts.lots_expiring[30] else "",
+            ),
+            Figure(
+                "inventory-expired",
+                _("Expired, still on the shelf"),
+                number(counts.lots_expired),
+                available_lots_url(expiry="expired"),
+                _("Lots to write off"),
+                "danger" if counts.lots_expired else "",
+            ),
         ],
         "shortcuts": shortcuts,
         "imports_href": admin_url("catalog_importjob_changelist"),
         "tables": [
-            Widget("inventory-reorder", _("To reorder"), medicines_url(stock="low"),
-                   table={"headers": [_("medicine"), _("sellable stock"), _("reorder level"), _("dispensed, 30 days"),
-                                      _("suggested order")], "rows": reorder_rows},
-                   link_text=_("All low-stock medicines")),
-            Widget("inventory-recent-imports", _("Recent imports"), admin_url("catalog_importjob_changelist"),
-                   table={"headers": [_("uploaded"), _("import"), _("file"), _("state"), _("rows"), _("by")],
-                          "rows": import_rows},
-                   link_text=_("Import log")),
-            Widget("inventory-expiring", _("Lots expiring within 30 days"), available_lots_url(expiry=30),
-                   table={"headers": [_("lot"), _("medicine"), _("expires"), _("quantity")], "rows": expiring_rows},
-                   link_text=_("All of them")),
+            Widget(
+                "inventory-reorder",
+                _("To reorder"),
+                medicines_url(stock="low"),
+                table={
+                    "headers": [
+                        _("medicine"),
+                        _("sellable stock"),
+                        _("reorder level"),
+                        _("dispensed, 30 days"),
+                        _("suggested order"),
+                    ],
+                    "rows": reorder_rows,
+                },
+                link_text=_("All low-stock medicines"),
+            ),
+            Widget(
+                "inventory-recent-imports",
+                _("Recent imports"),
+                admin_url("catalog_importjob_changelist"),
+                table={
+                    "headers": [_("uploaded"), _("import"), _("file"), _("state"), _("rows"), _("by")],
+                    "rows": import_rows,
+                },
+                link_text=_("Import log"),
+            ),
+            Widget(
+                "inventory-expiring",
+                _("Lots expiring within 30 days"),
+                available_lots_url(expiry=30),
+                table={"headers": [_("lot"), _("medicine"), _("expires"), _("quantity")], "rows": expiring_rows},
+                link_text=_("All of them"),
+            ),
         ],
     }

@@ -54,10 +54,15 @@ NAVIGATION: list[NavGroup] = [
             NavItem(_("Lots"), "inventory_2", model="catalog.lot", badge="backoffice.navigation.expiring_lots_badge"),
             NavItem(_("Stock ledger"), "receipt_long", model="catalog.stockmovement"),
             NavItem(_("Import log"), "upload_file", model="catalog.importjob"),
-            NavItem(_("New import"), "upload", url_name="admin:catalog_importjob_upload",
-                    visible="catalog.imports.permissions.may_import"),
-            NavItem(_("Export"), "download", url_name="admin:catalog_importjob_export",
-                    permission="catalog.export_catalog"),
+            NavItem(
+                _("New import"),
+                "upload",
+                url_name="admin:catalog_importjob_upload",
+                visible="catalog.imports.permissions.may_import",
+            ),
+            NavItem(
+                _("Export"), "download", url_name="admin:catalog_importjob_export", permission="catalog.export_catalog"
+            ),
         ],
     ),
     NavGroup(
@@ -107,9 +112,7 @@ def _may_see(request: HttpRequest, item: NavItem) -> bool:
         return user.has_perm(item.permission)
     if item.model:
         app_label, model_name = item.model.split(".")
-        return user.has_perm(f"{app_label}.view_{model_name}") or user.has_perm(
-            f"{app_label}.change_{model_name}"
-        )
+        return user.has_perm(f"{app_label}.view_{model_name}") or user.has_perm(f"{app_label}.change_{model_name}")
     return True
 
 

@@ -32,7 +32,9 @@ def _ensure_catalog() -> None:
 
     ensure_catalog(MEDICINES, LOTS_PER_MEDICINE)
     stale = list(
-        Medicine.objects.filter(search_text="").values_list("pk", flat=True).union(
+        Medicine.objects.filter(search_text="")
+        .values_list("pk", flat=True)
+        .union(
             Medicine.objects.filter(substance_key="", medicine_substances__isnull=False).values_list("pk", flat=True)
         )
     )

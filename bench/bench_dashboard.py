@@ -61,8 +61,10 @@ def run() -> None:
             _get(client)
         with CaptureQueriesContext(connection) as warm_captured:
             _get(client)
-        print(f"{role}: {len(captured.captured_queries)} statements on a cold render, "
-              f"{len(warm_captured.captured_queries)} warm")
+        print(
+            f"{role}: {len(captured.captured_queries)} statements on a cold render, "
+            f"{len(warm_captured.captured_queries)} warm"
+        )
 
         def cold(client=client):
             _forget_cached_figures()
@@ -71,12 +73,36 @@ def run() -> None:
         cold_values = timings(cold, repeat=REPEAT_COLD, warmup=1)
         warm_values = timings(lambda client=client: _get(client), repeat=REPEAT_WARM)
         for label, values in (("cold", cold_values), ("warm", warm_values)):
-            report(Figure(f"dashboard {role}: {label} p50", median(values) * 1000, "ms", "ORM pk lookup p50",
-                          baseline_p50, target=TARGET))
-        report(Figure(f"dashboard {role}: cold p95", percentile(cold_values, 95) * 1000, "ms", "ORM pk lookup p50",
-                      baseline_p50, target=TARGET))
+            report(
+                Figure(
+                    f"dashboard {role}: {label} p50",
+                    median(values) * 1000,
+                    "ms",
+                    "ORM pk lookup p50",
+                    baseline_p50,
+                    target=TARGET,
+                )
+            )
+        report(
+            Figure(
+                f"dashboard {role}: cold p95",
+                percentile(cold_values, 95) * 1000,
+                "ms",
+                "ORM pk lookup p50",
+                baseline_p50,
+                target=TARGET,
+            )
+        )
     # The operator's search box (per request, never cached).
     client = _client("operator")
     values = timings(lambda: _get(client, "/admin/?medicine=paracetamol"), repeat=REPEAT_WARM)
-    report(Figure("dashboard operator: search 'paracetamol' p50", median(values) * 1000, "ms", "ORM pk lookup p50",
-                  baseline_p50, target=TARGET))
+    report(
+        Figure(
+            "dashboard operator: search 'paracetamol' p50",
+            median(values) * 1000,
+            "ms",
+            "ORM pk lookup p50",
+            baseline_p50,
+            target=TARGET,
+        )
+    )

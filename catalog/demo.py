@@ -297,9 +297,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
 def load_stock(data: dict, by_sku: dict[str, Medicine], result: LoadResult) -> None:
     today = timezone.localdate()
     now = timezone.now()
-    stocked = set(
-        Lot.objects.filter(medicine__sku__in=list(by_sku)).values_list("medicine__sku", flat=True).distinct()
-    )
+    stocked = set(Lot.objects.filter(medicine__sku__in=list(by_sku)).values_list("medicine__sku", flat=True).distinct())
     for entry in data["medicines"]:
         medicine = by_sku.get(entry["sku"])
         if medicine is None:

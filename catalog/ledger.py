@@ -44,8 +44,11 @@ def lot_sum_problems(lot_ids=None) -> list[Problem]:
         lots = lots.filter(pk__in=lot_ids)
     bad = lots.exclude(quantity=F("ledger")).select_related("medicine").order_by("pk")
     return [
-        Problem("lot_sum", lot.pk, f"lot {lot.lot_number} of {lot.medicine}: quantity {lot.quantity}, "
-                f"movements sum to {lot.ledger}")
+        Problem(
+            "lot_sum",
+            lot.pk,
+            f"lot {lot.lot_number} of {lot.medicine}: quantity {lot.quantity}, movements sum to {lot.ledger}",
+        )
         for lot in bad
     ]
 
@@ -90,9 +93,11 @@ def derived_problems(medicine_ids=None, today: datetime.date | None = None) -> l
     if medicine_ids is not None:
         medicines = medicines.filter(pk__in=medicine_ids)
     problems = []
-    for m in medicines.order_by("pk").values_list(
-        "pk", "name", "sellable_quantity", "expected_quantity", "nearest_expiry", "expected_expiry"
-    ).iterator(chunk_size=5000):
+    for m in (
+        medicines.order_by("pk")
+        .values_list("pk", "name", "sellable_quantity", "expected_quantity", "nearest_expiry", "expected_expiry")
+        .iterator(chunk_size=5000)
+    ):
         pk, name, quantity, expected_quantity, expiry, expected_expiry = m
         if quantity != expected_quantity or expiry != expected_expiry:
             problems.append(

@@ -112,7 +112,7 @@ class ActiveSubstance(models.Model):
 
     def clean(self) -> None:
         if not isinstance(self.atc_codes, list):
-            raise ValidationError({"atc_codes": _("ATC codes are a list such as [\"N02BE01\"].")})
+            raise ValidationError({"atc_codes": _('ATC codes are a list such as ["N02BE01"].')})
         self.atc_codes = [str(code).strip().upper() for code in self.atc_codes if str(code).strip()]
         for code in self.atc_codes:
             validate_atc(code)
@@ -201,7 +201,12 @@ class Medicine(models.Model):
 
     history = HistoricalRecords(
         excluded_fields=[
-            "sellable_quantity", "nearest_expiry", "search_text", "substance_key", "generic_key", "updated_at"
+            "sellable_quantity",
+            "nearest_expiry",
+            "search_text",
+            "substance_key",
+            "generic_key",
+            "updated_at",
         ]
     )
 

@@ -192,7 +192,9 @@ def _categories(catalogue: dict) -> list[Category]:
         for child in parent.get("children", []):
             if child["slug"] not in existing:
                 existing[child["slug"]] = Category.objects.create(
-                    slug=child["slug"], name=child["name"], sort_order=child["sort_order"],
+                    slug=child["slug"],
+                    name=child["name"],
+                    sort_order=child["sort_order"],
                     parent=existing[parent["slug"]],
                 )
     leaves = [c for c in existing.values() if not any(o.parent_id == c.pk for o in existing.values())]
@@ -356,8 +358,7 @@ def generate(
         # A "product" is a substance set; about eight manufacturers make each one, in several strengths
         # and forms, so most medicines have exact and same-substance alternatives.
         products = [
-            rng.sample(profiles, rng.choices([1, 2, 3], weights=[82, 14, 4])[0])
-            for _ in range(max(10, medicines // 8))
+            rng.sample(profiles, rng.choices([1, 2, 3], weights=[82, 14, 4])[0]) for _ in range(max(10, medicines // 8))
         ]
         received_time = datetime.time(10, 0)
 

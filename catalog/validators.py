@@ -30,8 +30,26 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 SVG_ALLOWED_TAGS = frozenset(
     {
-        "svg", "g", "path", "circle", "ellipse", "line", "polyline", "polygon", "rect", "defs", "use",
-        "symbol", "title", "desc", "linearGradient", "radialGradient", "stop", "clipPath", "mask", "metadata",
+        "svg",
+        "g",
+        "path",
+        "circle",
+        "ellipse",
+        "line",
+        "polyline",
+        "polygon",
+        "rect",
+        "defs",
+        "use",
+        "symbol",
+        "title",
+        "desc",
+        "linearGradient",
+        "radialGradient",
+        "stop",
+        "clipPath",
+        "mask",
+        "metadata",
     }
 )
 # url(#id) is the only url() an icon needs (gradients, clip paths).
@@ -76,9 +94,7 @@ class RasterImageValidator:
                 image_format = image.format
                 width, height = image.size
                 if image_format not in ALLOWED_IMAGE_FORMATS:
-                    raise ValidationError(
-                        _("Upload a JPEG, PNG or WEBP image."), code="image_format"
-                    )
+                    raise ValidationError(_("Upload a JPEG, PNG or WEBP image."), code="image_format")
                 if width > max_side or height > max_side:
                     raise ValidationError(
                         _("The image is %(width)s×%(height)s pixels; at most %(max)s on each side."),

@@ -47,7 +47,11 @@ class Alert(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=AlertKind.choices)
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     medicine = models.ForeignKey(
-        "catalog.Medicine", verbose_name=_("medicine"), null=True, blank=True, on_delete=models.CASCADE,
+        "catalog.Medicine",
+        verbose_name=_("medicine"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="alerts",
     )
     lot = models.ForeignKey(
@@ -62,8 +66,12 @@ class Alert(models.Model):
         _("resolved at"), null=True, blank=True, help_text=_("Set by the scan when the condition has cleared.")
     )
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("acknowledged by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
 

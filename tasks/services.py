@@ -291,9 +291,7 @@ def alerts_acknowledge(*, alert_ids: Iterable[int], user) -> int:
     """Mark open, unacknowledged alerts as seen by ``user``; returns how many. Recorded in the history."""
     now = timezone.now()
     alerts = list(
-        Alert.objects.filter(pk__in=list(alert_ids), acknowledged_at__isnull=True)
-        .order_by("pk")
-        .select_for_update()
+        Alert.objects.filter(pk__in=list(alert_ids), acknowledged_at__isnull=True).order_by("pk").select_for_update()
     )
     for alert in alerts:
         alert.acknowledged_by = user
@@ -433,9 +431,7 @@ def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult
                 alert_ids = _claim_alert_deliveries(channel=channel.name, target=target, kinds=kinds, now=now)
                 if not alert_ids:
                     continue
-                alerts = list(
-                    Alert.objects.filter(pk__in=alert_ids).select_related("medicine", "lot", "lot__medicine")
-                )
+                alerts = list(Alert.objects.filter(pk__in=alert_ids).select_related("medicine", "lot", "lot__medicine"))
                 subject, text = render_alerts(alerts)
                 error = _send(channel, target, subject, text)
                 deliveries = AlertDelivery.objects.filter(alert_id__in=alert_ids, channel=channel.name, target=target)

@@ -51,7 +51,7 @@ def row_counts(url: str) -> dict[str, int]:
 def fresh_database():
     name = f"{connection.settings_dict['NAME']}_restore_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+        conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
     yield name
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -71,8 +71,12 @@ def test_a_backup_restores_into_a_fresh_database_with_its_media_and_the_ledger_b
     medicines = [MedicineFactory(image=ContentFile(image_bytes(), name=f"m{i}.png")) for i in range(3)]
     for i, medicine in enumerate(medicines):
         lot = lot_receive(
-            medicine=medicine, lot_number=f"L{i}", expiry_date=today + datetime.timedelta(days=400),
-            quantity=50, purchase_price=Decimal("1000"), user=user,
+            medicine=medicine,
+            lot_number=f"L{i}",
+            expiry_date=today + datetime.timedelta(days=400),
+            quantity=50,
+            purchase_price=Decimal("1000"),
+            user=user,
         )
         stock_dispense(medicine=medicine, quantity=7, user=user, reference=f"order-{i}")
         stock_write_off(lot=lot, quantity=2, reason="Damaged box", user=user)
@@ -83,16 +87,24 @@ def test_a_backup_restores_into_a_fresh_database_with_its_media_and_the_ledger_b
     assert expected["catalog_stockmovement"] == 9
 
     backups = tmp_path / "backups"
-    run(["bash", "scripts/backup.sh", str(backups)], DATABASE_URL=source_url,
-        MEDIA_ROOT=str(source_media), PRIVATE_MEDIA_ROOT=str(source_private))
+    run(
+        ["bash", "scripts/backup.sh", str(backups)],
+        DATABASE_URL=source_url,
+        MEDIA_ROOT=str(source_media),
+        PRIVATE_MEDIA_ROOT=str(source_private),
+    )
     dump = next(backups.glob("*.dump"))
     media = next(backups.glob("*-media.tar.gz"))
     assert not list(backups.glob("*.part"))
 
     target_media, target_private = tmp_path / "restored-media", tmp_path / "restored-private"
     restored_url = database_url(fresh_database)
-    result = run(["bash", "scripts/restore.sh", str(dump), str(media)], DATABASE_URL=restored_url,
-                 MEDIA_ROOT=str(target_media), PRIVATE_MEDIA_ROOT=str(target_private))
+    result = run(
+        ["bash", "scripts/restore.sh", str(dump), str(media)],
+        DATABASE_URL=restored_url,
+        MEDIA_ROOT=str(target_media),
+        PRIVATE_MEDIA_ROOT=str(target_private),
+    )
 
     assert "Stock ledger balances" in result.stdout
     assert row_counts(restored_url) == expected
@@ -111,21 +123,34 @@ def test_a_broken_ledger_in_the_restored_database_fails_the_restore(fresh_databa
     settings.MEDIA_ROOT = tmp_path / "media"
     medicine = MedicineFactory()
     lot_receive(
-        medicine=medicine, lot_number="X1", expiry_date=timezone.localdate() + datetime.timedelta(days=400),
-        quantity=10, purchase_price=Decimal("1000"),
+        medicine=medicine,
+        lot_number="X1",
+        expiry_date=timezone.localdate() + datetime.timedelta(days=400),
+        quantity=10,
+        purchase_price=Decimal("1000"),
     )
     # Damage the books the way a hand-edited row would: quantity no longer the sum of movements.
     Lot.objects.filter(lot_number="X1").update(quantity=9)
     source_url = database_url(connection.settings_dict["NAME"])
     backups = tmp_path / "backups"
-    run(["bash", "scripts/backup.sh", str(backups)], DATABASE_URL=source_url,
-        MEDIA_ROOT=str(tmp_path / "media"), PRIVATE_MEDIA_ROOT=str(tmp_path / "private"))
+    run(
+        ["bash", "scripts/backup.sh", str(backups)],
+        DATABASE_URL=source_url,
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PRIVATE_MEDIA_ROOT=str(tmp_path / "private"),
+    )
 
     result = subprocess.run(
         ["bash", "scripts/restore.sh", str(next(backups.glob("*.dump")))],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
-             "DATABASE_URL": database_url(fresh_database)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
+            "DATABASE_URL": database_url(fresh_database),
+        },
     )
 
     assert result.returncode != 0

@@ -9,9 +9,7 @@ from catalog.tests.factories import MedicineFactory
 pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_pages_raise_no_csp_violation_and_alpine_still_runs(
-    make_staff, password, live_server, page
-):
+def test_admin_pages_raise_no_csp_violation_and_alpine_still_runs(make_staff, password, live_server, page):
     violations: list[str] = []
     page.on(
         "console",

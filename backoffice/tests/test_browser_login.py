@@ -7,7 +7,10 @@ from backoffice.tests.browser import admin_login, requires_chromium
 ROLE_WIDGETS = {
     Role.ADMIN: ["owner-stock-cost", "owner-stock-retail", "owner-chart-category", "owner-latest-changes"],
     Role.PHARMACIST: [
-        "pharmacist-expiring-30", "pharmacist-quarantined", "pharmacist-rx-out", "pharmacist-lots-to-act",
+        "pharmacist-expiring-30",
+        "pharmacist-quarantined",
+        "pharmacist-rx-out",
+        "pharmacist-lots-to-act",
     ],
     Role.OPERATOR: ["operator-search", "operator-out-of-stock-list", "operator-open-alerts"],
     Role.INVENTORY: ["inventory-reorder", "inventory-recent-imports", "inventory-import-shortcuts"],
@@ -32,9 +35,7 @@ def test_each_staff_role_logs_in_with_the_second_factor_and_sees_its_dashboard(
                 assert page.locator(f"#{widget_id}").count() == 0, f"{role} sees {widget_id}"
 
 
-def test_a_wrong_code_in_the_browser_keeps_the_person_on_the_login_page(
-    make_staff, password, live_server, page
-):
+def test_a_wrong_code_in_the_browser_keeps_the_person_on_the_login_page(make_staff, password, live_server, page):
     user = make_staff(Role.OPERATOR)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("input[name=username]", user.phone)

@@ -57,9 +57,7 @@ def test_inventory_staff_import_a_stock_receipt_through_the_pages_end_to_end(
     assert medicine.sellable_quantity == 120
 
 
-def test_a_pharmacist_acknowledges_an_alert_with_the_admin_action(
-    make_staff, password, live_server, page
-):
+def test_a_pharmacist_acknowledges_an_alert_with_the_admin_action(make_staff, password, live_server, page):
     from tasks.models import Alert
     from tasks.tests.factories import AlertFactory
 
@@ -118,10 +116,14 @@ def test_the_operator_searches_a_medicine_from_the_dashboard(make_staff, passwor
 
 def _settle_charts(browser_page) -> None:
     """Draw the charts at once (no animation) so the screenshot shows them complete."""
-    browser_page.wait_for_function("() => !document.querySelector('canvas.chart') || (window.Chart && "
-                           "Object.keys(Chart.instances).length === document.querySelectorAll('canvas.chart').length)")
-    browser_page.evaluate("() => { if (window.Chart) { for (const c of Object.values(Chart.instances)) "
-                  "{ c.options.animation = false; c.update('none'); } } }")
+    browser_page.wait_for_function(
+        "() => !document.querySelector('canvas.chart') || (window.Chart && "
+        "Object.keys(Chart.instances).length === document.querySelectorAll('canvas.chart').length)"
+    )
+    browser_page.evaluate(
+        "() => { if (window.Chart) { for (const c of Object.values(Chart.instances)) "
+        "{ c.options.animation = false; c.update('none'); } } }"
+    )
 
 
 @pytest.mark.slow
@@ -134,8 +136,15 @@ def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, passwo
     call_command("load_demo", verbosity=0)
     alerts_scan_expiry()
     alerts_scan_low_stock()
-    users = {role: make_staff(role, first_name=name) for role, name in (
-        (Role.ADMIN, "Dilshod"), (Role.PHARMACIST, "Malika"), (Role.OPERATOR, "Aziza"), (Role.INVENTORY, "Bekzod"))}
+    users = {
+        role: make_staff(role, first_name=name)
+        for role, name in (
+            (Role.ADMIN, "Dilshod"),
+            (Role.PHARMACIST, "Malika"),
+            (Role.OPERATOR, "Aziza"),
+            (Role.INVENTORY, "Bekzod"),
+        )
+    }
     some = Lot.objects.filter(quantity__gt=0).select_related("medicine").order_by("pk")[:3]
     rows = [["sku", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier"]] + [
         [lot.medicine.sku, f"N{lot.pk}", "31.12.2028", 60, "4 500", "Grand Pharm"] for lot in some

@@ -20,17 +20,51 @@ pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 INDEX = "/admin/"
 
-OWNER_IDS = ["owner-stock-cost", "owner-stock-retail", "owner-expiring-30", "owner-expiring-90", "owner-out-of-stock",
-             "owner-low-stock", "owner-open-alerts", "owner-imports-today", "owner-chart-category",
-             "owner-chart-expiry", "owner-chart-dispensed", "owner-latest-changes"]
-PHARMACIST_IDS = ["pharmacist-expired", "pharmacist-expiring-30", "pharmacist-expiring-90", "pharmacist-quarantined",
-                  "pharmacist-recalled", "pharmacist-rx-out", "pharmacist-lots-to-act", "pharmacist-rx-out-list"]
-OPERATOR_IDS = ["operator-search", "operator-out-of-stock", "operator-open-alerts", "operator-out-of-stock-list",
-                "operator-alerts"]
-INVENTORY_IDS = ["inventory-low-stock", "inventory-expiring-30", "inventory-import-shortcuts", "inventory-reorder",
-                 "inventory-recent-imports", "inventory-expiring"]
-WIDGETS = {Role.ADMIN: OWNER_IDS, Role.PHARMACIST: PHARMACIST_IDS, Role.OPERATOR: OPERATOR_IDS,
-           Role.INVENTORY: INVENTORY_IDS}
+OWNER_IDS = [
+    "owner-stock-cost",
+    "owner-stock-retail",
+    "owner-expiring-30",
+    "owner-expiring-90",
+    "owner-out-of-stock",
+    "owner-low-stock",
+    "owner-open-alerts",
+    "owner-imports-today",
+    "owner-chart-category",
+    "owner-chart-expiry",
+    "owner-chart-dispensed",
+    "owner-latest-changes",
+]
+PHARMACIST_IDS = [
+    "pharmacist-expired",
+    "pharmacist-expiring-30",
+    "pharmacist-expiring-90",
+    "pharmacist-quarantined",
+    "pharmacist-recalled",
+    "pharmacist-rx-out",
+    "pharmacist-lots-to-act",
+    "pharmacist-rx-out-list",
+]
+OPERATOR_IDS = [
+    "operator-search",
+    "operator-out-of-stock",
+    "operator-open-alerts",
+    "operator-out-of-stock-list",
+    "operator-alerts",
+]
+INVENTORY_IDS = [
+    "inventory-low-stock",
+    "inventory-expiring-30",
+    "inventory-import-shortcuts",
+    "inventory-reorder",
+    "inventory-recent-imports",
+    "inventory-expiring",
+]
+WIDGETS = {
+    Role.ADMIN: OWNER_IDS,
+    Role.PHARMACIST: PHARMACIST_IDS,
+    Role.OPERATOR: OPERATOR_IDS,
+    Role.INVENTORY: INVENTORY_IDS,
+}
 
 
 def ids_on(html: str) -> set[str]:
@@ -187,7 +221,7 @@ def test_the_cache_is_kept_per_role_and_language(staff_client, settings):
 
 @pytest.mark.django_db
 def test_the_operator_finds_a_medicine_by_barcode_and_sees_its_stock_and_alternatives(staff_client):
-    (stocked, low, out), = build_stock(1)
+    ((stocked, low, out),) = build_stock(1)
     client = staff_client(Role.OPERATOR)
     html = client.get(INDEX, {"medicine": out.barcode}).content.decode()
     results = html.split('id="operator-search-results"', 1)[1]
@@ -211,7 +245,7 @@ def test_the_operator_finds_a_medicine_by_substance(staff_client):
 
 @pytest.mark.django_db
 def test_out_of_stock_medicines_are_listed_with_their_in_stock_alternatives(staff_client):
-    (stocked, low, out), = build_stock(1)
+    ((stocked, low, out),) = build_stock(1)
     html = staff_client(Role.OPERATOR).get(INDEX).content.decode()
     table = html.split('id="operator-out-of-stock-list"', 1)[1].split('id="operator-alerts"', 1)[0]
     row = table.split(out.name, 1)[1].split("</tr>", 1)[0]
@@ -296,7 +330,7 @@ def test_the_operators_search_runs_the_same_number_of_queries_whatever_it_finds(
     from django.test.utils import CaptureQueriesContext
 
     client = staff_client(Role.OPERATOR)
-    (stocked, _low, _out), = build_stock(1)
+    ((stocked, _low, _out),) = build_stock(1)
     client.get(INDEX)  # the dashboard's figures are now cached: only the search is left to count
     with CaptureQueriesContext(connection) as one:
         client.get(INDEX, {"medicine": "medicine"})

@@ -38,7 +38,11 @@ def production_env(**extra: str) -> dict[str, str]:
 def test_check_deploy_warns_when_one_time_codes_would_only_be_logged():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(SMS_BACKEND="console"), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(SMS_BACKEND="console"),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode != 0
@@ -46,15 +50,17 @@ def test_check_deploy_warns_when_one_time_codes_would_only_be_logged():
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_check_deploy_reports_no_warnings_under_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -76,7 +82,11 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_production_refuses_to_start_without_allowed_hosts():
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=production_env(DJANGO_ALLOWED_HOSTS=""), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(DJANGO_ALLOWED_HOSTS=""),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode != 0
@@ -130,9 +140,7 @@ def test_errors_go_to_sentry_only_when_a_dsn_is_set():
     )
     try:
         without = run_python(code, production_env())
-        with_dsn = run_python(
-            code, production_env(SENTRY_DSN=f"http://publickey@127.0.0.1:{server.server_port}/42")
-        )
+        with_dsn = run_python(code, production_env(SENTRY_DSN=f"http://publickey@127.0.0.1:{server.server_port}/42"))
     finally:
         server.shutdown()
 

@@ -45,8 +45,12 @@ def test_the_administrator_sees_every_registered_schedule_and_login_log(rf, make
     request = rf.get("/admin/")
     request.user = make_staff(Role.ADMIN)
     shown = links(request)
-    for name in ("django_celery_beat_crontabschedule", "django_celery_beat_intervalschedule",
-                 "axes_accessfailurelog", "catalog_importjob"):
+    for name in (
+        "django_celery_beat_crontabschedule",
+        "django_celery_beat_intervalschedule",
+        "axes_accessfailurelog",
+        "catalog_importjob",
+    ):
         assert reverse(f"admin:{name}_changelist") in shown
 
 

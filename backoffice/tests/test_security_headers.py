@@ -34,8 +34,10 @@ def test_admin_pages_have_no_inline_script_the_policy_would_block(staff_client):
         assert response.status_code == 200, url
         html = response.content.decode()
         inline_scripts = [
-            chunk for chunk in html.split("<script")[1:]
-            if "src=" not in chunk.split(">", 1)[0] and 'type="application/json"' not in chunk.split(">", 1)[0]
+            chunk
+            for chunk in html.split("<script")[1:]
+            if "src=" not in chunk.split(">", 1)[0]
+            and 'type="application/json"' not in chunk.split(">", 1)[0]
             and 'type="text/template"' not in chunk.split(">", 1)[0]
         ]
         assert inline_scripts == [], f"{url}: {[s[:120] for s in inline_scripts]}"

@@ -125,8 +125,11 @@ def test_a_media_backup_taken_from_s3_restores_into_another_bucket(s3_server, se
 
     def use_bucket(bucket):
         settings.STORAGES = s3_storages(
-            bucket=bucket, endpoint_url=s3_server.endpoint_url, region=REGION,
-            access_key=ACCESS_KEY, secret_key=SECRET_KEY,
+            bucket=bucket,
+            endpoint_url=s3_server.endpoint_url,
+            region=REGION,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
         )
 
     use_bucket(s3_server.new_bucket())

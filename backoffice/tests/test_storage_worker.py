@@ -61,9 +61,26 @@ def s3_worker(s3_server, s3_bucket, tmp_path):
     log = tmp_path / "worker.log"
     with log.open("wb") as log_file:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", "solo", "-n", node,
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tasks",
+                "worker",
+                "-P",
+                "solo",
+                "-n",
+                node,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     was_eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False

@@ -86,8 +86,11 @@ def test_every_medicine_in_the_file_is_loaded_with_its_strengths(demo, db):
 
 
 def test_antibiotics_and_controlled_medicines_need_a_prescription(demo, db):
-    antibiotics = [m for m in Medicine.objects.prefetch_related("substances") if any(
-        code.startswith("J01") for s in m.substances.all() for code in s.atc_codes)]
+    antibiotics = [
+        m
+        for m in Medicine.objects.prefetch_related("substances")
+        if any(code.startswith("J01") for s in m.substances.all() for code in s.atc_codes)
+    ]
     assert len(antibiotics) >= 20
     assert all(m.is_prescription for m in antibiotics)
     controlled = Medicine.objects.filter(is_controlled=True)
@@ -108,10 +111,15 @@ def test_demo_stock_shows_every_state(demo, db):
     today = timezone.localdate()
     lots = Lot.objects.all()
     assert lots.filter(status=LotStatus.EXPIRED, expiry_date__lte=today, quantity__gt=0).exists()
-    assert lots.filter(
-        status=LotStatus.AVAILABLE, quantity__gt=0, expiry_date__gt=today,
-        expiry_date__lte=today + datetime.timedelta(days=30),
-    ).count() >= 5
+    assert (
+        lots.filter(
+            status=LotStatus.AVAILABLE,
+            quantity__gt=0,
+            expiry_date__gt=today,
+            expiry_date__lte=today + datetime.timedelta(days=30),
+        ).count()
+        >= 5
+    )
     assert lots.filter(expiry_date__gt=today + datetime.timedelta(days=600)).exists()
     assert lots.filter(status=LotStatus.QUARANTINED).count() >= 2
     assert lots.filter(status=LotStatus.RECALLED).count() == 1
@@ -126,8 +134,12 @@ def test_demo_stock_shows_every_state(demo, db):
 def test_demo_sales_spread_over_the_last_30_days(demo, db):
     now = timezone.now()
     sales = StockMovement.objects.filter(kind=MovementKind.DISPENSE)
-    assert sales.count() == StockMovement.objects.filter(kind=MovementKind.DISPENSE,
-                                                         created_at__gte=now - datetime.timedelta(days=31)).count()
+    assert (
+        sales.count()
+        == StockMovement.objects.filter(
+            kind=MovementKind.DISPENSE, created_at__gte=now - datetime.timedelta(days=31)
+        ).count()
+    )
     days = {timezone.localtime(t).date() for t in sales.values_list("created_at", flat=True)}
     assert len(days) >= 25
     assert Medicine.objects.filter(number_sold__gt=0).count() >= 100

@@ -62,9 +62,7 @@ def test_generated_barcodes_are_valid_and_unique():
 
 def test_medicines_share_substances_so_alternatives_exist():
     generate(medicines=200, lots_per_medicine=3, seed=5)
-    shared = (
-        MedicineSubstance.objects.values("substance").annotate(n=Count("medicine")).filter(n__gte=2).count()
-    )
+    shared = MedicineSubstance.objects.values("substance").annotate(n=Count("medicine")).filter(n__gte=2).count()
     assert shared >= 10
     with_stock = Medicine.objects.filter(is_active=True, sellable_quantity__gt=0)
     assert any(medicine_alternatives(medicine=m) for m in with_stock[:50])

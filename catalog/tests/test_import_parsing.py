@@ -1,6 +1,5 @@
 """Reading uploads: every row of a sheet or a CSV is read and counted, whatever its metadata or line ends say."""
 
-
 import pytest
 
 from catalog.imports.engine import import_job_create, import_job_start_check

@@ -24,9 +24,10 @@ def alert_line(alert: Alert) -> str:
         if alert.kind == AlertKind.EXPIRED:
             state = _("expired on %(date)s") % {"date": lot.expiry_date.isoformat()}
         else:
-            state = ngettext(
-                "expires in %(days)d day (%(date)s)", "expires in %(days)d days (%(date)s)", left
-            ) % {"days": left, "date": lot.expiry_date.isoformat()}
+            state = ngettext("expires in %(days)d day (%(date)s)", "expires in %(days)d days (%(date)s)", left) % {
+                "days": left,
+                "date": lot.expiry_date.isoformat(),
+            }
         return _("%(mark)s %(medicine)s, lot %(lot)s: %(state)s, %(qty)d on hand") % {
             "mark": mark,
             "medicine": lot.medicine.name,
@@ -51,9 +52,9 @@ def _lines(alerts: list[Alert], total: int) -> list[str]:
 
 def render_alerts(alerts: list[Alert]) -> tuple[str, str]:
     alerts = sorted(alerts, key=lambda a: (a.kind, a.window, a.lot.expiry_date if a.lot_id else date.max, a.pk))
-    subject = ngettext(
-        "Dorixona: %(n)d new critical alert", "Dorixona: %(n)d new critical alerts", len(alerts)
-    ) % {"n": len(alerts)}
+    subject = ngettext("Dorixona: %(n)d new critical alert", "Dorixona: %(n)d new critical alerts", len(alerts)) % {
+        "n": len(alerts)
+    }
     return subject, "\n".join(_lines(alerts, len(alerts)))
 
 

@@ -61,15 +61,18 @@ class FakeBotAPI:
                 status, payload = self.replies.pop(0)
             else:
                 self._message_id += 1
-                status, payload = 200, {
-                    "ok": True,
-                    "result": {
-                        "message_id": self._message_id,
-                        "date": 1790000000,
-                        "chat": {"id": int(body["chat_id"]), "type": "group"},
-                        "text": body["text"],
+                status, payload = (
+                    200,
+                    {
+                        "ok": True,
+                        "result": {
+                            "message_id": self._message_id,
+                            "date": 1790000000,
+                            "chat": {"id": int(body["chat_id"]), "type": "group"},
+                            "text": body["text"],
+                        },
                     },
-                }
+                )
             self.requests.append({"path": path, "body": body, "status": status})
             return status, payload
 

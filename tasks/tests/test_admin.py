@@ -164,4 +164,3 @@ def test_run_alerts_runs_every_scan_and_prints_what_it_found(capsys):
     assert "Expiry scan: 2 new, 0 resolved" in out
     assert "Stock scan:" in out
     assert Alert.objects.open().count() == 3  # and the medicine whose only lot expired is out of stock
-

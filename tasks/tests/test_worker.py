@@ -59,8 +59,19 @@ class Worker:
         self.log = log
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "tasks.celery", "worker", "--pool=solo", "-Q", queue,
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tasks.celery",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
             ],
             cwd=BASE_DIR,
             env=env,
@@ -193,8 +204,9 @@ def test_a_worker_killed_in_the_middle_of_a_scan_leaves_no_duplicate_and_no_miss
     # out again once its visibility timeout has passed.
     time.sleep(max(0.0, taken_at + VISIBILITY_TIMEOUT + 0.5 - time.monotonic()))
     second = broker.start_worker()
-    wait_until(lambda: Alert.objects.filter(kind__in=["expiry", "expired"]).count() == 4, "the redelivered scan",
-               second.log)
+    wait_until(
+        lambda: Alert.objects.filter(kind__in=["expiry", "expired"]).count() == 4, "the redelivered scan", second.log
+    )
     broker.send(scan_expiry)
     broker.send(scan_low_stock)
     wait_until(lambda: Alert.objects.filter(kind=AlertKind.OUT_OF_STOCK).exists(), "the stock scan", second.log)
@@ -221,9 +233,7 @@ def redis_down(settings):
     point_broker_at(saved)
 
 
-def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(
-    broker, redis_down, staff_client, caplog
-):
+def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(broker, redis_down, staff_client, caplog):
     from catalog.services import stock_dispense
     from tasks.tasks import scan_low_stock
 
@@ -247,5 +257,6 @@ def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(
     redis_down(settings.CELERY_BROKER_URL)
     worker = broker.start_worker()
     broker.send(scan_low_stock)
-    wait_until(lambda: Alert.objects.filter(kind=AlertKind.LOW_STOCK, medicine=medicine).exists(), "catch-up",
-               worker.log)
+    wait_until(
+        lambda: Alert.objects.filter(kind=AlertKind.LOW_STOCK, medicine=medicine).exists(), "catch-up", worker.log
+    )

@@ -27,10 +27,31 @@ LANGUAGES = ["uz", "ru"]
 # Packages whose admin screens staff use and whose strings we translate ourselves.
 THIRD_PARTY = ["unfold", "django_otp", "import_export", "simple_history", "axes", "django_celery_beat"]
 LINK_DIR = "i18n_third_party"
-IGNORE = [".venv", "bench", "media", "staticfiles", "docs", "scripts", "fixtures", "node_modules", "*/tests/*",
-          "*/migrations/*", "tests"]
-COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "media", "staticfiles", "docs", "__pycache__", "*.sqlite3*",
-                                     ".pytest_cache", ".ruff_cache", LINK_DIR)
+IGNORE = [
+    ".venv",
+    "bench",
+    "media",
+    "staticfiles",
+    "docs",
+    "scripts",
+    "fixtures",
+    "node_modules",
+    "*/tests/*",
+    "*/migrations/*",
+    "tests",
+]
+COPY_IGNORE = shutil.ignore_patterns(
+    ".venv",
+    ".git",
+    "media",
+    "staticfiles",
+    "docs",
+    "__pycache__",
+    "*.sqlite3*",
+    ".pytest_cache",
+    ".ruff_cache",
+    LINK_DIR,
+)
 
 
 def parse_po(path: Path) -> list[dict]:
@@ -67,7 +88,7 @@ def parse_po(path: Path) -> list[dict]:
                 break
         else:
             if line.startswith("msgstr"):
-                index = line[6:line.index(" ")].strip("[]") or "0"
+                index = line[6 : line.index(" ")].strip("[]") or "0"
                 key = ("msgstr", index)
                 current["msgstr"][index] = unquote(line[line.index(" ") :])
             elif line.startswith('"') and key is not None:

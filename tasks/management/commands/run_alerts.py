@@ -22,9 +22,10 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"Sweep: {expired} lot(s) moved to expired.")
         for result in (services.alerts_scan_expiry(), services.alerts_scan_low_stock()):
-            open_text = ", ".join(
-                f"{AlertKind(kind).label}: {count}" for kind, count in sorted(result.open_by_kind.items())
-            ) or "none"
+            open_text = (
+                ", ".join(f"{AlertKind(kind).label}: {count}" for kind, count in sorted(result.open_by_kind.items()))
+                or "none"
+            )
             self.stdout.write(
                 f"{result.scan.capitalize()} scan: {result.created} new, {result.resolved} resolved; open: {open_text}"
             )
