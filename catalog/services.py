@@ -497,14 +497,35 @@ def stock_write_off(*, lot: Lot, quantity: int | None, reason: str, user=None, r
 # What a correction of a lot's paperwork may change; quantity and status change
 # only through the stock services above.
 LOT_DETAIL_FIELDS = ("lot_number", "expiry_date", "received_date", "purchase_price", "supplier")
+
+
 # What identifies the batch on the box and decides until when it may be sold:
 # correcting either is recorded with the reason (a supplier's letter, a misprint).
-LOT_FIELDS_NEEDING_REASON = ("lot_number", "expiry_date")
+@dataclass(frozen=True)
+class ReasonRule:
+    """Fields whose change must carry a reason, and the one wording of the refusal.
+
+    The services enforce it (``require``); the admin forms ask for the reason
+    with the same rule and the same words (``needed``, ``message``).
+    """
+
+    fields: tuple[str, ...]
+    message: str
+    code: str
+
+    def needed(self, changed: Iterable[str]) -> list[str]:
+        """The fields among ``changed`` that need a reason."""
+        changed = set(changed)
+        return [name for name in self.fields if name in changed]
+
+    def require(self, changed: Iterable[str], reason: str) -> None:
+        if self.needed(changed) and not reason:
+            raise ReasonRequired(self.message, code=self.code)
 
 
-def lot_correction_needs_reason(changed: Iterable[str]) -> list[str]:
-    """The fields among ``changed`` whose correction must carry a reason."""
-    return [name for name in LOT_FIELDS_NEEDING_REASON if name in set(changed)]
+LOT_CORRECTION_REASON = ReasonRule(
+    ("lot_number", "expiry_date"), _("Say why the lot number or expiry date is corrected."), "lot_reason_required"
+)
 
 
 @transaction.atomic
@@ -525,8 +546,7 @@ def lot_update_details(*, lot: Lot, changes: dict, user=None, reason: str = "") 
     locked = _lock_lot(lot)
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]
     reason = (reason or "").strip()
-    if lot_correction_needs_reason(changed) and not reason:
-        raise ReasonRequired(_("Say why the lot number or expiry date is corrected."), code="lot_reason_required")
+    LOT_CORRECTION_REASON.require(changed, reason)
     for name in changed:
         setattr(locked, name, changes[name])
     if changed:
@@ -591,12 +611,11 @@ MEDICINE_DETAIL_FIELDS = (
     "price", "reorder_level", "is_prescription", "is_controlled", "is_active", "description", "usage", "image",
 )  # fmt: skip
 # A change of these is what a customer pays or whether they may buy: it is recorded with a reason.
-MEDICINE_FIELDS_NEEDING_REASON = ("price", "is_prescription", "is_controlled")
-
-
-def medicine_change_needs_reason(changed: Iterable[str]) -> list[str]:
-    """The fields among ``changed`` whose change must carry a reason."""
-    return [name for name in MEDICINE_FIELDS_NEEDING_REASON if name in set(changed)]
+MEDICINE_CHANGE_REASON = ReasonRule(
+    ("price", "is_prescription", "is_controlled"),
+    _("Say why the price or the dispensing rules change."),
+    "medicine_reason_required",
+)
 
 
 @transaction.atomic
@@ -629,8 +648,7 @@ def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str
     if not changed:
         return locked
     reason = (reason or "").strip()
-    if medicine_change_needs_reason(names.get(key, key) for key in changed) and not reason:
-        raise ReasonRequired(_("Say why the price or the dispensing rules change."), code="medicine_reason_required")
+    MEDICINE_CHANGE_REASON.require((names.get(key, key) for key in changed), reason)
     if user is not None:
         locked._history_user = user
     locked._change_reason = reason[:100] or None

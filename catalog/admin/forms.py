@@ -9,10 +9,11 @@ from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextareaWid
 from catalog.models import Lot, Medicine
 from catalog.services import (
     CLOSED_TO_RECEIPTS,
+    LOT_CORRECTION_REASON,
     LOT_DETAIL_FIELDS,
+    MEDICINE_CHANGE_REASON,
     MEDICINE_DETAIL_FIELDS,
-    lot_correction_needs_reason,
-    medicine_change_needs_reason,
+    ReasonRule,
 )
 
 
@@ -102,22 +103,20 @@ class LotReceiveForm(forms.ModelForm):
 
 
 class ChangeReasonMixin:
-    """A ``change_reason`` field, required when one of ``reason_required_for`` changes; kept in the history.
+    """A ``change_reason`` field, required where the service's ``reason_rule`` says; kept in the history.
 
-    ``reason_needed(changed)`` names the fields that need it (a service's own rule).
+    The rule and its wording are the service's own (``catalog.services.ReasonRule``),
+    so the form asks exactly when the service would refuse, in the same words.
     """
 
-    reason_message = _("Say why.")
-
-    def reason_needed(self, changed: list[str]) -> list[str]:
-        raise NotImplementedError
+    reason_rule: ReasonRule
 
     def clean(self):
         cleaned = super().clean()
         reason = (cleaned.get("change_reason") or "").strip()
         cleaned["change_reason"] = reason
-        if self.instance.pk and not reason and self.reason_needed(self.changed_data):
-            self.add_error("change_reason", self.reason_message)
+        if self.instance.pk and not reason and self.reason_rule.needed(self.changed_data):
+            self.add_error("change_reason", self.reason_rule.message)
         return cleaned
 
 
@@ -196,25 +195,19 @@ class MedicineForm(EditedSinceOpenedMixin, ChangeReasonMixin, forms.ModelForm):
     change_reason = change_reason_field(
         _("Required when the price or the prescription or controlled flag changes; shown in the history.")
     )
-    reason_message = _("Say why the price or the dispensing rules change.")
+    reason_rule = MEDICINE_CHANGE_REASON
 
     class Meta:
         model = Medicine
         fields = list(MEDICINE_DETAIL_FIELDS)
-
-    def reason_needed(self, changed: list[str]) -> list[str]:
-        return medicine_change_needs_reason(changed)
 
 
 class LotChangeForm(EditedSinceOpenedMixin, ChangeReasonMixin, forms.ModelForm):
     """A lot's paperwork: correcting its number or expiry date says why (kept in its history)."""
 
     change_reason = change_reason_field(_("Required when the lot number or expiry date changes; shown in the history."))
-    reason_message = _("Say why the lot number or expiry date is corrected.")
+    reason_rule = LOT_CORRECTION_REASON
 
     class Meta:
         model = Lot
         fields = list(LOT_DETAIL_FIELDS)
-
-    def reason_needed(self, changed: list[str]) -> list[str]:
-        return lot_correction_needs_reason(changed)
