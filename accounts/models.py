@@ -53,6 +53,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     address = models.CharField(_("address"), max_length=500, blank=True)
     email = models.EmailField(_("e-mail"), blank=True, help_text=_("Where alert e-mails go."))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CUSTOMER, db_index=True)
+    # Where a staff member works: they see and move stock of these places only
+    # (the administrator sees every place). See catalog.stock.places.
+    locations = models.ManyToManyField(
+        "catalog.Location", verbose_name=_("locations"), blank=True, related_name="staff"
+    )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False, editable=False)
     # Set when the owner proved the phone with an SMS code. An inactive account

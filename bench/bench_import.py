@@ -137,7 +137,7 @@ def _cleanup(job) -> None:
     from django.db import connection, transaction
 
     from catalog.models import Lot, StockMovement
-    from catalog.services import medicines_refresh_stock
+    from catalog.stock import medicines_refresh_stock
 
     with transaction.atomic():
         lot_ids = list(StockMovement.objects.filter(reference=job.reference).values_list("lot_id", flat=True))

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
 
-from . import services
+from . import services, stock
 from .models import (
     ActiveSubstance,
     Category,
@@ -226,7 +226,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
         def receive(spec=spec, received=received, expiry=expiry, received_at=received_at):
             context = _as_of(received) if expiry <= today else contextlib.nullcontext()
             with context:
-                lot = services.lot_receive(
+                lot = stock.lot_receive(
                     medicine=medicine,
                     lot_number=spec["lot_number"],
                     expiry_date=expiry,
@@ -247,7 +247,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
             q = spec["quarantine"]
 
             def quarantine(spec=spec, q=q):
-                services.lot_quarantine(lot=lots[spec["lot_number"]], reason=q["reason"])
+                stock.lot_quarantine(lot=lots[spec["lot_number"]], reason=q["reason"])
                 result.quarantined += 1
 
             events.append((_moment(today, now, q["days_ago"], datetime.time(12, 0)), 2, quarantine))
@@ -255,7 +255,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
             r = spec["recall"]
 
             def recall(spec=spec, r=r):
-                services.lot_recall(lot=lots[spec["lot_number"]], reason=r["reason"])
+                stock.lot_recall(lot=lots[spec["lot_number"]], reason=r["reason"])
                 result.recalled += 1
 
             events.append((_moment(today, now, r["days_ago"], datetime.time(12, 0)), 2, recall))
@@ -264,7 +264,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
             moment = _moment(today, now, w["days_ago"], datetime.time(18, 0))
 
             def write_off(spec=spec, w=w, moment=moment):
-                movement = services.stock_write_off(
+                movement = stock.stock_write_off(
                     lot=lots[spec["lot_number"]],
                     quantity=w["quantity"],
                     reason=w["reason"],
@@ -279,7 +279,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
         moment = _moment(today, now, sale["days_ago"], datetime.time.fromisoformat(sale["time"]))
 
         def dispense(sale=sale, number=number, moment=moment):
-            movements = services.stock_dispense(
+            movements = stock.stock_dispense(
                 medicine=medicine,
                 quantity=sale["quantity"],
                 reason=SALE_REASON,
@@ -308,8 +308,8 @@ def load_stock(data: dict, by_sku: dict[str, Medicine], result: LoadResult) -> N
         _replay_medicine(medicine, entry, today, now, result)
     if result.lots:
         # Lots past their date become "expired" exactly as the nightly sweep does it.
-        result.expired = services.lots_expire(today=today)
-        services.medicines_refresh_stock(medicine_ids=[m.pk for m in by_sku.values()], today=today)
+        result.expired = stock.lots_expire(today=today)
+        stock.medicines_refresh_stock(medicine_ids=[m.pk for m in by_sku.values()], today=today)
 
 
 @transaction.atomic

@@ -98,3 +98,30 @@ class InsufficientStock(CatalogError):
             for line in self.lines
         )
         super().__init__(message, details=details)
+
+
+class LocationRequired(CatalogError):
+    """The stock is in more than one place (or none): the caller must say which."""
+
+    code = "location_required"
+    default_message = _("Say at which location: the stock is kept in more than one place.")
+
+
+class LocationForbidden(CatalogError):
+    """A staff member acting on the stock of a place they do not work at."""
+
+    code = "location_forbidden"
+    default_message = _("You do not work at %(location)s: its stock is not yours to change.")
+
+
+class TransferStateError(CatalogError):
+    code = "transfer_state"
+    default_message = _("Transfer %(transfer)s is %(state)s: this operation is not allowed.")
+
+
+class PartsPerPackLocked(CatalogError):
+    code = "parts_per_pack_locked"
+    default_message = _(
+        "The number of parts per pack cannot change once the medicine has stock movements: "
+        "every quantity already recorded would change its meaning."
+    )

@@ -1,24 +1,26 @@
 """Checks of the stock ledger's invariants, shared by ``check_stock_ledger`` and the tests.
 
-1. A lot's quantity equals the sum of its movements.
-2. Each movement's ``balance_after`` equals the previous movement's balance
-   plus its own quantity (in the order they were written), and the last
-   balance equals the lot's quantity.
-3. Each medicine's ``sellable_quantity`` and ``nearest_expiry`` match its
-   sellable lots today.
+1. A lot's stock at a place equals the sum of its movements there, and a lot's
+   quantity equals the sum of its stock over the places.
+2. Each movement's ``balance_after`` equals the previous movement's balance at
+   that place plus its own quantity (in the order they were written), and the
+   last balance equals the lot's stock there.
+3. Each medicine's derived stock at each place (``MedicineStock``) and for the
+   chain (``Medicine``) matches its sellable stock today.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import F, IntegerField, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import F, IntegerField, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Lot, Medicine, StockMovement
-from .selectors import sellable_lots_q
+from .models import Lot, LotStock, Medicine, MedicineStock, StockMovement
+from .stock.rules import sellable_stock_q
 
 
 @dataclass(frozen=True)
@@ -32,80 +34,153 @@ class Problem:
 
 
 def lot_sum_problems(lot_ids=None) -> list[Problem]:
-    total = (
-        StockMovement.objects.filter(lot_id=OuterRef("pk"))
+    moved = (
+        StockMovement.objects.filter(lot_id=OuterRef("lot_id"), location_id=OuterRef("location_id"))
         .order_by()
-        .values("lot_id")
+        .values("lot_id", "location_id")
         .annotate(total=Sum("quantity"))
         .values("total")
     )
-    lots = Lot.objects.annotate(ledger=Coalesce(Subquery(total, output_field=IntegerField()), Value(0)))
+    stocks = LotStock.objects.annotate(ledger=Coalesce(Subquery(moved, output_field=IntegerField()), Value(0)))
+    held = (
+        LotStock.objects.filter(lot_id=OuterRef("pk"))
+        .order_by()
+        .values("lot_id")
+        .annotate(t=Sum("quantity"))
+        .values("t")
+    )
+    lots = Lot.objects.annotate(held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)))
+    unplaced = StockMovement.objects.exclude(
+        lot_id__in=LotStock.objects.filter(location_id=OuterRef("location_id")).values("lot_id")
+    )
     if lot_ids is not None:
-        lots = lots.filter(pk__in=lot_ids)
-    bad = lots.exclude(quantity=F("ledger")).select_related("medicine").order_by("pk")
-    return [
+        stocks, lots, unplaced = (
+            stocks.filter(lot_id__in=lot_ids),
+            lots.filter(pk__in=lot_ids),
+            unplaced.filter(lot_id__in=lot_ids),
+        )
+    problems = [
+        Problem(
+            "lot_sum",
+            stock.lot_id,
+            f"lot {stock.lot.lot_number} of {stock.lot.medicine} at {stock.location}: "
+            f"stock {stock.quantity}, movements there sum to {stock.ledger}",
+        )
+        for stock in stocks.exclude(quantity=F("ledger")).select_related("lot__medicine", "location").order_by("pk")
+    ]
+    problems += [
         Problem(
             "lot_sum",
             lot.pk,
-            f"lot {lot.lot_number} of {lot.medicine}: quantity {lot.quantity}, movements sum to {lot.ledger}",
+            f"lot {lot.lot_number} of {lot.medicine}: quantity {lot.quantity}, places hold {lot.held}",
         )
-        for lot in bad
+        for lot in lots.exclude(quantity=F("held")).select_related("medicine").order_by("pk")
     ]
+    problems += [
+        Problem("lot_sum", lot_id, f"movement #{pk} at location #{location_id} has no stock row there")
+        for pk, lot_id, location_id in unplaced.values_list("pk", "lot_id", "location_id").order_by("pk")[:1000]
+    ]
+    return problems
 
 
 def balance_chain_problems(lot_ids=None, chunk_size: int = 20000) -> list[Problem]:
-    """Walk the movements of every lot in the order they were written (by id), streaming."""
+    """Walk the movements of every lot at every place in the order they were written (by id), streaming."""
     problems: list[Problem] = []
-    movements = StockMovement.objects.order_by("lot_id", "pk").values_list("pk", "lot_id", "quantity", "balance_after")
+    movements = StockMovement.objects.order_by("lot_id", "location_id", "pk").values_list(
+        "pk", "lot_id", "location_id", "quantity", "balance_after"
+    )
     if lot_ids is not None:
         movements = movements.filter(lot_id__in=lot_ids)
-    last_balance: dict[int, int] = {}
-    current_lot, running = None, 0
-    for pk, lot_id, quantity, balance_after in movements.iterator(chunk_size=chunk_size):
-        if lot_id != current_lot:
-            if current_lot is not None:
-                last_balance[current_lot] = running
-            current_lot, running = lot_id, 0
+    last_balance: dict[tuple[int, int], int] = {}
+    current, running = None, 0
+    for pk, lot_id, location_id, quantity, balance_after in movements.iterator(chunk_size=chunk_size):
+        key = (lot_id, location_id)
+        if key != current:
+            if current is not None:
+                last_balance[current] = running
+            current, running = key, 0
         running += quantity
         if balance_after != running:
             problems.append(
                 Problem("balance_chain", lot_id, f"movement #{pk}: balance_after {balance_after}, expected {running}")
             )
             running = balance_after  # report each break once, not every later movement
-    if current_lot is not None:
-        last_balance[current_lot] = running
-    quantities = Lot.objects.filter(pk__in=list(last_balance)) if len(last_balance) < 50000 else Lot.objects.all()
-    for lot_id, quantity in quantities.values_list("pk", "quantity").iterator(chunk_size=chunk_size):
-        if lot_id in last_balance and last_balance[lot_id] != quantity:
+    if current is not None:
+        last_balance[current] = running
+    stocks = LotStock.objects.all()
+    if lot_ids is not None:
+        stocks = stocks.filter(lot_id__in=lot_ids)
+    for lot_id, location_id, quantity in stocks.values_list("lot_id", "location_id", "quantity").iterator(
+        chunk_size=chunk_size
+    ):
+        key = (lot_id, location_id)
+        if key in last_balance and last_balance[key] != quantity:
             problems.append(
-                Problem("balance_chain", lot_id, f"last balance_after {last_balance[lot_id]}, lot quantity {quantity}")
+                Problem(
+                    "balance_chain",
+                    lot_id,
+                    f"at location #{location_id}: last balance_after {last_balance[key]}, stock {quantity}",
+                )
             )
     return problems
 
 
 def derived_problems(medicine_ids=None, today: datetime.date | None = None) -> list[Problem]:
     today = today or timezone.localdate()
-    sellable = Q(sellable_lots_q(today, prefix="lots__"))
-    medicines = Medicine.objects.annotate(
-        expected_quantity=Coalesce(Sum("lots__quantity", filter=sellable), Value(0)),
-        expected_expiry=Min("lots__expiry_date", filter=sellable),
-    )
+    sellable = LotStock.objects.filter(sellable_stock_q(today))
+    if medicine_ids is not None:
+        sellable = sellable.filter(lot__medicine_id__in=medicine_ids)
+    expected: dict[tuple[int, int], tuple[int, datetime.date | None]] = {
+        (medicine_id, location_id): (total, nearest)
+        for medicine_id, location_id, total, nearest in sellable.values("lot__medicine_id", "location_id")
+        .annotate(total=Sum("quantity"), nearest=Min("lot__expiry_date"))
+        .values_list("lot__medicine_id", "location_id", "total", "nearest")
+        .order_by()
+    }
+    problems = []
+    rows = MedicineStock.objects.all()
+    if medicine_ids is not None:
+        rows = rows.filter(medicine_id__in=medicine_ids)
+    seen = set()
+    chain: dict[int, list] = defaultdict(lambda: [0, None])
+    for medicine_id, location_id, quantity, expiry in rows.values_list(
+        "medicine_id", "location_id", "sellable_quantity", "nearest_expiry"
+    ).iterator(chunk_size=5000):
+        seen.add((medicine_id, location_id))
+        want = expected.get((medicine_id, location_id), (0, None))
+        if (quantity, expiry) != want:
+            problems.append(
+                Problem(
+                    "derived",
+                    medicine_id,
+                    f"at location #{location_id}: sellable {quantity} (lots say {want[0]}), "
+                    f"nearest expiry {expiry} (lots say {want[1]})",
+                )
+            )
+    for (medicine_id, location_id), (total, nearest) in expected.items():
+        if (medicine_id, location_id) not in seen:
+            problems.append(
+                Problem("derived", medicine_id, f"at location #{location_id}: no stock row, lots say {total}")
+            )
+        totals = chain[medicine_id]
+        totals[0] += total
+        totals[1] = nearest if totals[1] is None else min(totals[1], nearest)
+    medicines = Medicine.objects.all()
     if medicine_ids is not None:
         medicines = medicines.filter(pk__in=medicine_ids)
-    problems = []
-    for m in (
+    for pk, name, quantity, expiry in (
         medicines.order_by("pk")
-        .values_list("pk", "name", "sellable_quantity", "expected_quantity", "nearest_expiry", "expected_expiry")
+        .values_list("pk", "name", "sellable_quantity", "nearest_expiry")
         .iterator(chunk_size=5000)
     ):
-        pk, name, quantity, expected_quantity, expiry, expected_expiry = m
-        if quantity != expected_quantity or expiry != expected_expiry:
+        want = tuple(chain.get(pk, (0, None)))
+        if (quantity, expiry) != want:
             problems.append(
                 Problem(
                     "derived",
                     pk,
-                    f"{name}: sellable_quantity {quantity} (lots say {expected_quantity}), "
-                    f"nearest_expiry {expiry} (lots say {expected_expiry})",
+                    f"{name}: sellable_quantity {quantity} (lots say {want[0]}), "
+                    f"nearest_expiry {expiry} (lots say {want[1]})",
                 )
             )
     return problems

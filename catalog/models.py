@@ -1,10 +1,20 @@
 """Catalogue and stock.
 
-Stock lives in lots (expiry, status, quantity on hand); every change of a
-lot's quantity is a ``StockMovement`` row written by ``catalog.services``.
-A medicine's ``sellable_quantity`` and ``nearest_expiry`` are derived from
-its lots by those services (never typed in) and kept on the row so that
-lists, filters and the public API read them without aggregating lots.
+A ``Lot`` is one batch of a medicine (number, expiry, status, purchase price)
+wherever its packs are; what is on hand is per lot per place, in
+``LotStock`` (Odoo's quant, ERPNext's bin). Every change of a lot's stock at
+a place is a ``StockMovement`` row naming that place, written by the stock
+core (``catalog.stock``), the only code that writes quantities, movements and
+the derived stock columns:
+
+- ``LotStock.quantity``: units of the lot at the place (the ledger's sum there);
+- ``Lot.quantity``: the lot's units in every place, transit included;
+- ``MedicineStock``: sellable units and the nearest sellable expiry of a medicine
+  at a place, in a narrow table of its own so a sale rewrites a small row;
+- ``Medicine.sellable_quantity`` / ``nearest_expiry``: the same for the whole chain.
+
+Quantities count the smallest unit sold: a pack, or a part of it (a blister,
+an ampoule) for a medicine with ``parts_per_pack`` > 1.
 """
 
 from decimal import Decimal
@@ -41,6 +51,84 @@ validate_atc = RegexValidator(
     _("An ATC code looks like N02BE01."),
     code="invalid_atc",
 )
+
+
+class Region(models.TextChoices):
+    """The regions of Uzbekistan (the capital is a region of its own)."""
+
+    TASHKENT_CITY = "tashkent_city", _("Tashkent city")
+    TASHKENT = "tashkent", _("Tashkent region")
+    ANDIJAN = "andijan", _("Andijan region")
+    BUKHARA = "bukhara", _("Bukhara region")
+    FERGANA = "fergana", _("Fergana region")
+    JIZZAKH = "jizzakh", _("Jizzakh region")
+    KASHKADARYA = "kashkadarya", _("Kashkadarya region")
+    KHOREZM = "khorezm", _("Khorezm region")
+    NAMANGAN = "namangan", _("Namangan region")
+    NAVOI = "navoi", _("Navoi region")
+    SAMARKAND = "samarkand", _("Samarkand region")
+    SURKHANDARYA = "surkhandarya", _("Surkhandarya region")
+    SYRDARYA = "syrdarya", _("Syrdarya region")
+    KARAKALPAKSTAN = "karakalpakstan", _("Republic of Karakalpakstan")
+
+
+class LocationKind(models.TextChoices):
+    BRANCH = "branch", _("Branch")
+    WAREHOUSE = "warehouse", _("Warehouse")
+    # Where packs are between a transfer's sending and its receipt (one per chain,
+    # created by the stock core); never sellable, never anyone's workplace.
+    TRANSIT = "transit", _("In transit")
+
+
+class Location(models.Model):
+    """A place that holds stock: a branch (pharmacy) or a warehouse."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    code = models.SlugField(
+        _("code"), max_length=32, unique=True, help_text=_("Short code used in imports and documents, e.g. chilonzor.")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=LocationKind.choices, default=LocationKind.BRANCH)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    region = models.CharField(_("region"), max_length=32, choices=Region.choices, default=Region.TASHKENT_CITY)
+    district = models.CharField(_("district"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
+    opening_hours = models.CharField(
+        _("opening hours"), max_length=200, blank=True, help_text=_("e.g. Mon–Sat 08:00–22:00")
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_public = models.BooleanField(
+        _("sells to the public"), default=True, help_text=_("Shown to customers as a pharmacy that has medicines.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="location_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="location_longitude_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=LocationKind.TRANSIT) | Q(is_public=False), name="location_transit_not_public"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def holds_sellable_stock(self) -> bool:
+        return self.kind != LocationKind.TRANSIT
 
 
 class Category(models.Model):
@@ -172,6 +260,22 @@ class Medicine(models.Model):
     )
     dosage_form = models.CharField(_("dosage form"), max_length=32, choices=DosageForm.choices)
     pack_size = models.PositiveIntegerField(_("pack size"), default=1, validators=[MinValueValidator(1)])
+    # Sold by the part (a blister of a box, an ampoule of ten): stock counts parts.
+    parts_per_pack = models.PositiveSmallIntegerField(
+        _("parts per pack"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("1 when the pack is sold whole; e.g. 2 for a box of two blisters sold by the blister."),
+    )
+    part_name = models.CharField(_("name of a part"), max_length=40, blank=True, help_text=_("e.g. blister, ampoule"))
+    part_price = models.DecimalField(
+        _("price of a part, UZS"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Empty: the pack price divided by the parts."),
+    )
     substances = models.ManyToManyField(
         ActiveSubstance, verbose_name=_("active substances"), through="MedicineSubstance", related_name="medicines"
     )
@@ -180,11 +284,15 @@ class Medicine(models.Model):
         _("controlled substance"), default=False, help_text=_("Narcotic or psychotropic: never sold online.")
     )
     price = models.DecimalField(_("price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
-    reorder_level = models.PositiveIntegerField(_("reorder level"), default=0)
+    reorder_level = models.PositiveIntegerField(
+        _("reorder level"),
+        default=0,
+        help_text=_("In units sold (parts for a divisible medicine); per location overridable."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     number_sold = models.PositiveIntegerField(_("number sold"), default=0, editable=False)
 
-    # Derived from lots by catalog.services; never edited by hand.
+    # The chain's totals over every place, derived by the stock core; never edited by hand.
     sellable_quantity = models.PositiveIntegerField(_("sellable stock"), default=0, editable=False)
     nearest_expiry = models.DateField(_("nearest expiry"), null=True, blank=True, editable=False)
     # Case-folded name, manufacturer and substances in Latin and Cyrillic for
@@ -216,6 +324,10 @@ class Medicine(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="medicine_price_not_negative"),
+            models.CheckConstraint(condition=Q(parts_per_pack__gte=1), name="medicine_parts_per_pack_positive"),
+            models.CheckConstraint(
+                condition=Q(part_price__isnull=True) | Q(part_price__gte=0), name="medicine_part_price_not_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["category", "is_active"], name="medicine_category_active_idx"),
@@ -242,6 +354,19 @@ class Medicine(models.Model):
     @property
     def is_out_of_stock(self) -> bool:
         return self.sellable_quantity == 0
+
+    @property
+    def is_divisible(self) -> bool:
+        return self.parts_per_pack > 1
+
+    @property
+    def unit_price(self) -> Decimal:
+        """The price of one unit sold: the pack, or a part (its own price, else the pack's divided)."""
+        if not self.is_divisible:
+            return self.price
+        if self.part_price is not None:
+            return self.part_price
+        return (self.price / self.parts_per_pack).quantize(Decimal("0.01"))
 
 
 class MedicineSubstance(models.Model):
@@ -290,6 +415,7 @@ class Lot(models.Model):
     lot_number = models.CharField(_("lot number"), max_length=64)
     expiry_date = models.DateField(_("expiry date"))
     received_date = models.DateField(_("received"))
+    # Units of this lot in every place, transit included (the sum of its LotStock rows).
     quantity = models.IntegerField(_("quantity on hand"), default=0, editable=False)
     purchase_price = models.DecimalField(
         _("purchase price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))]
@@ -330,20 +456,85 @@ class Lot(models.Model):
         return f"{self.medicine} · {self.lot_number}"
 
 
+class LotStock(models.Model):
+    """Units of one lot at one place (Odoo's quant): the ledger's balance there."""
+
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="stocks")
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="lot_stocks"
+    )
+    quantity = models.IntegerField(_("quantity"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("stock of a lot at a location")
+        verbose_name_plural = _("stock by lot and location")
+        constraints = [
+            models.UniqueConstraint(fields=["lot", "location"], name="lot_stock_once_per_location"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="lot_stock_not_negative"),
+        ]
+        indexes = [
+            # FEFO at a place and a place's lists: its lots.
+            models.Index(fields=["location", "lot"], name="lot_stock_location_lot_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot} @ {self.location_id}: {self.quantity}"
+
+
+class MedicineStock(models.Model):
+    """A medicine's sellable units and nearest sellable expiry at one place.
+
+    The derived columns are the stock core's; ``reorder_level`` is a person's
+    override of the medicine's default at this place (empty: the default).
+    """
+
+    medicine = models.ForeignKey(
+        Medicine, verbose_name=_("medicine"), on_delete=models.CASCADE, related_name="stock_levels"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="medicine_stocks"
+    )
+    sellable_quantity = models.PositiveIntegerField(_("sellable stock"), default=0, editable=False)
+    nearest_expiry = models.DateField(_("nearest expiry"), null=True, blank=True, editable=False)
+    reorder_level = models.PositiveIntegerField(
+        _("reorder level here"), null=True, blank=True, help_text=_("Empty: the medicine's reorder level.")
+    )
+
+    class Meta:
+        verbose_name = _("stock of a medicine at a location")
+        verbose_name_plural = _("stock by medicine and location")
+        constraints = [
+            models.UniqueConstraint(fields=["medicine", "location"], name="medicine_stock_once_per_location"),
+        ]
+        indexes = [
+            models.Index(fields=["location", "sellable_quantity"], name="medicine_stock_loc_qty_idx"),
+            models.Index(fields=["location", "nearest_expiry"], name="medicine_stock_loc_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medicine_id} @ {self.location_id}: {self.sellable_quantity}"
+
+
 class MovementKind(models.TextChoices):
     RECEIPT = "receipt", _("Receipt")
     DISPENSE = "dispense", _("Dispense")
     WRITE_OFF = "write_off", _("Write-off")
     ADJUSTMENT = "adjustment", _("Stocktake adjustment")
     RETURN = "return", _("Return")
+    TRANSFER_OUT = "transfer_out", _("Transfer out")
+    TRANSFER_IN = "transfer_in", _("Transfer in")
 
 
 class StockMovement(models.Model):
-    """The stock ledger: append-only. A lot's quantity is the sum of its movements."""
+    """The stock ledger: append-only. A lot's quantity at a place is the sum of its movements there."""
 
     lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="movements")
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="movements"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=MovementKind.choices)
     quantity = models.IntegerField(_("quantity"), help_text=_("Positive in, negative out."))
+    # The lot's balance at this place after the movement.
     balance_after = models.IntegerField(_("balance after"))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -368,6 +559,7 @@ class StockMovement(models.Model):
         ]
         indexes = [
             models.Index(fields=["lot", "created_at"], name="movement_lot_time_idx"),
+            models.Index(fields=["location", "created_at"], name="movement_location_time_idx"),
             models.Index(fields=["kind", "created_at"], name="movement_kind_time_idx"),
         ]
 
@@ -375,5 +567,6 @@ class StockMovement(models.Model):
         return f"{self.get_kind_display()} {self.quantity:+d} · {self.lot}"
 
 
-# Spreadsheet import jobs (the import log) live in their own module.
+# Spreadsheet import jobs (the import log) and transfers live in their own modules.
 from catalog.models_imports import ImportJob, ImportKind, ImportState  # noqa: E402,F401
+from catalog.models_transfers import Transfer, TransferLine, TransferState  # noqa: E402,F401

@@ -57,6 +57,11 @@ class Alert(models.Model):
     lot = models.ForeignKey(
         "catalog.Lot", verbose_name=_("lot"), null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
     )
+    # The place the alert is about (low stock at a branch is not low stock at the
+    # warehouse); its staff receive it.
+    location = models.ForeignKey(
+        "catalog.Location", verbose_name=_("location"), null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     # Days before expiry the alert is about (180, 90, 30); 0 for expired stock
     # and stock alerts. WINDOW is a reserved word in SQL, hence the column name.
     window = models.PositiveSmallIntegerField(_("window, days"), default=0, db_column="window_days")
@@ -95,6 +100,7 @@ class Alert(models.Model):
                 F("kind"),
                 Coalesce(F("medicine"), Value(0)),
                 Coalesce(F("lot"), Value(0)),
+                Coalesce(F("location"), Value(0)),
                 F("window"),
                 condition=Q(resolved_at__isnull=True),
                 name="alert_one_open_per_subject",

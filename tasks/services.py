@@ -281,7 +281,7 @@ def alerts_scan_low_stock(*, now: datetime | None = None) -> ScanResult:
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:
     """Move lots past their expiry date to status expired (catalog's sweep, with history)."""
-    from catalog.services import lots_expire
+    from catalog.stock import lots_expire
 
     return lots_expire(today=timezone.localdate(now or timezone.now()))
 

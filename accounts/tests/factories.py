@@ -26,7 +26,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
+    """A staff member working at the main location (``locations=[...]`` for others, ``[]`` for none)."""
+
     role = Role.PHARMACIST
+
+    @factory.post_generation
+    def locations(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        if extracted is None:
+            from catalog.tests.factories import main_location
+
+            extracted = [main_location()]
+        obj.locations.set(extracted)
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):

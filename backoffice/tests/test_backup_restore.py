@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backoffice.storage_config import local_storages
 from catalog.models import Lot, Medicine, StockMovement
-from catalog.services import lot_receive, stock_dispense, stock_write_off
+from catalog.stock import lot_receive, stock_dispense, stock_write_off
 from catalog.tests.factories import MedicineFactory
 from conftest import requires_postgres
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
-from catalog import services
+from catalog import services, stock
 from catalog.formatting import format_uzs
 from catalog.models import ImportJob, ImportKind, LotStatus
 from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
@@ -87,12 +87,12 @@ def build_stock(n: int = 3):
         stocked = medicine_with([(substance, 500)], reorder_level=10, price=Decimal("12500"))
         receive(stocked, 40, expires_in_days=200)
         receive(stocked, 5, expires_in_days=20, price="3000")
-        services.stock_dispense(medicine=stocked, quantity=2)
+        stock.stock_dispense(medicine=stocked, quantity=2)
         low = medicine_with([(substance, 250)], reorder_level=10, is_prescription=True)
         receive(low, 4, expires_in_days=60)
         out = medicine_with([(substance, 500)], reorder_level=5, is_prescription=True, number_sold=10 + i)
         quarantined = receive(MedicineFactory(), 7, expires_in_days=400)
-        services.lot_quarantine(lot=quarantined, reason="Damaged boxes")
+        stock.lot_quarantine(lot=quarantined, reason="Damaged boxes")
         made.append((stocked, low, out))
     services.medicine_reindex_search(medicine_ids=[m.pk for trio in made for m in trio])
     return made
@@ -261,7 +261,7 @@ def test_the_reorder_suggestion_covers_a_month_of_sales_plus_the_reorder_level(s
 
     medicine = MedicineFactory(reorder_level=10)
     receive(medicine, 30)
-    services.stock_dispense(medicine=medicine, quantity=25)  # 5 left, 25 sold in the last 30 days
+    stock.stock_dispense(medicine=medicine, quantity=25)  # 5 left, 25 sold in the last 30 days
     quiet = MedicineFactory(reorder_level=10)
     receive(quiet, 3)
     lines = {line.medicine.pk: line for line in reorder_suggestions()}
@@ -281,7 +281,7 @@ def test_latest_audited_changes_show_a_price_change_with_who_made_it(staff_clien
     medicine.save()
     update_change_reason(medicine, "Supplier price list")
     lot = receive(MedicineFactory(), 3)
-    services.lot_quarantine(lot=lot, reason="Broken seal", user=client.user)
+    stock.lot_quarantine(lot=lot, reason="Broken seal", user=client.user)
     cache.clear()
     html = client.get(INDEX).content.decode()
     table = html.split('id="owner-latest-changes"', 1)[1]
@@ -299,7 +299,7 @@ def test_the_expiry_chart_has_twelve_months_and_the_dispensing_chart_thirty_days
 
     medicine = MedicineFactory()
     receive(medicine, 10, expires_in_days=45, price="1000")
-    services.stock_dispense(medicine=medicine, quantity=4)
+    stock.stock_dispense(medicine=medicine, quantity=4)
     profile = stock_value_profile()
     assert len(profile.value_by_month) == 12
     assert sum(value for _month, value in profile.value_by_month) == Decimal(6 * 1000)
@@ -314,7 +314,7 @@ def test_set_aside_lots_are_counted_by_status():
 
     build_stock(2)
     recalled = receive(MedicineFactory(), 5)
-    services.lot_recall(lot=recalled, reason="Manufacturer notice")
+    stock.lot_recall(lot=recalled, reason="Manufacturer notice")
     counts = lot_action_counts()
     assert counts.lots_quarantined == 2
     assert counts.lots_recalled == 1

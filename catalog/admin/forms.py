@@ -7,14 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextareaWidget
 
 from catalog.models import Lot, Medicine
-from catalog.services import (
-    CLOSED_TO_RECEIPTS,
-    LOT_CORRECTION_REASON,
-    LOT_DETAIL_FIELDS,
-    MEDICINE_CHANGE_REASON,
-    MEDICINE_DETAIL_FIELDS,
-    ReasonRule,
-)
+from catalog.services import MEDICINE_CHANGE_REASON, MEDICINE_DETAIL_FIELDS
+from catalog.stock import CLOSED_TO_RECEIPTS, LOT_CORRECTION_REASON, LOT_DETAIL_FIELDS, ReasonRule
 
 
 class LotActionReasonForm(forms.Form):

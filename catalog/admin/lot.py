@@ -28,7 +28,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
-from catalog import services
+from catalog import stock
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_uzs
 from catalog.models import Lot, LotStatus, MovementKind, StockMovement
@@ -68,21 +68,21 @@ class LotOperation:
 
 
 def _quarantine(*, lot: Lot, reason: str, user, quantity=None):
-    return services.lot_quarantine(lot=lot, reason=reason, user=user)
+    return stock.lot_quarantine(lot=lot, reason=reason, user=user)
 
 
 def _release(*, lot: Lot, reason: str, user, quantity=None):
-    return services.lot_release(lot=lot, reason=reason, user=user)
+    return stock.lot_release(lot=lot, reason=reason, user=user)
 
 
 def _recall(*, lot: Lot, reason: str, user, quantity=None):
-    return services.lot_recall(lot=lot, reason=reason, user=user)
+    return stock.lot_recall(lot=lot, reason=reason, user=user)
 
 
 def _write_off(*, lot: Lot, reason: str, user, quantity=None):
     # From the list every selected lot is written off in full (expired or
     # damaged batches); the lot page asks for a quantity.
-    return services.stock_write_off(lot=lot, quantity=quantity or None, reason=reason, user=user)
+    return stock.stock_write_off(lot=lot, quantity=quantity or None, reason=reason, user=user)
 
 
 OPERATIONS: dict[str, LotOperation] = {
@@ -196,10 +196,10 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
             # and it is written by the service under the lot's lock: saving the
             # whole row here would write back the quantity read at the start of
             # the request over a sale committed meanwhile.
-            services.lot_update_details(
+            stock.lot_update_details(
                 lot=obj,
                 changes={
-                    name: form.cleaned_data[name] for name in form.changed_data if name in services.LOT_DETAIL_FIELDS
+                    name: form.cleaned_data[name] for name in form.changed_data if name in stock.LOT_DETAIL_FIELDS
                 },
                 user=request.user,
                 # The form requires a reason for a new number or expiry (the service refuses one without).
@@ -207,7 +207,7 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
             )
             return
         data = form.cleaned_data
-        lot = services.lot_receive(
+        lot = stock.lot_receive(
             medicine=data["medicine"],
             lot_number=data["lot_number"],
             expiry_date=data["expiry_date"],
@@ -330,7 +330,7 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
                 failed.append(f"{lot.lot_number}: {exc}")
                 continue
             done.append(lot.lot_number)
-            if isinstance(result, services.RecallReport):
+            if isinstance(result, stock.RecallReport):
                 self.message_user(request, self._recall_summary(result), messages.WARNING)
         if done:
             self.message_user(

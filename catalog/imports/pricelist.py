@@ -51,7 +51,8 @@ from catalog.models import (
     StrengthUnit,
     validate_gtin,
 )
-from catalog.services import lock_rows, medicine_reindex_search
+from catalog.services import medicine_reindex_search
+from catalog.stock import lock_rows
 
 _SUBSTANCE = re.compile(
     r"^(?P<name>.+?)\s+(?P<strength>\d[\d\s.,]*)\s*(?P<unit>mg/ml|mcg|mg|g|IU|%)"

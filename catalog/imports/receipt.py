@@ -33,9 +33,10 @@ from catalog.imports.base import (
     out_of_range_message,
 )
 from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
-from catalog.imports.pgcopy import allocate_ids, copy_history_created, copy_objects
+from catalog.stock.copy import allocate_ids, copy_history_created, copy_objects
 from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-from catalog.services import CLOSED_TO_RECEIPTS, lock_medicines, lock_rows, receive_into
+
+from catalog.stock import CLOSED_TO_RECEIPTS, lock_medicines, lock_rows
 
 RECEIPT_REASON = "receipt"
 LOT_QUANTITY = Lot._meta.get_field("quantity")
@@ -58,7 +59,7 @@ def refresh_derived_columns(medicine_ids, today) -> None:
     if not ids:
         return
     if not _is_postgres():
-        from catalog.services import _refresh_stock
+        from catalog.stock.derived import refresh as _refresh_stock
 
         _refresh_stock(ids, today)
         return
@@ -371,7 +372,7 @@ class ReceiptImporter(Importer):
                     )
                     new_lots.append(lot)
                 else:
-                    receive_into(lot, quantity, supplier)
+                    lot.quantity += quantity  # FIXME(stock core): moves to catalog.stock.bulk
                     changed_lots.append(lot)
                 received.append((lot, quantity))
             if new_lots and use_copy:

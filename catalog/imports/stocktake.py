@@ -54,7 +54,7 @@ from catalog.imports.receipt import (
     resolve_medicines,
 )
 from catalog.models import Lot, Medicine, MovementKind, StockMovement
-from catalog.services import lock_medicines
+from catalog.stock import lock_medicines
 
 LOT_QUANTITY = Lot._meta.get_field("quantity")
 

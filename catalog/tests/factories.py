@@ -10,6 +10,8 @@ from catalog.models import (
     ActiveSubstance,
     Category,
     DosageForm,
+    Location,
+    LocationKind,
     Manufacturer,
     Medicine,
     MedicineSubstance,
@@ -21,6 +23,25 @@ def gtin13(n: int) -> str:
     """A valid EAN-13 built from ``n`` (GS1 mod-10 check digit)."""
     body = f"478{n:09d}"
     return body + gtin_check_digit(body)
+
+
+MAIN_LOCATION = {"code": "main", "name": "Main pharmacy", "kind": LocationKind.BRANCH}
+
+
+def main_location() -> Location:
+    """The one place of a one-pharmacy business: where ``receive`` puts stock and where test staff work."""
+    location, _ = Location.objects.get_or_create(code=MAIN_LOCATION["code"], defaults=MAIN_LOCATION)
+    return location
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    name = factory.Sequence(lambda n: f"Branch {n}")
+    code = factory.Sequence(lambda n: f"branch-{n}")
+    kind = LocationKind.BRANCH
+    district = "Chilonzor"
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -95,12 +116,13 @@ def days(n: int) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=n)
 
 
-def receive(medicine, quantity, *, expires_in_days=365, lot_number=None, user=None, price="5000"):
-    """Stock ``medicine`` through the real receipt service."""
-    from catalog.services import lot_receive
+def receive(medicine, quantity, *, expires_in_days=365, lot_number=None, user=None, price="5000", location=None):
+    """Stock ``medicine`` through the real receipt service (at the main location unless told)."""
+    from catalog.stock import lot_receive
 
     receive.counter += 1
     return lot_receive(
+        location=location or main_location(),
         medicine=medicine,
         lot_number=lot_number or f"L{receive.counter:05d}",
         expiry_date=days(expires_in_days),

@@ -110,7 +110,7 @@ def test_no_role_restores_a_lot_version_stock_changes_only_through_the_ledger(st
     lot = receive(MedicineFactory(), 20, expires_in_days=700)
     first = lot.history.earliest()
     Lot.objects.filter(pk=lot.pk).update(purchase_price=Decimal("9000"))
-    from catalog.services import lot_update_details, stock_write_off
+    from catalog.stock import lot_update_details, stock_write_off
 
     lot_update_details(lot=lot, changes={"expiry_date": days(800)}, reason="Supplier corrected the date")
     stock_write_off(lot=lot, quantity=5, reason="Broken")

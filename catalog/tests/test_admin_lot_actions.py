@@ -7,9 +7,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.roles import Role
-from catalog import services
+from catalog import stock
 from catalog.models import Lot, LotStatus, MovementKind, StockMovement
-from catalog.services import lot_quarantine
+from catalog.stock import lot_quarantine
 from catalog.tests.factories import MedicineFactory, days, receive
 
 OPERATIONS = ["quarantine", "release", "recall", "write_off"]
@@ -397,7 +397,7 @@ def test_a_lot_page_opened_before_a_colleagues_correction_keeps_that_correction(
     }
     form = {**shown, **{f"initial-{name}": value for name, value in shown.items()}, "purchase_price": "9100"}
     # Meanwhile a colleague puts the supplier right.
-    services.lot_update_details(lot=lot, changes={"supplier": "Grand Pharm"}, user=None, reason="")
+    stock.lot_update_details(lot=lot, changes={"supplier": "Grand Pharm"}, user=None, reason="")
 
     response = client.post(reverse("admin:catalog_lot_change", args=[lot.pk]), form)
 

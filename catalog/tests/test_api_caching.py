@@ -101,7 +101,7 @@ def test_stock_arriving_flips_availability_in_the_cached_list(api, shop, django_
 
 
 def test_the_last_unit_sold_takes_the_medicine_out_of_stock_at_once(api, shop, django_capture_on_commit_callbacks):
-    from catalog.services import stock_dispense
+    from catalog.stock import stock_dispense
 
     assert api.get(f"{API}medicines/tsitramon/").json()["in_stock"] is True
     assert "tsitramon" in [item["slug"] for item in api.get(f"{API}medicines/?in_stock=true").json()["results"]]
@@ -116,7 +116,7 @@ def test_the_last_unit_sold_takes_the_medicine_out_of_stock_at_once(api, shop, d
 def test_a_sale_that_leaves_stock_keeps_every_cached_page(
     api, shop, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    from catalog.services import stock_dispense
+    from catalog.stock import stock_dispense
 
     detail = api.get(f"{API}medicines/panadol/")
     popular = api.get(f"{API}medicines/?ordering=-popularity")

@@ -224,7 +224,7 @@ def test_medicine_list_ordering(api, shop, ordering, expected):
 
 
 def test_popularity_orders_by_number_sold(api, shop):
-    from catalog.services import stock_dispense
+    from catalog.stock import stock_dispense
 
     stock_dispense(medicine=shop["tsitramon"], quantity=3)
     stock_dispense(medicine=shop["panadol"], quantity=1)

@@ -13,7 +13,7 @@ from django.db import connection
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import all_problems
 from catalog.models import MovementKind, StockMovement
-from catalog.services import stock_adjust, stock_dispense, stock_dispense_lines, stock_write_off
+from catalog.stock import stock_adjust, stock_dispense, stock_dispense_lines, stock_write_off
 from conftest import requires_postgres
 
 from .factories import MedicineFactory, receive

@@ -175,7 +175,7 @@ def test_the_imports_set_based_refresh_agrees_with_the_stock_service():
 
     from catalog.imports.receipt import refresh_derived_columns
     from catalog.models import Medicine
-    from catalog.services import lot_quarantine, medicines_refresh_stock
+    from catalog.stock import lot_quarantine, medicines_refresh_stock
 
     stocked, quarantined, empty, expiring = (MedicineFactory() for _ in range(4))
     receive(stocked, 5, expires_in_days=100)

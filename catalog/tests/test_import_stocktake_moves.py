@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.imports.engine import ImportNotAllowed, import_job_check, import_job_confirm, import_job_create
 from catalog.models import ImportState, Lot, MovementKind, StockMovement
 from catalog.models_imports import ImportJob
-from catalog.services import stock_adjust, stock_dispense
+from catalog.stock import stock_adjust, stock_dispense
 from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, snapshot
 from conftest import requires_postgres
@@ -107,7 +107,7 @@ def test_a_count_that_later_sales_have_overtaken_is_refused_at_confirmation_and_
 
 @pytest.mark.django_db
 def test_a_receipt_between_the_preview_and_the_confirmation_is_kept_beside_the_count(inventory_user):
-    from catalog.services import lot_receive
+    from catalog.stock import lot_receive
 
     medicine = MedicineFactory(sku="PARA-1")
     lot = receive(medicine, 10, lot_number="L1")

@@ -4,7 +4,7 @@ import pytest
 
 from catalog.models import DosageForm
 from catalog.selectors import medicine_alternatives
-from catalog.services import lot_recall
+from catalog.stock import lot_recall
 
 from .factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
 

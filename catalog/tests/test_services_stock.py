@@ -18,7 +18,7 @@ from catalog.exceptions import (
 )
 from catalog.ledger import all_problems
 from catalog.models import Lot, LotStatus, MovementKind, StockMovement
-from catalog.services import (
+from catalog.stock import (
     lot_quarantine,
     lot_recall,
     lot_receive,

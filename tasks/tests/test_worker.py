@@ -234,7 +234,7 @@ def redis_down(settings):
 
 
 def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(broker, redis_down, staff_client, caplog):
-    from catalog.services import stock_dispense
+    from catalog.stock import stock_dispense
     from tasks.tasks import scan_low_stock
 
     medicine = MedicineFactory(reorder_level=20)

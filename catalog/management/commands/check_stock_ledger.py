@@ -12,7 +12,7 @@ person to look at it).
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.ledger import balance_chain_problems, derived_problems, lot_sum_problems
-from catalog.services import medicines_refresh_stock
+from catalog.stock import medicines_refresh_stock
 
 
 class Command(BaseCommand):

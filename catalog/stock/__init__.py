@@ -1,0 +1,82 @@
+"""The stock core: the only code that writes stock quantities, ledger movements and derived stock columns.
+
+- ``locks``: the one lock point (medicines, lots, lot stocks; primary-key order);
+- ``rules``: pure checks with the domain's errors, shared by services, import dry runs and forms;
+- ``places``: which place an operation is at, and whether the member works there;
+- ``services``: receipts, sales, write-offs, counts, returns, lot status and corrections;
+- ``transfers``: moving lots between places;
+- ``bulk``: the set-based writes of the imports; ``copy``: the one PostgreSQL COPY writer;
+- ``derived``: the per-place and chain derived columns.
+
+Callers import the services from here.
+"""
+
+from .derived import Flips
+from .locks import batched, lock_medicines, lock_rows
+from .places import (
+    check_works_at,
+    member_location_ids,
+    resolve_location,
+    stock_locations,
+    transit_location,
+    visible_locations,
+    works_at,
+)
+from .rules import CLOSED_TO_RECEIPTS, LOT_CORRECTION_REASON, ReasonRule, sellable_stock_q
+from .services import (
+    LOT_DETAIL_FIELDS,
+    RecallReport,
+    fefo_plan,
+    lot_quarantine,
+    lot_recall,
+    lot_receive,
+    lot_release,
+    lot_update_details,
+    lots_expire,
+    medicines_refresh_stock,
+    stock_adjust,
+    stock_dispense,
+    stock_dispense_lines,
+    stock_return,
+    stock_write_off,
+)
+from .transfers import Received, transfer_cancel, transfer_create, transfer_propose, transfer_receive, transfer_send
+
+__all__ = [
+    "CLOSED_TO_RECEIPTS",
+    "LOT_CORRECTION_REASON",
+    "LOT_DETAIL_FIELDS",
+    "Flips",
+    "ReasonRule",
+    "RecallReport",
+    "Received",
+    "batched",
+    "check_works_at",
+    "fefo_plan",
+    "lock_medicines",
+    "lock_rows",
+    "lot_quarantine",
+    "lot_recall",
+    "lot_receive",
+    "lot_release",
+    "lot_update_details",
+    "lots_expire",
+    "medicines_refresh_stock",
+    "member_location_ids",
+    "resolve_location",
+    "sellable_stock_q",
+    "stock_adjust",
+    "stock_dispense",
+    "stock_dispense_lines",
+    "stock_locations",
+    "stock_return",
+    "stock_write_off",
+    "transfer_cancel",
+    "transfer_create",
+    "transfer_propose",
+    "transfer_receive",
+    "transfer_send",
+    "transit_location",
+    "visible_locations",
+    "works_at",
+]

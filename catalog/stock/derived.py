@@ -1,0 +1,142 @@
+"""The derived stock columns, recomputed set-based from the lots' stock at each place.
+
+- ``MedicineStock.sellable_quantity`` / ``nearest_expiry``: per medicine per place,
+  the sum and the earliest expiry of its sellable stock there
+  (``rules.sellable_stock_q``, the one definition of "sellable");
+- ``Medicine.sellable_quantity`` / ``nearest_expiry``: the chain's, over the places.
+
+Only rows whose values change are rewritten, so a sale rewrites one narrow
+``MedicineStock`` row and touches the wide medicine row only when the chain's
+figures move. One code path for PostgreSQL and SQLite (``UPDATE ... FROM``,
+``IS DISTINCT FROM``: SQLite 3.39+); the aggregate is built by the ORM from the
+rule, so the rule is never retyped in SQL. Callers hold the medicines' locks.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Min, Sum
+from django.utils import timezone
+
+from catalog.models import LocationKind, LotStock, Medicine, MedicineStock
+
+from .locks import batched
+from .rules import sellable_stock_q
+
+CHUNK = 5000
+
+
+@dataclass
+class Flips:
+    """What went in or out of stock: medicines for the whole chain, (medicine, place) pairs per place."""
+
+    chain: set[int] = field(default_factory=set)
+    places: set[tuple[int, int]] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.chain or self.places)
+
+    def __or__(self, other: Flips) -> Flips:
+        return Flips(self.chain | other.chain, self.places | other.places)
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _in_stock_pairs(ids: list[int]) -> set[tuple[int, int]]:
+    return set(
+        MedicineStock.objects.filter(medicine_id__in=ids, sellable_quantity__gt=0).values_list(
+            "medicine_id", "location_id"
+        )
+    )
+
+
+def _in_stock_chain(ids: list[int]) -> set[int]:
+    return set(Medicine.objects.filter(pk__in=ids, sellable_quantity__gt=0).values_list("pk", flat=True))
+
+
+def refresh(medicine_ids: Iterable[int], today: datetime.date | None = None) -> Flips:
+    """Recompute the medicines' derived stock at every place and for the chain; returns the flips."""
+    ids = sorted(set(medicine_ids))
+    if not ids:
+        return Flips()
+    today = today or timezone.localdate()
+    flips = Flips()
+    for chunk in batched(ids, CHUNK):
+        flips = flips | _refresh_chunk(chunk, today)
+    return flips
+
+
+def _refresh_chunk(ids: list[int], today: datetime.date) -> Flips:
+    quote = connection.ops.quote_name
+    ms_table, medicine_table = quote(MedicineStock._meta.db_table), quote(Medicine._meta.db_table)
+    before_pairs, before_chain = _in_stock_pairs(ids), _in_stock_chain(ids)
+    ids_sql = _placeholders(ids)
+
+    # Every place that holds any of the medicines' lots gets its row (0 until something is sellable).
+    holders = (
+        LotStock.objects.filter(lot__medicine_id__in=ids)
+        .exclude(location__kind=LocationKind.TRANSIT)
+        .values_list("lot__medicine_id", "location_id")
+        .distinct()
+        .order_by()
+    )
+    holders_sql, holders_params = holders.query.sql_with_params()
+    sellable = (
+        LotStock.objects.filter(sellable_stock_q(today), lot__medicine_id__in=ids)
+        .values("lot__medicine_id", "location_id")
+        .annotate(total=Sum("quantity"), nearest=Min("lot__expiry_date"))
+        .values_list("lot__medicine_id", "location_id", "total", "nearest")
+        .order_by()
+    )
+    sellable_sql, sellable_params = sellable.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ms_table} (medicine_id, location_id, sellable_quantity, nearest_expiry) "
+            f"SELECT h.{quote('lot__medicine_id')}, h.location_id, 0, NULL FROM ({holders_sql}) AS h "
+            "WHERE true ON CONFLICT (medicine_id, location_id) DO NOTHING",
+            holders_params,
+        )
+        cursor.execute(
+            f"""
+            UPDATE {ms_table} AS ms
+               SET sellable_quantity = COALESCE(s.total, 0), nearest_expiry = s.nearest
+              FROM (
+                    SELECT ms2.id AS id, agg.total AS total, agg.nearest AS nearest
+                      FROM {ms_table} AS ms2
+                      LEFT JOIN ({sellable_sql}) AS agg
+                        ON agg.{quote("lot__medicine_id")} = ms2.medicine_id AND agg.location_id = ms2.location_id
+                     WHERE ms2.medicine_id IN ({ids_sql})
+              ) AS s
+             WHERE ms.id = s.id
+               AND (ms.sellable_quantity IS DISTINCT FROM COALESCE(s.total, 0)
+                    OR ms.nearest_expiry IS DISTINCT FROM s.nearest)
+            """,
+            [*sellable_params, *ids],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {medicine_table} AS m
+               SET sellable_quantity = s.total, nearest_expiry = s.nearest
+              FROM (
+                    SELECT m2.id AS id, COALESCE(SUM(ms.sellable_quantity), 0) AS total,
+                           MIN(ms.nearest_expiry) AS nearest
+                      FROM {medicine_table} AS m2
+                      LEFT JOIN {ms_table} AS ms ON ms.medicine_id = m2.id
+                     WHERE m2.id IN ({ids_sql})
+                     GROUP BY m2.id
+              ) AS s
+             WHERE m.id = s.id
+               AND (m.sellable_quantity IS DISTINCT FROM s.total OR m.nearest_expiry IS DISTINCT FROM s.nearest)
+            """,
+            ids,
+        )
+    return Flips(
+        chain=before_chain ^ _in_stock_chain(ids),
+        places=before_pairs ^ _in_stock_pairs(ids),
+    )

@@ -1,0 +1,92 @@
+"""Which place a stock operation happens at, and whether the acting member works there.
+
+A staff member works at the places of ``User.locations``; the administrator
+(a superuser) at every place. Code acting for nobody in particular (a Celery
+task, the demo loader, a management command run by the operator of the
+server) passes no user and is not limited. The check is made by the stock
+services themselves, so the admin, imports, commands and any API meet the
+same rule.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from catalog.exceptions import LocationForbidden, LocationRequired
+from catalog.models import Location, LocationKind, LotStock
+
+TRANSIT = {"code": "transit", "name": "In transit", "kind": LocationKind.TRANSIT, "is_public": False}
+
+
+def stock_locations() -> QuerySet[Location]:
+    """Active places that hold sellable stock (branches and warehouses; never transit)."""
+    return Location.objects.filter(is_active=True).exclude(kind=LocationKind.TRANSIT)
+
+
+def resolve_location(location: Location | int | None) -> Location:
+    """``location`` itself, or, when none is named, the only active place there is.
+
+    A one-pharmacy business never has to name its place; once there are two,
+    every stock operation says where (``LocationRequired``).
+    """
+    if isinstance(location, Location):
+        return location
+    if location is not None:
+        return Location.objects.get(pk=location)
+    places = list(stock_locations()[:2])
+    if len(places) != 1:
+        raise LocationRequired()
+    return places[0]
+
+
+def lot_location(lot, location: Location | int | None) -> Location:
+    """The named place, or the only place where ``lot`` has stock (else the only place there is)."""
+    if location is not None:
+        return resolve_location(location)
+    holding = list(
+        LotStock.objects.filter(lot_id=lot.pk, quantity__gt=0)
+        .exclude(location__kind=LocationKind.TRANSIT)
+        .select_related("location")[:2]
+    )
+    if len(holding) == 1:
+        return holding[0].location
+    return resolve_location(None)
+
+
+def transit_location() -> Location:
+    """The chain's transit place, created on first use."""
+    location, _ = Location.objects.get_or_create(code=TRANSIT["code"], defaults=TRANSIT)
+    return location
+
+
+def member_location_ids(user) -> set[int] | None:
+    """The ids of the places ``user`` works at; ``None`` means every place (administrator, or no user)."""
+    if user is None or getattr(user, "is_superuser", False):
+        return None
+    if not getattr(user, "pk", None):
+        return set()
+    cached = getattr(user, "_location_ids", None)
+    if cached is None:
+        cached = set(user.locations.values_list("pk", flat=True))
+        user._location_ids = cached
+    return cached
+
+
+def works_at(user, location: Location | int) -> bool:
+    ids = member_location_ids(user)
+    location_id = getattr(location, "pk", location)
+    return ids is None or location_id in ids
+
+
+def check_works_at(user, *locations: Location) -> None:
+    """Refuse (``LocationForbidden``) when ``user`` does not work at every one of ``locations``."""
+    for location in locations:
+        if not works_at(user, location):
+            raise LocationForbidden(location=location.name)
+
+
+def visible_locations(user) -> QuerySet[Location]:
+    """The stock places ``user`` may see and pick from (lists, filters, forms)."""
+    places = stock_locations()
+    ids = member_location_ids(user)
+    return places if ids is None else places.filter(pk__in=ids)

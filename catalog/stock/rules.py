@@ -1,0 +1,156 @@
+"""The stock rules, as pure checks: what may be received, counted, moved, sold and written off.
+
+Each rule raises the domain's error (``catalog.exceptions``) with its data and
+its one wording. The services call them under their locks; the receipt import's
+dry run and the admin forms call the same functions on what they read, so a
+preview, a form and the write refuse the same things in the same words.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.exceptions import (
+    CatalogError,
+    InvalidQuantity,
+    LotExpired,
+    LotMismatch,
+    LotStatusError,
+    ReasonRequired,
+)
+from catalog.models import LocationKind, LotStatus
+
+# Lots no receipt may add stock to.
+CLOSED_TO_RECEIPTS = (LotStatus.RECALLED, LotStatus.EXPIRED)
+
+
+def sellable_stock_q(today: datetime.date | None = None, *, lot: str = "lot__", stock: str = "") -> Q:
+    """The one definition of sellable stock, on ``LotStock`` (prefixes let other models apply it).
+
+    A lot's units at a place may be sold today when the lot is available, the
+    place holds some (and is not transit), and ``expiry_date > today``: a lot
+    is never sold on its expiry day.
+    """
+    today = today or timezone.localdate()
+    return Q(**{f"{lot}status": LotStatus.AVAILABLE, f"{lot}expiry_date__gt": today, f"{stock}quantity__gt": 0}) & ~Q(
+        **{f"{stock}location__kind": LocationKind.TRANSIT}
+    )
+
+
+def check_quantity(quantity, *, allow_zero: bool = False) -> int:
+    """A whole number of units, above zero (or zero when counting)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidQuantity()
+    if quantity < 0 or (quantity == 0 and not allow_zero):
+        raise InvalidQuantity()
+    return quantity
+
+
+def require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason
+
+
+@dataclass(frozen=True)
+class ReasonRule:
+    """Fields whose change must carry a reason, and the one wording of the refusal.
+
+    The services enforce it (``require``); the admin forms ask for the reason
+    with the same rule and the same words (``needed``, ``message``).
+    """
+
+    fields: tuple[str, ...]
+    message: str
+    code: str
+
+    def needed(self, changed: Iterable[str]) -> list[str]:
+        """The fields among ``changed`` that need a reason."""
+        changed = set(changed)
+        return [name for name in self.fields if name in changed]
+
+    def require(self, changed: Iterable[str], reason: str) -> None:
+        if self.needed(changed) and not reason:
+            raise ReasonRequired(self.message, code=self.code)
+
+
+# What identifies the batch on the box and decides until when it may be sold:
+# correcting either is recorded with the reason (a supplier's letter, a misprint).
+LOT_CORRECTION_REASON = ReasonRule(
+    ("lot_number", "expiry_date"), _("Say why the lot number or expiry date is corrected."), "lot_reason_required"
+)
+
+
+def check_lot_number(lot_number: str) -> str:
+    lot_number = (lot_number or "").strip()
+    if not lot_number:
+        raise CatalogError(_("A lot number is required."), code="lot_number_required")
+    return lot_number
+
+
+def check_received_date(received_date: datetime.date, today: datetime.date) -> None:
+    if received_date > today:
+        raise CatalogError(_("The receipt date cannot be in the future."), code="received_in_future")
+
+
+def check_not_expired(lot_number: str, expiry_date: datetime.date, today: datetime.date) -> None:
+    if expiry_date <= today:
+        raise LotExpired(lot_number=lot_number, expiry_date=expiry_date.isoformat())
+
+
+def check_purchase_price(price) -> Decimal:
+    try:
+        price = Decimal(price)
+    except (InvalidOperation, TypeError, ValueError):
+        raise CatalogError(_("The purchase price is not a number."), code="invalid_price") from None
+    if price < 0:
+        raise CatalogError(_("The purchase price cannot be negative."), code="negative_price")
+    return price
+
+
+def check_receipt_into(lot, *, expiry_date: datetime.date) -> None:
+    """May a receipt with this expiry add stock to the existing ``lot``?
+
+    A different expiry date is a different batch (``LotMismatch``); a recalled
+    or expired lot takes no more stock (``LotStatusError``). A quarantined lot
+    does, and stays quarantined.
+    """
+    if lot.expiry_date != expiry_date:
+        raise LotMismatch(lot_number=lot.lot_number, expiry_date=lot.expiry_date.isoformat())
+    if lot.status in CLOSED_TO_RECEIPTS:
+        raise LotStatusError(lot=lot.lot_number, status=lot.get_status_display())
+
+
+def check_receipt(
+    *, lot_number: str, expiry_date: datetime.date, received_date: datetime.date, purchase_price, today: datetime.date
+) -> tuple[str, Decimal]:
+    """Everything a receipt line must satisfy before any lot is read; returns the cleaned number and price."""
+    lot_number = check_lot_number(lot_number)
+    check_received_date(received_date, today)
+    check_not_expired(lot_number, expiry_date, today)
+    return lot_number, check_purchase_price(purchase_price)
+
+
+def check_status(lot, allowed_from: Iterable[str]) -> None:
+    if lot.status not in set(allowed_from):
+        raise LotStatusError(lot=lot.lot_number, status=lot.get_status_display())
+
+
+# What each status change may start from: the admin offers only the actions a lot's status allows.
+STATUS_CHANGES: dict[str, tuple[str, ...]] = {
+    "quarantine": (LotStatus.AVAILABLE,),
+    "release": (LotStatus.QUARANTINED,),
+    "recall": (LotStatus.AVAILABLE, LotStatus.QUARANTINED, LotStatus.EXPIRED, LotStatus.RECALLED),
+}
+
+
+def allowed_status_changes(lot) -> list[str]:
+    return [name for name, allowed in STATUS_CHANGES.items() if lot.status in allowed]
