@@ -17,7 +17,7 @@ Quantities count the smallest unit sold: a pack, or a part of it (a blister,
 an ampoule) for a medicine with ``parts_per_pack`` > 1.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -366,7 +366,7 @@ class Medicine(models.Model):
             return self.price
         if self.part_price is not None:
             return self.part_price
-        return (self.price / self.parts_per_pack).quantize(Decimal("0.01"))
+        return (Decimal(self.price) / self.parts_per_pack).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class MedicineSubstance(models.Model):

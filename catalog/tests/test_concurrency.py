@@ -93,3 +93,54 @@ def test_crossing_orders_write_offs_and_counts_on_the_same_rows_neither_deadlock
         medicine.refresh_from_db()
         assert medicine.sellable_quantity >= 0
     assert [str(p) for p in all_problems()] == []
+
+
+def test_sales_and_transfers_of_the_same_lots_across_two_places_neither_deadlock_nor_go_negative():
+    """20 threads: sales at the warehouse and at a branch, transfers both ways and their receipts, same lots."""
+    from catalog.models import LotStock, MedicineStock
+    from catalog.stock import transfer_create, transfer_receive, transfer_send
+
+    from .factories import LocationFactory, main_location
+
+    main, branch = main_location(), LocationFactory(code="chilonzor", name="Chilonzor")
+    first, second = MedicineFactory(), MedicineFactory()
+    for medicine in (first, second):
+        for i in range(2):
+            lot = receive(medicine, 15, expires_in_days=60 + i, location=main)
+            receive(medicine, 15, expires_in_days=60 + i, location=branch, lot_number=lot.lot_number)
+    # Transfers drafted up front; half of them are sent and received by the threads.
+    drafts = [
+        transfer_create(source=source, destination=destination, lines=[(first, 3), (second, 2)])
+        for source, destination in [(main, branch), (branch, main)] * 5
+    ]
+
+    def move(transfer):
+        def job():
+            transfer_send(transfer=transfer)
+            transfer_receive(transfer=transfer)
+
+        return job
+
+    jobs = []
+    for i in range(20):
+        if i % 2 == 0:
+            jobs.append(move(drafts[i // 2]))
+        else:
+            place = main if i % 4 == 1 else branch
+            lines = [(first, 2), (second, 1)] if i % 3 else [(second, 1), (first, 2)]
+            jobs.append(lambda place=place, lines=lines: stock_dispense_lines(lines=lines, location=place))
+
+    outcomes = run_at_once(jobs)
+
+    assert set(outcomes) <= {"ok", "short"}, Counter(outcomes)
+    assert not LotStock.objects.filter(quantity__lt=0).exists()
+    assert not LotStock.objects.filter(location__kind="transit", quantity__gt=0).exists()  # every transfer arrived
+    for medicine in (first, second):
+        medicine.refresh_from_db()
+        places = MedicineStock.objects.filter(medicine=medicine).values_list("sellable_quantity", flat=True)
+        assert medicine.sellable_quantity == sum(places)
+    assert all(outcomes[i] == "ok" for i in range(0, 20, 2))  # every transfer had the stock to travel
+    sales = sum(1 for i in range(1, 20, 2) if outcomes[i] == "ok")
+    sold = -sum(StockMovement.objects.filter(kind=MovementKind.DISPENSE).values_list("quantity", flat=True))
+    assert sold == 3 * sales
+    assert [str(p) for p in all_problems()] == []
