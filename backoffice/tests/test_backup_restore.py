@@ -17,7 +17,7 @@ from django.utils import timezone
 from backoffice.storage_config import local_storages
 from catalog.models import Lot, Medicine, StockMovement
 from catalog.stock import lot_receive, stock_dispense, stock_write_off
-from catalog.tests.factories import MedicineFactory
+from catalog.tests.factories import MedicineFactory, main_location
 from conftest import requires_postgres
 
 from .images import image_bytes
@@ -128,6 +128,7 @@ def test_a_broken_ledger_in_the_restored_database_fails_the_restore(fresh_databa
         expiry_date=timezone.localdate() + datetime.timedelta(days=400),
         quantity=10,
         purchase_price=Decimal("1000"),
+        location=main_location(),
     )
     # Damage the books the way a hand-edited row would: quantity no longer the sum of movements.
     Lot.objects.filter(lot_number="X1").update(quantity=9)

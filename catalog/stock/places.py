@@ -11,6 +11,7 @@ same rule.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from catalog.exceptions import LocationForbidden, LocationRequired
 from catalog.models import Location, LocationKind, LotStock
@@ -34,7 +35,9 @@ def resolve_location(location: Location | int | None) -> Location:
     if location is not None:
         return Location.objects.get(pk=location)
     places = list(stock_locations()[:2])
-    if len(places) != 1:
+    if not places:
+        raise LocationRequired(_("There is no location yet: add a branch or a warehouse first."), code="no_location")
+    if len(places) > 1:
         raise LocationRequired()
     return places[0]
 

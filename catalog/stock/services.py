@@ -99,10 +99,18 @@ def announce(flips: derived.Flips, medicine_ids: Iterable[int], reason: str) -> 
     )
 
 
-def stock_moved(medicine_ids: Iterable[int], reason: str, today: datetime.date | None = None) -> derived.Flips:
-    """Recompute the medicines' derived stock, then announce the change after commit."""
+def stock_moved(
+    medicine_ids: Iterable[int],
+    reason: str,
+    today: datetime.date | None = None,
+    *,
+    locations: Iterable[Location | int] | None = None,
+) -> derived.Flips:
+    """Recompute the medicines' derived stock (at ``locations`` only, when the change touched only those), then
+    announce the change after commit."""
     ids = sorted(set(medicine_ids))
-    flips = derived.refresh(ids, today)
+    places = None if locations is None else [getattr(place, "pk", place) for place in locations]
+    flips = derived.refresh(ids, today, locations=places)
     announce(flips, ids, reason)
     return flips
 
@@ -231,7 +239,7 @@ def lot_receive(
     stock.quantity += quantity
     stock.save(update_fields=["quantity"])
     movement(stock, MovementKind.RECEIPT, quantity, user=user, reason=reason, reference=reference, lot=lot).save()
-    stock_moved([medicine.pk], "receipt", today)
+    stock_moved([medicine.pk], "receipt", today, locations=[location])
     return lot
 
 
@@ -337,7 +345,7 @@ def stock_dispense_lines(
     for lot in {lot.pk: lot for lot in lots_changed}.values():
         _save_lot(lot, user=user, reason=reason or "dispense", update_fields=["quantity"])
     StockMovement.objects.bulk_create(movements)
-    stock_moved(requested, "dispense", today)
+    stock_moved(requested, "dispense", today, locations=[location])
     return movements
 
 
@@ -391,7 +399,7 @@ def stock_write_off(
     if stock.quantity < quantity:
         raise _shortage(locked, quantity, stock.quantity)
     row = _change(locked, stock, MovementKind.WRITE_OFF, -quantity, user=user, reason=reason, reference=reference)
-    stock_moved([locked.medicine_id], "write_off")
+    stock_moved([locked.medicine_id], "write_off", locations=[location])
     _copy_state(lot, locked)
     return row
 
@@ -458,7 +466,7 @@ def stock_adjust(
         _copy_state(lot, locked)
         return None
     row = _change(locked, stock, MovementKind.ADJUSTMENT, delta, user=user, reason=reason, reference=reference)
-    stock_moved([locked.medicine_id], "adjustment")
+    stock_moved([locked.medicine_id], "adjustment", locations=[location])
     _copy_state(lot, locked)
     return row
 
@@ -486,7 +494,7 @@ def stock_return(
     stock = lock_stock(locked, location)
     row = _change(locked, stock, MovementKind.RETURN, quantity, user=user, reason=reason, reference=reference)
     Medicine.objects.filter(pk=locked.medicine_id).update(number_sold=Greatest(F("number_sold") - quantity, 0))
-    stock_moved([locked.medicine_id], "return")
+    stock_moved([locked.medicine_id], "return", locations=[location])
     _copy_state(lot, locked)
     return row
 

@@ -189,7 +189,7 @@ def transfer_send(*, transfer: Transfer, user=None, today: datetime.date | None 
     locked.state, locked.sent_by, locked.sent_at = TransferState.SENT, user, timezone.now()
     locked._history_user = user
     locked.save(update_fields=["state", "sent_by", "sent_at"])
-    stock_moved(medicine_ids, "transfer", today)
+    stock_moved(medicine_ids, "transfer", today, locations=[source])
     return locked
 
 
@@ -316,7 +316,7 @@ def transfer_receive(
     locked.state, locked.received_by, locked.received_at = TransferState.RECEIVED, user, timezone.now()
     locked._history_user = user
     locked.save(update_fields=["state", "received_by", "received_at"])
-    stock_moved([line.medicine_id for line in lines], "transfer", today)
+    stock_moved([line.medicine_id for line in lines], "transfer", today, locations=[locked.source, locked.destination])
     return locked
 
 

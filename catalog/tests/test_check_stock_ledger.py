@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from catalog.models import Lot, Medicine, StockMovement
+from catalog.models import Lot, LotStock, Medicine, StockMovement
 from catalog.stock import stock_dispense, stock_write_off
 
 from .factories import MedicineFactory, receive
@@ -56,7 +56,17 @@ def test_the_report_names_the_lot_and_both_figures(stocked):
         call_command("check_stock_ledger", stdout=StringIO(), stderr=err)
     report = err.getvalue()
     assert f"[lot_sum] #{lot.pk}: lot ASP-1 of Aspirin: quantity 9, places hold 6" in report
-    assert "last balance_after 6, lot quantity 9" in report
+
+
+def test_the_report_names_the_place_where_a_lots_stock_disagrees_with_its_movements(stocked):
+    _, lot = stocked
+    LotStock.objects.filter(lot=lot).update(quantity=9)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_stock_ledger", stdout=StringIO(), stderr=err)
+    report = err.getvalue()
+    assert "lot ASP-1 of Aspirin at Main pharmacy: stock 9, movements there sum to 6" in report
+    assert "last balance_after 6, stock 9" in report
 
 
 def test_a_broken_balance_chain_is_reported(stocked):
