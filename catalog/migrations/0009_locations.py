@@ -692,11 +692,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="medicinestock",
-            index=models.Index(fields=["location", "sellable_quantity"], name="medicine_stock_loc_qty_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="medicinestock",
-            index=models.Index(fields=["location", "nearest_expiry"], name="medicine_stock_loc_expiry_idx"),
+            index=models.Index(fields=["location", "medicine"], name="medicine_stock_location_idx"),
         ),
         migrations.AddConstraint(
             model_name="medicinestock",

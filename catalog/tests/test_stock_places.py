@@ -32,6 +32,7 @@ from catalog.stock import (
     transfer_send,
     transit_location,
 )
+from conftest import requires_postgres
 
 from .factories import LocationFactory, MedicineFactory, main_location, receive
 
@@ -318,3 +319,28 @@ def test_a_member_receives_only_at_their_place(places):
     at_branch = StaffFactory(role=Role.INVENTORY, locations=[branch])
     transfer_receive(transfer=transfer, user=at_branch)
     assert at(medicine, branch) == 2
+
+
+@requires_postgres
+def test_a_sale_rewrites_its_places_rows_in_place_touching_no_index():
+    """HOT updates: no index holds LotStock.quantity or MedicineStock's derived columns (PostgreSQL)."""
+    from django.db import connection
+
+    medicine = MedicineFactory()
+    receive(medicine, 10)
+
+    def hot_updates() -> dict[str, tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname IN ('catalog_lotstock', 'catalog_medicinestock')"
+            )
+            return {name: (updated, hot) for name, updated, hot in cursor.fetchall()}
+
+    before = hot_updates()
+    stock_dispense(medicine=medicine, quantity=1)
+    after = hot_updates()
+    for table in ("catalog_lotstock", "catalog_medicinestock"):
+        updated = after[table][0] - before.get(table, (0, 0))[0]
+        hot = after[table][1] - before.get(table, (0, 0))[1]
+        assert updated >= 1 and hot == updated, (table, updated, hot)
