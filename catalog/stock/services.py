@@ -453,11 +453,12 @@ def stock_adjust(
 ) -> StockMovement | None:
     """A stocktake at a place: the counted quantity becomes the lot's stock there through one adjustment.
 
-    Returns ``None`` (and writes nothing) when the count matches the books.
+    Returns ``None`` (and writes nothing) when the count matches the books. A
+    count is made somewhere: with more than one place, ``location`` is required.
     """
     rules.check_quantity(counted_quantity, allow_zero=True)
     reason = (reason or "").strip() or str(_("Stocktake"))
-    location = lot_location(lot, location)
+    location = resolve_location(location)
     check_works_at(user, location)
     locked = _lock_lot(lot)
     stock = lock_stock(locked, location)
@@ -484,11 +485,12 @@ def stock_return(
     """Units a customer brings back go back into their lot at a place (whatever its status) and out of ``number_sold``.
 
     Whether the lot may be sold again is its status's business: a return into
-    a recalled lot stays unsellable.
+    a recalled lot stays unsellable. With more than one place, ``location`` (where
+    the customer brings it) is required.
     """
     rules.check_quantity(quantity)
     reason = (reason or "").strip() or "return"
-    location = lot_location(lot, location)
+    location = resolve_location(location)
     check_works_at(user, location)
     locked = _lock_lot(lot)
     stock = lock_stock(locked, location)
