@@ -7,24 +7,22 @@ INN or SKU) are left as they are, so an operator's edits survive a reload.
 Stock is never written directly: ``fixtures/stock.json`` tells a story in
 dates relative to today (received 120 days ago, expires in 300 days, sold
 3 days ago at 15:40) and the loader replays it, medicine by medicine in time
-order, through ``catalog.services`` (``lot_receive``, ``stock_dispense``,
-``lot_quarantine``, ``lot_recall``, ``stock_write_off``, ``lots_expire``), so
-the ledger balances exactly as it would in a real pharmacy. The movements are
-then stamped with the moment they happened in the story, which is what the
-dashboard charts read. A medicine that already has lots is skipped, which
-makes a second run a no-op.
+order, through ``catalog.stock`` (``lot_receive``, ``stock_dispense``,
+``lot_quarantine``, ``lot_recall``, ``stock_write_off``, ``lots_expire``), each
+told the day it happens on (``today=``), so the ledger balances exactly as it
+would in a real pharmacy. The movements are then stamped with the moment
+they happened in the story, which is what the dashboard charts read. A
+medicine that already has lots is skipped, which makes a second run a no-op.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -187,23 +185,6 @@ def load_catalogue(data: dict, result: LoadResult) -> dict[str, Medicine]:
 # --- Stock ------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _as_of(day: datetime.date) -> Iterator[None]:
-    """Let the services see ``day`` as today while a past event is replayed.
-
-    Only used for the receipt of a lot that has expired by now: it was good
-    on the day it arrived, but ``lot_receive`` (rightly) refuses expired goods
-    when judged by today's date.
-    """
-    real_localdate = timezone.localdate
-
-    def localdate(value=None, tz=None):
-        return day if value is None else real_localdate(value, tz)
-
-    with mock.patch.object(timezone, "localdate", localdate):
-        yield
-
-
 def _moment(today: datetime.date, now: datetime.datetime, days_ago: int, at: datetime.time) -> datetime.datetime:
     moment = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=days_ago), at))
     return min(moment, now)
@@ -224,18 +205,18 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
         received_at = _moment(today, now, spec["received_days_ago"], RECEIPT_TIME)
 
         def receive(spec=spec, received=received, expiry=expiry, received_at=received_at):
-            context = _as_of(received) if expiry <= today else contextlib.nullcontext()
-            with context:
-                lot = stock.lot_receive(
-                    medicine=medicine,
-                    lot_number=spec["lot_number"],
-                    expiry_date=expiry,
-                    quantity=spec["quantity"],
-                    purchase_price=Decimal(spec["purchase_price"]),
-                    supplier=spec.get("supplier", ""),
-                    received_date=received,
-                    reference=f"{REFERENCE_PREFIX}-RCPT-{sku}-{spec['lot_number']}",
-                )
+            # Judged on the day it arrived: a lot that has expired since was good then.
+            lot = stock.lot_receive(
+                medicine=medicine,
+                lot_number=spec["lot_number"],
+                expiry_date=expiry,
+                quantity=spec["quantity"],
+                purchase_price=Decimal(spec["purchase_price"]),
+                supplier=spec.get("supplier", ""),
+                received_date=received,
+                reference=f"{REFERENCE_PREFIX}-RCPT-{sku}-{spec['lot_number']}",
+                today=received,
+            )
             Lot.objects.filter(pk=lot.pk).update(created_at=received_at)
             StockMovement.objects.filter(lot=lot, kind=MovementKind.RECEIPT).update(created_at=received_at)
             lots[spec["lot_number"]] = lot
@@ -284,6 +265,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
                 quantity=sale["quantity"],
                 reason=SALE_REASON,
                 reference=f"{REFERENCE_PREFIX}-SALE-{sku}-{number:03d}",
+                today=today - datetime.timedelta(days=sale["days_ago"]),
             )
             _stamp(movements, moment)
             result.sales += 1
