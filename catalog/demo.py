@@ -270,7 +270,7 @@ class _Story:
         try:
             return self.places[code]
         except KeyError:
-            raise ValueError(f"{STOCK_FILE.name}: no location with code {code!r}") from None
+            raise ValueError(f"The stock story names a location it does not list: {code!r}") from None
 
     def add(self, moment: datetime.datetime, order: int, action: Callable[[], None]) -> None:
         self.events.append((moment, order, action))
