@@ -1,30 +1,32 @@
-"""Load the demo catalogue and stock from ``fixtures/`` (``manage.py load_demo``).
+"""Load the demo catalogue, places and stock from ``fixtures/`` (``manage.py load_demo``).
 
 The catalogue (categories, manufacturers, substances, medicines) is created
-from ``fixtures/catalogue.json``; rows that already exist (same slug, name,
-INN or SKU) are left as they are, so an operator's edits survive a reload.
+from ``fixtures/catalogue.json``, and the places (a warehouse and two
+branches in Tashkent) from ``fixtures/stock.json``; rows that already exist
+(same slug, name, INN, SKU or location code) are left as they are, so an
+operator's edits survive a reload.
 
 Stock is never written directly: ``fixtures/stock.json`` tells a story in
-dates relative to today (received 120 days ago, expires in 300 days, sold
-3 days ago at 15:40) and the loader replays it, medicine by medicine in time
-order, through ``catalog.services`` (``lot_receive``, ``stock_dispense``,
-``lot_quarantine``, ``lot_recall``, ``stock_write_off``, ``lots_expire``), so
-the ledger balances exactly as it would in a real pharmacy. The movements are
-then stamped with the moment they happened in the story, which is what the
-dashboard charts read. A medicine that already has lots is skipped, which
-makes a second run a no-op.
+dates relative to today (received at the warehouse 120 days ago, expires in
+300 days, sent to Chilonzor a week later, sold there 3 days ago at 15:40) and the
+loader replays it in time order through the stock services (``lot_receive``,
+``transfer_create``/``transfer_send``/``transfer_receive``, ``stock_dispense``,
+``lot_quarantine``, ``lot_recall``, ``stock_write_off``, ``lots_expire``), each
+told the day it happens on (``today=``), so the ledger balances exactly as it
+would in a real chain. The movements, lots and transfers are then stamped with
+the moment they happened in the story, which is what the dashboard charts
+read. A medicine that already has lots is skipped (with its sales and its
+transfer lines), which makes a second run a no-op.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -38,6 +40,8 @@ from . import services, stock
 from .models import (
     ActiveSubstance,
     Category,
+    Location,
+    LocationKind,
     Lot,
     Manufacturer,
     Medicine,
@@ -47,6 +51,7 @@ from .models import (
     validate_atc,
     validate_gtin,
 )
+from .models_transfers import Discrepancy, Transfer
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 CATALOGUE_FILE = FIXTURES_DIR / "catalogue.json"
@@ -55,10 +60,14 @@ ICONS_DIR = FIXTURES_DIR / "icons"
 REFERENCE_PREFIX = "DEMO"
 SALE_REASON = "Retail sale"
 RECEIPT_TIME = datetime.time(9, 30)
+# The warehouse's van leaves at eight and is at a branch by nine, before the first sale.
+TRANSFER_SENT_TIME = datetime.time(8, 0)
+TRANSFER_RECEIVED_TIME = datetime.time(9, 0)
 
 
 @dataclass
 class LoadResult:
+    locations: int = 0
     categories: int = 0
     manufacturers: int = 0
     substances: int = 0
@@ -69,11 +78,24 @@ class LoadResult:
     recalled: int = 0
     written_off: int = 0
     expired: int = 0
+    transfers: int = 0
+    in_transit: int = 0
     skipped_medicines: list[str] = field(default_factory=list)
 
     @property
     def created_anything(self) -> bool:
-        return any((self.categories, self.manufacturers, self.substances, self.medicines, self.lots, self.sales))
+        return any(
+            (
+                self.locations,
+                self.categories,
+                self.manufacturers,
+                self.substances,
+                self.medicines,
+                self.lots,
+                self.sales,
+                self.transfers,
+            )
+        )
 
 
 def read_json(path: Path) -> dict:
@@ -157,6 +179,9 @@ def load_catalogue(data: dict, result: LoadResult) -> dict[str, Medicine]:
                 barcode=m["barcode"],
                 dosage_form=m["dosage_form"],
                 pack_size=m["pack_size"],
+                parts_per_pack=m.get("parts_per_pack", 1),
+                part_name=m.get("part_name", ""),
+                part_price=Decimal(str(m["part_price"])) if m.get("part_price") is not None else None,
                 is_prescription=m["prescription"],
                 is_controlled=m["controlled"],
                 price=Decimal(m["price"]),
@@ -184,64 +209,110 @@ def load_catalogue(data: dict, result: LoadResult) -> dict[str, Medicine]:
     return by_sku
 
 
+# --- Places -----------------------------------------------------------------------
+
+
+def load_locations(data: dict, result: LoadResult) -> dict[str, Location]:
+    """Create the story's places that are missing (by code); return every place by code."""
+    specs = data.get("locations", [])
+    existing = set(Location.objects.filter(code__in=[s["code"] for s in specs]).values_list("code", flat=True))
+    new = [
+        Location(
+            code=s["code"],
+            name=s["name"],
+            kind=LocationKind(s["kind"]),
+            address=s.get("address", ""),
+            district=s.get("district", ""),
+            phone=s.get("phone", ""),
+            opening_hours=s.get("opening_hours", ""),
+            latitude=Decimal(s["latitude"]) if s.get("latitude") else None,
+            longitude=Decimal(s["longitude"]) if s.get("longitude") else None,
+            is_public=s["is_public"],
+        )
+        for s in specs
+        if s["code"] not in existing
+    ]
+    for location in new:
+        location.full_clean()
+    bulk_create_with_history(new, Location, default_change_reason="demo data")
+    result.locations = len(new)
+    return {location.code: location for location in Location.objects.filter(code__in=[s["code"] for s in specs])}
+
+
 # --- Stock ------------------------------------------------------------------------
 
-
-@contextlib.contextmanager
-def _as_of(day: datetime.date) -> Iterator[None]:
-    """Let the services see ``day`` as today while a past event is replayed.
-
-    Only used for the receipt of a lot that has expired by now: it was good
-    on the day it arrived, but ``lot_receive`` (rightly) refuses expired goods
-    when judged by today's date.
-    """
-    real_localdate = timezone.localdate
-
-    def localdate(value=None, tz=None):
-        return day if value is None else real_localdate(value, tz)
-
-    with mock.patch.object(timezone, "localdate", localdate):
-        yield
+# Within one moment: receipts first, then transfers leave and arrive, then sales,
+# then status changes and write-offs (the order of a working day).
+RECEIPT, TRANSFER_SENT, TRANSFER_RECEIVED, SALE, STATUS, WRITE_OFF = range(6)
 
 
-def _moment(today: datetime.date, now: datetime.datetime, days_ago: int, at: datetime.time) -> datetime.datetime:
-    moment = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=days_ago), at))
-    return min(moment, now)
+@dataclass
+class _Story:
+    """The stock events of the file, each a step that calls one stock service, replayed in time order."""
+
+    today: datetime.date
+    now: datetime.datetime
+    places: dict[str, Location]
+    receipts_at: Location | None
+    result: LoadResult
+    events: list[tuple[datetime.datetime, int, Callable[[], None]]] = field(default_factory=list)
+
+    def day(self, days_ago: int) -> datetime.date:
+        return self.today - datetime.timedelta(days=days_ago)
+
+    def moment(self, days_ago: int, at: datetime.time) -> datetime.datetime:
+        moment = timezone.make_aware(datetime.datetime.combine(self.day(days_ago), at))
+        return min(moment, self.now)
+
+    def place(self, code: str | None) -> Location | None:
+        if code is None:
+            return None
+        try:
+            return self.places[code]
+        except KeyError:
+            raise ValueError(f"The stock story names a location it does not list: {code!r}") from None
+
+    def add(self, moment: datetime.datetime, order: int, action: Callable[[], None]) -> None:
+        self.events.append((moment, order, action))
+
+    def replay(self) -> None:
+        # sorted() is stable: events of the same moment and kind keep the file's order.
+        for _moment, _order, action in sorted(self.events, key=lambda e: (e[0], e[1])):
+            action()
 
 
-def _stamp(movements: list[StockMovement], moment: datetime.datetime) -> None:
+def _stamp(movements, moment: datetime.datetime) -> None:
     StockMovement.objects.filter(pk__in=[m.pk for m in movements]).update(created_at=moment)
 
 
-def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now: datetime.datetime, result: LoadResult):
-    sku = entry["sku"]
-    events: list[tuple[datetime.datetime, int, Callable[[], None]]] = []
+def _medicine_events(story: _Story, medicine: Medicine, entry: dict) -> None:
+    sku, result = entry["sku"], story.result
     lots: dict[str, Lot] = {}
 
     for spec in entry["lots"]:
-        received = today - datetime.timedelta(days=spec["received_days_ago"])
-        expiry = today + datetime.timedelta(days=spec["expires_in_days"])
-        received_at = _moment(today, now, spec["received_days_ago"], RECEIPT_TIME)
+        received = story.day(spec["received_days_ago"])
+        received_at = story.moment(spec["received_days_ago"], RECEIPT_TIME)
 
-        def receive(spec=spec, received=received, expiry=expiry, received_at=received_at):
-            context = _as_of(received) if expiry <= today else contextlib.nullcontext()
-            with context:
-                lot = stock.lot_receive(
-                    medicine=medicine,
-                    lot_number=spec["lot_number"],
-                    expiry_date=expiry,
-                    quantity=spec["quantity"],
-                    purchase_price=Decimal(spec["purchase_price"]),
-                    supplier=spec.get("supplier", ""),
-                    received_date=received,
-                    reference=f"{REFERENCE_PREFIX}-RCPT-{sku}-{spec['lot_number']}",
-                )
+        def receive(spec=spec, received=received, received_at=received_at):
+            # Judged on the day it arrived: a lot that has expired since was good then.
+            lot = stock.lot_receive(
+                medicine=medicine,
+                lot_number=spec["lot_number"],
+                expiry_date=story.today + datetime.timedelta(days=spec["expires_in_days"]),
+                quantity=spec["quantity"],
+                purchase_price=Decimal(spec["purchase_price"]),
+                location=story.place(spec.get("location")) or story.receipts_at,
+                supplier=spec.get("supplier", ""),
+                received_date=received,
+                reference=f"{REFERENCE_PREFIX}-RCPT-{sku}-{spec['lot_number']}",
+                today=received,
+            )
             Lot.objects.filter(pk=lot.pk).update(created_at=received_at)
             StockMovement.objects.filter(lot=lot, kind=MovementKind.RECEIPT).update(created_at=received_at)
             lots[spec["lot_number"]] = lot
             result.lots += 1
 
-        events.append((received_at, 0, receive))
+        story.add(received_at, RECEIPT, receive)
 
         if "quarantine" in spec:
             q = spec["quarantine"]
@@ -250,7 +321,7 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
                 stock.lot_quarantine(lot=lots[spec["lot_number"]], reason=q["reason"])
                 result.quarantined += 1
 
-            events.append((_moment(today, now, q["days_ago"], datetime.time(12, 0)), 2, quarantine))
+            story.add(story.moment(q["days_ago"], datetime.time(12, 0)), STATUS, quarantine)
         if "recall" in spec:
             r = spec["recall"]
 
@@ -258,46 +329,111 @@ def _replay_medicine(medicine: Medicine, entry: dict, today: datetime.date, now:
                 stock.lot_recall(lot=lots[spec["lot_number"]], reason=r["reason"])
                 result.recalled += 1
 
-            events.append((_moment(today, now, r["days_ago"], datetime.time(12, 0)), 2, recall))
+            story.add(story.moment(r["days_ago"], datetime.time(12, 0)), STATUS, recall)
         if "write_off" in spec:
             w = spec["write_off"]
-            moment = _moment(today, now, w["days_ago"], datetime.time(18, 0))
+            moment = story.moment(w["days_ago"], datetime.time(18, 0))
 
             def write_off(spec=spec, w=w, moment=moment):
                 movement = stock.stock_write_off(
                     lot=lots[spec["lot_number"]],
                     quantity=w["quantity"],
                     reason=w["reason"],
+                    location=story.place(w.get("location")),
                     reference=f"{REFERENCE_PREFIX}-WO-{sku}-{spec['lot_number']}",
                 )
                 _stamp([movement], moment)
                 result.written_off += 1
 
-            events.append((moment, 3, write_off))
+            story.add(moment, WRITE_OFF, write_off)
 
     for number, sale in enumerate(entry.get("sales", []), start=1):
-        moment = _moment(today, now, sale["days_ago"], datetime.time.fromisoformat(sale["time"]))
+        moment = story.moment(sale["days_ago"], datetime.time.fromisoformat(sale["time"]))
 
         def dispense(sale=sale, number=number, moment=moment):
             movements = stock.stock_dispense(
                 medicine=medicine,
                 quantity=sale["quantity"],
+                location=story.place(sale["location"]),
                 reason=SALE_REASON,
                 reference=f"{REFERENCE_PREFIX}-SALE-{sku}-{number:03d}",
+                today=story.day(sale["days_ago"]),
             )
             _stamp(movements, moment)
             result.sales += 1
 
-        events.append((moment, 1, dispense))
+        story.add(moment, SALE, dispense)
 
-    for _moment_at, _order, action in sorted(events, key=lambda e: (e[0], e[1])):
-        action()
+
+def _transfer_events(story: _Story, spec: dict, medicines: dict[str, Medicine]) -> None:
+    """A transfer drafted and sent on its day (lots chosen FEFO by the service), then received, or still on its way.
+
+    Lines of medicines whose stock is not replayed (already stocked) are left out.
+    """
+    lines = [line for line in spec["lines"] if line["sku"] in medicines]
+    if not lines:
+        return
+    sent_day = story.day(spec["sent_days_ago"])
+    sent_at = story.moment(spec["sent_days_ago"], TRANSFER_SENT_TIME)
+    state: dict[str, Transfer | int] = {}
+
+    def send():
+        transfer = stock.transfer_create(
+            source=story.place(spec["from"]),
+            destination=story.place(spec["to"]),
+            lines=[(medicines[line["sku"]], line["quantity"]) for line in lines],
+            note=spec.get("note", ""),
+        )
+        transfer = stock.transfer_send(transfer=transfer, today=sent_day)
+        moved = StockMovement.objects.filter(reference=transfer.number)
+        moved.update(created_at=sent_at)
+        Transfer.objects.filter(pk=transfer.pk).update(created_at=sent_at, sent_at=sent_at)
+        state["transfer"], state["last_sent"] = transfer, max(moved.values_list("pk", flat=True))
+        story.result.transfers += 1
+        if spec.get("received_days_ago") is None:
+            story.result.in_transit += 1
+
+    story.add(sent_at, TRANSFER_SENT, send)
+    if spec.get("received_days_ago") is None:
+        return
+    received_day = story.day(spec["received_days_ago"])
+    received_at = story.moment(spec["received_days_ago"], TRANSFER_RECEIVED_TIME)
+
+    def receive():
+        transfer = state["transfer"]
+        # Sending splits a line over the lots it takes; a shortfall is told on the medicine's first line.
+        first_line = {}
+        for line in transfer.lines.order_by("pk"):
+            first_line.setdefault(line.medicine_id, line)
+        received = {}
+        for line in lines:
+            if "received" in line:
+                arrived = first_line[medicines[line["sku"]].pk]
+                received[arrived.pk] = stock.Received(
+                    quantity=arrived.quantity - (line["quantity"] - line["received"]),
+                    discrepancy=Discrepancy(line["shortfall"]),
+                    reason=line["reason"],
+                )
+        stock.transfer_receive(transfer=transfer, received=received, today=received_day)
+        StockMovement.objects.filter(reference=transfer.number, pk__gt=state["last_sent"]).update(
+            created_at=received_at
+        )
+        Transfer.objects.filter(pk=transfer.pk).update(received_at=received_at)
+
+    story.add(received_at, TRANSFER_RECEIVED, receive)
 
 
 def load_stock(data: dict, by_sku: dict[str, Medicine], result: LoadResult) -> None:
-    today = timezone.localdate()
-    now = timezone.now()
+    places = load_locations(data, result)
+    story = _Story(
+        today=timezone.localdate(),
+        now=timezone.now(),
+        places=places,
+        receipts_at=places.get(data.get("receipts_at")),
+        result=result,
+    )
     stocked = set(Lot.objects.filter(medicine__sku__in=list(by_sku)).values_list("medicine__sku", flat=True).distinct())
+    replayed: dict[str, Medicine] = {}
     for entry in data["medicines"]:
         medicine = by_sku.get(entry["sku"])
         if medicine is None:
@@ -305,11 +441,15 @@ def load_stock(data: dict, by_sku: dict[str, Medicine], result: LoadResult) -> N
             continue
         if entry["sku"] in stocked or not entry["lots"]:
             continue
-        _replay_medicine(medicine, entry, today, now, result)
+        replayed[entry["sku"]] = medicine
+        _medicine_events(story, medicine, entry)
+    for spec in data.get("transfers", []):
+        _transfer_events(story, spec, replayed)
+    story.replay()
     if result.lots:
         # Lots past their date become "expired" exactly as the nightly sweep does it.
-        result.expired = stock.lots_expire(today=today)
-        stock.medicines_refresh_stock(medicine_ids=[m.pk for m in by_sku.values()], today=today)
+        result.expired = stock.lots_expire(today=story.today)
+        stock.medicines_refresh_stock(medicine_ids=[m.pk for m in by_sku.values()], today=story.today)
 
 
 @transaction.atomic

@@ -357,13 +357,14 @@ def stock_dispense(
     user=None,
     reference: str = "",
     reason: str = "",
+    today: datetime.date | None = None,
 ) -> list[StockMovement]:
     """Dispense ``quantity`` units of ``medicine`` FEFO at ``location``; see ``stock_dispense_lines``.
 
     Returns one dispense movement per lot touched, earliest expiry first.
     """
     return stock_dispense_lines(
-        lines=[(medicine, quantity)], location=location, user=user, reference=reference, reason=reason
+        lines=[(medicine, quantity)], location=location, user=user, reference=reference, reason=reason, today=today
     )
 
 

@@ -158,6 +158,21 @@ def test_dispense_never_takes_an_expired_quarantined_or_recalled_lot_nor_one_on_
     assert_ledger_balances()
 
 
+def test_a_sale_replayed_on_a_past_day_takes_the_lot_that_was_good_that_day():
+    medicine = MedicineFactory()
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=20), tick=False):
+        since_expired = receive(medicine, 10, expires_in_days=10)
+    fresh = receive(medicine, 10, expires_in_days=300)
+
+    movements = stock_dispense(medicine=medicine, quantity=4, today=days(-15))
+
+    assert [(m.lot_id, m.quantity) for m in movements] == [(since_expired.pk, -4)]
+    medicines_refresh_stock(medicine_ids=[medicine.pk])
+    medicine.refresh_from_db()
+    assert medicine.sellable_quantity == fresh.quantity == 10
+    assert_ledger_balances()
+
+
 def test_dispensing_more_than_the_sellable_stock_raises_with_the_details_and_writes_nothing():
     medicine = MedicineFactory(name="Nurofen")
     lot = receive(medicine, 3, expires_in_days=90)

@@ -1,8 +1,9 @@
-"""Create (or refresh) one demo staff account per role and print how to log in.
+"""Create (or refresh) one demo staff account per role, put it at its places and print how to log in.
 
-Only for the development environment: `make run` calls it. Each account gets
-a known authenticator key, so a newcomer can add it to an authenticator app,
-or simply ask for the current code with `make otp PHONE=...`.
+Only for the development environment: `make run` calls it after `load_demo`,
+which creates the places. Each account gets a known authenticator key, so a
+newcomer can add it to an authenticator app, or simply ask for the current
+code with `make otp PHONE=...`.
 """
 
 import base64
@@ -18,14 +19,15 @@ from accounts.models import User
 from accounts.phone import format_phone, normalize_phone
 from accounts.roles import Role
 from accounts.services import backup_codes_issue
+from catalog.models import Location
 
 DEMO_PASSWORD = "Dorixona-demo-2026"
 DEMO_ACCOUNTS = [
-    # phone, role, first name, last name
-    ("+998901000001", Role.ADMIN, "Aziza", "Karimova"),
-    ("+998901000002", Role.PHARMACIST, "Bobur", "Rahimov"),
-    ("+998901000003", Role.OPERATOR, "Dilnoza", "Yusupova"),
-    ("+998901000004", Role.INVENTORY, "Sherzod", "Toshmatov"),
+    # phone, role, first name, last name, codes of the places they work at (fixtures/stock.json)
+    ("+998901000001", Role.ADMIN, "Aziza", "Karimova", ()),  # a superuser: every place
+    ("+998901000002", Role.PHARMACIST, "Bobur", "Rahimov", ("chilonzor",)),
+    ("+998901000003", Role.OPERATOR, "Dilnoza", "Yusupova", ("chilonzor", "yunusobod")),
+    ("+998901000004", Role.INVENTORY, "Sherzod", "Toshmatov", ("markaziy-ombor", "yunusobod")),
 ]
 
 
@@ -57,15 +59,29 @@ class Command(BaseCommand):
             self.stdout.write(current_code(device))
             return
 
-        lines = []
+        lines, workplaces = [], []
+        codes = {code for *_rest, place_codes in DEMO_ACCOUNTS for code in place_codes}
+        places = {place.code: place for place in Location.objects.filter(code__in=codes)}
+        if codes - set(places):
+            self.stderr.write(
+                f"No location {', '.join(sorted(codes - set(places)))} yet (manage.py load_demo creates them): "
+                "the demo accounts work only at the places that exist."
+            )
         with transaction.atomic():
-            for phone, role, first_name, last_name in DEMO_ACCOUNTS:
+            for phone, role, first_name, last_name, place_codes in DEMO_ACCOUNTS:
                 user, _created = User.objects.get_or_create(
                     phone=phone, defaults={"role": role, "first_name": first_name, "last_name": last_name}
                 )
                 user.role, user.is_active = role, True
                 user.set_password(DEMO_PASSWORD)
                 user.save()
+                works_at = [places[code] for code in place_codes if code in places]
+                user.locations.set(works_at)
+                if user.is_superuser:
+                    where = "every place"
+                else:
+                    where = ", ".join(place.name for place in works_at) or "no place yet"
+                workplaces.append((role.label, user.get_full_name(), where))
                 device, _created = TOTPDevice.objects.update_or_create(
                     user=user, name="Demo authenticator", defaults={"key": demo_key(phone), "confirmed": True}
                 )
@@ -84,4 +100,8 @@ class Command(BaseCommand):
         out(f"{'role':<16} {'phone':<20} {'authenticator key':<34} {'code now':<9} backup code")
         for role_label, phone, secret, code_now, backup in lines:
             out(f"{str(role_label):<16} {phone:<20} {secret:<34} {code_now:<9} {backup}")
+        out("")
+        out("Where each one works:")
+        for role_label, name, where in workplaces:
+            out(f"{str(role_label):<16} {name:<20} {where}")
         out("")

@@ -1,4 +1,4 @@
-"""Load the demo catalogue and stock from fixtures/ (``make run`` runs it on every start).
+"""Load the demo catalogue, places and stock from fixtures/ (``make run`` runs it on every start).
 
 Idempotent: what already exists is left alone, and a second run only reads a
 few keys and says so.
@@ -10,12 +10,13 @@ from django.core.management.base import BaseCommand
 
 from catalog.demo import CATALOGUE_FILE, STOCK_FILE, load_demo
 from catalog.models import Lot, Medicine, StockMovement
+from catalog.stock import stock_locations
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo catalogue (fixtures/catalogue.json) and replay its stock (fixtures/stock.json) "
-        "through the stock services."
+        "Load the demo catalogue (fixtures/catalogue.json) and replay its stock story in three places "
+        "(fixtures/stock.json) through the stock services."
     )
 
     def add_arguments(self, parser):
@@ -28,15 +29,16 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         if not result.created_anything:
             self.stdout.write(
-                f"Demo data already loaded ({Medicine.objects.count()} medicines, {Lot.objects.count()} lots): "
-                f"nothing to do ({elapsed:.2f} s)."
+                f"Demo data already loaded ({Medicine.objects.count()} medicines, {Lot.objects.count()} lots, "
+                f"{stock_locations().count()} locations): nothing to do ({elapsed:.2f} s)."
             )
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data loaded in {elapsed:.1f} s: {result.categories} categories, {result.manufacturers} "
-                f"manufacturers, {result.substances} substances, {result.medicines} medicines; {result.lots} lots "
-                f"received, {result.sales} sales, {result.quarantined} lot(s) quarantined, {result.recalled} recalled, "
+                f"Demo data loaded in {elapsed:.1f} s: {result.locations} locations, {result.categories} categories, "
+                f"{result.manufacturers} manufacturers, {result.substances} substances, {result.medicines} medicines; "
+                f"{result.lots} lots received, {result.transfers} transfers ({result.in_transit} in transit), "
+                f"{result.sales} sales, {result.quarantined} lot(s) quarantined, {result.recalled} recalled, "
                 f"{result.written_off} written off, {result.expired} expired by the sweep. "
                 f"Ledger: {StockMovement.objects.count()} movements."
             )
