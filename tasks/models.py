@@ -60,7 +60,12 @@ class Alert(models.Model):
     # The place the alert is about (low stock at a branch is not low stock at the
     # warehouse); its staff receive it.
     location = models.ForeignKey(
-        "catalog.Location", verbose_name=_("location"), null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        "catalog.Location",
+        verbose_name=_("location"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
     )
     # Days before expiry the alert is about (180, 90, 30); 0 for expired stock
     # and stock alerts. WINDOW is a reserved word in SQL, hence the column name.

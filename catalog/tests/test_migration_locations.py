@@ -59,7 +59,9 @@ def test_todays_stock_becomes_the_main_pharmacys_with_every_figure_unchanged():
     try:
         call_command("migrate", verbosity=0)
 
-        from catalog.models import Location, LotStock, Medicine as NewMedicine, MedicineStock, StockMovement as Moves
+        from catalog.models import Location, LotStock, MedicineStock
+        from catalog.models import Medicine as NewMedicine
+        from catalog.models import StockMovement as Moves
         from tasks.models import Alert as NewAlert
 
         main = Location.objects.get()
