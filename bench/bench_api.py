@@ -4,10 +4,16 @@ Serves the 100,000-medicine PostgreSQL catalogue (``BENCH_DATABASE_URL``) with
 the catalogue cache in Redis (``BENCH_REDIS_URL``, default db 6). Two server
 runs with the same gunicorn configuration:
 
-1. response cache on (production default): list, detail, search, alternatives;
+1. response cache on (production default): list, detail, search, alternatives,
+   availability;
 2. response cache off (``CATALOG_API_CACHE_SECONDS=0``): every request builds
-   its page from the database (the count and the category tree stay cached
-   per catalogue version, as in production after the first request).
+   its page from the database (the count, the category tree and the public
+   places stay cached per catalogue version, as in production after the first
+   request).
+
+Availability asks where a medicine is in stock: 60 medicines held at three to
+six of eight public branches (plus a hidden warehouse), stocked through the
+real receipt service on top of the synthetic catalogue.
 
 Every figure is printed beside a bare Django ``JsonResponse`` endpoint
 (``/api/v1/_bare/``, routed only with ``BENCH_BARE_ENDPOINT``) measured on the
@@ -18,8 +24,13 @@ round, not the figure. The server is pinned to core 0 and wrk to core 1
 (``taskset``); wrk comes from the Debian package ``wrk``. Beside each figure
 the CPU time the server side spent per request (gunicorn, PostgreSQL, Redis:
 read from /proc) shows where a request's cost lies. Targets (2-core machine):
-cached list/detail >= 0.5 of bare, uncached list >= 0.25, search >= 0.15,
-p95 <= 50 ms.
+cached list/detail >= 0.5 of bare, uncached list and availability >= 0.25,
+search >= 0.15, p95 <= 50 ms.
+
+``BENCH_API_MEDICINES`` sets the catalogue's size (default 100,000; a
+different size regenerates the catalogue, so give it a database of its own
+with ``BENCH_DATABASE_URL``) and ``BENCH_API_FIGURES`` the figures to measure
+(comma-separated, default all: list,detail,search,alternatives,availability).
 """
 
 from __future__ import annotations
@@ -39,8 +50,12 @@ from pathlib import Path
 
 from bench.common import Figure, ensure_catalog, median, report
 
-MEDICINES = 100_000
+MEDICINES = int(os.environ.get("BENCH_API_MEDICINES", "100000"))
 LOTS_PER_MEDICINE = 3
+FIGURES = ("list", "detail", "search", "alternatives", "availability")
+# Availability: public branches, and how many medicines are stocked at some of them.
+BRANCHES = 8
+AVAILABLE_MEDICINES = 60
 PORT = int(os.environ.get("BENCH_API_PORT", "8116"))
 CONNECTIONS = 50
 DURATION = os.environ.get("BENCH_API_DURATION", "5s")
@@ -78,8 +93,62 @@ def _prepare_catalog() -> None:
         from catalog.services import medicine_reindex_search
 
         medicine_reindex_search(medicine_ids=missing)
+    _prepare_places()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE catalog_medicine; ANALYZE catalog_medicinesubstance; ANALYZE catalog_category")
+        cursor.execute(
+            "ANALYZE catalog_medicine; ANALYZE catalog_medicinesubstance; ANALYZE catalog_category; "
+            "ANALYZE catalog_medicinestock; ANALYZE catalog_location"
+        )
+
+
+def _prepare_places() -> None:
+    """Eight public branches and a hidden warehouse holding 60 medicines, through the receipt service (once)."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from catalog.api.tree import _build
+    from catalog.models import Location, LocationKind, Lot, Medicine, Region
+    from catalog.stock import lot_receive
+
+    if Lot.objects.filter(lot_number__startswith="BENCH-AV-").exists():
+        return
+    rng = random.Random(SEED + 1)
+    regions = [Region.TASHKENT_CITY, Region.TASHKENT, Region.SAMARKAND, Region.FERGANA]
+    branches = [
+        Location.objects.get_or_create(
+            code=f"bench-branch-{n:02d}",
+            defaults={
+                "name": f"Bench branch {n:02d}",
+                "address": f"Amir Temur street {n * 7}",
+                "region": regions[n % len(regions)],
+                "district": f"District {n}",
+                "phone": f"+9987120000{n:02d}",
+                "opening_hours": "Mon–Sun 08:00–22:00",
+                "latitude": Decimal("41.300000") + Decimal(n) / 100,
+                "longitude": Decimal("69.240000") + Decimal(n) / 100,
+            },
+        )[0]
+        for n in range(1, BRANCHES + 1)
+    ]
+    warehouse, _ = Location.objects.get_or_create(
+        code="bench-warehouse", defaults={"name": "Bench warehouse", "kind": LocationKind.WAREHOUSE, "is_public": False}
+    )
+    visible = Medicine.objects.filter(is_active=True).exclude(category_id__in=_build().hidden_ids)
+    ids = list(visible.values_list("pk", flat=True))
+    expiry = timezone.localdate() + datetime.timedelta(days=400)
+    for medicine in Medicine.objects.filter(pk__in=rng.sample(ids, min(AVAILABLE_MEDICINES, len(ids)))):
+        for place in [*rng.sample(branches, rng.randint(3, 6)), warehouse]:
+            lot_receive(
+                medicine=medicine,
+                location=place,
+                lot_number=f"BENCH-AV-{place.pk}",
+                expiry_date=expiry,
+                quantity=rng.randint(1, 40) * medicine.parts_per_pack,
+                purchase_price=Decimal("1000"),
+                supplier="Bench",
+            )
 
 
 def _paths() -> dict[str, list[str]]:
@@ -98,6 +167,12 @@ def _paths() -> dict[str, list[str]]:
         .values_list("slug", flat=True)
     )
     roots = [tree.nodes[c][2] for c in tree.children.get(None, [])]
+    stocked = list(
+        visible.filter(lots__lot_number__startswith="BENCH-AV-")
+        .distinct()
+        .order_by("pk")
+        .values_list("slug", flat=True)
+    )
     api = "/api/v1/catalog/medicines/"
     lists = [f"{api}?page={page}" for page in range(1, 6)]
     lists += [f"{api}?ordering=price", f"{api}?ordering=-popularity", f"{api}?in_stock=true&page=2"]
@@ -111,6 +186,7 @@ def _paths() -> dict[str, list[str]]:
         "detail": [f"{api}{slug}/" for slug, _ in sample],
         "search": searches,
         "alternatives": [f"{api}{slug}/alternatives/" for slug in with_substances[:60]],
+        "availability": [f"{api}{slug}/availability/" for slug in stocked],
     }
 
 
@@ -222,12 +298,22 @@ def _warm(urls: list[str]) -> None:
             response.read()
 
 
+def _figures() -> list[str]:
+    wanted = [
+        name.strip() for name in os.environ.get("BENCH_API_FIGURES", ",".join(FIGURES)).split(",") if name.strip()
+    ]
+    unknown = set(wanted) - set(FIGURES)
+    if unknown:
+        raise SystemExit(f"BENCH_API_FIGURES: unknown {', '.join(sorted(unknown))} (known: {', '.join(FIGURES)})")
+    return wanted
+
+
 def _run_server(label: str, cache_seconds: int, paths: dict[str, list[str]], targets: dict[str, str]) -> None:
     process = _start_server(cache_seconds)
     try:
         _check_status(paths)
         _wrk(paths["bare"], WARMUP)  # warm the connections and the workers
-        for name in ("list", "detail", "search", "alternatives"):
+        for name in _figures():
             if cache_seconds:
                 _warm(paths[name])
             _wrk(paths[name], WARMUP)  # warm the caches and PostgreSQL's buffers
@@ -264,13 +350,13 @@ def run() -> None:
         f"gunicorn (2 gthread workers x 4 threads, core 0) <- wrk (50 connections, core 1); "
         f"{ROUNDS} rounds of {DURATION} each, bare and API alternating, medians; "
         f"{len(paths['list'])} list, {len(paths['detail'])} detail, {len(paths['search'])} search, "
-        f"{len(paths['alternatives'])} alternatives URLs in turn",
+        f"{len(paths['alternatives'])} alternatives, {len(paths['availability'])} availability URLs in turn",
         flush=True,
     )
     _run_server(
         "cached",
         3600,
         paths,
-        {"list": ">= 0.5x", "detail": ">= 0.5x", "search": ">= 0.15x", "alternatives": ""},
+        {"list": ">= 0.5x", "detail": ">= 0.5x", "search": ">= 0.15x", "alternatives": "", "availability": ""},
     )
-    _run_server("uncached", 0, paths, {"list": ">= 0.25x", "search": ">= 0.15x"})
+    _run_server("uncached", 0, paths, {"list": ">= 0.25x", "search": ">= 0.15x", "availability": ">= 0.25x"})

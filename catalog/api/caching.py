@@ -140,12 +140,16 @@ def _on_catalogue_change(sender, **kwargs) -> None:
 
 
 def _on_stock_changed(sender, availability_changed: bool = True, **kwargs) -> None:
-    """Stock reaches the API only as "in stock" (shown, filtered on, required of alternatives).
+    """Stock reaches the API as "in stock" (shown, filtered on, required of alternatives),
+    for the chain and for each public place (``location`` filter, availability), and
+    as a coarse level per place (availability).
 
-    A sale or receipt that leaves every medicine on the same side of zero changes
-    no response, so it keeps the cache: on a busy chain a version per sale would
-    leave nothing cached. The one thing it does move is the popularity order
-    (``number_sold``), which may lag by up to ``CATALOG_API_CACHE_SECONDS``.
+    A sale or receipt that leaves every medicine on the same side of zero, in the
+    chain and at every place, keeps the cache: on a busy chain a version per sale
+    would leave nothing cached. What it may move lags by up to
+    ``CATALOG_API_CACHE_SECONDS``: the popularity order (``number_sold``) and an
+    availability level (a branch going from "some" to "few" packs); a place that
+    sells its last pack leaves the availability at once.
     """
     if availability_changed:
         catalog_cache_bump()
@@ -156,13 +160,16 @@ def connect_signals() -> None:
     from catalog import models
 
     # Lots are not here: the API shows no lot, and what lots change in a
-    # medicine (its stock) is announced by stock_changed below.
+    # medicine (its stock) is announced by stock_changed below. Locations are:
+    # the locations list, every availability answer and the ``location``
+    # filter show them (a rename, a new address, a place closed or hidden).
     watched = [
         models.Category,
         models.Manufacturer,
         models.ActiveSubstance,
         models.Medicine,
         models.MedicineSubstance,
+        models.Location,
     ]
     # Stock services change rows with QuerySet.update() (no post_save) and say
     # so with stock_changed after their transaction commits.

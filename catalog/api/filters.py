@@ -18,6 +18,8 @@ from rest_framework import exceptions
 
 from catalog.models import DosageForm
 
+from .locations import public_locations
+
 BIGINT_MAX = 2**63 - 1
 SEARCH_MAX_LENGTH = 100
 # The price column is numeric(14, 2).
@@ -32,6 +34,28 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", BIGINT_MAX)
         super().__init__(*args, **kwargs)
+
+
+class PublicLocationField(forms.IntegerField):
+    """The id of a place the locations list shows; any other id is refused, not answered with an empty list.
+
+    A storefront that kept the id of a branch since closed or hidden learns so,
+    instead of showing that nothing is in stock there. The places are those of
+    the current catalogue version (``locations.public_locations``: read once per
+    version, so a request costs no query).
+    """
+
+    default_error_messages = {"unknown": _("No pharmacy has this id: take one from the locations list.")}
+
+    def clean(self, value):
+        value = super().clean(value)  # an integer within the bounds first
+        if value is not None and value not in public_locations().ids:
+            raise forms.ValidationError(self.error_messages["unknown"], code="unknown")
+        return value
+
+
+class PublicLocationFilter(IdFilter):
+    field_class = PublicLocationField
 
 
 @extend_schema_field({"type": "number", "minimum": 0, "maximum": PRICE_MAX})
@@ -112,6 +136,11 @@ class MedicineFilter(django_filters.FilterSet):
     dosage_form = django_filters.ChoiceFilter(choices=DosageForm.choices, help_text=_("Dosage form."))
     is_prescription = StrictBooleanFilter(help_text=_("Prescription-only medicines (true) or not (false)."))
     in_stock = StrictBooleanFilter(help_text=_("Only medicines that can be bought now."))
+    location = PublicLocationFilter(
+        help_text=_(
+            "Only medicines in stock at this pharmacy: an id from the locations list (any other id is refused)."
+        )
+    )
     price_min = PriceFilter(help_text=_("Lowest price, UZS."))
     price_max = PriceFilter(help_text=_("Highest price, UZS."))
     q = SearchFilter(

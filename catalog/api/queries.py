@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connection
 
-from catalog.models import ActiveSubstance, Manufacturer, Medicine, MedicineSubstance
+from catalog.models import ActiveSubstance, Manufacturer, Medicine, MedicineStock, MedicineSubstance
 from catalog.selectors import SearchPlan, search_plan
 
 from . import serializers as s
@@ -35,6 +35,7 @@ MEDICINE = Medicine._meta.db_table
 MANUFACTURER = Manufacturer._meta.db_table
 LINK = MedicineSubstance._meta.db_table
 SUBSTANCE = ActiveSubstance._meta.db_table
+STOCK = MedicineStock._meta.db_table
 
 # Column expressions of the serializers' fields. The category's slug and name
 # come from the visible tree (``VisibleTree.nodes``): every listed medicine's
@@ -137,6 +138,14 @@ class MedicineQuery:
             query.where("m.is_prescription = %s", [cleaned["is_prescription"]])
         if cleaned.get("in_stock") is not None:
             query.where("m.sellable_quantity > 0" if cleaned["in_stock"] else "m.sellable_quantity = 0")
+        if cleaned.get("location") is not None:
+            # In stock there: the place's derived row (one per medicine and place, unique index).
+            # The cleaner has already refused a place that is not public.
+            query.where(
+                f"EXISTS (SELECT 1 FROM {STOCK} ms WHERE ms.medicine_id = m.id AND ms.location_id = %s "
+                "AND ms.sellable_quantity > 0)",
+                [cleaned["location"]],
+            )
         if cleaned.get("price_min") is not None:
             query.where("m.price >= %s", [cleaned["price_min"]])
         if cleaned.get("price_max") is not None:
@@ -227,6 +236,28 @@ def medicine_by_slug(tree: VisibleTree, slug: str) -> dict[str, Any] | None:
     query.where("m.slug = %s", [slug])
     rows = _rows(tree, DETAIL_FIELDS, f"{DETAIL_SELECT} WHERE {query.where_sql}", query.params)
     return rows[0] if rows else None
+
+
+def medicine_stock_by_slug(tree: VisibleTree, slug: str) -> tuple[dict[str, Any], dict[int, int]] | None:
+    """One visible medicine (id, parts_per_pack) and its sellable units by place, or None: one statement.
+
+    Every place with stock is returned; which of them customers may see is the caller's
+    business (``locations.public_locations``), as is what the counts may show (levels only).
+    """
+    query = MedicineQuery(tree)
+    query.where("m.slug = %s", [slug])
+    sql = (
+        f"SELECT m.id, m.category_id, m.parts_per_pack, ms.location_id, ms.sellable_quantity FROM {MEDICINE} m "
+        f"LEFT JOIN {STOCK} ms ON ms.medicine_id = m.id AND ms.sellable_quantity > 0 WHERE {query.where_sql}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, query.params)
+        rows = cursor.fetchall()
+    if not rows or rows[0][1] not in tree.nodes:
+        return None
+    medicine_id, _category_id, parts_per_pack = rows[0][:3]
+    units = {location_id: quantity for *_, location_id, quantity in rows if location_id is not None}
+    return {"id": medicine_id, "parts_per_pack": parts_per_pack}, units
 
 
 def medicine_rows(tree: VisibleTree, medicine_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -21,7 +21,9 @@ from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import DosageForm, StrengthUnit
+from catalog.models import DosageForm, LocationKind, Region, StrengthUnit
+
+from .locations import AVAILABILITY_LEVELS
 
 # --- Schema-only serializers ---------------------------------------------------
 
@@ -134,6 +136,47 @@ class SubstanceSerializer(serializers.Serializer):
     atc_codes = serializers.ListField(child=serializers.CharField())
 
 
+class LocationSerializer(serializers.Serializer):
+    """A pharmacy or warehouse that sells to the public: where to find it and when it is open."""
+
+    id = serializers.IntegerField(help_text="What the medicine list's `location` filter takes.")
+    name = serializers.CharField()
+    # Public places are branches or warehouses; the transit place is never shown.
+    kind = serializers.ChoiceField(
+        choices=[(LocationKind.BRANCH.value, "branch"), (LocationKind.WAREHOUSE.value, "warehouse")]
+    )
+    address = serializers.CharField(allow_blank=True)
+    region = serializers.ChoiceField(choices=Region.choices)
+    region_name = serializers.CharField(help_text="The region's name in the request's language.")
+    district = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    opening_hours = serializers.CharField(
+        allow_blank=True, help_text='As the pharmacy writes it, e.g. "Mon–Sat 08:00–22:00".'
+    )
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+
+    class Meta:
+        ref_name = "Location"
+
+
+class LocationAvailabilitySerializer(LocationSerializer):
+    level = serializers.ChoiceField(
+        choices=[(level, level) for level, _packs in AVAILABILITY_LEVELS],
+        help_text=(
+            "How much the place has, in packs: "
+            + ", ".join(
+                f"{level} (up to {packs})" if packs is not None else f"{level} (more)"
+                for level, packs in AVAILABILITY_LEVELS
+            )
+            + ". Never an exact count."
+        ),
+    )
+
+    class Meta:
+        ref_name = "LocationAvailability"
+
+
 # --- Row builders (the fast path) ---------------------------------------------
 
 MEDICINE_LIST_FIELDS = (
@@ -164,16 +207,24 @@ STRENGTH_FIELDS = (
 )
 STRENGTH_DETAIL_FIELDS = STRENGTH_FIELDS + ("substance__name_uz", "substance__name_ru")
 
-# {language: {dosage form: its name in that language}}: one gettext per name and language per process.
-_DOSAGE_FORM_NAMES: dict[str, dict[str, str]] = {}
+# {(choices, language): {value: its name in that language}}: one gettext per name and language per process.
+_CHOICE_NAMES: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _choice_names(kind: str, choices: list[tuple[str, Any]]) -> dict[str, str]:
+    key = (kind, get_language() or "")
+    names = _CHOICE_NAMES.get(key)
+    if names is None:
+        names = _CHOICE_NAMES[key] = {value: str(label) for value, label in choices}
+    return names
 
 
 def dosage_form_names() -> dict[str, str]:
-    language = get_language() or ""
-    names = _DOSAGE_FORM_NAMES.get(language)
-    if names is None:
-        names = _DOSAGE_FORM_NAMES[language] = {value: str(label) for value, label in DosageForm.choices}
-    return names
+    return _choice_names("dosage_form", DosageForm.choices)
+
+
+def region_names() -> dict[str, str]:
+    return _choice_names("region", Region.choices)
 
 
 def file_url(name: str | None, build_absolute_uri) -> str | None:
@@ -267,4 +318,21 @@ def substance_row(row: dict[str, Any]) -> dict[str, Any]:
         "name_uz": row["name_uz"],
         "name_ru": row["name_ru"],
         "atc_codes": [str(code) for code in codes],
+    }
+
+
+def location_row(row: dict[str, Any], region_names: dict[str, str]) -> dict[str, Any]:
+    """A public place (a ``locations.LOCATION_FIELDS`` row) as the API shows it; ``region_names()`` passed in."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "address": row["address"],
+        "region": row["region"],
+        "region_name": region_names.get(row["region"], row["region"]),
+        "district": row["district"],
+        "phone": row["phone"],
+        "opening_hours": row["opening_hours"],
+        "latitude": _decimal(row["latitude"], 6),
+        "longitude": _decimal(row["longitude"], 6),
     }

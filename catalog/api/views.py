@@ -53,6 +53,7 @@ from .caching import (
     response_key,
 )
 from .filters import MedicineFilter, SubstanceFilter, clean_params
+from .locations import public_locations, stock_level
 from .pagination import CatalogPagination
 from .tree import visible_tree
 
@@ -362,6 +363,52 @@ class SubstanceListView(CatalogView):
             filterset.qs.values("id", "inn_name", "name_uz", "name_ru", "atc_codes"), request, view=self
         )
         return paginator.page_dict([s.substance_row(row) for row in rows])
+
+
+class LocationListView(CatalogView):
+    @extend_schema(
+        tags=TAGS,
+        summary="The pharmacies",
+        description=(
+            "Every place that sells to the public (branches, and warehouses open to customers), ordered by name; "
+            "not paginated: a chain has tens of places. Each `id` is what the medicine list's `location` filter takes."
+        ),
+        responses={200: s.LocationSerializer(many=True), **_errors(429)},
+    )
+    def get(self, request):
+        return self.cached_json(request, lambda: self._locations(request))
+
+    def _locations(self, request) -> list[dict]:
+        region_names = s.region_names()
+        return [s.location_row(row, region_names) for row in public_locations(request.catalog_version).rows]
+
+
+@extend_schema_view(get=extend_schema(parameters=[SLUG_PARAMETER]))
+class MedicineAvailabilityView(CatalogView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Where a medicine is in stock",
+        description=(
+            "The public places that have the medicine in stock now, ordered by name, each with a coarse `level` "
+            "counted in packs (few, some, many); never an exact quantity. A place goes off the list as soon as "
+            "it sells its last pack; a level may lag a sale by the response cache's lifetime."
+        ),
+        responses={200: s.LocationAvailabilitySerializer(many=True), **_errors(404, 429)},
+    )
+    def get(self, request, slug: str):
+        return self.cached_json(request, lambda: self._availability(request, slug))
+
+    def _availability(self, request, slug: str) -> list[dict]:
+        found = queries.medicine_stock_by_slug(visible_tree(request.catalog_version), slug)
+        if found is None:
+            raise exceptions.NotFound()
+        medicine, units = found
+        region_names = s.region_names()
+        return [
+            {**s.location_row(row, region_names), "level": stock_level(units[row["id"]], medicine["parts_per_pack"])}
+            for row in public_locations(request.catalog_version).rows
+            if row["id"] in units
+        ]
 
 
 @extend_schema(exclude=True)

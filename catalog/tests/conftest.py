@@ -7,7 +7,7 @@ import time_machine
 
 from accounts.roles import Role
 
-from .api_support import api, shop  # noqa: F401
+from .api_support import api, places, shop  # noqa: F401
 
 # The day the import tests run on: their files' expiry dates are written against it.
 IMPORT_DAY = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)

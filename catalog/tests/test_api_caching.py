@@ -23,7 +23,9 @@ ENDPOINTS = [
     f"{API}medicines/?q=paracetamol",
     f"{API}medicines/panadol/",
     f"{API}medicines/panadol/alternatives/",
+    f"{API}medicines/panadol/availability/",
     f"{API}substances/",
+    f"{API}locations/",
 ]
 
 

@@ -23,7 +23,15 @@ from catalog.selectors import medicine_search
 from conftest import requires_postgres, requires_redis
 
 from .api_support import API, slugs
-from .factories import ActiveSubstanceFactory, CategoryFactory, ManufacturerFactory, medicine_with, receive
+from .factories import (
+    ActiveSubstanceFactory,
+    CategoryFactory,
+    LocationFactory,
+    ManufacturerFactory,
+    main_location,
+    medicine_with,
+    receive,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +72,17 @@ def varied(db):
         medicines.append(medicine)
     for medicine in medicines[::3]:
         receive(medicine, 4)
-    return {"substances": substances, "makers": makers, "hidden": [hidden.pk, hidden_child.pk], "root": root}
+    # A second branch holding some of the same medicines and some others.
+    branch = LocationFactory(name="Branch", code="branch")
+    for medicine in medicines[::4]:
+        receive(medicine, 2, location=branch)
+    return {
+        "substances": substances,
+        "makers": makers,
+        "hidden": [hidden.pk, hidden_child.pk],
+        "root": root,
+        "places": {"main": main_location().pk, "branch": branch.pk},
+    }
 
 
 def reference_ids(varied, params: dict) -> list[int]:
@@ -87,6 +105,10 @@ def reference_ids(varied, params: dict) -> list[int]:
             queryset.filter(sellable_quantity__gt=0)
             if params["in_stock"] == "true"
             else queryset.filter(sellable_quantity=0)
+        )
+    if "location" in params:
+        queryset = queryset.filter(
+            stock_levels__location_id=int(params["location"]), stock_levels__sellable_quantity__gt=0
         )
     if "price_min" in params:
         queryset = queryset.filter(price__gte=Decimal(params["price_min"]))
@@ -118,6 +140,10 @@ CASES = [
     {"q": "парацетамол", "ordering": "-price"},
     {"q": "nobel amoxil"},
     {"q": "SKU-none"},
+    {"location": "{main}"},
+    {"location": "{branch}", "ordering": "-price"},
+    {"location": "{branch}", "in_stock": "true", "category": "root"},
+    {"location": "{main}", "q": "panadol"},
 ]
 
 
@@ -125,7 +151,7 @@ CASES = [
 def test_the_list_finds_what_the_orm_finds_in_the_same_order(api, varied, settings, params):
     settings.CATALOG_API_CACHE_SECONDS = 0
     params = {
-        key: value.format(paracetamol=varied["substances"][0].pk, nobel=varied["makers"][0].pk)
+        key: value.format(paracetamol=varied["substances"][0].pk, nobel=varied["makers"][0].pk, **varied["places"])
         for key, value in params.items()
     }
     response = api.get(f"{API}medicines/", {**params, "page_size": 100})

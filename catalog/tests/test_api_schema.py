@@ -18,7 +18,9 @@ CATALOG_OPERATIONS = {
     "/api/v1/catalog/medicines/",
     "/api/v1/catalog/medicines/{slug}/",
     "/api/v1/catalog/medicines/{slug}/alternatives/",
+    "/api/v1/catalog/medicines/{slug}/availability/",
     "/api/v1/catalog/substances/",
+    "/api/v1/catalog/locations/",
 }
 
 
@@ -48,8 +50,22 @@ def test_the_schema_and_its_uis_are_served(client):
         assert b"<script>" not in response.content.replace(b" ", b""), ui
 
 
-def _seed() -> None:
-    from .factories import ActiveSubstanceFactory, CategoryFactory, ManufacturerFactory, medicine_with, receive
+def _seed() -> list[int]:
+    """A small catalogue in stock at two public places and a hidden one; returns the public places' ids."""
+    from catalog.models import LocationKind
+
+    from .factories import (
+        ActiveSubstanceFactory,
+        CategoryFactory,
+        LocationFactory,
+        ManufacturerFactory,
+        main_location,
+        medicine_with,
+        receive,
+    )
+
+    places = [main_location(), LocationFactory(name="Chilonzor", latitude=Decimal("41.275100"))]
+    hidden = LocationFactory(name="Depot", kind=LocationKind.WAREHOUSE, is_public=False)
 
     root = CategoryFactory(slug="pain", name="Pain")
     child = CategoryFactory(slug="headache", name="Головная боль", parent=root)
@@ -69,6 +85,10 @@ def _seed() -> None:
         )
         if n % 3:
             receive(medicine, 5 + n)
+        if n % 4 == 1:
+            receive(medicine, 1 + n, location=places[1])
+            receive(medicine, 50, location=hidden)
+    return [place.pk for place in places]
 
 
 FUZZED_PATHS = "^/api/v1/(catalog|auth)/"
@@ -136,12 +156,22 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "THROTTLE_RATES",
         {scope: "1000000/min" for scope in SimpleRateThrottle.THROTTLE_RATES},
     )
-    _seed()
+    public_locations = _seed()
     token = _customer_token()
+    # The fuzzer draws the list's `location` from the public places most of the time, so that
+    # the filter's answers are tested too, not only its refusal of every other id.
+    config = tmp_path / "schemathesis.toml"
+    ids = ", ".join(str(pk) for pk in public_locations)
+    config.write_text(
+        Path(__file__).with_name("schemathesis.toml").read_text()
+        + f"\n[dictionaries.public_locations]\nvalues = [{ids}]\n"
+        + '[[operations]]\ninclude-name = "GET /api/v1/catalog/medicines/"\n'
+        + 'parameters = { "query.location" = { dictionary = "public_locations", probability = 0.8 } }\n'
+    )
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
-        str(Path(__file__).with_name("schemathesis.toml")),
+        str(config),
         "run",
         f"{live_server.url}/api/schema/",
         "--url",
@@ -174,7 +204,12 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "--suppress-health-check",
         "all",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    environment = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("schemathesis_hooks.py")),
+        "CATALOG_PUBLIC_LOCATIONS": ",".join(str(pk) for pk in public_locations),
+    }
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=environment)
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-12000:]
@@ -183,3 +218,40 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     # Every catalogue and auth operation of the schema was exercised.
     tested = re.search(r"Tested: (\d+)", output)
     assert tested and int(tested[1]) == len(_operations(client, FUZZED_PATHS)), output[-3000:]
+
+
+def _hook_case(query: dict, positive: bool = True, label: str = "GET /api/v1/catalog/medicines/"):
+    from types import SimpleNamespace
+
+    mode = SimpleNamespace(is_positive=positive)
+    return SimpleNamespace(
+        operation=SimpleNamespace(label=label), query=query, meta=SimpleNamespace(generation=SimpleNamespace(mode=mode))
+    )
+
+
+def _hook_response(status: int, fields: dict | None = None):
+    from types import SimpleNamespace
+
+    body = {"code": "validation_error", "message": "x", "fields": fields or {}}
+    return SimpleNamespace(status_code=status, json=lambda: body)
+
+
+def test_the_schemathesis_check_lets_only_an_unknown_location_refuse_valid_data(monkeypatch):
+    from .schemathesis_hooks import unknown_location_is_the_only_valid_data_refused as check
+
+    monkeypatch.setenv("CATALOG_PUBLIC_LOCATIONS", "3,4")
+
+    assert check(None, _hook_response(400, {"location": ["No pharmacy"]}), _hook_case({"location": 99})) is None
+    assert check(None, _hook_response(200), _hook_case({"location": 3})) is None
+    # Negative data, and other operations, are other checks' business.
+    assert check(None, _hook_response(400, {"q": ["x"]}), _hook_case({"q": "a"}, positive=False)) is None
+    assert (
+        check(None, _hook_response(400, {"q": ["x"]}), _hook_case({}, label="GET /api/v1/catalog/substances/")) is None
+    )
+    for query, fields in (
+        ({"location": 3}, {"location": ["x"]}),  # a public place refused
+        ({"location": 99, "page_size": 5}, {"location": ["x"], "page_size": ["y"]}),  # and something else
+        ({"price_min": 5}, {"price_min": ["x"]}),
+    ):
+        with pytest.raises(AssertionError, match="Valid data should have been accepted"):
+            check(None, _hook_response(400, fields), _hook_case(query))
