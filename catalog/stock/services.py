@@ -88,10 +88,15 @@ def announce(flips: derived.Flips, medicine_ids: Iterable[int], reason: str) -> 
     """After commit, say which medicines' stock changed and whether any went in or out of stock.
 
     The public API's cache, which shows stock only as "in stock" (for the
-    chain or a place), is invalidated only when something flipped.
+    chain or a public place), is invalidated only when something flipped
+    there: a warehouse selling out of a medicine the branches still have
+    changes no public answer.
     """
     ids = sorted(set(medicine_ids))
-    changed = bool(flips)
+    changed = bool(flips.chain)
+    if not changed and flips.places:
+        places = {location_id for _, location_id in flips.places}
+        changed = Location.objects.filter(pk__in=places, is_public=True).exists()
     transaction.on_commit(
         lambda: signals.stock_changed.send(
             sender=Medicine, medicine_ids=ids, reason=reason, availability_changed=changed

@@ -344,3 +344,28 @@ def test_a_sale_rewrites_its_places_rows_in_place_touching_no_index():
         updated = after[table][0] - before.get(table, (0, 0))[0]
         hot = after[table][1] - before.get(table, (0, 0))[1]
         assert updated >= 1 and hot == updated, (table, updated, hot)
+
+
+def test_only_a_flip_the_public_can_see_is_announced_as_a_change_of_availability(
+    places, django_capture_on_commit_callbacks
+):
+    from catalog import signals
+
+    main, branch = places
+    warehouse = LocationFactory(name="Ombor", code="ombor", kind="warehouse", is_public=False)
+    medicine = MedicineFactory()
+    receive(medicine, 5, location=main)
+    heard = []
+
+    def listener(**kwargs):
+        heard.append(kwargs["availability_changed"])
+
+    signals.stock_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            receive(medicine, 5, location=warehouse)  # the chain was in stock already; nobody sees the warehouse
+        with django_capture_on_commit_callbacks(execute=True):
+            receive(medicine, 5, location=branch)  # a public branch now has it
+    finally:
+        signals.stock_changed.disconnect(listener)
+    assert heard == [False, True]
