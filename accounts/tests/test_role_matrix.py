@@ -48,6 +48,7 @@ from catalog.models import ImportJob, ImportState, Lot, Medicine, StockMovement
 from catalog.tests.factories import (
     ActiveSubstanceFactory,
     CategoryFactory,
+    LocationFactory,
     ManufacturerFactory,
     MedicineFactory,
     receive,
@@ -175,6 +176,13 @@ def _medicine():
     return medicine
 
 
+def _location():
+    location = LocationFactory(name="Yunusobod", code="yunusobod")
+    location.phone = "+998712000000"
+    location.save()  # a second version, so a restore has something to restore
+    return location
+
+
 BUILDERS = {
     "accounts.User": lambda: StaffFactory(role=Role.OPERATOR),
     "auth.Group": _group,
@@ -189,6 +197,7 @@ BUILDERS = {
     "django_celery_beat.ClockedSchedule": _beat("ClockedSchedule", clocked_time=timezone.now()),
     "token_blacklist.OutstandingToken": _outstanding_token,
     "token_blacklist.BlacklistedToken": _blacklisted_token,
+    "catalog.Location": _location,
     "catalog.Category": CategoryFactory,
     "catalog.Manufacturer": ManufacturerFactory,
     "catalog.ActiveSubstance": ActiveSubstanceFactory,

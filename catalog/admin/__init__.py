@@ -5,6 +5,7 @@ catalog.services. Every model keeps its history (django-simple-history).
 """
 
 from .imports import ImportExportActionsMixin, ImportJobAdmin
+from .location import LocationAdmin
 from .lot import LotAdmin, StockMovementAdmin
 from .medicine import MedicineAdmin
 from .reference import ActiveSubstanceAdmin, CategoryAdmin, ManufacturerAdmin
@@ -14,6 +15,7 @@ __all__ = [
     "CategoryAdmin",
     "ImportExportActionsMixin",
     "ImportJobAdmin",
+    "LocationAdmin",
     "LotAdmin",
     "ManufacturerAdmin",
     "MedicineAdmin",
