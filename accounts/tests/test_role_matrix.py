@@ -553,6 +553,7 @@ ACTION_RULES = {
     "release": lambda role, admin: granted(role, "catalog.quarantine_lot"),
     "recall": lambda role, admin: granted(role, "catalog.recall_lot"),
     "write_off": lambda role, admin: granted(role, "catalog.write_off_lot"),
+    "adjust": lambda role, admin: granted(role, "catalog.adjust_stock"),
     "acknowledge": lambda role, admin: granted(role, "tasks.acknowledge_alert"),
     "scan": lambda role, admin: granted(role, "tasks.change_alert"),
     "reset_second_factor": lambda role, admin: role == Role.ADMIN,

@@ -7,8 +7,27 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.contrib.filters.admin import DropdownFilter, RadioFilter, RelatedDropdownFilter
 
-from catalog.models import Lot
+from catalog.models import Lot, LotStock
 from catalog.selectors import EXPIRY_WINDOWS_DAYS, expiring_within_q, low_stock_q, out_of_stock_q
+from catalog.stock import member_location_ids, visible_locations
+
+LOCATION_PARAM = "location"
+ON_HAND_PARAM = "on_hand"
+
+
+def lot_place_scope(request) -> list[int] | None:
+    """The places whose stock the lots list shows: the chosen one, else the member's; ``None``: every place.
+
+    A member sees the lots at the places they work at unless they pick one of
+    them; the administrator sees every place unless they pick one. A place
+    that is not the member's shows nothing.
+    """
+    mine = member_location_ids(request.user)
+    value = request.GET.get(LOCATION_PARAM, "")
+    if value.isdigit():
+        chosen = int(value)
+        return [chosen] if mine is None or chosen in mine else []
+    return None if mine is None else sorted(mine)
 
 
 class StockStateFilter(RadioFilter):
@@ -85,14 +104,49 @@ class LotExpiryFilter(DropdownFilter):
         return queryset
 
 
+class LotLocationFilter(DropdownFilter):
+    """Lots with stock at the places in view (``lot_place_scope``); with "Empty" (``OnHandFilter``), lots that
+    were there and hold nothing there now."""
+
+    title = _("location")
+    parameter_name = LOCATION_PARAM
+
+    def __init__(self, request, params, model, model_admin) -> None:
+        super().__init__(request, params, model, model_admin)
+        # What "no choice" means is said in the first option.
+        mine = member_location_ids(request.user)
+        self.all_option = ["", _("All locations") if mine is None else _("My locations")]
+
+    def lookups(self, request, model_admin):
+        return [(str(place.pk), place.name) for place in visible_locations(request.user)]
+
+    def has_output(self) -> bool:
+        # Applied even for a member who works nowhere: they see no place's lots.
+        return True
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        scope = lot_place_scope(request)
+        if scope is None:
+            return queryset
+        there = LotStock.objects.filter(lot=OuterRef("pk"), location_id__in=scope)
+        held = Exists(there.filter(quantity__gt=0))
+        if request.GET.get(ON_HAND_PARAM) == "no":
+            return queryset.filter(Exists(there), ~held)
+        return queryset.filter(held)
+
+
 class OnHandFilter(RadioFilter):
+    """Lots with or without stock: at the places in view when the list shows some (see ``LotLocationFilter``)."""
+
     title = _("on hand")
-    parameter_name = "on_hand"
+    parameter_name = ON_HAND_PARAM
 
     def lookups(self, request, model_admin):
         return (("yes", _("With stock")), ("no", _("Empty")))
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if lot_place_scope(request) is not None:
+            return queryset  # the location filter applies it at those places
         if self.value() == "yes":
             return queryset.filter(quantity__gt=0)
         if self.value() == "no":
@@ -100,7 +154,15 @@ class OnHandFilter(RadioFilter):
         return queryset
 
 
-__all__ = ["LotExpiryFilter", "MedicineExpiryFilter", "OnHandFilter", "StaffUserFilter", "StockStateFilter"]
+__all__ = [
+    "LotExpiryFilter",
+    "LotLocationFilter",
+    "MedicineExpiryFilter",
+    "OnHandFilter",
+    "StaffUserFilter",
+    "StockStateFilter",
+    "lot_place_scope",
+]
 
 
 class StaffUserFilter(RelatedDropdownFilter):
