@@ -557,6 +557,7 @@ ACTION_RULES = {
     "acknowledge": lambda role, admin: granted(role, "tasks.acknowledge_alert"),
     "scan": lambda role, admin: granted(role, "tasks.change_alert"),
     "reset_second_factor": lambda role, admin: role == Role.ADMIN,
+    "reorder_level": lambda role, admin: granted(role, "catalog.change_medicine"),
     "alternatives": lambda role, admin: any(granted(role, f"catalog.{a}_medicine") for a in ("view", "change")),
     "new_import": lambda role, admin: _any_import(role),
     "import_data": lambda role, admin: all(granted(role, p) for p in IMPORT_PERMISSIONS[admin.import_kind]),

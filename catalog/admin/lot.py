@@ -58,6 +58,7 @@ from .forms import (
 )
 from .imports import ImportExportActionsMixin
 from .paginator import EstimatedCountPaginator
+from .refusals import ServiceRefusalsAsMessages
 
 LOT_STATUS_COLOURS = {
     LotStatus.AVAILABLE: "success",
@@ -144,7 +145,7 @@ def stock_by_location_table(lot: Lot) -> str:
 
 
 @admin.register(Lot)
-class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
+class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     list_display = (
         "lot_number",
         "display_medicine",
