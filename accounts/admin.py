@@ -12,7 +12,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
-from unfold.widgets import UnfoldAdminSelect2MultipleWidget
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
 from backoffice.admin_history import HistoryAdmin
 from catalog.models import Location, LocationKind
@@ -102,7 +102,8 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
         if db_field.name == "locations":
             # Transit is where goods wait between places: nobody works there.
             kwargs["queryset"] = Location.objects.exclude(kind=LocationKind.TRANSIT).order_by("name", "id")
-            kwargs["widget"] = UnfoldAdminSelect2MultipleWidget
+            # A tick per place: a chain's branches and warehouses fit on the page, and no script is needed.
+            kwargs["widget"] = UnfoldAdminCheckboxSelectMultipleWidget
             kwargs["help_text"] = _(
                 "Where this person works: they see and move the stock of these places only. "
                 "The administrator works everywhere."

@@ -8,7 +8,12 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from catalog.exceptions import CatalogError, InvalidQuantity
 from catalog.formatting import format_units
@@ -211,7 +216,7 @@ class LotReceiveForm(UnitsMixin, forms.ModelForm):
     one of the member's (``places``, set per request by the admin).
     """
 
-    reason = forms.CharField(label=_("Note"), max_length=500, required=False)
+    reason = forms.CharField(label=_("Note"), max_length=500, required=False, widget=UnfoldAdminTextInputWidget)
     places: QuerySet[Location] | None = None
 
     class Meta:

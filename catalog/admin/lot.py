@@ -513,6 +513,8 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         cancel_url: str = "",
     ) -> HttpResponse:
         opts = self.model._meta
+        for lot in lots:
+            lot.on_hand_shown = medicine_units(lot.quantity, lot.medicine)
         context = {
             **self.admin_site.each_context(request),
             "title": operation.title,

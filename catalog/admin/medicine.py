@@ -39,7 +39,7 @@ from catalog.stock import visible_locations, works_at
 from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
 from .forms import MedicineForm, PlaceChoiceField, medicine_units
 from .imports import ImportExportActionsMixin
-from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
+from .lot import EXPIRING_SOON_DAYS
 from .paginator import EstimatedCountPaginator
 from .refusals import ServiceRefusalsAsMessages
 
@@ -118,9 +118,10 @@ class LotInline(TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @display(description=_("status"), label=LOT_STATUS_COLOURS)
-    def display_status(self, obj: Lot):
-        return obj.status, obj.get_status_display()
+    @display(description=_("status"))
+    def display_status(self, obj: Lot) -> str:
+        # A read-only inline cell shows text: a label's (value, text) pair would be printed as a tuple.
+        return obj.get_status_display()
 
     @display(description=_("purchase price"))
     def display_purchase_price(self, obj: Lot) -> str:

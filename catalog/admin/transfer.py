@@ -101,6 +101,8 @@ class TransferLineInline(TabularInline):
     autocomplete_fields = ("medicine", "lot")
     extra = 2
     min_num = 1
+    # A row's title would be the line's own text ("TR-000012 · 31 × 2"): the columns say it better.
+    hide_title = True
     verbose_name = _("line")
     verbose_name_plural = _("lines")
 
@@ -124,6 +126,7 @@ class TransferLineReadonlyInline(TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+    hide_title = True
     verbose_name = _("line")
     verbose_name_plural = _("lines")
 
@@ -320,14 +323,14 @@ class TransferAdmin(ServiceRefusalsAsMessages, HistoryAdmin, ModelAdmin):
             _("Progress"),
             {
                 "fields": (
-                    "display_state", "created_by", "created_at", "sent_by", "sent_at", "received_by", "received_at",
+                    "state", "created_by", "created_at", "sent_by", "sent_at", "received_by", "received_at",
                 )
             },
         ),
     )  # fmt: skip
     add_fieldsets = ((None, {"fields": ("source", "destination", "note")}),)
     progress_fields = (
-        "display_state", "created_by", "created_at", "sent_by", "sent_at", "received_by", "received_at",
+        "state", "created_by", "created_at", "sent_by", "sent_at", "received_by", "received_at",
     )  # fmt: skip
     actions_detail = ["propose_fefo", "send_transfer", "receive_transfer", "cancel_transfer", "packing_list"]
 
@@ -366,6 +369,12 @@ class TransferAdmin(ServiceRefusalsAsMessages, HistoryAdmin, ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         # The places are the member's: set on a subclass for this request.
         return type(form.__name__, (form,), {"sources": stock.visible_locations(request.user)})
+
+    def render_change_form(self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and not self._editable(request, obj):
+            # Nothing on the page is the member's to edit: no save buttons (the actions say what may be done).
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # A transfer is a document of what moved: it is cancelled, never removed.
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

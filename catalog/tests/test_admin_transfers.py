@@ -202,6 +202,7 @@ def test_sending_moves_the_units_into_transit_and_locks_the_lines(staff_client, 
     page = client.get(change_url(transfer)).content.decode()
     assert 'name="lines-0-packs"' not in page
     assert 'name="source"' not in page
+    assert 'name="_continue"' not in page  # nothing to save
     assert action_url("send_transfer", transfer) not in page
     assert action_url("packing_list", transfer) in page
 
