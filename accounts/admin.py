@@ -2,21 +2,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import ChoicesDropdownFilter
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
 from backoffice.admin_history import HistoryAdmin
+from catalog.models import Location, LocationKind
 
 from .models import User
 from .phone import format_phone, normalize_phone
-from .roles import Role
+from .roles import Role, is_staff_role
 from .services import staff_devices_reset
 
 
@@ -28,13 +31,23 @@ class PhoneFormMixin:
             raise forms.ValidationError(exc.messages) from exc
 
 
-class StaffUserCreationForm(PhoneFormMixin, UserCreationForm):
+class LocationsFormMixin:
+    """Where a staff member works: they see and move the stock of these places only (the administrator: all)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("locations") and not is_staff_role(cleaned.get("role") or ""):
+            self.add_error("locations", _("Only staff work at a location."))
+        return cleaned
+
+
+class StaffUserCreationForm(PhoneFormMixin, LocationsFormMixin, UserCreationForm):
     class Meta:
         model = User
-        fields = ("phone", "first_name", "last_name", "role")
+        fields = ("phone", "first_name", "last_name", "role", "locations")
 
 
-class StaffUserChangeForm(PhoneFormMixin, UserChangeForm):
+class StaffUserChangeForm(PhoneFormMixin, LocationsFormMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
@@ -55,8 +68,10 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
     form = StaffUserChangeForm
     add_form = StaffUserCreationForm
     change_password_form = AdminPasswordChangeForm
-    list_display = ("display_phone", "first_name", "last_name", "display_role", "is_active", "last_login")
-    list_filter = (("role", ChoicesDropdownFilter), "is_active")
+    list_display = (
+        "display_phone", "first_name", "last_name", "display_role", "display_locations", "is_active", "last_login",
+    )  # fmt: skip
+    list_filter = (("role", ChoicesDropdownFilter), ("locations", RelatedDropdownFilter), "is_active")
     list_filter_submit = True
     search_fields = ("phone", "first_name", "last_name")
     ordering = ("phone",)
@@ -64,18 +79,42 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "address")}),
-        (_("Role"), {"fields": ("role", "is_active")}),
+        (_("Role"), {"fields": ("role", "is_active", "locations")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (
             None,
-            {"classes": ("wide",), "fields": ("phone", "first_name", "last_name", "role", "password1", "password2")},
+            {
+                "classes": ("wide",),
+                "fields": ("phone", "first_name", "last_name", "role", "locations", "password1", "password2"),
+            },
         ),
     )
     filter_horizontal = ()
     actions_detail = ["reset_second_factor"]
     history_list_display = ["role", "is_active"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("locations")
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "locations":
+            # Transit is where goods wait between places: nobody works there.
+            kwargs["queryset"] = Location.objects.exclude(kind=LocationKind.TRANSIT).order_by("name", "id")
+            # A tick per place: a chain's branches and warehouses fit on the page, and no script is needed.
+            kwargs["widget"] = UnfoldAdminCheckboxSelectMultipleWidget
+            kwargs["help_text"] = _(
+                "Where this person works: they see and move the stock of these places only. "
+                "The administrator works everywhere."
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @display(description=_("locations"))
+    def display_locations(self, obj: User) -> str:
+        if obj.role == Role.ADMIN:
+            return str(_("Every location"))
+        return ", ".join(place.name for place in obj.locations.all())
 
     @display(description=_("Phone"), ordering="phone")
     def display_phone(self, obj: User) -> str:

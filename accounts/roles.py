@@ -34,9 +34,25 @@ ALL = ("view", "add", "change", "delete")
 # part of any admin work.
 _COMMON: dict[str, tuple[str, ...]] = {}
 
+# Where stock is, and what is on its way there: every staff role reads it (an
+# operator tells a customer which branch has a medicine and when more arrives).
+# The places themselves are the administrator's to keep.
+_PLACES_READ: dict[str, tuple[str, ...]] = {
+    "catalog.location": VIEW,
+    "catalog.lotstock": VIEW,
+    "catalog.medicinestock": VIEW,
+    "catalog.transfer": VIEW,
+    "catalog.transferline": VIEW,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     Role.PHARMACIST: {
         **_COMMON,
+        **_PLACES_READ,
+        # Pharmacists staff the branches goods arrive at: they check what came
+        # and receive it. Drafting and sending (picking lots off the shelves of
+        # the source) is inventory's work.
+        "catalog.transfer": (*VIEW, "receive_transfer"),
         "catalog.category": ALL,
         "catalog.manufacturer": ALL,
         "catalog.activesubstance": ALL,
@@ -50,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     Role.OPERATOR: {
         **_COMMON,
+        **_PLACES_READ,
         "catalog.category": VIEW,
         "catalog.manufacturer": VIEW,
         "catalog.activesubstance": VIEW,
@@ -61,6 +78,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     Role.INVENTORY: {
         **_COMMON,
+        **_PLACES_READ,
+        # Inventory staff move stock between places: they draft, send and
+        # receive transfers (a warehouse receives returns from the branches).
+        # Delete is granted with the rest but no admin offers it: a transfer is
+        # cancelled, never removed.
+        "catalog.transfer": (*ALL, "send_transfer", "receive_transfer"),
+        "catalog.transferline": ALL,
         "catalog.category": VIEW,
         "catalog.manufacturer": VIEW,
         "catalog.activesubstance": VIEW,

@@ -52,7 +52,9 @@ NAVIGATION: list[NavGroup] = [
         _("Stock"),
         [
             NavItem(_("Lots"), "inventory_2", model="catalog.lot", badge="backoffice.navigation.expiring_lots_badge"),
+            NavItem(_("Transfers"), "local_shipping", model="catalog.transfer"),
             NavItem(_("Stock ledger"), "receipt_long", model="catalog.stockmovement"),
+            NavItem(_("Locations"), "store", model="catalog.location"),
             NavItem(_("Import log"), "upload_file", model="catalog.importjob"),
             NavItem(
                 _("New import"),

@@ -3,6 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 # Groups of thousands (and the currency) are separated by a no-break space,
 # so a price never wraps in the middle of a table cell: "12 500 so'm".
@@ -60,3 +61,35 @@ def format_month(value) -> str:
 def format_day_month(value) -> str:
     """``date(2026, 11, 27)`` -> ``"27.11"`` (chart axes of the last weeks)."""
     return f"{value:%d.%m}" if value is not None else ""
+
+
+def format_units(units: int, parts_per_pack: int = 1, part_name: str = "") -> str:
+    """Units of stock as people count them: ``(7, 2, "blister")`` -> ``"3 packs + 1 blister"``.
+
+    Stock counts the smallest unit sold: a pack, or a part of it for a medicine
+    sold by the part (``parts_per_pack`` > 1). The part's name is the medicine's
+    own (``part_name``, entered by staff in their language, so it is not
+    inflected); without one the part is called a part. A negative quantity (a
+    movement out) is shown with a minus before the whole: ``"-(3 packs + 1 blister)"``.
+    """
+    packs, parts = divmod(abs(units), parts_per_pack) if parts_per_pack > 1 else (abs(units), 0)
+    if not parts:
+        text = _packs(packs)
+    elif not packs:
+        text = _parts(parts, part_name)
+    else:
+        # Translators: whole packs and the loose parts of a pack, e.g. "3 packs + 1 blister".
+        text = _("%(packs)s + %(parts)s") % {"packs": _packs(packs), "parts": _parts(parts, part_name)}
+    if units >= 0:
+        return text
+    return f"-({text})" if packs and parts else f"-{text}"
+
+
+def _packs(count: int) -> str:
+    return ngettext("%(count)s pack", "%(count)s packs", count) % {"count": group_thousands(count)}
+
+
+def _parts(count: int, part_name: str) -> str:
+    if part_name:
+        return f"{group_thousands(count)} {part_name}"
+    return ngettext("%(count)s part", "%(count)s parts", count) % {"count": group_thousands(count)}

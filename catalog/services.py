@@ -1,4 +1,4 @@
-"""Writes to the catalogue that are not stock: medicine details, search columns, alternatives keys.
+"""Writes to the catalogue that are not stock: medicine details, search columns, alternatives keys, places.
 
 Stock (quantities, the ledger, lot status and the derived stock columns) is
 written only by the stock core, ``catalog.stock``.
@@ -12,10 +12,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from .exceptions import PartsPerPackLocked
-from .models import Medicine, StockMovement
+from .exceptions import CatalogError, PartsPerPackLocked
+from .models import Location, LotStock, Medicine, MedicineStock, StockMovement
+from .models_transfers import Transfer, TransferState
 from .selectors import SEARCH_TERM_TABLE
 from .stock.locks import batched, lock_medicines
+from .stock.places import check_works_at
 from .stock.rules import ReasonRule
 from .transliteration import search_document
 
@@ -140,6 +142,16 @@ MEDICINE_CHANGE_REASON = ReasonRule(
 )
 
 
+def check_parts_per_pack_change(*, medicine: Medicine) -> None:
+    """Refuse (``PartsPerPackLocked``) a new number of parts per pack once the medicine has stock movements.
+
+    Quantities count parts: every one already recorded would change its meaning.
+    The medicine form asks the same before saving.
+    """
+    if medicine.pk and StockMovement.objects.filter(lot__medicine_id=medicine.pk).exists():
+        raise PartsPerPackLocked()
+
+
 @transaction.atomic
 def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str = "") -> Medicine:
     """Write a medicine's edited details under its lock, only the fields that differ, recorded with who and why.
@@ -171,10 +183,56 @@ def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str
         return locked
     reason = (reason or "").strip()
     MEDICINE_CHANGE_REASON.require((names.get(key, key) for key in changed), reason)
-    if "parts_per_pack" in changed and StockMovement.objects.filter(lot__medicine_id=locked.pk).exists():
-        raise PartsPerPackLocked()
+    if "parts_per_pack" in changed:
+        check_parts_per_pack_change(medicine=locked)
     if user is not None:
         locked._history_user = user
     locked._change_reason = reason[:100] or None
     locked.save(update_fields=[*changed, "updated_at"])
     return locked
+
+
+@transaction.atomic
+def medicine_reorder_level_set(
+    *, medicine: Medicine, location: Location, level: int | None, user=None
+) -> MedicineStock:
+    """Set the reorder level of ``medicine`` at ``location`` (``None``: the medicine's own level applies there).
+
+    The row is created when the medicine was never stocked there (its derived
+    columns at zero until the stock core computes them). Only ``reorder_level``
+    is written: the stock core's refresh never touches it, and this never
+    touches what the refresh writes. The medicine's lock is taken first, as the
+    stock core does, so the row's creation does not race with a refresh
+    creating it. A member sets levels only at the places they work at
+    (``LocationForbidden``).
+    """
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int) or level < 0):
+        raise CatalogError(_("A reorder level is a whole number, zero or more."), code="invalid_reorder_level")
+    check_works_at(user, location)
+    lock_medicines([medicine.pk])
+    row, _created = MedicineStock.objects.get_or_create(medicine_id=medicine.pk, location_id=location.pk)
+    if row.reorder_level != level:
+        row.reorder_level = level
+        row.save(update_fields=["reorder_level"])
+    return row
+
+
+def location_check_may_close(*, location: Location) -> None:
+    """Refuse (``CatalogError``) closing a place that still holds stock or awaits goods in transit.
+
+    A closed place is offered nowhere (sales, transfers, forms), so stock left
+    there could be neither sold nor moved, and a transfer on its way there
+    could not be received.
+    """
+    if LotStock.objects.filter(location_id=location.pk, quantity__gt=0).exists():
+        raise CatalogError(
+            _("%(location)s still holds stock: transfer it elsewhere or write it off before closing the place."),
+            code="location_holds_stock",
+            location=location.name,
+        )
+    if Transfer.objects.filter(destination_id=location.pk, state=TransferState.SENT).exists():
+        raise CatalogError(
+            _("%(location)s awaits transfers in transit: receive them before closing the place."),
+            code="location_awaits_transfers",
+            location=location.name,
+        )

@@ -23,6 +23,10 @@ PAGES = {
     "/admin/catalog/lot/":                          (OK, OK, OK, OK),
     "/admin/catalog/lot/add/":                      (OK, NO, NO, OK),
     "/admin/catalog/stockmovement/":                (OK, OK, OK, OK),
+    "/admin/catalog/location/":                     (OK, OK, OK, OK),
+    "/admin/catalog/location/add/":                 (OK, NO, NO, NO),
+    "/admin/catalog/transfer/":                     (OK, OK, OK, OK),
+    "/admin/catalog/transfer/add/":                 (OK, NO, NO, OK),
     "/admin/catalog/importjob/":                    (OK, OK, NO, OK),
     "/admin/tasks/alert/":                          (OK, OK, OK, OK),
 }  # fmt: skip

@@ -42,14 +42,17 @@ from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from accounts.roles import ROLE_PERMISSIONS, STAFF_ROLES, Role
 from accounts.tests.factories import CustomerFactory, StaffFactory, TOTPDeviceFactory
 from backoffice.admin_history import HistoryAdmin
+from catalog import stock
 from catalog.imports.engine import IMPORTERS, import_job_check, import_job_create
 from catalog.imports.permissions import IMPORT_PERMISSIONS
-from catalog.models import ImportJob, ImportState, Lot, Medicine, StockMovement
+from catalog.models import ImportJob, ImportState, Lot, LotStock, Medicine, StockMovement, Transfer, TransferLine
 from catalog.tests.factories import (
     ActiveSubstanceFactory,
     CategoryFactory,
+    LocationFactory,
     ManufacturerFactory,
     MedicineFactory,
+    main_location,
     receive,
 )
 from catalog.tests.import_helpers import csv_bytes
@@ -175,6 +178,25 @@ def _medicine():
     return medicine
 
 
+def _transfer():
+    """A draft from the main pharmacy (where the matrix's staff work) to another branch, with the stock to send."""
+    medicine = MedicineFactory()
+    receive(medicine, 10)
+    transfer = stock.transfer_create(
+        source=main_location(), destination=LocationFactory(), lines=[(medicine, 2)], note="matrix"
+    )
+    transfer.note = "matrix, again"
+    transfer.save()  # a second version, so a restore has something to restore
+    return transfer
+
+
+def _location():
+    location = LocationFactory(name="Yunusobod", code="yunusobod")
+    location.phone = "+998712000000"
+    location.save()  # a second version, so a restore has something to restore
+    return location
+
+
 BUILDERS = {
     "accounts.User": lambda: StaffFactory(role=Role.OPERATOR),
     "auth.Group": _group,
@@ -189,6 +211,8 @@ BUILDERS = {
     "django_celery_beat.ClockedSchedule": _beat("ClockedSchedule", clocked_time=timezone.now()),
     "token_blacklist.OutstandingToken": _outstanding_token,
     "token_blacklist.BlacklistedToken": _blacklisted_token,
+    "catalog.Location": _location,
+    "catalog.Transfer": _transfer,
     "catalog.Category": CategoryFactory,
     "catalog.Manufacturer": ManufacturerFactory,
     "catalog.ActiveSubstance": ActiveSubstanceFactory,
@@ -300,7 +324,7 @@ def write_paths(model_admin, obj, role: str | None) -> list[tuple[Path, bool]]:
 
 
 # --- running a path ---------------------------------------------------------------------------------
-WATCHED = [Lot, Medicine, StockMovement, ImportJob, Alert]
+WATCHED = [Lot, LotStock, Medicine, StockMovement, ImportJob, Alert, Transfer, TransferLine]
 
 
 def snapshot(models) -> dict:
@@ -544,9 +568,16 @@ ACTION_RULES = {
     "release": lambda role, admin: granted(role, "catalog.quarantine_lot"),
     "recall": lambda role, admin: granted(role, "catalog.recall_lot"),
     "write_off": lambda role, admin: granted(role, "catalog.write_off_lot"),
+    "adjust": lambda role, admin: granted(role, "catalog.adjust_stock"),
     "acknowledge": lambda role, admin: granted(role, "tasks.acknowledge_alert"),
     "scan": lambda role, admin: granted(role, "tasks.change_alert"),
     "reset_second_factor": lambda role, admin: role == Role.ADMIN,
+    "reorder_level": lambda role, admin: granted(role, "catalog.change_medicine"),
+    "send": lambda role, admin: granted(role, "catalog.send_transfer"),
+    "receive": lambda role, admin: granted(role, "catalog.receive_transfer"),
+    "cancel": lambda role, admin: granted(role, "catalog.change_transfer"),
+    "propose": lambda role, admin: any(granted(role, f"catalog.{a}_transfer") for a in ("view", "change")),
+    "packing_list": lambda role, admin: any(granted(role, f"catalog.{a}_transfer") for a in ("view", "change")),
     "alternatives": lambda role, admin: any(granted(role, f"catalog.{a}_medicine") for a in ("view", "change")),
     "new_import": lambda role, admin: _any_import(role),
     "import_data": lambda role, admin: all(granted(role, p) for p in IMPORT_PERMISSIONS[admin.import_kind]),

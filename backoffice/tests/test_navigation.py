@@ -29,6 +29,16 @@ def test_inventory_staff_see_the_import_log_new_import_and_export(rf, make_staff
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.INVENTORY, Role.PHARMACIST, Role.OPERATOR])
+def test_staff_see_transfers_and_locations_in_the_stock_group(rf, make_staff, role):
+    request = rf.get("/admin/")
+    request.user = make_staff(role)
+    shown = links(request)
+    assert reverse("admin:catalog_transfer_changelist") in shown
+    assert reverse("admin:catalog_location_changelist") in shown
+
+
+@pytest.mark.django_db
 def test_an_operator_sees_neither_imports_nor_staff_pages(rf, make_staff):
     request = rf.get("/admin/")
     request.user = make_staff(Role.OPERATOR)

@@ -1,8 +1,16 @@
 """Lots and the stock ledger in the admin.
 
-Stock changes only through catalog.services: the lot actions (quarantine,
-release, recall, write-off) ask for a reason on an intermediate page and call
-the matching service; a lot created here is a receipt through ``lot_receive``.
+Stock changes only through the stock core (``catalog.stock``): the lot actions
+(quarantine, release, recall, write-off, count) ask for a reason, and for
+stock at a place the place, on an intermediate page and call the matching
+service; a lot created here is a receipt through ``lot_receive``. A member
+picks among the places they work at, and the service refuses any other
+(``LocationForbidden``), whatever was posted.
+
+A lot page offers only the status changes its status allows
+(``rules.allowed_status_changes``) and the stock actions where the member has
+some of it; the permission rules themselves (``has_*_permission``) ask only
+for the permission, so the role matrix reads them as the table.
 """
 
 from collections.abc import Callable
@@ -10,9 +18,11 @@ from dataclasses import dataclass
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,19 +34,31 @@ from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
     RangeDateFilter,
     RangeDateTimeFilter,
+    RelatedDropdownFilter,
 )
 from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
 from catalog import stock
-from catalog.exceptions import CatalogError
+from catalog.exceptions import CatalogError, LotStatusError
 from catalog.formatting import format_uzs
-from catalog.models import Lot, LotStatus, MovementKind, StockMovement
+from catalog.models import Lot, LotStatus, LotStock, MovementKind, StockMovement
+from catalog.stock.rules import allowed_status_changes
 
-from .filters import LotExpiryFilter, OnHandFilter, StaffUserFilter
-from .forms import LotActionReasonForm, LotChangeForm, LotReceiveForm, LotWriteOffForm
+from .filters import LotExpiryFilter, LotLocationFilter, OnHandFilter, StaffUserFilter, lot_place_scope
+from .forms import (
+    LotActionReasonForm,
+    LotBulkWriteOffForm,
+    LotChangeForm,
+    LotCountForm,
+    LotReceiveForm,
+    LotWriteOffForm,
+    lot_stock_at,
+    medicine_units,
+)
 from .imports import ImportExportActionsMixin
 from .paginator import EstimatedCountPaginator
+from .refusals import ServiceRefusalsAsMessages
 
 LOT_STATUS_COLOURS = {
     LotStatus.AVAILABLE: "success",
@@ -50,6 +72,8 @@ MOVEMENT_KIND_COLOURS = {
     MovementKind.WRITE_OFF: "danger",
     MovementKind.ADJUSTMENT: "warning",
     MovementKind.RETURN: "primary",
+    MovementKind.TRANSFER_OUT: "default",
+    MovementKind.TRANSFER_IN: "default",
 }
 # A lot is flagged as expiring soon within this many days.
 EXPIRING_SOON_DAYS = 90
@@ -65,45 +89,69 @@ class LotOperation:
     permission: str
     apply: Callable[..., object]
     button_variant: str = "primary"
+    # A change of status (offered by the lot's status), or a change of the stock at a place (asks the place).
+    status_change: bool = False
+    at_place: bool = False
 
 
-def _quarantine(*, lot: Lot, reason: str, user, quantity=None):
+def _quarantine(*, lot: Lot, reason: str, user, units=None, location=None):
     return stock.lot_quarantine(lot=lot, reason=reason, user=user)
 
 
-def _release(*, lot: Lot, reason: str, user, quantity=None):
+def _release(*, lot: Lot, reason: str, user, units=None, location=None):
     return stock.lot_release(lot=lot, reason=reason, user=user)
 
 
-def _recall(*, lot: Lot, reason: str, user, quantity=None):
+def _recall(*, lot: Lot, reason: str, user, units=None, location=None):
     return stock.lot_recall(lot=lot, reason=reason, user=user)
 
 
-def _write_off(*, lot: Lot, reason: str, user, quantity=None):
-    # From the list every selected lot is written off in full (expired or
-    # damaged batches); the lot page asks for a quantity.
-    return stock.stock_write_off(lot=lot, quantity=quantity or None, reason=reason, user=user)
+def _write_off(*, lot: Lot, reason: str, user, units=None, location=None):
+    # From the list every selected lot is written off in full at the chosen
+    # place (expired or damaged batches); the lot page asks for a quantity.
+    return stock.stock_write_off(lot=lot, quantity=units or None, reason=reason, user=user, location=location)
+
+
+def _count(*, lot: Lot, reason: str, user, units=None, location=None):
+    return stock.stock_adjust(lot=lot, counted_quantity=units, location=location, user=user, reason=reason)
 
 
 OPERATIONS: dict[str, LotOperation] = {
     op.key: op
     for op in (
-        LotOperation("quarantine", _("Quarantine"), _("quarantined"), "catalog.quarantine_lot", _quarantine, "default"),
-        LotOperation("release", _("Release from quarantine"), _("released"), "catalog.quarantine_lot", _release),
-        LotOperation("recall", _("Recall"), _("recalled"), "catalog.recall_lot", _recall, "danger"),
-        LotOperation("write_off", _("Write off"), _("written off"), "catalog.write_off_lot", _write_off, "danger"),
+        LotOperation(
+            "quarantine", _("Quarantine"), _("quarantined"), "catalog.quarantine_lot", _quarantine, "default", True
+        ),
+        LotOperation("release", _("Release from quarantine"), _("released"), "catalog.quarantine_lot", _release,
+                     status_change=True),
+        LotOperation("recall", _("Recall"), _("recalled"), "catalog.recall_lot", _recall, "danger", True),
+        LotOperation("write_off", _("Write off"), _("written off"), "catalog.write_off_lot", _write_off, "danger",
+                     at_place=True),
+        LotOperation("adjust", _("Count"), _("counted"), "catalog.adjust_stock", _count, at_place=True),
     )
-}
+}  # fmt: skip
+
+
+def stock_by_location_table(lot: Lot) -> str:
+    """The lot's units at each place that holds some (transit included), as an Unfold table."""
+    rows = [
+        [row.location.name, row.location.get_kind_display(), medicine_units(row.quantity, lot.medicine)]
+        for row in LotStock.objects.filter(lot=lot, quantity__gt=0)
+        .select_related("location")
+        .order_by("location__name", "location_id")
+    ]
+    table = {"headers": [_("location"), _("kind"), _("quantity")], "rows": rows}
+    return render_to_string("admin/catalog/lot/stock_by_location.html", {"table": table})
 
 
 @admin.register(Lot)
-class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
+class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     list_display = (
         "lot_number",
         "display_medicine",
         "display_expiry",
         "display_status",
-        "quantity",
+        "display_quantity",
         "display_purchase_price",
         "supplier",
         "received_date",
@@ -111,6 +159,7 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     list_display_links = ("lot_number",)
     list_select_related = ("medicine",)
     list_filter = (
+        LotLocationFilter,
         LotExpiryFilter,
         ("status", ChoicesDropdownFilter),
         OnHandFilter,
@@ -132,16 +181,18 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
 
     fieldsets = (
         (None, {"fields": ("medicine", "lot_number", "expiry_date", "received_date")}),
-        (_("Stock"), {"fields": ("quantity", "status", "status_reason")}),
+        (_("Stock"), {"fields": ("display_total", "display_stock_by_location", "status", "status_reason")}),
         (_("Purchase"), {"fields": ("purchase_price", "supplier")}),
         (_("Reason for the change"), {"fields": ("change_reason",)}),
         (_("Record"), {"fields": ("created_at",)}),
     )
     add_fieldsets = (
         (None, {"fields": ("medicine", "lot_number", "expiry_date", "received_date")}),
-        (_("Receipt"), {"fields": ("quantity", "purchase_price", "supplier", "reason")}),
+        (_("Receipt"), {"fields": ("location", "packs", "parts", "purchase_price", "supplier", "reason")}),
     )
-    change_readonly_fields = ("medicine", "quantity", "status", "status_reason", "created_at")
+    change_readonly_fields = (
+        "medicine", "display_total", "display_stock_by_location", "status", "status_reason", "created_at",
+    )  # fmt: skip
 
     actions = ["quarantine_selected", "release_selected", "recall_selected", "write_off_selected"]
     # Import (stock receipt, stocktake) and export buttons: catalog/admin/imports.py.
@@ -152,7 +203,7 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
         {
             "title": _("Stock actions"),
             "icon": "inventory",
-            "items": ["quarantine_lot", "release_lot", "recall_lot", "write_off_lot"],
+            "items": ["quarantine_lot", "release_lot", "recall_lot", "write_off_lot", "count_lot"],
         },
     ]
 
@@ -169,17 +220,59 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     def has_write_off_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("catalog.write_off_lot")
 
+    def has_adjust_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("catalog.adjust_stock")
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # A lot's quantity is the sum of its ledger: removing the lot would
         # remove history. Write it off instead.
         return False
 
+    # --- the list: stock at the member's places ------------------------------
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        scope = lot_place_scope(request)
+        if scope is None:
+            return queryset.annotate(shown_quantity=F("quantity"))
+        # The units at the places in view, one subquery per row of the page (no N+1).
+        at_places = (
+            LotStock.objects.filter(lot=OuterRef("pk"), location_id__in=scope)
+            .order_by()
+            .values("lot")
+            .annotate(total=Sum("quantity"))
+            .values("total")
+        )
+        return queryset.annotate(shown_quantity=Coalesce(Subquery(at_places), 0))
+
+    # --- a lot's page: the actions its status and its stock allow -----------------
+    def get_actions_detail(self, request: HttpRequest, object_id):
+        actions = super().get_actions_detail(request, object_id)
+        lot = Lot.objects.filter(pk=object_id).select_related("medicine").first()
+        if lot is None:
+            return actions
+        return [action for action in actions if self._refusal(request, lot, self._operation_of(action)) is None]
+
+    @staticmethod
+    def _operation_of(action) -> LotOperation:
+        name = action.method.original_function_name
+        return OPERATIONS["adjust" if name == "count_lot" else name.removesuffix("_lot")]
+
+    def _refusal(self, request: HttpRequest, lot: Lot, operation: LotOperation) -> str | None:
+        """Why ``operation`` cannot be run on ``lot`` now (its status, or no stock at the member's places), or None."""
+        if operation.status_change and operation.key not in allowed_status_changes(lot):
+            return LotStatusError(lot=lot.lot_number, status=lot.get_status_display()).message
+        if operation.at_place and not lot_stock_at(lot, stock.visible_locations(request.user)):
+            return str(_("This lot has no stock at your locations."))
+        return None
+
     # --- form: creation is a receipt ---------------------------------------
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = LotReceiveForm
-            # The model's quantity is not editable; the form declares its own
-            # "quantity received", which only lot_receive turns into stock.
+            # The places are the member's: set on a subclass for this request.
+            places = stock.visible_locations(request.user)
+            kwargs["form"] = type("LotReceiveForm", (LotReceiveForm,), {"places": places})
+            # The model's quantity is not editable; the form asks for packs and
+            # parts received, which only lot_receive turns into stock.
             kwargs["fields"] = LotReceiveForm.Meta.fields
         else:
             kwargs["form"] = LotChangeForm
@@ -211,7 +304,8 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
             medicine=data["medicine"],
             lot_number=data["lot_number"],
             expiry_date=data["expiry_date"],
-            quantity=data["quantity"],
+            quantity=data["units"],
+            location=data["location"],
             purchase_price=data["purchase_price"],
             supplier=data.get("supplier", ""),
             received_date=data.get("received_date"),
@@ -251,6 +345,19 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     def display_purchase_price(self, obj: Lot) -> str:
         return format_uzs(obj.purchase_price)
 
+    @display(description=_("quantity"), ordering="shown_quantity")
+    def display_quantity(self, obj: Lot) -> str:
+        # At the places in view (the location filter); every place for the administrator by default.
+        return medicine_units(getattr(obj, "shown_quantity", obj.quantity), obj.medicine)
+
+    @display(description=_("quantity on hand"))
+    def display_total(self, obj: Lot) -> str:
+        return medicine_units(obj.quantity, obj.medicine)
+
+    @display(description=_("by location"))
+    def display_stock_by_location(self, obj: Lot) -> str:
+        return stock_by_location_table(obj)
+
     # --- actions from the list ----------------------------------------------
     @action(description=_("Quarantine selected lots"), permissions=["quarantine"])
     def quarantine_selected(self, request: HttpRequest, queryset: QuerySet):
@@ -285,29 +392,55 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     def write_off_lot(self, request: HttpRequest, object_id: str):
         return self._detail_operation(request, object_id, OPERATIONS["write_off"])
 
+    @action(description=_("Count"), url_path="count", permissions=["adjust"], icon="fact_check")
+    def count_lot(self, request: HttpRequest, object_id: str):
+        return self._detail_operation(request, object_id, OPERATIONS["adjust"])
+
     # --- the shared flow ------------------------------------------------------
     def _bulk_operation(self, request: HttpRequest, queryset: QuerySet, operation: LotOperation):
         lots = list(queryset.select_related("medicine").order_by("pk"))
+        data = request.POST if "apply" in request.POST else None
         if operation.key == "write_off":
             lots = [lot for lot in lots if lot.quantity > 0]
-            if not lots:
+            places = stock.visible_locations(request.user)
+            if not lots or not places.exists():
                 self.message_user(request, _("None of the selected lots has stock to write off."), messages.WARNING)
                 return None
-        form = LotActionReasonForm(request.POST if "apply" in request.POST else None)
+            form = LotBulkWriteOffForm(data, places=places)
+        else:
+            form = LotActionReasonForm(data)
         if form.is_valid():
-            self._apply(request, operation, lots, reason=form.cleaned_data["reason"])
+            location = form.cleaned_data.get("location")
+            if location is not None:
+                held = set(
+                    LotStock.objects.filter(lot__in=lots, location=location, quantity__gt=0).values_list(
+                        "lot_id", flat=True
+                    )
+                )
+                skipped = [lot.lot_number for lot in lots if lot.pk not in held]
+                lots = [lot for lot in lots if lot.pk in held]
+                if skipped:
+                    self.message_user(
+                        request,
+                        _("No stock at %(location)s: %(lots)s.") % {"location": location, "lots": ", ".join(skipped)},
+                        messages.WARNING,
+                    )
+            self._apply(request, operation, lots, reason=form.cleaned_data["reason"], location=location)
             return None  # back to the list, filters kept
         return self._reason_page(request, operation, lots, form, bulk=True)
 
     def _detail_operation(self, request: HttpRequest, object_id: str, operation: LotOperation):
         lot = get_object_or_404(Lot.objects.select_related("medicine"), pk=object_id)
         change_url = reverse(f"{self.admin_site.name}:catalog_lot_change", args=[lot.pk])
+        refusal = self._refusal(request, lot, operation)
+        if refusal:
+            self.message_user(request, refusal, messages.WARNING)
+            return HttpResponseRedirect(change_url)
         data = request.POST if request.method == "POST" else None
-        if operation.key == "write_off":
-            if lot.quantity <= 0:
-                self.message_user(request, _("This lot has no stock to write off."), messages.WARNING)
-                return HttpResponseRedirect(change_url)
-            form = LotWriteOffForm(data, lot=lot)
+        if operation.at_place:
+            stocks = lot_stock_at(lot, stock.visible_locations(request.user))
+            form_class = LotWriteOffForm if operation.key == "write_off" else LotCountForm
+            form = form_class(data, lot=lot, stocks=stocks)
         else:
             form = LotActionReasonForm(data)
         if form.is_valid():
@@ -316,18 +449,29 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
                 operation,
                 [lot],
                 reason=form.cleaned_data["reason"],
-                quantity=form.cleaned_data.get("quantity"),
+                units=form.cleaned_data.get("units"),
+                location=form.cleaned_data.get("location"),
             )
             return HttpResponseRedirect(change_url)
         return self._reason_page(request, operation, [lot], form, bulk=False, cancel_url=change_url)
 
-    def _apply(self, request: HttpRequest, operation: LotOperation, lots: list[Lot], *, reason: str, quantity=None):
+    def _apply(
+        self, request: HttpRequest, operation: LotOperation, lots: list[Lot], *, reason: str, units=None, location=None
+    ):
         done, failed = [], []
         for lot in lots:
             try:
-                result = operation.apply(lot=lot, reason=reason, user=request.user, quantity=quantity)
+                result = operation.apply(lot=lot, reason=reason, user=request.user, units=units, location=location)
             except CatalogError as exc:
                 failed.append(f"{lot.lot_number}: {exc}")
+                continue
+            if operation.key == "adjust" and result is None:
+                self.message_user(
+                    request,
+                    _("Lot %(lot)s: the count matches the books at %(location)s; nothing changed.")
+                    % {"lot": lot.lot_number, "location": location},
+                    messages.INFO,
+                )
                 continue
             done.append(lot.lot_number)
             if isinstance(result, stock.RecallReport):
@@ -348,6 +492,12 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
             "on_hand": report.on_hand,
             "outstanding": report.outstanding,
         }
+        if report.on_hand_by_location:
+            medicine = report.lot.medicine
+            places = ", ".join(
+                f"{name}: {medicine_units(units, medicine)}" for name, units in report.on_hand_by_location.items()
+            )
+            text += " " + _("On hand at: %(places)s.") % {"places": places}
         if report.references:
             text += " " + _("References: %(refs)s.") % {"refs": ", ".join(report.references)}
         return text
@@ -363,6 +513,8 @@ class LotAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
         cancel_url: str = "",
     ) -> HttpResponse:
         opts = self.model._meta
+        for lot in lots:
+            lot.on_hand_shown = medicine_units(lot.quantity, lot.medicine)
         context = {
             **self.admin_site.each_context(request),
             "title": operation.title,
@@ -386,15 +538,17 @@ class StockMovementAdmin(ModelAdmin):
         "created_at",
         "display_medicine",
         "display_lot",
+        "location",
         "display_kind",
         "display_quantity",
-        "balance_after",
+        "display_balance",
         "user",
         "reason",
         "reference",
     )
-    list_select_related = ("lot__medicine", "user")
+    list_select_related = ("lot__medicine", "location", "user")
     list_filter = (
+        ("location", RelatedDropdownFilter),
         ("kind", ChoicesDropdownFilter),
         ("lot__medicine", AutocompleteSelectFilter),
         ("lot", AutocompleteSelectFilter),
@@ -432,4 +586,12 @@ class StockMovementAdmin(ModelAdmin):
 
     @display(description=_("quantity"), ordering="quantity")
     def display_quantity(self, obj: StockMovement) -> str:
-        return f"{obj.quantity:+d}"
+        shown = f"{obj.quantity:+d}"
+        if obj.lot.medicine.is_divisible:
+            # The units are parts: say what they make in packs.
+            shown += f" ({medicine_units(abs(obj.quantity), obj.lot.medicine)})"
+        return shown
+
+    @display(description=_("balance after"), ordering="balance_after")
+    def display_balance(self, obj: StockMovement) -> str:
+        return medicine_units(obj.balance_after, obj.lot.medicine)

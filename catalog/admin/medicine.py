@@ -1,9 +1,17 @@
-"""Medicines in the admin: stock and expiry at a glance, search that forgives, alternatives for the phone."""
+"""Medicines in the admin: stock and expiry at a glance, search that forgives, alternatives for the phone.
 
-from django.contrib import admin
+Stock is shown for the chain, or for one place when the location filter picks
+it (that place's ``MedicineStock`` figures, read in the page's one query); a
+medicine's page shows its stock at every place and lets a member set the
+reorder level at their places (``medicine_reorder_level_set``).
+"""
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,32 +25,60 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 from unfold.views import ChangeList
+from unfold.widgets import UnfoldAdminIntegerFieldWidget
 
 from backoffice.admin_history import HistoryAdmin
 from backoffice.history import RestoreRefused
 from catalog import services
 from catalog.exceptions import CatalogError
-from catalog.formatting import format_uzs
-from catalog.models import Lot, Medicine, MedicineSubstance
+from catalog.formatting import format_date, format_uzs
+from catalog.models import Location, Lot, Medicine, MedicineStock, MedicineSubstance
 from catalog.selectors import medicine_alternatives, medicine_search
+from catalog.stock import visible_locations, works_at
 
-from .filters import MedicineExpiryFilter, StockStateFilter
-from .forms import MedicineForm
+from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
+from .forms import MedicineForm, PlaceChoiceField, medicine_units
 from .imports import ImportExportActionsMixin
-from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
+from .lot import EXPIRING_SOON_DAYS
 from .paginator import EstimatedCountPaginator
+from .refusals import ServiceRefusalsAsMessages
 
 STOCK_COLOURS = {"out": "danger", "low": "warning", "in": "success"}
 EXPIRY_COLOURS = {"soon": "warning", "ok": "default"}
 FLAG_COLOURS = {"inactive": "default", "controlled": "danger", "rx": "info"}
 
 
+def shown_stock(medicine: Medicine) -> tuple[int, int, object]:
+    """(sellable, reorder level, nearest expiry) at the place the list shows, else the chain's."""
+    if hasattr(medicine, "place_sellable"):
+        return medicine.place_sellable, medicine.place_reorder_level, medicine.place_expiry
+    return medicine.sellable_quantity, medicine.reorder_level, medicine.nearest_expiry
+
+
 def stock_state(medicine: Medicine) -> str:
-    if medicine.sellable_quantity == 0:
+    sellable, reorder_level, _expiry = shown_stock(medicine)
+    if sellable == 0:
         return "out"
-    if medicine.sellable_quantity <= medicine.reorder_level:
+    if sellable <= reorder_level:
         return "low"
     return "in"
+
+
+class ReorderLevelForm(forms.Form):
+    """The reorder level of a medicine at one of the member's places; empty: the medicine's own applies."""
+
+    level = forms.IntegerField(
+        label=_("Reorder level here"),
+        min_value=0,
+        required=False,
+        widget=UnfoldAdminIntegerFieldWidget,
+        help_text=_("In units sold (parts for a medicine sold by the part). Empty: the medicine's reorder level."),
+    )
+
+    def __init__(self, *args, places: QuerySet[Location], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"] = PlaceChoiceField(places, label=_("Location"))
+        self.order_fields(["location", "level"])
 
 
 def substances_text(medicine: Medicine) -> str:
@@ -64,7 +100,7 @@ class LotInline(TabularInline):
     """The medicine's lots, read-only: stock changes through lot actions and receipts."""
 
     model = Lot
-    fields = ("lot_number", "expiry_date", "display_status", "quantity", "display_purchase_price", "supplier")
+    fields = ("lot_number", "expiry_date", "display_status", "display_quantity", "display_purchase_price", "supplier")
     readonly_fields = fields
     ordering = ("expiry_date", "id")
     extra = 0
@@ -82,13 +118,21 @@ class LotInline(TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @display(description=_("status"), label=LOT_STATUS_COLOURS)
-    def display_status(self, obj: Lot):
-        return obj.status, obj.get_status_display()
+    @display(description=_("status"))
+    def display_status(self, obj: Lot) -> str:
+        # A read-only inline cell shows text: a label's (value, text) pair would be printed as a tuple.
+        return obj.get_status_display()
 
     @display(description=_("purchase price"))
     def display_purchase_price(self, obj: Lot) -> str:
         return format_uzs(obj.purchase_price)
+
+    @display(description=_("quantity on hand"))
+    def display_quantity(self, obj: Lot) -> str:
+        return medicine_units(obj.quantity, obj.medicine)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("medicine")
 
 
 class MedicineChangeList(ChangeList):
@@ -105,7 +149,7 @@ class MedicineChangeList(ChangeList):
 
 
 @admin.register(Medicine)
-class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
+class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     form = MedicineForm
     list_display = (
         "name",
@@ -120,6 +164,7 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     list_display_links = ("name",)
     list_select_related = ("manufacturer", "category")
     list_filter = (
+        MedicineLocationFilter,
         StockStateFilter,
         MedicineExpiryFilter,
         ("category", RelatedDropdownFilter),
@@ -140,22 +185,25 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     inlines = (MedicineSubstanceInline, LotInline)
-    readonly_fields = ("sellable_quantity", "nearest_expiry", "number_sold", "created_at", "updated_at")
+    readonly_fields = ("display_sellable", "nearest_expiry", "number_sold", "created_at", "updated_at")
+    # The stock at each place, with the reorder level there, below the form (its links leave the form alone).
+    change_form_outer_after_template = "admin/catalog/medicine/stock_by_location.html"
     history_list_display = ["price", "is_prescription", "is_controlled", "is_active"]
     # A restore writes what the form edits, never stock, sales or search columns (nor an image long deleted).
     history_restore_fields = tuple(name for name in services.MEDICINE_DETAIL_FIELDS if name != "image")
     fieldsets = (
         (None, {"fields": ("name", "slug", "sku", "barcode", "manufacturer", "category", "dosage_form", "pack_size")}),
+        (_("Sold by the part"), {"fields": ("parts_per_pack", "part_name", "part_price")}),
         (
             _("Price and stock"),
-            {"fields": ("price", "reorder_level", "sellable_quantity", "nearest_expiry", "number_sold")},
+            {"fields": ("price", "reorder_level", "display_sellable", "nearest_expiry", "number_sold")},
         ),
         (_("Dispensing"), {"fields": ("is_prescription", "is_controlled", "is_active")}),
         (_("Reason for the change"), {"fields": ("change_reason",)}),
         (_("Description"), {"fields": ("description", "usage", "image")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
-    actions_detail = ["alternatives"]
+    actions_detail = ["alternatives", "reorder_levels"]
     actions_row = ["alternatives"]
     # Import (price list) and export buttons: catalog/admin/imports.py.
     actions_list = ["import_data", "export_data"]
@@ -163,7 +211,7 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     export_dataset = "medicines"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
+        queryset = (
             super()
             .get_queryset(request)
             .prefetch_related(
@@ -172,6 +220,16 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
                     queryset=MedicineSubstance.objects.select_related("substance").order_by("substance__inn_name"),
                 )
             )
+        )
+        place = medicine_place(request)
+        if place is None:
+            return queryset
+        # The chosen place's figures, read with each row (the one (medicine, place) row; none: nothing there).
+        here = MedicineStock.objects.filter(medicine=OuterRef("pk"), location_id=place)
+        return queryset.annotate(
+            place_sellable=Coalesce(Subquery(here.values("sellable_quantity")[:1]), 0),
+            place_reorder_level=Coalesce(Subquery(here.values("reorder_level")[:1]), F("reorder_level")),
+            place_expiry=Subquery(here.values("nearest_expiry")[:1]),
         )
 
     def get_changelist(self, request: HttpRequest, **kwargs):
@@ -216,23 +274,44 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
     def display_price(self, obj: Medicine) -> str:
         return format_uzs(obj.price)
 
+    def get_list_display(self, request: HttpRequest):
+        if medicine_place(request) is None:
+            return self.list_display
+        # Sorting follows the figures shown: the chosen place's.
+        swap = {"display_stock": "display_stock_here", "display_expiry": "display_expiry_here"}
+        return tuple(swap.get(name, name) for name in self.list_display)
+
     @display(description=_("sellable stock"), ordering="sellable_quantity", label=STOCK_COLOURS)
     def display_stock(self, obj: Medicine):
         state = stock_state(obj)
         if state == "out":
             return state, _("Out of stock")
+        units = medicine_units(shown_stock(obj)[0], obj)
         if state == "low":
-            return state, _("Low: %(quantity)d") % {"quantity": obj.sellable_quantity}
-        return state, str(obj.sellable_quantity)
+            return state, _("Low: %(quantity)s") % {"quantity": units}
+        return state, units
+
+    @display(description=_("sellable stock here"), ordering="place_sellable", label=STOCK_COLOURS)
+    def display_stock_here(self, obj: Medicine):
+        return self.display_stock(obj)
 
     @display(description=_("nearest expiry"), ordering="nearest_expiry", label=EXPIRY_COLOURS)
     def display_expiry(self, obj: Medicine):
-        if obj.nearest_expiry is None:
+        expiry = shown_stock(obj)[2]
+        if expiry is None:
             return None
-        text = obj.nearest_expiry.strftime("%d.%m.%Y")
-        if (obj.nearest_expiry - timezone.localdate()).days <= EXPIRING_SOON_DAYS:
+        text = expiry.strftime("%d.%m.%Y")
+        if (expiry - timezone.localdate()).days <= EXPIRING_SOON_DAYS:
             return "soon", _("%(date)s · expiring soon") % {"date": text}
         return "ok", text
+
+    @display(description=_("nearest expiry here"), ordering="place_expiry", label=EXPIRY_COLOURS)
+    def display_expiry_here(self, obj: Medicine):
+        return self.display_expiry(obj)
+
+    @display(description=_("sellable stock"))
+    def display_sellable(self, obj: Medicine) -> str:
+        return medicine_units(obj.sellable_quantity, obj)
 
     @display(description=_("dispensing"), label=FLAG_COLOURS)
     def display_flags(self, obj: Medicine):
@@ -248,6 +327,83 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
             return None
         kind = "inactive" if not obj.is_active else "controlled" if obj.is_controlled else "rx"
         return kind, " · ".join(str(word) for word in words)
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "stock_by_location": self._stock_by_location(request, object_id)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _stock_by_location(self, request: HttpRequest, object_id) -> list[dict]:
+        """Each place's row of the medicine: sellable stock, nearest expiry, reorder level there, a link to set it."""
+        medicine = Medicine.objects.filter(pk=object_id).only("pk", "parts_per_pack", "part_name", "reorder_level")
+        medicine = medicine.first()
+        if medicine is None:
+            return []
+        may_set = self.has_reorder_level_permission(request)
+        set_url = reverse(f"{self.admin_site.name}:catalog_medicine_reorder_levels", args=[medicine.pk])
+        rows = []
+        for row in (
+            MedicineStock.objects.filter(medicine=medicine)
+            .select_related("location")
+            .order_by("location__name", "location_id")
+        ):
+            rows.append(
+                {
+                    "location": row.location.name,
+                    "sellable": medicine_units(row.sellable_quantity, medicine),
+                    "expiry": format_date(row.nearest_expiry) or "—",
+                    "level": row.reorder_level,
+                    "default_level": medicine.reorder_level,
+                    "url": f"{set_url}?location={row.location_id}"
+                    if may_set and works_at(request.user, row.location_id)
+                    else "",
+                }
+            )
+        return rows
+
+    # --- the reorder level at a place ---------------------------------------------
+    def has_reorder_level_permission(self, request: HttpRequest, obj=None) -> bool:
+        # A medicine setting, like its own reorder level: whoever may change medicines.
+        return request.user.has_perm("catalog.change_medicine")
+
+    @action(description=_("Reorder level here"), url_path="reorder-levels", permissions=["reorder_level"], icon="tune")
+    def reorder_levels(self, request: HttpRequest, object_id: str):
+        medicine = get_object_or_404(Medicine, pk=object_id)
+        change_url = reverse(f"{self.admin_site.name}:catalog_medicine_change", args=[medicine.pk])
+        places = visible_locations(request.user)
+        chosen = request.GET.get("location", "")
+        initial = {}
+        if chosen.isdigit():
+            current = MedicineStock.objects.filter(medicine=medicine, location_id=int(chosen)).first()
+            initial = {"location": int(chosen), "level": current.reorder_level if current else None}
+        form = ReorderLevelForm(request.POST if request.method == "POST" else None, places=places, initial=initial)
+        if form.is_valid():
+            location, level = form.cleaned_data["location"], form.cleaned_data["level"]
+            try:
+                services.medicine_reorder_level_set(
+                    medicine=medicine, location=location, level=level, user=request.user
+                )
+            except CatalogError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                default = _("the medicine's (%(level)d)") % {"level": medicine.reorder_level}
+                shown = level if level is not None else default
+                self.log_change(request, medicine, f"Reorder level at {location.name}: {shown}")
+                self.message_user(
+                    request,
+                    _("Reorder level of %(medicine)s at %(location)s: %(level)s.")
+                    % {"medicine": medicine.name, "location": location.name, "level": shown},
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reorder level of %(name)s at a location") % {"name": medicine.name},
+            "opts": self.model._meta,
+            "medicine": medicine,
+            "form": form,
+            "cancel_url": change_url,
+        }
+        return TemplateResponse(request, "admin/catalog/medicine/reorder_level.html", context)
 
     # --- alternatives, for an operator on the phone --------------------------
     def has_alternatives_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -266,6 +422,7 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
                 "kind": alternative.alternative_kind,
                 "substances": substances_text(alternative),
                 "price": format_uzs(alternative.price),
+                "stock": medicine_units(alternative.sellable_quantity, alternative),
                 "stock_state": stock_state(alternative),
             }
             for alternative in alternatives
@@ -277,6 +434,7 @@ class MedicineAdmin(ImportExportActionsMixin, HistoryAdmin, ModelAdmin):
             "medicine": medicine,
             "medicine_substances": substances_text(medicine),
             "medicine_price": format_uzs(medicine.price),
+            "medicine_stock": medicine_units(medicine.sellable_quantity, medicine),
             "medicine_stock_state": stock_state(medicine),
             "rows": rows,
             "change_url": reverse(f"{self.admin_site.name}:catalog_medicine_change", args=[medicine.pk]),

@@ -40,7 +40,15 @@ from .services import (
     stock_return,
     stock_write_off,
 )
-from .transfers import Received, transfer_cancel, transfer_create, transfer_propose, transfer_receive, transfer_send
+from .transfers import (
+    Received,
+    transfer_cancel,
+    transfer_create,
+    transfer_propose,
+    transfer_receive,
+    transfer_send,
+    transfer_update_draft,
+)
 
 __all__ = [
     "CLOSED_TO_RECEIPTS",
@@ -76,6 +84,7 @@ __all__ = [
     "transfer_propose",
     "transfer_receive",
     "transfer_send",
+    "transfer_update_draft",
     "transit_location",
     "visible_locations",
     "works_at",

@@ -69,28 +69,76 @@ def _check_places(source: Location, destination: Location) -> None:
             )
 
 
+DraftLine = tuple[Medicine, int] | tuple[Medicine, int, Lot | None]
+
+
+def check_line(medicine: Medicine, quantity: int, lot: Lot | None = None) -> None:
+    """A line of a draft: a whole number of units above zero, and a lot, if named, of that medicine."""
+    rules.check_quantity(quantity)
+    if lot is not None and lot.medicine_id != medicine.pk:
+        raise CatalogError(_("Lot %(lot)s is not a lot of this medicine."), code="transfer_lot", lot=lot.lot_number)
+
+
+def _check_draft(source: Location, destination: Location, lines: Sequence[DraftLine], user) -> None:
+    """Everything a draft must satisfy, checked before anything is written."""
+    _check_places(source, destination)
+    check_works_at(user, source)
+    if not lines:
+        raise CatalogError(_("A transfer needs at least one line."), code="transfer_empty")
+    for medicine, quantity, *rest in lines:
+        check_line(medicine, quantity, rest[0] if rest else None)
+
+
+def _add_lines(transfer: Transfer, lines: Sequence[DraftLine]) -> None:
+    TransferLine.objects.bulk_create(
+        TransferLine(transfer=transfer, medicine=medicine, lot=rest[0] if rest else None, quantity=quantity)
+        for medicine, quantity, *rest in lines
+    )
+
+
 @transaction.atomic
 def transfer_create(
     *,
     source: Location,
     destination: Location,
-    lines: Sequence[tuple[Medicine, int] | tuple[Medicine, int, Lot | None]],
+    lines: Sequence[DraftLine],
     user=None,
     note: str = "",
 ) -> Transfer:
     """A draft transfer with its lines (a lot per line, or none: chosen FEFO when it is sent)."""
-    _check_places(source, destination)
-    check_works_at(user, source)
-    if not lines:
-        raise CatalogError(_("A transfer needs at least one line."), code="transfer_empty")
-    transfer = Transfer.objects.create(source=source, destination=destination, note=note[:500], created_by=user)
-    for medicine, quantity, *rest in lines:
-        rules.check_quantity(quantity)
-        lot = rest[0] if rest else None
-        if lot is not None and lot.medicine_id != medicine.pk:
-            raise CatalogError(_("Lot %(lot)s is not a lot of this medicine."), code="transfer_lot", lot=lot.lot_number)
-        TransferLine.objects.create(transfer=transfer, medicine=medicine, lot=lot, quantity=quantity)
+    _check_draft(source, destination, lines, user)
+    transfer = Transfer(source=source, destination=destination, note=note[:500], created_by=user)
+    transfer._history_user = user
+    transfer.save()
+    _add_lines(transfer, lines)
     return transfer
+
+
+@transaction.atomic
+def transfer_update_draft(
+    *,
+    transfer: Transfer,
+    source: Location,
+    destination: Location,
+    lines: Sequence[DraftLine],
+    user=None,
+    note: str = "",
+) -> Transfer:
+    """Replace a draft's places, note and lines, all or nothing; nothing moves until it is sent.
+
+    Under the transfer's lock, so an edit and a sending queue behind each
+    other (the later finds the transfer sent: ``TransferStateError``). The
+    member must work at the draft's source as it was and as it becomes.
+    """
+    locked = _lock_transfer(transfer, expected=TransferState.DRAFT)
+    check_works_at(user, locked.source)
+    _check_draft(source, destination, lines, user)
+    locked.source, locked.destination, locked.note = source, destination, note[:500]
+    locked._history_user = user
+    locked.save(update_fields=["source", "destination", "note"])
+    locked.lines.all().delete()
+    _add_lines(locked, lines)
+    return locked
 
 
 def _lock_transfer(transfer: Transfer, *, expected: str) -> Transfer:

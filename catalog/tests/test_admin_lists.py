@@ -17,6 +17,7 @@ from catalog.tests.factories import (
     CategoryFactory,
     ManufacturerFactory,
     MedicineFactory,
+    main_location,
     medicine_with,
     receive,
 )
@@ -90,6 +91,29 @@ def test_filtered_and_searched_medicine_list_keeps_a_constant_query_count(staff_
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url_name", "query"),
+    [
+        ("admin:catalog_medicine_changelist", "?location={place}"),
+        ("admin:catalog_medicine_changelist", "?location={place}&stock=low&q=substancium"),
+        ("admin:catalog_lot_changelist", "?location={place}"),
+        ("admin:catalog_lot_changelist", "?location={place}&on_hand=no"),
+        ("admin:catalog_stockmovement_changelist", "?location__id__exact={place}"),
+    ],
+)
+def test_lists_at_a_place_keep_a_constant_query_count(staff_client, url_name, query):
+    client = staff_client(Role.PHARMACIST)
+    url = reverse(url_name) + query.format(place=main_location().pk)
+    add_catalogue(5, start=0)
+    with_five, _ = queries_for(client, url)
+
+    add_catalogue(25, start=5)
+    with_thirty, _ = queries_for(client, url)
+
+    assert with_thirty == with_five
+
+
+@pytest.mark.django_db
 def test_medicine_list_shows_price_in_sum_and_stock_and_dispensing_badges(staff_client):
     client = staff_client(Role.OPERATOR)
     out = MedicineFactory(name="Nothing Left", price="12500")
@@ -104,7 +128,7 @@ def test_medicine_list_shows_price_in_sum_and_stock_and_dispensing_badges(staff_
     html = response.content.decode()
     assert "12\u00a0500\u00a0so&#x27;m" in html
     assert "Out of stock" in html
-    assert "Low: 4" in html
+    assert "Low: 4 packs" in html
     assert "expiring soon" in html
     assert "Rx · Controlled" in html
     assert "Inactive" in html
