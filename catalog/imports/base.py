@@ -129,6 +129,8 @@ class Importer:
     one_of: list[tuple[str, ...]] = []
     # Columns an export carries for people to read, accepted and not imported.
     ignored: tuple[str, ...] = ()
+    # What a row is and what its numbers count, for the upload page.
+    summary: str | Promise = ""
 
     def __init__(self, table: Table, *, basis: dict | None = None, user=None, location=None) -> None:
         """``basis`` is ``None`` for a dry run; at confirmation, the ``Plan.basis`` the dry run stored.

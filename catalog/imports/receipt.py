@@ -217,6 +217,10 @@ class PlannedReceipt:
 
 class ReceiptImporter(Importer):
     kind = "receipt"
+    summary = gettext_lazy(
+        "One row per lot delivered: packs and the price of a pack, as on the supplier's invoice. A medicine "
+        "sold by the part is stocked in parts (5 packs of 2 blisters: 10 blisters)."
+    )
     columns = [
         *MEDICINE_CODE_COLUMNS,
         Column(

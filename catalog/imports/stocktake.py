@@ -83,6 +83,11 @@ class PlannedCount:
 
 class StocktakeImporter(Importer):
     kind = "stocktake"
+    summary = gettext_lazy(
+        "One row per lot counted at the location: whole packs in counted_quantity and, for a medicine sold by "
+        "the part, the loose parts of opened packs in parts (5 packs and 1 blister: 5 and 1). The lots export "
+        "has these columns."
+    )
     columns = [
         *MEDICINE_CODE_COLUMNS,
         Column(
