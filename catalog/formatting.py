@@ -60,3 +60,28 @@ def format_month(value) -> str:
 def format_day_month(value) -> str:
     """``date(2026, 11, 27)`` -> ``"27.11"`` (chart axes of the last weeks)."""
     return f"{value:%d.%m}" if value is not None else ""
+
+
+def format_units(units: int, medicine) -> str:
+    """Units of a medicine as packs and loose parts: ``"3 packs + 1 blister"``; whole packs alone: ``"3 packs"``.
+
+    ``medicine`` needs ``parts_per_pack`` and ``part_name`` (a ``Medicine`` or a row
+    with those two). Stock counts the smallest unit sold, so for a medicine sold
+    by the part the figure is split back into what a person sees on the shelf.
+    """
+    from django.utils.translation import ngettext
+
+    per_pack = max(getattr(medicine, "parts_per_pack", 1) or 1, 1)
+    packs, loose = divmod(int(units), per_pack)
+    packs_text = ngettext("%(count)s pack", "%(count)s packs", packs) % {"count": group_thousands(packs)}
+    if not loose:
+        return packs_text
+    name = getattr(medicine, "part_name", "") or ""
+    if name:
+        parts_text = f"{group_thousands(loose)} {name}"
+    else:
+        parts_text = ngettext("%(count)s part", "%(count)s parts", loose) % {"count": group_thousands(loose)}
+    if not packs:
+        return parts_text
+    # Translators: whole packs and loose parts of a medicine, e.g. "3 packs + 1 blister".
+    return _("%(packs)s + %(parts)s") % {"packs": packs_text, "parts": parts_text}

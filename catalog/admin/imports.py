@@ -117,7 +117,34 @@ class ExportForm(forms.Form):
     dataset = forms.ChoiceField(
         label=_("Data"), choices=[(k, d.title) for k, d in DATASETS.items()], widget=UnfoldAdminSelectWidget
     )
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.none(),
+        required=False,
+        empty_label=_("All my locations"),
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("Lots, stock levels and the expiry report: one location, or every location you work at."),
+    )
     file_format = forms.ChoiceField(label=_("Format"), choices=FORMATS, widget=UnfoldAdminSelectWidget)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = visible_locations(user)
+
+
+def export_locations(request: HttpRequest) -> list[Location]:
+    """The places a stock export lists: ``?location=<id>`` if the member works there, else all of theirs."""
+    places = visible_locations(request.user)
+    wanted = request.GET.get("location")
+    if not wanted:
+        return list(places)
+    if not wanted.isdigit():
+        raise PermissionDenied
+    place = places.filter(pk=int(wanted)).first()
+    if place is None:
+        # Not a place of theirs (or none at all): its stock is not theirs to export.
+        raise PermissionDenied
+    return [place]
 
 
 STATE_LABELS = {
@@ -363,11 +390,16 @@ class ImportJobAdmin(ModelAdmin):
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         self._require(request, can_export)
-        form = ExportForm(request.POST or None, initial={"dataset": request.GET.get("dataset", "medicines")})
+        form = ExportForm(
+            request.POST or None, initial={"dataset": request.GET.get("dataset", "medicines")}, user=request.user
+        )
         if request.method == "POST" and form.is_valid():
-            return redirect(
-                "admin:catalog_importjob_export_file", form.cleaned_data["dataset"], form.cleaned_data["file_format"]
+            url = reverse(
+                "admin:catalog_importjob_export_file",
+                args=[form.cleaned_data["dataset"], form.cleaned_data["file_format"]],
             )
+            location = form.cleaned_data.get("location")
+            return redirect(f"{url}?location={location.pk}" if location else url)
         return TemplateResponse(
             request, "admin/catalog/importjob/export.html", self._context(request, form=form, title=_("Export"))
         )
@@ -377,12 +409,15 @@ class ImportJobAdmin(ModelAdmin):
         if dataset not in DATASETS or file_format not in CONTENT_TYPES:
             raise PermissionDenied
         spec = DATASETS[dataset]
-        filename = export_filename(dataset, file_format)
+        locations = export_locations(request) if spec.by_location else []
+        suffix = locations[0].code if spec.by_location and request.GET.get("location") else ""
+        filename = export_filename(dataset, file_format, suffix=suffix)
+        rows = spec.rows(locations)
         if file_format == "csv":
-            response = StreamingHttpResponse(write_csv(spec.header, spec.rows()), content_type=CONTENT_TYPES["csv"])
+            response = StreamingHttpResponse(write_csv(spec.header, rows), content_type=CONTENT_TYPES["csv"])
         else:
             response = HttpResponse(
-                write_xlsx(spec.header, spec.rows(), sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]
+                write_xlsx(spec.header, rows, sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]
             )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
