@@ -316,7 +316,7 @@ def lots_receive_bulk(
         done += len(chunk)
         progress(30 + 55 * done // total)
 
-    flips = derived.refresh(medicine_ids, today)
+    flips = derived.refresh(medicine_ids, today, locations=[location.pk])
     announce(flips, medicine_ids, "receipt")
     progress(100)
     return flips
@@ -435,7 +435,7 @@ def stock_count_bulk(
         progress(30 + 60 * done // total)
 
     ids = sorted({lot.medicine_id for lot, _stock, _difference in planned})
-    flips = derived.refresh(ids, today)
+    flips = derived.refresh(ids, today, locations=[location.pk])
     announce(flips, ids, "adjustment")
     progress(100)
     return flips
@@ -549,6 +549,6 @@ def lots_load_bulk(
         _insert_lots(new_lots, user=user, reason=reason, now=now, history=history)
         _write_stock(new_stocks, [], movements, now)
 
-    flips = derived.refresh(medicine_ids, today)
+    flips = derived.refresh(medicine_ids, today, locations=list(places))
     announce(flips, medicine_ids, "receipt")
     return flips

@@ -48,47 +48,58 @@ def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _in_stock_pairs(ids: list[int]) -> set[tuple[int, int]]:
-    return set(
-        MedicineStock.objects.filter(medicine_id__in=ids, sellable_quantity__gt=0).values_list(
-            "medicine_id", "location_id"
-        )
-    )
+def _in_stock_pairs(ids: list[int], places: list[int] | None) -> set[tuple[int, int]]:
+    rows = MedicineStock.objects.filter(medicine_id__in=ids, sellable_quantity__gt=0)
+    if places is not None:
+        rows = rows.filter(location_id__in=places)
+    return set(rows.values_list("medicine_id", "location_id"))
 
 
 def _in_stock_chain(ids: list[int]) -> set[int]:
     return set(Medicine.objects.filter(pk__in=ids, sellable_quantity__gt=0).values_list("pk", flat=True))
 
 
-def refresh(medicine_ids: Iterable[int], today: datetime.date | None = None) -> Flips:
-    """Recompute the medicines' derived stock at every place and for the chain; returns the flips."""
+def refresh(
+    medicine_ids: Iterable[int], today: datetime.date | None = None, *, locations: Iterable[int] | None = None
+) -> Flips:
+    """Recompute the medicines' derived stock at every place and for the chain; returns the flips.
+
+    ``locations`` (ids) narrows the per-place rows recomputed to the places whose
+    stock changed (a receipt at one branch of ten); the chain's totals are
+    still summed over every place.
+    """
     ids = sorted(set(medicine_ids))
     if not ids:
         return Flips()
     today = today or timezone.localdate()
+    places = sorted(set(locations)) if locations is not None else None
     flips = Flips()
     for chunk in batched(ids, CHUNK):
-        flips = flips | _refresh_chunk(chunk, today)
+        flips = flips | _refresh_chunk(chunk, today, places)
     return flips
 
 
-def _refresh_chunk(ids: list[int], today: datetime.date) -> Flips:
+def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | None) -> Flips:
     quote = connection.ops.quote_name
     ms_table, medicine_table = quote(MedicineStock._meta.db_table), quote(Medicine._meta.db_table)
-    before_pairs, before_chain = _in_stock_pairs(ids), _in_stock_chain(ids)
+    before_pairs, before_chain = _in_stock_pairs(ids, places), _in_stock_chain(ids)
     ids_sql = _placeholders(ids)
+    stocks = LotStock.objects.filter(lot__medicine_id__in=ids)
+    place_sql, place_params = "", []
+    if places is not None:
+        stocks = stocks.filter(location_id__in=places)
+        place_sql, place_params = f" AND ms2.location_id IN ({_placeholders(places)})", places
 
     # Every place that holds any of the medicines' lots gets its row (0 until something is sellable).
     holders = (
-        LotStock.objects.filter(lot__medicine_id__in=ids)
-        .exclude(location__kind=LocationKind.TRANSIT)
+        stocks.exclude(location__kind=LocationKind.TRANSIT)
         .values_list("lot__medicine_id", "location_id")
         .distinct()
         .order_by()
     )
     holders_sql, holders_params = holders.query.sql_with_params()
     sellable = (
-        LotStock.objects.filter(sellable_stock_q(today), lot__medicine_id__in=ids)
+        stocks.filter(sellable_stock_q(today))
         .values("lot__medicine_id", "location_id")
         .annotate(total=Sum("quantity"), nearest=Min("lot__expiry_date"))
         .values_list("lot__medicine_id", "location_id", "total", "nearest")
@@ -111,13 +122,13 @@ def _refresh_chunk(ids: list[int], today: datetime.date) -> Flips:
                       FROM {ms_table} AS ms2
                       LEFT JOIN ({sellable_sql}) AS agg
                         ON agg.{quote("lot__medicine_id")} = ms2.medicine_id AND agg.location_id = ms2.location_id
-                     WHERE ms2.medicine_id IN ({ids_sql})
+                     WHERE ms2.medicine_id IN ({ids_sql}){place_sql}
               ) AS s
              WHERE ms.id = s.id
                AND (ms.sellable_quantity IS DISTINCT FROM COALESCE(s.total, 0)
                     OR ms.nearest_expiry IS DISTINCT FROM s.nearest)
             """,
-            [*sellable_params, *ids],
+            [*sellable_params, *ids, *place_params],
         )
         cursor.execute(
             f"""
@@ -138,5 +149,5 @@ def _refresh_chunk(ids: list[int], today: datetime.date) -> Flips:
         )
     return Flips(
         chain=before_chain ^ _in_stock_chain(ids),
-        places=before_pairs ^ _in_stock_pairs(ids),
+        places=before_pairs ^ _in_stock_pairs(ids, places),
     )
