@@ -93,10 +93,12 @@ class Plan:
         self.error_lines.add(line)
         self.errors.append({"line": line, "column": column, "message": str(message)})
 
-    def mark(self, line: int, status: str, values: list) -> None:
+    def mark(self, line: int, status: str, values: list | Callable[[], list]) -> None:
+        """Count the row; the first rows are kept for the preview (``values`` may be a callable: made only then)."""
         self.counts[status] += 1
         if len(self.preview_rows) < PREVIEW_ROWS:
-            self.preview_rows.append({"line": line, "status": status, "values": [str(v) for v in values]})
+            shown = values() if callable(values) else values
+            self.preview_rows.append({"line": line, "status": status, "values": [str(v) for v in shown]})
 
     @property
     def is_valid(self) -> bool:

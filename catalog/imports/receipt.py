@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -215,6 +216,12 @@ class PlannedReceipt:
     line: ReceiptLine
 
 
+def _preview(row: ReceiptRow, units: int, medicine: MedicineUnits) -> list:
+    code = row.sku or row.barcode
+    shown = format_units(units, medicine)
+    return [code, row.lot_number, row.location.code, row.expiry_date.isoformat(), shown, row.price, row.supplier]
+
+
 class ReceiptImporter(Importer):
     kind = "receipt"
     summary = gettext_lazy(
@@ -332,19 +339,11 @@ class ReceiptImporter(Importer):
         progress(50)
 
         received: dict[tuple[int, str], int] = defaultdict(int)
+        planned: dict[tuple[int, str], object] = {}  # new lots: their expiry date
         for row, medicine_id in valid:
             medicine = medicines[medicine_id]
             units = row.packs * medicine.parts_per_pack
             key = (medicine_id, row.lot_number)
-            values = [
-                row.sku or row.barcode,
-                row.lot_number,
-                row.location.code,
-                row.expiry_date.isoformat(),
-                format_units(units, medicine),
-                row.price,
-                row.supplier,
-            ]
             problem = out_of_range_message(LOT_QUANTITY, units)
             if problem:
                 plan.error(
@@ -355,6 +354,9 @@ class ReceiptImporter(Importer):
                 )
                 continue
             lot = lots.get(key)
+            if lot is None and key in planned:
+                # A line at another place receives into the lot an earlier line creates.
+                lot = Lot(lot_number=row.lot_number, expiry_date=planned[key], status=LotStatus.AVAILABLE, quantity=0)
             if lot is not None:
                 try:
                     rules.check_receipt_into(lot, expiry_date=row.expiry_date)
@@ -375,10 +377,7 @@ class ReceiptImporter(Importer):
             if not totals.add(plan, row.line, "quantity", medicine_id, units):
                 continue
             if lot is None:
-                # Lines at other places after this one receive into the lot this one creates.
-                lots[key] = Lot(
-                    lot_number=row.lot_number, expiry_date=row.expiry_date, status=LotStatus.AVAILABLE, quantity=0
-                )
+                planned[key] = row.expiry_date
             received[key] += units
             plan.actions.append(
                 PlannedReceipt(
@@ -394,7 +393,7 @@ class ReceiptImporter(Importer):
                     ),
                 )
             )
-            plan.mark(row.line, UPDATED if lot is not None else NEW, values)
+            plan.mark(row.line, UPDATED if lot is not None else NEW, partial(_preview, row, units, medicine))
         plan.finish()
         progress(60)
         return plan

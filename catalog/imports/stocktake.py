@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -79,6 +80,10 @@ def basis_key(lot_id: int, location_id: int) -> str:
 class PlannedCount:
     location: Location
     count: StockCount
+
+
+def _preview(code: str, lot_number: str, location: Location, stock_now: int, counted: int, medicine) -> list:
+    return [code, lot_number, location.code, format_units(stock_now, medicine), format_units(counted, medicine)]
 
 
 class StocktakeImporter(Importer):
@@ -225,8 +230,7 @@ class StocktakeImporter(Importer):
             except CatalogError as error:
                 rule_error(plan, line, error, column="counted_quantity")
                 continue
-            on_hand, counted_text = format_units(stock_now, medicine), format_units(counted, medicine)
-            values = [code, lot_number, location.code, on_hand, counted_text]
+            values = partial(_preview, code, lot_number, location, stock_now, counted, medicine)
             if difference == 0:
                 plan.mark(line, UNCHANGED, values)
                 continue
