@@ -546,8 +546,14 @@ def lots_load_bulk(
                 )
                 row.created_at = received_at(planned.received_date)
                 movements.append(row)
+        intended = [row.created_at for row in movements]
         _insert_lots(new_lots, user=user, reason=reason, now=now, history=history)
         _write_stock(new_stocks, [], movements, now)
+        if receipt_time is not None and not copy.enabled():
+            # bulk_create stamps auto_now_add fields with the moment of the insert (COPY keeps what is set).
+            for row, when in zip(movements, intended, strict=True):
+                row.created_at = when
+            StockMovement.objects.bulk_update(movements, ["created_at"], batch_size=1000)
 
     flips = derived.refresh(medicine_ids, today, locations=list(places))
     announce(flips, medicine_ids, "receipt")

@@ -22,7 +22,6 @@ from catalog.models import (
 )
 from catalog.selectors import medicine_alternatives
 from catalog.services import medicine_reindex_search
-from conftest import requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -111,8 +110,7 @@ def test_reset_replaces_the_catalogue():
     assert StockMovement.objects.count() == 30
 
 
-@requires_postgres
-def test_receipts_are_dated_on_the_lots_received_date_on_postgres():
+def test_receipts_are_dated_on_the_lots_received_date():
     generate(medicines=50, lots_per_medicine=2)
 
     for movement in StockMovement.objects.select_related("lot"):
