@@ -227,10 +227,11 @@ def lots_receive_bulk(
     ``location`` raised, ``Lot.quantity`` with it, a history row attributed to
     ``user`` with ``reason``, one receipt movement with the balance there. A
     line naming a lot an earlier line of the same call created receives into
-    it. Every line is checked before anything is written; the refused ones are
-    raised together (``LinesRefused``), and a member receives only where they
-    work (``LocationForbidden``). Returns what went in or out of stock, which
-    is announced after commit.
+    it. Every line is checked before anything is written: first each line by
+    itself, then, under the locks, against the lots in the books; the lines a
+    step refuses are raised together (``LinesRefused``). A member receives
+    only where they work (``LocationForbidden``). Returns what went in or out
+    of stock, which is announced after commit.
     """
     today = today or timezone.localdate()
     received_date = received_date or today
@@ -265,6 +266,8 @@ def lots_receive_bulk(
     held = lot_stocks([lot.pk for lot in existing.values()], [location.pk], lock=True)
     stocks = {lot_id: stock for (lot_id, _place), stock in held.items()}
     for key, group in groups.items():
+        if key not in existing and len(group) == 1:
+            continue  # a new lot, received once
         # The lot the lines receive into: the one in the books, else the one the first line creates.
         lot = existing.get(key) or Lot(lot_number=key[1], expiry_date=group[0].expiry_date, status=LotStatus.AVAILABLE)
         for line in group if key in existing else group[1:]:
