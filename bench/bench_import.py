@@ -12,6 +12,12 @@ Three figures from the same run, on the same kind of rows:
 Targets (2-core machine): 100,000 rows <= 60 s end to end, >= 10x the row-by-row
 rate, peak memory <= 500 MB. The rows this run adds are deleted at the end so the
 shared benchmark database keeps its shape.
+
+The receipt goes to one place (the warehouse when the catalogue has one, as a
+supplier delivers there), chosen on upload as in the admin, by an inventory
+member who works there. ``BENCH_IMPORT_ROWS`` runs a smaller file (and, below
+100,000, ensures a catalogue of that many medicines only) to check the
+benchmark itself.
 """
 
 from __future__ import annotations
@@ -30,14 +36,28 @@ import uuid
 
 from bench.common import Figure, report
 
-ROWS = 100_000
-SAMPLE_ROWS = 5_000
+ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+SAMPLE_ROWS = min(5_000, ROWS)
 
 
 def _ensure_catalog() -> None:
+    if ROWS < 100_000:
+        from bench.common import ensure_catalog
+
+        ensure_catalog(ROWS, 1)
+        return
     from bench.bench_catalog import _ensure_catalog as ensure
 
     ensure()
+
+
+def _receiving_location():
+    """Where the delivery is received: the warehouse if there is one, else the first place that holds stock."""
+    from catalog.models import LocationKind
+    from catalog.stock import stock_locations
+
+    places = stock_locations().order_by("pk")
+    return places.filter(kind=LocationKind.WAREHOUSE).first() or places.first()
 
 
 def _receipt_csv(skus: list[str], run: str, expiry: datetime.date) -> bytes:
@@ -71,6 +91,8 @@ def _bench_user():
     user, _created = User.objects.get_or_create(
         phone="+998900000999", defaults={"role": Role.INVENTORY, "is_staff": True, "first_name": "Bench"}
     )
+    # A member receives only where they work.
+    user.locations.add(_receiving_location())
     return user
 
 
@@ -78,8 +100,11 @@ def _ours(data: bytes, user) -> tuple[float, float, float, object]:
     from catalog.imports.engine import import_job_confirm, import_job_create, import_job_start_check
     from catalog.models import ImportState
 
+    location = _receiving_location()
     start = time.perf_counter()
-    job = import_job_create(kind="receipt", filename="bench-receipt.csv", data=data, user=user, language="en")
+    job = import_job_create(
+        kind="receipt", filename="bench-receipt.csv", data=data, user=user, language="en", location=location
+    )
     job = import_job_start_check(job=job)
     checked = time.perf_counter()
     assert job.state == ImportState.READY, job.errors[:5]
@@ -136,7 +161,7 @@ def _child(path: str) -> None:
 def _cleanup(job) -> None:
     from django.db import connection, transaction
 
-    from catalog.models import Lot, StockMovement
+    from catalog.models import Lot, LotStock, StockMovement
     from catalog.stock import medicines_refresh_stock
 
     with transaction.atomic():
@@ -145,6 +170,7 @@ def _cleanup(job) -> None:
         StockMovement.objects.filter(reference=job.reference).delete()
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {Lot.history.model._meta.db_table} WHERE id = ANY(%s)", [lot_ids])
+        LotStock.objects.filter(lot_id__in=lot_ids)._raw_delete(LotStock.objects.db)
         Lot.objects.filter(pk__in=lot_ids)._raw_delete(Lot.objects.db)
         medicines_refresh_stock(medicine_ids=medicine_ids)
 
@@ -267,7 +293,17 @@ def run() -> None:
             target="the physical floor",
         )
     )
-    report(Figure("end-to-end seconds for 100k rows (ours)", total_s, "s", "target", 60.0, target="<= 1.00x"))
+    # The target is for 100,000 rows; a smaller check run is held to its share.
+    report(
+        Figure(
+            f"end-to-end seconds for {len(skus):,} rows (ours)",
+            total_s,
+            "s",
+            "target",
+            60.0 * len(skus) / 100_000,
+            target="<= 1.00x",
+        )
+    )
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--child":

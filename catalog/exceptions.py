@@ -125,3 +125,40 @@ class PartsPerPackLocked(CatalogError):
         "The number of parts per pack cannot change once the medicine has stock movements: "
         "every quantity already recorded would change its meaning."
     )
+
+
+class CountSuperseded(CatalogError):
+    """A count taken against a book another count has replaced since (the same units would be found missing twice)."""
+
+    code = "count_superseded"
+    default_message = _("Lot %(lot)s was counted again since this file was checked: upload the file again.")
+
+
+class CountOvertaken(CatalogError):
+    """A count's difference that later sales have overtaken: applied now, it would leave the lot below zero there."""
+
+    code = "count_overtaken"
+    default_message = _(
+        "Lot %(lot)s held %(book)s when counted and holds %(now)s now: the count's difference "
+        "of %(difference)s would leave it below zero. Count it again."
+    )
+
+
+@dataclass(frozen=True)
+class RefusedLine:
+    """One line of a bulk stock write and why it is refused; ``ref`` is the caller's tag (a file's line)."""
+
+    ref: Any
+    error: CatalogError
+
+
+class LinesRefused(CatalogError):
+    """A bulk stock write checked every line and refused the whole: ``lines`` lists each refused one."""
+
+    code = "lines_refused"
+    default_message = _("Nothing was written: %(details)s")
+
+    def __init__(self, lines: list[RefusedLine]) -> None:
+        self.lines = list(lines)
+        details = "; ".join(f"{line.ref}: {line.error.message}" for line in self.lines[:20])
+        super().__init__(details=details)

@@ -57,6 +57,17 @@ class ImportJob(models.Model):
     # The language the user worked in: messages made by a worker are written in it.
     language = models.CharField(_("language"), max_length=8, blank=True)
 
+    # Where a receipt or a stocktake happens (rows may name another place they work at);
+    # empty for a price list, or for a file whose every row names its place.
+    location = models.ForeignKey(
+        "catalog.Location",
+        verbose_name=_("location"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
     )

@@ -7,14 +7,20 @@ medicines named from substance, strength, form and pack size. Several
 manufacturers make the same substance at the same strengths, so alternatives
 exist for most medicines.
 
-Speed comes from writing rows in large batches (COPY on PostgreSQL,
-``bulk_create`` elsewhere), building the plain indexes once at the end, and computing
-the derived columns while generating: each lot's receipt is its single ledger
-movement (``balance_after`` = its quantity), ``sellable_quantity`` and
-``nearest_expiry`` follow ``catalog.selectors.sellable_lots_q`` and
-``search_text`` is ``catalog.transliteration.search_document`` of the same
-parts ``medicine_reindex_search`` uses, so the services would compute the same
-values (the tests check it). History rows are not written for synthetic data.
+Places: ``locations`` of them, one "Main pharmacy" alone, else a central
+warehouse and branches in Tashkent's districts; every lot stands at every
+place, with a quantity of its own there.
+
+Stock is written by the stock core, never here: each batch of lots goes to
+``catalog.stock.lots_load_bulk`` (an opening load: every lot's stock at each
+place comes in as one receipt movement there, dated on its received day, and
+the derived stock is refreshed by the core's one path). Speed comes from
+writing rows in large batches through the core's one COPY writer
+(``catalog.stock.copy``, ``bulk_create`` off PostgreSQL) and building the plain
+indexes once at the end. ``search_text`` is ``catalog.transliteration.search_document``
+of the same parts ``medicine_reindex_search`` uses, so the services would
+compute the same values (the tests check it). History rows are not written for
+synthetic data.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.apps import apps
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -41,19 +47,26 @@ from .models import (
     ActiveSubstance,
     Category,
     DosageForm,
+    Location,
+    LocationKind,
     Lot,
     LotStatus,
+    LotStock,
     Manufacturer,
     Medicine,
+    MedicineStock,
     MedicineSubstance,
-    MovementKind,
     StockMovement,
     gtin_check_digit,
 )
+from .stock import OpeningLot, lots_load_bulk
+from .stock.copy import insert_objects
 from .transliteration import search_document, spellings
 
 SKU_PREFIX = "SYN-"
 BATCH_SIZE = 5000
+# Deliveries arrive in the morning: each receipt is dated on its lot's received day at this time.
+RECEIPT_TIME = datetime.time(10, 0)
 
 # INN stem -> (ATC group, prescription, typical strengths in mg)
 STEMS = {
@@ -103,6 +116,17 @@ FORMS = [
     (DosageForm.DROPS, "drops, 10 ml", [1], True, False),
 ]
 FORM_WEIGHTS = [30, 30, 20, 3, 5, 3, 5, 2, 1, 1]
+# Tashkent's districts, for the branches (the warehouse stands in Sergeli, by the ring road).
+DISTRICTS = ["Chilonzor", "Yunusobod", "Mirzo Ulug'bek", "Yakkasaroy", "Shayxontohur", "Olmazor", "Uchtepa",
+             "Mirobod", "Yashnobod", "Bektemir", "Yangihayot", "Sergeli"]  # fmt: skip
+MAIN_LOCATION = {"code": "main", "name": "Main pharmacy", "kind": LocationKind.BRANCH, "district": "Chilonzor"}
+WAREHOUSE = {
+    "code": "warehouse",
+    "name": "Central warehouse",
+    "kind": LocationKind.WAREHOUSE,
+    "district": "Sergeli",
+    "is_public": False,
+}
 
 
 @dataclass
@@ -110,6 +134,7 @@ class Generated:
     categories: int = 0
     manufacturers: int = 0
     substances: int = 0
+    locations: int = 0
     medicines: int = 0
     lots: int = 0
     movements: int = 0
@@ -167,8 +192,21 @@ def reset_catalogue() -> None:
                 tables.append("catalog_search_term")
             cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
             return
-    # SQLite: children first.
-    for model in (StockMovement, Lot, MedicineSubstance, Medicine, ActiveSubstance, Manufacturer):
+    # SQLite: children first. Places stay (import jobs and staff point at them).
+    from .models import Transfer, TransferLine
+
+    for model in (
+        TransferLine,
+        Transfer,
+        StockMovement,
+        LotStock,
+        MedicineStock,
+        Lot,
+        MedicineSubstance,
+        Medicine,
+        ActiveSubstance,
+        Manufacturer,
+    ):
         model.objects.all().delete()
         history = getattr(model, "history", None)
         if history is not None:
@@ -176,6 +214,34 @@ def reset_catalogue() -> None:
     Category.objects.filter(parent__isnull=False).delete()
     Category.objects.all().delete()
     Category.history.model.objects.all().delete()
+
+
+def synthetic_locations(count: int) -> list[Location]:
+    """The places stock stands at: "Main pharmacy" alone, or a central warehouse and ``count - 1`` branches.
+
+    Created when missing, found by code when there (a second run adds to the same places).
+    """
+    if count == 1:
+        wanted = [MAIN_LOCATION]
+    else:
+        wanted = [WAREHOUSE]
+        for n in range(count - 1):
+            district = DISTRICTS[n % len(DISTRICTS)]
+            round_ = n // len(DISTRICTS) + 1
+            suffix = f" {round_}" if round_ > 1 else ""
+            wanted.append(
+                {
+                    "code": slugify(district.replace("'", "")) + (f"-{round_}" if round_ > 1 else ""),
+                    "name": f"{district} pharmacy{suffix}",
+                    "kind": LocationKind.BRANCH,
+                    "district": district,
+                }
+            )
+    places = []
+    for spec in wanted:
+        place, _created = Location.objects.get_or_create(code=spec["code"], defaults=spec)
+        places.append(place)
+    return places
 
 
 def _syllable_word(rng: random.Random, n: int) -> str:
@@ -291,46 +357,11 @@ def _indexes_deferred(models: list) -> Iterator[None]:
             cursor.execute(definition)
 
 
-def _insert(model, objs: list, batch_size: int) -> None:
-    """Insert ``objs`` and set their primary keys: COPY on PostgreSQL, ``bulk_create`` elsewhere.
-
-    COPY skips the per-statement parsing and planning of multi-row INSERTs and
-    is the fastest way into PostgreSQL; the ids are taken from the table's own
-    sequence first, so they are exactly what INSERT would have used.
-    """
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=batch_size)
-        return
-    table = model._meta.db_table
-    fields = model._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    stamped = {f.attname for f in fields if getattr(f, "auto_now_add", False)}
-
-    def value(field, obj):
-        # A timestamp set by the generator (a receipt on its received date) wins over auto_now_add.
-        if field.attname in stamped and getattr(obj, field.attname) is not None:
-            return getattr(obj, field.attname)
-        return field.pre_save(obj, True)
-
-    # The connection itself, not the django.db.connection proxy: it is read once per value below.
-    conn = connections[DEFAULT_DB_ALIAS]
-    with conn.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([f.get_db_prep_save(value(f, obj), conn) for f in fields])
-
-
 def generate(
     *,
     medicines: int,
     lots_per_medicine: int,
+    locations: int = 1,
     seed: int = 1,
     reset: bool = False,
     progress: bool = True,
@@ -351,30 +382,27 @@ def generate(
         leaves = _categories(catalogue)
         makers = _manufacturers(rng, catalogue, max(60, medicines // 300))
         profiles = _substances(rng, catalogue, max(120, medicines // 50))
+        places = synthetic_locations(locations)
         result.categories = Category.objects.count()
-        result.manufacturers, result.substances = len(makers), len(profiles)
-        log(f"{result.categories} categories, {len(makers)} manufacturers, {len(profiles)} substances.")
+        result.manufacturers, result.substances, result.locations = len(makers), len(profiles), len(places)
+        log(
+            f"{result.categories} categories, {len(makers)} manufacturers, {len(profiles)} substances, "
+            f"{len(places)} locations."
+        )
 
         # A "product" is a substance set; about eight manufacturers make each one, in several strengths
         # and forms, so most medicines have exact and same-substance alternatives.
         products = [
             rng.sample(profiles, rng.choices([1, 2, 3], weights=[82, 14, 4])[0]) for _ in range(max(10, medicines // 8))
         ]
-        received_time = datetime.time(10, 0)
-
-        @functools.lru_cache(maxsize=4096)
-        def received_at(day: datetime.date) -> datetime.datetime:
-            # The receipt is dated on the lot's received date (PostgreSQL's COPY keeps it; bulk_create stamps now).
-            return timezone.make_aware(datetime.datetime.combine(day, received_time))
-
         bar = Progress(medicines, "medicines", enabled=progress)
         done = 0
-        with _indexes_deferred([Medicine, MedicineSubstance, Lot, StockMovement]):
+        with _indexes_deferred([Medicine, MedicineSubstance, Lot, LotStock, MedicineStock, StockMovement]):
             while done < medicines:
                 size = min(batch_size, medicines - done)
                 meds: list[Medicine] = []
                 planned_links: list[list[tuple[SubstanceProfile, int, str, Decimal | None]]] = []
-                planned_lots: list[list[Lot]] = []
+                planned_lots: list[list[OpeningLot]] = []
                 for offset in range(size):
                     number = start + done + offset + 1
                     chosen = rng.choice(products)
@@ -413,19 +441,21 @@ def generate(
                             status = LotStatus.QUARANTINED
                         elif status == LotStatus.AVAILABLE and roll < 0.006:
                             status = LotStatus.RECALLED
+                        lot_number = f"{rng.choice('ABCDEFHKLMNPRSTUVX')}{received:%y%m}-{number % 10000:04d}{n}"
+                        stocks = {place.pk: rng.randint(1, 400 if price < 50_000 else 60) for place in places}
                         lots.append(
-                            Lot(
-                                lot_number=f"{rng.choice('ABCDEFHKLMNPRSTUVX')}{received:%y%m}-{number % 10000:04d}{n}",
+                            OpeningLot(
+                                medicine_id=0,  # the medicine's id, once it is written
+                                lot_number=lot_number,
                                 expiry_date=expiry,
                                 received_date=received,
-                                quantity=rng.randint(1, 400 if price < 50_000 else 60),
+                                stocks=stocks,
                                 purchase_price=(price * Decimal("0.72")).quantize(Decimal("1")),
                                 supplier=rng.choice(["Asklepiy Distribution", "Dori-Darmon", "Uzmedimpeks", "Direct"]),
                                 status=status,
                                 status_reason="" if status == LotStatus.AVAILABLE else "Synthetic data",
                             )
                         )
-                    sellable = [lot for lot in lots if lot.status == LotStatus.AVAILABLE and lot.expiry_date > today]
                     parts = [name, maker.name]
                     for profile, _, _, _ in links:
                         s = profile.substance
@@ -454,16 +484,13 @@ def generate(
                             reorder_level=rng.choice([5, 10, 10, 20, 30]),
                             is_active=rng.random() < 0.98,
                             number_sold=int(rng.paretovariate(1.3) * 10) if rng.random() < 0.7 else 0,
-                            sellable_quantity=sum(lot.quantity for lot in sellable),
-                            nearest_expiry=min((lot.expiry_date for lot in sellable), default=None),
                             search_text=search_text(parts),
                         )
                     )
                     planned_links.append(links)
                     planned_lots.append(lots)
-                _insert(Medicine, meds, batch_size)
-                _insert(
-                    MedicineSubstance,
+                insert_objects(meds, batch_size=batch_size)
+                insert_objects(
                     [
                         MedicineSubstance(
                             medicine=m, substance=p.substance, strength=Decimal(s), unit=u, per_volume_ml=v
@@ -471,29 +498,24 @@ def generate(
                         for m, links in zip(meds, planned_links, strict=True)
                         for p, s, u, v in links
                     ],
-                    batch_size,
+                    batch_size=batch_size,
                 )
                 lots = []
                 for medicine, medicine_lots in zip(meds, planned_lots, strict=True):
                     for lot in medicine_lots:
-                        lot.medicine = medicine
+                        lot.medicine_id = medicine.pk
                         lots.append(lot)
-                _insert(Lot, lots, batch_size)
-                movements = [
-                    StockMovement(
-                        lot=lot,
-                        created_at=received_at(lot.received_date),
-                        kind=MovementKind.RECEIPT,
-                        quantity=lot.quantity,
-                        balance_after=lot.quantity,
-                        reason="receipt",
-                        reference="SYNTHETIC",
-                    )
-                    for lot in lots
-                ]
-                _insert(StockMovement, movements, batch_size)
+                # The stock core writes the lots, their stock at each place, the receipts and the derived stock.
+                lots_load_bulk(
+                    lots=lots,
+                    reason="receipt",
+                    reference="SYNTHETIC",
+                    history=False,
+                    receipt_time=RECEIPT_TIME,
+                    today=today,
+                )
                 result.lots += len(lots)
-                result.movements += len(movements)
+                result.movements += sum(len(lot.stocks) for lot in lots)
                 done += size
                 bar.update(done)
             bar.finish()
@@ -505,7 +527,16 @@ def generate(
     if connection.vendor == "postgresql":
         log("ANALYZE...")
         with connection.cursor() as cursor:
-            for model in (Medicine, MedicineSubstance, Lot, StockMovement, ActiveSubstance, Manufacturer):
+            for model in (
+                Medicine,
+                MedicineSubstance,
+                Lot,
+                LotStock,
+                MedicineStock,
+                StockMovement,
+                ActiveSubstance,
+                Manufacturer,
+            ):
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
     result.seconds = time.perf_counter() - started
     return result

@@ -25,6 +25,7 @@ from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, 
 
 from catalog.imports.engine import (
     IMPORTERS,
+    LOCATED_KINDS,
     ImportNotAllowed,
     import_job_confirm,
     import_job_create,
@@ -34,7 +35,9 @@ from catalog.imports.engine import (
 from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
 from catalog.imports.parsing import FileRejected
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
+from catalog.models import Location
 from catalog.models_imports import ImportJob, ImportKind, ImportState
+from catalog.stock import visible_locations, works_at
 
 EXPORT_PERMISSION = "catalog.export_catalog"
 FORMATS = [("xlsx", "Excel (.xlsx)"), ("csv", "CSV (UTF-8)")]
@@ -51,6 +54,18 @@ def can_export(request: HttpRequest) -> bool:
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("Import"), choices=ImportKind.choices, widget=UnfoldAdminSelectWidget)
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text=_(
+            "Where the stock is received or counted (a price list has no location). A row may name another "
+            "location you work at in a “location” column, by its code or name. Receipts count packs, as "
+            "delivered; a stocktake counts whole packs and, for a medicine sold by the part, loose parts in "
+            "a “parts” column."
+        ),
+    )
     import_file = forms.FileField(
         label=_("File"),
         widget=UnfoldAdminFileFieldWidget(attrs={"accept": ".csv,.xlsx,text/csv"}),
@@ -63,12 +78,30 @@ class UploadForm(forms.Form):
         # Offered: the kinds this person may run; any other is refused in clean_kind with the reason.
         allowed = import_kinds_allowed(user)
         self.fields["kind"].widget.choices = [(value, label) for value, label in ImportKind.choices if value in allowed]
+        # Offered: the places this person works at; a member of one place has it chosen already.
+        places = visible_locations(user)
+        self.fields["location"].queryset = places
+        only = list(places[:2])
+        self.only_place = only[0] if len(only) == 1 else None
+        if self.only_place and not self.initial.get("location"):
+            self.initial["location"] = self.only_place.pk
 
     def clean_kind(self) -> str:
         kind = self.cleaned_data["kind"]
         if not import_allowed(self.user, kind):
             raise forms.ValidationError(ImportForbidden(kind=kind).message)
         return kind
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") in LOCATED_KINDS and not cleaned.get("location") and "location" not in self.errors:
+            # A member of one place never has to name it, as the stock services do not ask either.
+            cleaned["location"] = self.only_place
+            if self.only_place is None:
+                self.add_error("location", _("Choose where the stock is received or counted."))
+        if cleaned.get("kind") not in LOCATED_KINDS:
+            cleaned["location"] = None
+        return cleaned
 
 
 class ConfirmForm(forms.Form):
@@ -84,7 +117,34 @@ class ExportForm(forms.Form):
     dataset = forms.ChoiceField(
         label=_("Data"), choices=[(k, d.title) for k, d in DATASETS.items()], widget=UnfoldAdminSelectWidget
     )
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.none(),
+        required=False,
+        empty_label=_("All my locations"),
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("Lots, stock levels and the expiry report: one location, or every location you work at."),
+    )
     file_format = forms.ChoiceField(label=_("Format"), choices=FORMATS, widget=UnfoldAdminSelectWidget)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = visible_locations(user)
+
+
+def export_locations(request: HttpRequest) -> list[Location]:
+    """The places a stock export lists: ``?location=<id>`` if the member works there, else all of theirs."""
+    places = visible_locations(request.user)
+    wanted = request.GET.get("location")
+    if not wanted:
+        return list(places)
+    if not wanted.isdigit():
+        raise PermissionDenied
+    place = places.filter(pk=int(wanted)).first()
+    if place is None:
+        # Not a place of theirs (or none at all): its stock is not theirs to export.
+        raise PermissionDenied
+    return [place]
 
 
 STATE_LABELS = {
@@ -106,6 +166,7 @@ class ImportJobAdmin(ModelAdmin):
     list_display = (
         "created_at",
         "kind",
+        "location",
         "original_name",
         "created_by",
         "display_state",
@@ -117,8 +178,8 @@ class ImportJobAdmin(ModelAdmin):
         "applied_at",
     )
     list_display_links = ("created_at", "original_name")
-    list_filter = ("kind", "state")
-    list_select_related = ("created_by",)
+    list_filter = ("kind", "state", "location")
+    list_select_related = ("created_by", "location")
     search_fields = ("original_name", "checksum")
     readonly_fields = [f.name for f in ImportJob._meta.fields]
     actions_list = ["new_import", "export_data"]
@@ -206,6 +267,7 @@ class ImportJobAdmin(ModelAdmin):
                     data=upload.read(),
                     user=request.user,
                     language=get_language(),
+                    location=form.cleaned_data.get("location"),
                 )
             except ImportForbidden as exc:
                 form.add_error("kind", exc.message)
@@ -219,7 +281,9 @@ class ImportJobAdmin(ModelAdmin):
             if kind not in allowed:
                 continue
             _header, _examples, guide = template_rows(importer)
-            guides.append({"kind": kind, "title": ImportKind(kind).label, "rows": guide[1:]})
+            guides.append(
+                {"kind": kind, "title": ImportKind(kind).label, "summary": importer.summary, "rows": guide[1:]}
+            )
         return TemplateResponse(
             request,
             "admin/catalog/importjob/upload.html",
@@ -229,7 +293,9 @@ class ImportJobAdmin(ModelAdmin):
     # --- preview / confirm --------------------------------------------------
     def preview_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         self._require(request, lambda r: r.user.has_perm("catalog.view_importjob"))
-        job = get_object_or_404(ImportJob.objects.select_related("created_by", "applied_by", "duplicate_of"), pk=job_id)
+        job = get_object_or_404(
+            ImportJob.objects.select_related("created_by", "applied_by", "duplicate_of", "location"), pk=job_id
+        )
         errors_table = {
             "headers": [_("line"), _("column"), _("message")],
             "rows": [[e["line"] or "—", e["column"] or "—", e["message"]] for e in job.errors[:500]],
@@ -247,7 +313,10 @@ class ImportJobAdmin(ModelAdmin):
             rows_table=rows_table,
             progress=max(import_job_progress(job), 1),
             confirm_form=ConfirmForm(),
-            can_confirm=job.state == ImportState.READY and import_allowed(request.user, job.kind),
+            # The write refuses a member who does not work at the job's place; the button is not offered either.
+            can_confirm=job.state == ImportState.READY
+            and import_allowed(request.user, job.kind)
+            and (job.location is None or works_at(request.user, job.location)),
             running=job.state in (ImportState.UPLOADED, ImportState.VALIDATING, ImportState.APPLYING),
             more_errors=max(0, len(job.errors) - 500) + max(0, preview.get("errors_total", 0) - len(job.errors)),
         )
@@ -321,11 +390,16 @@ class ImportJobAdmin(ModelAdmin):
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         self._require(request, can_export)
-        form = ExportForm(request.POST or None, initial={"dataset": request.GET.get("dataset", "medicines")})
+        form = ExportForm(
+            request.POST or None, initial={"dataset": request.GET.get("dataset", "medicines")}, user=request.user
+        )
         if request.method == "POST" and form.is_valid():
-            return redirect(
-                "admin:catalog_importjob_export_file", form.cleaned_data["dataset"], form.cleaned_data["file_format"]
+            url = reverse(
+                "admin:catalog_importjob_export_file",
+                args=[form.cleaned_data["dataset"], form.cleaned_data["file_format"]],
             )
+            location = form.cleaned_data.get("location")
+            return redirect(f"{url}?location={location.pk}" if location else url)
         return TemplateResponse(
             request, "admin/catalog/importjob/export.html", self._context(request, form=form, title=_("Export"))
         )
@@ -335,12 +409,15 @@ class ImportJobAdmin(ModelAdmin):
         if dataset not in DATASETS or file_format not in CONTENT_TYPES:
             raise PermissionDenied
         spec = DATASETS[dataset]
-        filename = export_filename(dataset, file_format)
+        locations = export_locations(request) if spec.by_location else []
+        suffix = locations[0].code if spec.by_location and request.GET.get("location") else ""
+        filename = export_filename(dataset, file_format, suffix=suffix)
+        rows = spec.rows(locations)
         if file_format == "csv":
-            response = StreamingHttpResponse(write_csv(spec.header, spec.rows()), content_type=CONTENT_TYPES["csv"])
+            response = StreamingHttpResponse(write_csv(spec.header, rows), content_type=CONTENT_TYPES["csv"])
         else:
             response = HttpResponse(
-                write_xlsx(spec.header, spec.rows(), sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]
+                write_xlsx(spec.header, rows, sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]
             )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog.exceptions import CatalogError
 from catalog.imports.parsing import CellError, FileRejected, Table, cell_text, normalise_header
 
 NEW = "new"
@@ -92,10 +93,12 @@ class Plan:
         self.error_lines.add(line)
         self.errors.append({"line": line, "column": column, "message": str(message)})
 
-    def mark(self, line: int, status: str, values: list) -> None:
+    def mark(self, line: int, status: str, values: list | Callable[[], list]) -> None:
+        """Count the row; the first rows are kept for the preview (``values`` may be a callable: made only then)."""
         self.counts[status] += 1
         if len(self.preview_rows) < PREVIEW_ROWS:
-            self.preview_rows.append({"line": line, "status": status, "values": [str(v) for v in values]})
+            shown = values() if callable(values) else values
+            self.preview_rows.append({"line": line, "status": status, "values": [str(v) for v in shown]})
 
     @property
     def is_valid(self) -> bool:
@@ -116,6 +119,11 @@ def no_progress(percent: int) -> None:
     return None
 
 
+def progress_between(progress: ProgressCallback, low: int, high: int) -> ProgressCallback:
+    """A callback for one step of the work: its 0-100 becomes ``low``-``high`` of the whole."""
+    return lambda percent: progress(low + (high - low) * percent // 100)
+
+
 class Importer:
     kind: str = ""
     columns: list[Column] = []
@@ -123,11 +131,19 @@ class Importer:
     one_of: list[tuple[str, ...]] = []
     # Columns an export carries for people to read, accepted and not imported.
     ignored: tuple[str, ...] = ()
+    # What a row is and what its numbers count, for the upload page.
+    summary: str | Promise = ""
 
-    def __init__(self, table: Table, *, basis: dict | None = None) -> None:
-        """``basis`` is ``None`` for a dry run; at confirmation, the ``Plan.basis`` the dry run stored."""
+    def __init__(self, table: Table, *, basis: dict | None = None, user=None, location=None) -> None:
+        """``basis`` is ``None`` for a dry run; at confirmation, the ``Plan.basis`` the dry run stored.
+
+        ``user`` is who acts: the uploader for the dry run, whoever confirms for
+        the write. ``location`` is the job's place (receipts and stocktakes).
+        """
         self.table = table
         self.basis = basis
+        self.user = user
+        self.location = location
         self.index = self.map_header(table.header)
 
     # --- header -------------------------------------------------------------
@@ -236,6 +252,100 @@ class Importer:
 
     def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
         raise NotImplementedError
+
+
+# The column of the file a stock rule's refusal belongs to, by the error's code.
+RULE_COLUMNS = {
+    "invalid_quantity": "quantity",
+    "lot_number_required": "lot_number",
+    "lot_expired": "expiry_date",
+    "lot_mismatch": "expiry_date",
+    "lot_status": "lot_number",
+    "invalid_price": "purchase_price",
+    "negative_price": "purchase_price",
+    "location_forbidden": "location",
+    "location_required": "location",
+}
+
+
+def rule_error(plan: Plan, line: int, error: CatalogError, *, column: str | None = None) -> None:
+    """Put a stock rule's refusal on the row, in the rule's own words (the service would refuse the same)."""
+    plan.error(line, column or RULE_COLUMNS.get(error.code, ""), error.message)
+
+
+LOCATION_COLUMN = Column(
+    "location",
+    gettext_lazy(
+        "Optional: the location of this row (its code or name), if not the one chosen on upload; "
+        "only a place you work at."
+    ),
+    ("", "chilonzor"),
+    required=False,
+    aliases=("branch", "warehouse"),
+)
+
+
+class Places:
+    """The place each row of a receipt or a stocktake is at: its ``location`` cell, else the job's.
+
+    A cell names a place by its code or its name (either case). A place that is
+    not known, holds no stock (transit, closed) or is not one the member works
+    at is that cell's error, in the stock core's words (``check_works_at``).
+    With no place chosen for the job, the only place there is serves.
+    """
+
+    def __init__(self, *, user, default) -> None:
+        from catalog.models import Location
+        from catalog.stock.places import resolve_location, stock_locations
+
+        self.user = user
+        self.known: dict[str, Location] = {}
+        self.stock_ids = set(stock_locations().values_list("pk", flat=True))
+        for place in Location.objects.all():
+            self.known.setdefault(place.code.lower(), place)
+            self.known.setdefault(place.name.strip().lower(), place)
+        self.default = default
+        self.default_error: CatalogError | None = None
+        if default is None:
+            try:
+                self.default = resolve_location(None)
+            except CatalogError as error:
+                self.default_error = error
+
+    def check_default(self, plan: Plan) -> None:
+        """The job's own place: one the member works at, or the whole file is refused (line 0)."""
+        if self.default is None:
+            return
+        problem = self._problem(self.default)
+        if problem:
+            plan.error(0, "location", problem)
+
+    def _problem(self, place) -> str | None:
+        from catalog.stock.places import check_works_at
+
+        if place.pk not in self.stock_ids:
+            return _("%(location)s holds no stock: choose a branch or a warehouse.") % {"location": place.name}
+        try:
+            check_works_at(self.user, place)
+        except CatalogError as error:
+            return error.message
+        return None
+
+    def for_row(self, plan: Plan, line: int, text: str):
+        """The row's place, or ``None`` with the cell's error on the plan."""
+        if not text:
+            if self.default is None:
+                plan.error(line, "location", self.default_error.message if self.default_error else "")
+            return self.default
+        place = self.known.get(text.strip().lower())
+        if place is None:
+            plan.error(line, "location", _("Unknown location “%(value)s”: give its code or name.") % {"value": text})
+            return None
+        problem = self._problem(place)
+        if problem:
+            plan.error(line, "location", problem)
+            return None
+        return place
 
 
 def chunked_in(queryset, field_name: str, values: Iterable) -> list:

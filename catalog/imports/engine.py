@@ -32,12 +32,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.api.caching import catalog_cache_bump
+from catalog.exceptions import CatalogError, LinesRefused
 from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
 from catalog.imports.parsing import FileRejected, count_data_rows, max_file_bytes, read_table
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_require
 from catalog.imports.pricelist import PricelistImporter
 from catalog.imports.receipt import ReceiptImporter
 from catalog.imports.stocktake import StocktakeImporter
+from catalog.models import Location
 from catalog.models_imports import ImportJob, ImportKind, ImportState
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ IMPORTERS: dict[str, type[Importer]] = {
     ImportKind.PRICELIST: PricelistImporter,
     ImportKind.STOCKTAKE: StocktakeImporter,
 }
+# The kinds that change stock at a place.
+LOCATED_KINDS = (ImportKind.RECEIPT, ImportKind.STOCKTAKE)
 
 
 class ImportNotAllowed(Exception):
@@ -114,11 +118,16 @@ def _progress_reporter(job_id: int, *, in_transaction: bool):
 # --- 1. upload -----------------------------------------------------------------
 
 
-def import_job_create(*, kind: str, filename: str, data: bytes, user, language: str = "") -> ImportJob:
+def import_job_create(
+    *, kind: str, filename: str, data: bytes, user, language: str = "", location: Location | None = None
+) -> ImportJob:
     """Keep the upload and open its job.
 
-    Raises ``ImportForbidden`` when ``user`` may not run this kind (nothing is
-    stored), ``FileRejected`` for an oversized or empty file.
+    ``location`` is where a receipt or a stocktake happens (rows may name
+    another place in their ``location`` column); whether the member works there
+    is checked by the dry run and again at the confirmation, by the stock core's
+    rule. Raises ``ImportForbidden`` when ``user`` may not run this kind
+    (nothing is stored), ``FileRejected`` for an oversized or empty file.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}")
@@ -141,6 +150,7 @@ def import_job_create(*, kind: str, filename: str, data: bytes, user, language: 
         language=language or translation.get_language() or settings.LANGUAGE_CODE,
         total_rows=count_data_rows(data, filename),
         duplicate_of=_earlier_applied(kind, checksum),
+        location=location if kind in LOCATED_KINDS else None,
     )
     safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in filename)[-100:] or "upload"
     job.file.save(safe_name, ContentFile(data), save=False)
@@ -180,7 +190,9 @@ def _read(job: ImportJob, *, confirming: bool = False) -> Importer:
     table = read_table(data, job.original_name)
     del data
     basis = (job.preview or {}).get("basis", {}) if confirming else None
-    return IMPORTERS[job.kind](table, basis=basis)
+    # Who acts: the uploader checks, whoever confirms writes (and must work at the places too).
+    user = job.applied_by if confirming else job.created_by
+    return IMPORTERS[job.kind](table, basis=basis, user=user, location=job.location)
 
 
 def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
@@ -193,6 +205,17 @@ def _store_plan(job: ImportJob, plan: Plan, importer: Importer) -> None:
     job.preview = {"columns": importer.preview_columns(), "rows": plan.preview_rows, "errors_total": len(plan.errors)}
     if plan.basis:
         job.preview["basis"] = plan.basis
+
+
+def _store_refusal(job: ImportJob, exc: CatalogError) -> None:
+    lines = exc.lines if isinstance(exc, LinesRefused) else []
+    job.errors = [
+        {"line": line.ref if isinstance(line.ref, int) else 0, "column": "", "message": line.error.message}
+        for line in lines[:MAX_STORED_ERRORS]
+    ] or [{"line": 0, "column": "", "message": exc.message}]
+    job.error_rows = len({error["line"] for error in job.errors} - {0})
+    job.state = ImportState.INVALID
+    job.message = _("Nothing was written: the stock could not take these rows.")
 
 
 def _store_rejection(job: ImportJob, exc: FileRejected) -> None:
@@ -377,9 +400,16 @@ def import_job_apply(*, job_id: int) -> ImportJob:
                     job.message = _("The data changed since the check: fix the rows below and upload again.")
                     job.save()
                     return job
-                importer.apply(
-                    plan, user=job.applied_by, reference=job.reference, progress=lambda p: report(50 + p // 2)
-                )
+                try:
+                    with transaction.atomic():
+                        importer.apply(
+                            plan, user=job.applied_by, reference=job.reference, progress=lambda p: report(50 + p // 2)
+                        )
+                except CatalogError as exc:
+                    # The stock core refused what the locked check let through: its words, nothing written.
+                    _store_refusal(job, exc)
+                    job.save()
+                    return job
                 # The importers write set-based (bulk_create/bulk_update: no post_save), so
                 # the public API's cached pages are invalidated here, once, on commit.
                 catalog_cache_bump()

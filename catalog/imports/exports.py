@@ -7,8 +7,13 @@ gets a leading apostrophe, which spreadsheets show as plain text. Numbers and
 dates are written as typed values, never as text, so they need no escaping.
 
 The medicines export has exactly the price-list import's columns, and the lots
-export carries the stocktake's columns, so an export imported back reports every
-row unchanged.
+export carries the stocktake's columns (one row per lot per place, whole packs
+and loose parts), so an export imported back reports every row unchanged.
+
+The stock exports (lots, stock levels, expiry) have a location column and list
+the places asked for, by default those the member works at. Quantities are
+units, the smallest unit sold; beside them a column shows them as a person
+counts them, packs and loose parts (``formatting.format_units``).
 """
 
 from __future__ import annotations
@@ -17,18 +22,19 @@ import csv
 import datetime
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import FilteredRelation, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from catalog.formatting import format_units
 from catalog.imports.base import Importer
 from catalog.imports.pricelist import format_substances
-from catalog.models import Lot, Medicine, MedicineSubstance
+from catalog.models import Location, LotStock, Medicine, MedicineSubstance
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPES = {
@@ -103,10 +109,12 @@ class Dataset:
     key: str
     title: object
     header: list[str]
-    rows: callable
+    # rows(locations): the stock datasets list only the given places; the medicines export ignores them.
+    rows: Callable[[Sequence[Location]], Iterator[list]]
+    by_location: bool = True
 
 
-def _medicine_rows() -> Iterator[list]:
+def _medicine_rows(locations: Sequence[Location] = ()) -> Iterator[list]:
     medicines = (
         Medicine.objects.select_related("category", "manufacturer")
         .prefetch_related(
@@ -129,53 +137,95 @@ def _medicine_rows() -> Iterator[list]:
         ]
 
 
-def _lot_rows() -> Iterator[list]:
-    lots = Lot.objects.select_related("medicine").order_by("medicine__sku", "expiry_date", "pk")
-    for lot in lots.iterator(chunk_size=2000):
+@dataclass(frozen=True)
+def _packs_and_parts(units: int, parts_per_pack: int) -> tuple[int, int | str]:
+    """A stock figure as the stocktake import reads it back: whole packs, and loose parts (empty when sold whole)."""
+    if parts_per_pack <= 1:
+        return units, ""
+    return divmod(units, parts_per_pack)
+
+
+def _lot_rows(locations: Sequence[Location]) -> Iterator[list]:
+    """One row per lot per place: the stocktake import's columns, so a count can be written straight into it."""
+    stocks = (
+        LotStock.objects.filter(location__in=locations)
+        .select_related("lot__medicine", "location")
+        .order_by("lot__medicine__sku", "lot__expiry_date", "lot_id", "location__name", "pk")
+    )
+    for stock in stocks.iterator(chunk_size=2000):
+        lot, medicine = stock.lot, stock.lot.medicine
+        packs, parts = _packs_and_parts(stock.quantity, medicine.parts_per_pack)
         yield [
-            lot.medicine.sku,
-            lot.medicine.barcode or "",
-            lot.medicine.name,
+            medicine.sku,
+            medicine.barcode or "",
+            medicine.name,
+            stock.location.code,
             lot.lot_number,
             lot.expiry_date,
             lot.received_date,
             lot.get_status_display(),
-            lot.quantity,
+            packs,
+            parts,
+            format_units(stock.quantity, medicine.parts_per_pack, medicine.part_name),
             lot.purchase_price,
             lot.supplier,
         ]
 
 
-def _stock_rows() -> Iterator[list]:
-    medicines = Medicine.objects.order_by("name", "pk").values_list(
-        "sku", "name", "sellable_quantity", "reorder_level", "nearest_expiry", "is_active"
-    )
-    for sku, name, sellable, reorder, nearest, active in medicines.iterator(chunk_size=5000):
-        state = _("out of stock") if sellable == 0 else (_("low") if sellable <= reorder else _("ok"))
-        yield [sku, name, sellable, reorder, nearest, state, active]
+def _stock_rows(locations: Sequence[Location]) -> Iterator[list]:
+    """Every medicine at every given place: its sellable stock there, the reorder level there and its state."""
+    for location in locations:
+        here = FilteredRelation("stock_levels", condition=Q(stock_levels__location=location))
+        medicines = (
+            Medicine.objects.annotate(here=here)
+            .order_by("name", "pk")
+            .values_list(
+                "sku",
+                "name",
+                "parts_per_pack",
+                "part_name",
+                "here__sellable_quantity",
+                "here__reorder_level",
+                "reorder_level",
+                "here__nearest_expiry",
+                "is_active",
+            )
+        )
+        for sku, name, parts, part_name, sellable, reorder_here, reorder, nearest, active in medicines.iterator(
+            chunk_size=5000
+        ):
+            sellable = sellable or 0
+            reorder = reorder if reorder_here is None else reorder_here
+            state = _("out of stock") if sellable == 0 else (_("low") if sellable <= reorder else _("ok"))
+            shown = format_units(sellable, parts, part_name)
+            yield [location.code, sku, name, sellable, shown, reorder, nearest, state, active]
 
 
 EXPIRY_REPORT_DAYS = 90
 
 
-def _expiry_rows() -> Iterator[list]:
+def _expiry_rows(locations: Sequence[Location]) -> Iterator[list]:
     today = timezone.localdate()
     horizon = today + datetime.timedelta(days=EXPIRY_REPORT_DAYS)
-    lots = (
-        Lot.objects.filter(quantity__gt=0, expiry_date__lte=horizon)
-        .select_related("medicine")
-        .order_by("expiry_date", "medicine__name", "pk")
+    stocks = (
+        LotStock.objects.filter(location__in=locations, quantity__gt=0, lot__expiry_date__lte=horizon)
+        .select_related("lot__medicine", "location")
+        .order_by("lot__expiry_date", "lot__medicine__name", "lot_id", "location__name", "pk")
     )
-    for lot in lots.iterator(chunk_size=2000):
+    for stock in stocks.iterator(chunk_size=2000):
+        lot, medicine = stock.lot, stock.lot.medicine
         yield [
             lot.expiry_date,
             (lot.expiry_date - today).days,
-            lot.medicine.sku,
-            lot.medicine.name,
+            stock.location.code,
+            medicine.sku,
+            medicine.name,
             lot.lot_number,
             lot.get_status_display(),
-            lot.quantity,
-            lot.purchase_price * lot.quantity,
+            stock.quantity,
+            format_units(stock.quantity, medicine.parts_per_pack, medicine.part_name),
+            # The purchase price is a pack's (as invoiced): a medicine sold by the part holds parts.
+            (lot.purchase_price * stock.quantity / (medicine.parts_per_pack or 1)).quantize(Decimal("0.01")),
         ]
 
 
@@ -196,19 +246,23 @@ DATASETS: dict[str, Dataset] = {
             "substances",
         ],
         _medicine_rows,
+        by_location=False,
     ),
     "lots": Dataset(
         "lots",
-        gettext_lazy("Lots"),
+        gettext_lazy("Lots by location (stocktake columns)"),
         [
             "sku",
             "barcode",
             "medicine",
+            "location",
             "lot_number",
             "expiry_date",
             "received_date",
             "status",
             "counted_quantity",
+            "parts",
+            "on_hand",
             "purchase_price",
             "supplier",
         ],
@@ -216,21 +270,44 @@ DATASETS: dict[str, Dataset] = {
     ),
     "stock": Dataset(
         "stock",
-        gettext_lazy("Stock levels"),
-        ["sku", "name", "sellable_quantity", "reorder_level", "nearest_expiry", "stock_state", "active"],
+        gettext_lazy("Stock levels by location"),
+        [
+            "location",
+            "sku",
+            "name",
+            "sellable_quantity",
+            "sellable",
+            "reorder_level",
+            "nearest_expiry",
+            "stock_state",
+            "active",
+        ],
         _stock_rows,
     ),
     "expiry": Dataset(
         "expiry",
-        gettext_lazy("Expiry report (next 90 days and expired, with stock)"),
-        ["expiry_date", "days_left", "sku", "medicine", "lot_number", "status", "quantity", "purchase_value"],
+        gettext_lazy("Expiry report (next 90 days and expired, with stock), by location"),
+        [
+            "expiry_date",
+            "days_left",
+            "location",
+            "sku",
+            "medicine",
+            "lot_number",
+            "status",
+            "quantity",
+            "on_hand",
+            "purchase_value",
+        ],
         _expiry_rows,
     ),
 }
 
 
-def export_filename(key: str, file_format: str) -> str:
-    return f"dorixona-{key}-{timezone.localdate():%Y-%m-%d}.{file_format}"
+def export_filename(key: str, file_format: str, *, suffix: str = "") -> str:
+    """``dorixona-stock-chilonzor-2026-06-01.xlsx``: the data, the place when one is chosen, the day."""
+    place = f"{suffix}-" if suffix else ""
+    return f"dorixona-{key}-{place}{timezone.localdate():%Y-%m-%d}.{file_format}"
 
 
 def template_rows(importer: type[Importer]) -> tuple[list[str], list[list[str]], list[tuple]]:

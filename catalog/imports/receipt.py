@@ -1,98 +1,87 @@
-"""Stock receipt import: one row per delivered lot -> the same rows ``lot_receive`` writes, in bulk.
+"""Stock receipt import: one row per delivered lot, written by ``catalog.stock.lots_receive_bulk``.
 
-Every row is checked before anything is written, against the catalogue read
-in a few set-based queries (medicines by SKU or barcode, then the existing
-lots of those medicines). Applying writes, per row, exactly what
-``catalog.services.lot_receive`` writes for it: a new lot or more stock into
-the medicine's lot with that number (same expiry; never a recalled or expired
-lot), a historical record attributed to the importing user, one receipt
-movement with the balance after it; then the medicines' derived columns are
-refreshed set-based and ``stock_changed`` is sent after commit.
+The file is what a supplier delivers: ``quantity`` counts packs and
+``purchase_price`` is the price of a pack, as on the invoice. A medicine sold by
+the part (``parts_per_pack`` > 1) is stocked in parts, so its packs are
+multiplied out here (5 packs of 2 blisters = 10 units). The stock goes to the
+place chosen on upload (``ImportJob.location``), or to the place a row names in
+its optional ``location`` column (the location's code or name), which must be
+one the member works at.
+
+This module parses and plans only. Every row is checked before anything is
+written, against the catalogue read in a few set-based queries, with the stock
+core's own rules (``rules.check_quantity``, ``rules.check_receipt``,
+``rules.check_receipt_into``, ``places.check_works_at``), so the preview and the
+write refuse the same rows in the same words; the numbers are also checked
+against what their columns can hold. Applying hands the rows to
+``lots_receive_bulk``, once per place: it locks, writes the lots, their stock
+there, history rows attributed to the importing user, one receipt movement per
+row, refreshes the derived stock once and announces it after commit.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from catalog import signals
+from catalog.exceptions import CatalogError
+from catalog.formatting import format_units
 from catalog.imports.base import (
-    APPLY_CHUNK,
+    LOCATION_COLUMN,
     MEDICINE_CODE_COLUMNS,
     NEW,
     UPDATED,
     Column,
     Importer,
+    Places,
     Plan,
     ProgressCallback,
     chunked_in,
     no_progress,
     out_of_range_message,
+    progress_between,
+    rule_error,
 )
-from catalog.imports.parsing import cell_text, iter_chunks, parse_date, parse_decimal, parse_int
-from catalog.stock.copy import allocate_ids, copy_history_created, copy_objects
-from catalog.models import Lot, LotStatus, Medicine, MovementKind, StockMovement
-
-from catalog.stock import CLOSED_TO_RECEIPTS, lock_medicines, lock_rows
+from catalog.imports.parsing import cell_text, parse_date, parse_decimal, parse_int
+from catalog.models import Location, Lot, LotStatus, Medicine
+from catalog.stock import ReceiptLine, lock_medicines, lots_receive_bulk, rules
+from catalog.stock.bulk import lots_by_number
 
 RECEIPT_REASON = "receipt"
 LOT_QUANTITY = Lot._meta.get_field("quantity")
 LOT_PRICE = Lot._meta.get_field("purchase_price")
-# PostgreSQL: new lots, their history and the ledger rows go in with COPY (catalog/imports/pgcopy.py).
-USE_COPY = True
+LOT_NUMBER_LENGTH = Lot._meta.get_field("lot_number").max_length
 
 
-def refresh_derived_columns(medicine_ids, today) -> None:
-    """``sellable_quantity`` and ``nearest_expiry`` of the medicines, recomputed from their lots set-based.
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
 
-    The rule is ``catalog.selectors.sellable_lots_q`` (available, stock on hand,
-    ``expiry_date > today``), as ``medicines_refresh_stock`` applies it. The import
-    holds the medicines' locks already, so the service's second lock (which loads
-    every column of every medicine) is skipped; on PostgreSQL one UPDATE joined to
-    one aggregate replaces a pair of correlated subqueries per medicine, and rows
-    whose values do not change are not rewritten.
-    """
-    ids = sorted(set(medicine_ids))
-    if not ids:
-        return
-    if not _is_postgres():
-        from catalog.stock.derived import refresh as _refresh_stock
 
-        _refresh_stock(ids, today)
-        return
-    medicine_table, lot_table = Medicine._meta.db_table, Lot._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {medicine_table} AS m
-               SET sellable_quantity = COALESCE(s.total, 0), nearest_expiry = s.nearest
-              FROM unnest(%s::bigint[]) AS ids(id)
-              LEFT JOIN (
-                    SELECT medicine_id, SUM(quantity) AS total, MIN(expiry_date) AS nearest
-                      FROM {lot_table}
-                     WHERE medicine_id = ANY(%s) AND status = %s AND quantity > 0 AND expiry_date > %s
-                     GROUP BY medicine_id
-              ) AS s ON s.medicine_id = ids.id
-             WHERE m.id = ids.id
-               AND (m.sellable_quantity IS DISTINCT FROM COALESCE(s.total, 0)
-                    OR m.nearest_expiry IS DISTINCT FROM s.nearest)
-            """,
-            [ids, ids, LotStatus.AVAILABLE, today],
-        )
+@dataclass(frozen=True)
+class MedicineUnits:
+    """What a file's medicine code resolves to: its id and how its packs split into units."""
+
+    pk: int
+    parts_per_pack: int
+    part_name: str
 
 
 class SellableTotals:
     """Each medicine's sellable stock as an import's rows add to it, kept within its column.
 
-    ``refresh_derived_columns`` writes the sum of a medicine's lots into
-    ``Medicine.sellable_quantity`` after the rows are written; a sum its column
-    cannot hold would fail there, as a database error. Only additions count
-    (an upper bound: a receipt into a quarantined lot is counted too), so a
-    row is never refused for what it takes away. Read after the medicines'
-    locks when confirming.
+    The derived refresh writes the sum of a medicine's sellable stock into
+    ``Medicine.sellable_quantity`` (and a place's share into ``MedicineStock``)
+    after the rows are written; a sum its column cannot hold would fail there,
+    as a database error. Only additions count (an upper bound: a receipt into a
+    quarantined lot is counted too), so a row is never refused for what it
+    takes away. Read after the medicines' locks when confirming.
     """
 
     field = Medicine._meta.get_field("sellable_quantity")
@@ -124,33 +113,40 @@ class SellableTotals:
         return True
 
 
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def resolve_medicines(skus: set[str], barcodes: set[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """``({sku: id}, {barcode: id})`` for the codes that exist: one query on PostgreSQL (arrays, not 100k params)."""
+def resolve_medicines(
+    skus: set[str], barcodes: set[str]
+) -> tuple[dict[str, int], dict[str, int], dict[int, MedicineUnits]]:
+    """``({sku: id}, {barcode: id}, {id: units})`` for the codes that exist: one query on PostgreSQL (arrays)."""
     by_sku: dict[str, int] = {}
     by_barcode: dict[str, int] = {}
+    units: dict[int, MedicineUnits] = {}
     if _is_postgres():
         table = Medicine._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, sku, barcode, sku = ANY(%s) FROM {table} WHERE sku = ANY(%s) OR barcode = ANY(%s)",
+                f"SELECT id, sku, barcode, parts_per_pack, part_name, sku = ANY(%s) FROM {table} "
+                "WHERE sku = ANY(%s) OR barcode = ANY(%s)",
                 [list(skus), list(skus), list(barcodes)],
             )
-            for pk, sku, barcode, sku_matched in cursor.fetchall():
+            for pk, sku, barcode, parts, part_name, sku_matched in cursor.fetchall():
+                units[pk] = MedicineUnits(pk, parts, part_name)
                 if sku_matched:
                     by_sku[sku] = pk
                 if barcode in barcodes:
                     by_barcode[barcode] = pk
-        return by_sku, by_barcode
+        return by_sku, by_barcode, units
     base = Medicine.objects.order_by()
-    for pk, sku in chunked_in(base.values_list("pk", "sku"), "sku", skus):
+    for pk, sku, parts, part_name in chunked_in(
+        base.values_list("pk", "sku", "parts_per_pack", "part_name"), "sku", skus
+    ):
         by_sku[sku] = pk
-    for pk, barcode in chunked_in(base.values_list("pk", "barcode"), "barcode", barcodes):
+        units[pk] = MedicineUnits(pk, parts, part_name)
+    for pk, barcode, parts, part_name in chunked_in(
+        base.values_list("pk", "barcode", "parts_per_pack", "part_name"), "barcode", barcodes
+    ):
         by_barcode[barcode] = pk
-    return by_sku, by_barcode
+        units[pk] = MedicineUnits(pk, parts, part_name)
+    return by_sku, by_barcode, units
 
 
 def medicine_column_cells(importer: Importer, plan: Plan, line: int, cells: list) -> tuple[str, str]:
@@ -184,32 +180,54 @@ def medicine_id_for(plan: Plan, line: int, sku: str, barcode: str, by_sku: dict,
     return None
 
 
-LOT_FIELDS = ("pk", "medicine_id", "lot_number", "expiry_date", "quantity", "status", "supplier")
+def repeated_row(plan: Plan, seen: dict, key, line: int, lot_number: str) -> bool:
+    """Whether the same lot at the same place is on an earlier line (the error then goes on this one)."""
+    if key in seen:
+        plan.error(
+            line,
+            "lot_number",
+            _("Lot %(lot)s of this medicine is already on line %(line)s.") % {"lot": lot_number, "line": seen[key]},
+        )
+        return True
+    seen[key] = line
+    return False
 
 
-def existing_lots(wanted: set[tuple[int, str]], *, lock: bool) -> dict[tuple[int, str], Lot]:
-    """The lots named by ``(medicine_id, lot_number)`` pairs, locked in primary-key order when asked."""
-    if not wanted:
-        return {}
-    if _is_postgres():
-        medicine_ids, lot_numbers = zip(*wanted, strict=True)
-        table = Lot._meta.db_table
-        queryset = Lot.objects.extra(
-            where=[f"({table}.medicine_id, {table}.lot_number) IN (SELECT * FROM unnest(%s::bigint[], %s::varchar[]))"],
-            params=[list(medicine_ids), list(lot_numbers)],
-        ).only(*LOT_FIELDS)
-        lots = lock_rows(queryset) if lock else list(queryset.order_by())
-    else:
-        medicine_ids = sorted({medicine_id for medicine_id, _number in wanted})
-        candidates = chunked_in(Lot.objects.order_by().only(*LOT_FIELDS), "medicine_id", medicine_ids)
-        lots = [lot for lot in candidates if (lot.medicine_id, lot.lot_number) in wanted]
-        if lock and lots:
-            lots = lock_rows(Lot.objects.filter(pk__in=[lot.pk for lot in lots]))
-    return {(lot.medicine_id, lot.lot_number): lot for lot in lots if (lot.medicine_id, lot.lot_number) in wanted}
+@dataclass(frozen=True)
+class ReceiptRow:
+    """A row of the file, read: ``packs`` as written; the place resolved (``None`` when its cell is wrong)."""
+
+    line: int
+    sku: str
+    barcode: str
+    lot_number: str
+    expiry_date: object
+    packs: int | None
+    price: Decimal | None
+    supplier: str
+    location: Location | None
+
+
+@dataclass(frozen=True)
+class PlannedReceipt:
+    """What applying writes for one row: a receipt line at a place."""
+
+    location: Location
+    line: ReceiptLine
+
+
+def _preview(row: ReceiptRow, units: int, medicine: MedicineUnits) -> list:
+    code = row.sku or row.barcode
+    shown = format_units(units, medicine.parts_per_pack, medicine.part_name)
+    return [code, row.lot_number, row.location.code, row.expiry_date.isoformat(), shown, row.price, row.supplier]
 
 
 class ReceiptImporter(Importer):
     kind = "receipt"
+    summary = gettext_lazy(
+        "One row per lot delivered: packs and the price of a pack, as on the supplier's invoice. A medicine "
+        "sold by the part is stocked in parts (5 packs of 2 blisters: 10 blisters)."
+    )
     columns = [
         *MEDICINE_CODE_COLUMNS,
         Column(
@@ -225,196 +243,175 @@ class ReceiptImporter(Importer):
             aliases=("expiry", "expires"),
         ),
         Column(
-            "quantity", gettext_lazy("Units received, a whole number above zero."), ("120", "1 000"), aliases=("qty",)
+            "quantity",
+            gettext_lazy(
+                "Packs received, a whole number above zero (a medicine sold by the part is stocked in parts: "
+                "its packs are multiplied out)."
+            ),
+            ("120", "1 000"),
+            aliases=("qty", "packs"),
         ),
         Column(
             "purchase_price",
-            gettext_lazy("Purchase price per unit, UZS: 12 500,50 or 12500.50."),
+            gettext_lazy("Purchase price of a pack, UZS: 12 500,50 or 12500.50."),
             ("12 500,50", "8400"),
             aliases=("price",),
         ),
         Column("supplier", gettext_lazy("Supplier name (optional)."), ("Grand Pharm", ""), required=False),
+        LOCATION_COLUMN,
     ]
     one_of = [("sku", "barcode")]
-    preview_headers = ("sku / barcode", "lot_number", "expiry_date", "quantity", "purchase_price", "supplier")
+    preview_headers = (
+        "sku / barcode",
+        "lot_number",
+        "location",
+        "expiry_date",
+        "quantity",
+        "purchase_price",
+        "supplier",
+    )
 
-    def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
-        plan = Plan(total=len(self.table.rows))
-        today = timezone.localdate()
-        parsed = []
-        skus, barcodes = set(), set()
+    def _read_rows(self, plan: Plan, places: Places, today) -> list[ReceiptRow]:
+        rows = []
         for line, cells in self.table.rows:
             sku, barcode = medicine_column_cells(self, plan, line, cells)
             lot_number = cell_text(self.cell(cells, "lot_number"))
             if not lot_number:
                 plan.error(line, "lot_number", _("This cell is empty."))
-            elif len(lot_number) > 64:
-                plan.error(line, "lot_number", _("At most 64 characters."))
+            elif len(lot_number) > LOT_NUMBER_LENGTH:
+                plan.error(line, "lot_number", _("At most %(count)s characters.") % {"count": LOT_NUMBER_LENGTH})
             expiry = self.parse_cell(plan, line, cells, "expiry_date", parse_date)
-            if expiry is not None and expiry <= today:
-                plan.error(
-                    line,
-                    "expiry_date",
-                    _("This lot expired on %(date)s: expired stock cannot be received.") % {"date": expiry.isoformat()},
-                )
-            quantity = self.parse_cell(plan, line, cells, "quantity", parse_int, field=LOT_QUANTITY)
-            if quantity is not None and quantity <= 0:
-                plan.error(line, "quantity", _("The quantity must be a whole number greater than zero."))
+            packs = self.parse_cell(plan, line, cells, "quantity", parse_int, field=LOT_QUANTITY)
             price = self.parse_cell(plan, line, cells, "purchase_price", parse_decimal, field=LOT_PRICE)
-            if price is not None and price < 0:
-                plan.error(line, "purchase_price", _("The purchase price cannot be negative."))
             supplier = cell_text(self.cell(cells, "supplier"))
             if len(supplier) > 200:
                 plan.error(line, "supplier", _("At most 200 characters."))
-            if sku:
-                skus.add(sku)
-            if barcode:
-                barcodes.add(barcode)
-            parsed.append((line, sku, barcode, lot_number, expiry, quantity, price, supplier))
+            location = places.for_row(plan, line, cell_text(self.cell(cells, "location")))
+            # The service's own checks, on what this row would receive.
+            if packs is not None:
+                try:
+                    rules.check_quantity(packs)
+                except CatalogError as error:
+                    rule_error(plan, line, error, column="quantity")
+            if lot_number and expiry is not None and price is not None:
+                try:
+                    rules.check_receipt(
+                        lot_number=lot_number,
+                        expiry_date=expiry,
+                        received_date=today,
+                        purchase_price=price,
+                        today=today,
+                    )
+                except CatalogError as error:
+                    rule_error(plan, line, error)
+            rows.append(ReceiptRow(line, sku, barcode, lot_number, expiry, packs, price, supplier, location))
+        return rows
+
+    def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
+        plan = Plan(total=len(self.table.rows))
+        today = timezone.localdate()
+        places = Places(user=self.user, default=self.location)
+        places.check_default(plan)
+        rows = self._read_rows(plan, places, today)
         progress(20)
 
-        by_sku, by_barcode = resolve_medicines(skus, barcodes)
+        by_sku, by_barcode, medicines = resolve_medicines(
+            {row.sku for row in rows if row.sku}, {row.barcode for row in rows if row.barcode}
+        )
         progress(35)
-        rows = []
-        seen: dict[tuple[int, str], int] = {}
-        for line, sku, barcode, lot_number, expiry, quantity, price, supplier in parsed:
-            medicine_id = medicine_id_for(plan, line, sku, barcode, by_sku, by_barcode)
-            if medicine_id is not None and lot_number:
-                key = (medicine_id, lot_number)
-                if key in seen:
-                    plan.error(
-                        line,
-                        "lot_number",
-                        _("Lot %(lot)s of this medicine is already on line %(line)s.")
-                        % {"lot": lot_number, "line": seen[key]},
-                    )
+        valid: list[tuple[ReceiptRow, int]] = []
+        seen: dict[tuple[int, str, int], int] = {}
+        for row in rows:
+            medicine_id = medicine_id_for(plan, row.line, row.sku, row.barcode, by_sku, by_barcode)
+            if medicine_id is not None and row.lot_number and row.location is not None:
+                if repeated_row(plan, seen, (medicine_id, row.lot_number, row.location.pk), row.line, row.lot_number):
                     continue
-                seen[key] = line
-            if line not in plan.error_lines:
-                rows.append((line, medicine_id, lot_number, expiry, quantity, price, supplier, sku or barcode))
-        del parsed
+            if row.line not in plan.error_lines:
+                valid.append((row, medicine_id))
+        del rows
 
-        medicine_ids = sorted({row[1] for row in rows})
+        medicine_ids = sorted({medicine_id for _row, medicine_id in valid})
         if lock and medicine_ids:
             # The services' order: medicines first, then lots, each in primary-key order.
             lock_medicines(medicine_ids)
-        existing = existing_lots({(row[1], row[2]) for row in rows}, lock=lock)
+        lots = lots_by_number({(medicine_id, row.lot_number) for row, medicine_id in valid}, lock=lock)
         totals = SellableTotals(medicine_ids)
         progress(50)
 
-        for line, medicine_id, lot_number, expiry, quantity, price, supplier, code in rows:
-            lot = existing.get((medicine_id, lot_number))
-            values = [code, lot_number, expiry.isoformat(), quantity, price, supplier]
-            if lot is None:
-                if not totals.add(plan, line, "quantity", medicine_id, quantity):
-                    continue
-                plan.actions.append((None, medicine_id, lot_number, expiry, quantity, price, supplier))
-                plan.mark(line, NEW, values)
-                continue
-            if lot.expiry_date != expiry:
-                plan.error(
-                    line,
-                    "expiry_date",
-                    _(
-                        "Lot %(lot)s of this medicine already exists with expiry date %(date)s; "
-                        "a receipt into it must carry the same expiry date."
-                    )
-                    % {"lot": lot_number, "date": lot.expiry_date.isoformat()},
-                )
-                continue
-            if lot.status in CLOSED_TO_RECEIPTS:
-                plan.error(
-                    line,
-                    "lot_number",
-                    _("Lot %(lot)s is %(status)s: it cannot receive stock.")
-                    % {"lot": lot_number, "status": lot.get_status_display()},
-                )
-                continue
-            # The lot's new balance goes into the same column (and the movement's balance_after).
-            problem = out_of_range_message(LOT_QUANTITY, lot.quantity + quantity)
+        received: dict[tuple[int, str], int] = defaultdict(int)
+        planned: dict[tuple[int, str], object] = {}  # new lots: their expiry date
+        for row, medicine_id in valid:
+            medicine = medicines[medicine_id]
+            units = row.packs * medicine.parts_per_pack
+            key = (medicine_id, row.lot_number)
+            problem = out_of_range_message(LOT_QUANTITY, units)
             if problem:
                 plan.error(
-                    line,
+                    row.line,
                     "quantity",
-                    _("Lot %(lot)s holds %(quantity)s units already; with this receipt: %(problem)s")
-                    % {"lot": lot_number, "quantity": lot.quantity, "problem": problem},
+                    _("%(packs)s packs are %(units)s units: %(problem)s")
+                    % {"packs": row.packs, "units": units, "problem": problem},
                 )
                 continue
-            if not totals.add(plan, line, "quantity", medicine_id, quantity):
+            lot = lots.get(key)
+            if lot is None and key in planned:
+                # A line at another place receives into the lot an earlier line creates.
+                lot = Lot(lot_number=row.lot_number, expiry_date=planned[key], status=LotStatus.AVAILABLE, quantity=0)
+            if lot is not None:
+                try:
+                    rules.check_receipt_into(lot, expiry_date=row.expiry_date)
+                except CatalogError as error:
+                    rule_error(plan, row.line, error)
+                    continue
+                # The lot's new balance goes into the same column (and the movement's balance_after).
+                held = lot.quantity + received[key]
+                problem = out_of_range_message(LOT_QUANTITY, held + units)
+                if problem:
+                    plan.error(
+                        row.line,
+                        "quantity",
+                        _("Lot %(lot)s holds %(quantity)s units already; with this receipt: %(problem)s")
+                        % {"lot": row.lot_number, "quantity": held, "problem": problem},
+                    )
+                    continue
+            if not totals.add(plan, row.line, "quantity", medicine_id, units):
                 continue
-            plan.actions.append((lot, medicine_id, lot_number, expiry, quantity, price, supplier))
-            plan.mark(line, UPDATED, values)
+            if lot is None:
+                planned[key] = row.expiry_date
+            received[key] += units
+            plan.actions.append(
+                PlannedReceipt(
+                    row.location,
+                    ReceiptLine(
+                        medicine_id=medicine_id,
+                        lot_number=row.lot_number,
+                        expiry_date=row.expiry_date,
+                        quantity=units,
+                        purchase_price=row.price,
+                        supplier=row.supplier,
+                        ref=row.line,
+                    ),
+                )
+            )
+            plan.mark(row.line, UPDATED if lot is not None else NEW, partial(_preview, row, units, medicine))
         plan.finish()
         progress(60)
         return plan
 
     def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
         assert transaction.get_connection().in_atomic_block, "apply runs inside the import's transaction"
-        today = timezone.localdate()
-        reason = RECEIPT_REASON
-        medicine_ids: set[int] = set()
-        use_copy = _is_postgres() and USE_COPY
-        total = max(len(plan.actions), 1)
-        done = 0
-        for chunk in iter_chunks(plan.actions, APPLY_CHUNK):
-            new_lots, changed_lots, received = [], [], []
-            for lot, medicine_id, lot_number, expiry, quantity, price, supplier in chunk:
-                medicine_ids.add(medicine_id)
-                if lot is None:
-                    lot = Lot(
-                        medicine_id=medicine_id,
-                        lot_number=lot_number,
-                        expiry_date=expiry,
-                        received_date=today,
-                        quantity=quantity,
-                        purchase_price=price,
-                        supplier=supplier,
-                    )
-                    new_lots.append(lot)
-                else:
-                    lot.quantity += quantity  # FIXME(stock core): moves to catalog.stock.bulk
-                    changed_lots.append(lot)
-                received.append((lot, quantity))
-            if new_lots and use_copy:
-                now = timezone.now()
-                for lot, pk in zip(new_lots, allocate_ids(Lot, len(new_lots)), strict=True):
-                    lot.pk, lot.created_at = pk, now
-                copy_objects(new_lots, with_pk=True)
-                copy_history_created(new_lots, user=user, reason=reason, when=now)
-            elif new_lots:
-                bulk_create_with_history(
-                    new_lots, Lot, batch_size=1000, default_user=user, default_change_reason=reason
-                )
-            if changed_lots:
-                bulk_update_with_history(
-                    changed_lots,
-                    Lot,
-                    ["quantity", "supplier"],
-                    batch_size=500,
-                    default_user=user,
-                    default_change_reason=reason,
-                )
-            movements = [
-                StockMovement(
-                    lot_id=lot.pk,
-                    kind=MovementKind.RECEIPT,
-                    quantity=quantity,
-                    balance_after=lot.quantity,
-                    user=user,
-                    reason=reason,
-                    reference=reference[:120],
-                )
-                for lot, quantity in received
-            ]
-            if use_copy:
-                now = timezone.now()
-                for movement in movements:
-                    movement.created_at = now
-                copy_objects(movements, with_pk=False)
-            else:
-                StockMovement.objects.bulk_create(movements, batch_size=2000)
-            done += len(chunk)
-            progress(60 + int(35 * done / total))
-        refresh_derived_columns(medicine_ids, today)
-        ids = sorted(medicine_ids)
-        transaction.on_commit(lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason="receipt"))
+        by_place: dict[int, tuple[Location, list[ReceiptLine]]] = {}
+        for action in plan.actions:
+            by_place.setdefault(action.location.pk, (action.location, []))[1].append(action.line)
+        total, done = max(len(plan.actions), 1), 0
+        for _pk, (location, lines) in sorted(by_place.items()):
+            start = done
+            lots_receive_bulk(
+                location=location,
+                lines=lines,
+                user=user,
+                reason=RECEIPT_REASON,
+                reference=reference,
+                progress=progress_between(progress, 60 + 35 * start // total, 60 + 35 * (start + len(lines)) // total),
+            )
+            done += len(lines)

@@ -1,101 +1,104 @@
-"""Stocktake import: the counted quantity of each lot -> the rows ``stock_adjust`` writes, in bulk.
+"""Stocktake import: the counted stock of each lot at a place, written by ``catalog.stock.stock_count_bulk``.
 
-A count is taken against the book quantity of its moment. The dry run stores,
-with the job, the book quantity of every counted lot (what the preview shows);
-the confirmation applies ``counted - book at the count`` to the lot as it is
-then, under the lots' locks. So a sale or a receipt between the upload and the
-confirmation stays in the books: book 47, counted 47, 2 sold since -> no
-adjustment, 45 left (applying the count as the new quantity would put the 2
-sold units back). A lot whose count matches its book is unchanged and gets no
-movement (as ``stock_adjust`` returns ``None``); any other difference becomes
-one adjustment movement, with the lot's history attributed to the importing
-user. A difference that later sales have overtaken (it would leave the lot
-below zero) is refused: the lot needs counting again.
+What is counted is what stands on the shelf: ``counted_quantity`` in whole
+packs and, for a medicine sold by the part, an optional ``parts`` column for
+the loose parts of opened packs (5 packs and 1 blister of a box of 2:
+``counted_quantity`` 5, ``parts`` 1 = 11 units). A medicine sold whole leaves
+``parts`` empty. The count is of the place chosen on upload
+(``ImportJob.location``) or of the place a row names in its ``location``
+column (code or name), which must be one the member works at; stock elsewhere
+is untouched. The lots export carries these columns, so an export imported
+back reports every row unchanged.
 
-A count is refused too when the lot was counted again after the check: the dry
-run also stores the id of each lot's latest adjustment movement, and a lot with
-a newer one at confirmation (another stocktake file, this file confirmed once
-more, a count entered by hand) is an error on its line. Its difference was taken
-against a book that count has since replaced; applied on top of it, the same
-units would be found missing twice. Sales and receipts are no adjustments: they
-stay kept beside the count as above.
+A count is taken against the book of its moment, at its place. The dry run
+stores, with the job, the stock of every counted lot at its place (what the
+preview shows) and the id of the lot's latest adjustment movement there; the
+confirmation applies ``counted - book at the count`` to the stock as it is then,
+under the locks (``rules.check_count``). So a sale or a receipt between the
+upload and the confirmation stays in the books: book 47, counted 47, 2 sold
+since -> no adjustment, 45 left. A difference that later sales have overtaken
+(it would leave the lot below zero there) is refused: the lot needs counting
+again. A count is refused too when the lot was counted again at that place
+after the check (another stocktake file, this file confirmed once more, a count
+entered by hand): its difference was taken against a book that count has since
+replaced, and the same units would be found missing twice. A lot whose count
+matches gets no movement; any other difference becomes one adjustment movement
+there, with the lot's history attributed to the importing user.
+
+This module parses and plans only; ``stock_count_bulk`` locks, checks the same
+rules again and writes.
 """
 
 from __future__ import annotations
 
-from django.db import connection, transaction
-from django.db.models import Max
-from django.utils import timezone
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.utils import bulk_update_with_history
 
-from catalog import signals
+from catalog.exceptions import CatalogError
+from catalog.formatting import format_units
 from catalog.imports.base import (
-    APPLY_CHUNK,
+    LOCATION_COLUMN,
     MEDICINE_CODE_COLUMNS,
     UNCHANGED,
     UPDATED,
     Column,
     Importer,
+    Places,
     Plan,
     ProgressCallback,
-    chunked_in,
     no_progress,
     out_of_range_message,
+    progress_between,
+    rule_error,
 )
-from catalog.imports.parsing import cell_text, iter_chunks, parse_int
+from catalog.imports.parsing import cell_text, parse_int
 from catalog.imports.receipt import (
     SellableTotals,
-    existing_lots,
     medicine_column_cells,
     medicine_id_for,
-    refresh_derived_columns,
+    repeated_row,
     resolve_medicines,
 )
-from catalog.models import Lot, Medicine, MovementKind, StockMovement
-from catalog.stock import lock_medicines
+from catalog.models import Location, Lot
+from catalog.stock import CountBasis, StockCount, lock_medicines, rules, stock_count_bulk
+from catalog.stock.bulk import last_adjustments, lot_stocks, lots_by_number
 
 LOT_QUANTITY = Lot._meta.get_field("quantity")
 
 
-def last_adjustments(wanted: set[tuple[int, str]]) -> dict[int, int]:
-    """The id of the latest adjustment movement of each lot named by ``(medicine_id, lot_number)``.
-
-    One aggregate over the lots (those with no adjustment are left out), not a
-    query per lot; on PostgreSQL exactly the named lots, elsewhere every lot of
-    their medicines (a superset: only the named ones are looked up).
-    """
-    if not wanted:
-        return {}
-    movements = (
-        StockMovement.objects.filter(kind=MovementKind.ADJUSTMENT).order_by().values("lot_id").annotate(last=Max("pk"))
-    )
-    if connection.vendor == "postgresql":
-        medicine_ids, lot_numbers = zip(*wanted, strict=True)
-        movement_table, lot_table = StockMovement._meta.db_table, Lot._meta.db_table
-        named = (
-            f"{movement_table}.lot_id IN (SELECT lot.id FROM {lot_table} lot"
-            " JOIN unnest(%s::bigint[], %s::varchar[]) AS named(medicine_id, lot_number)"
-            " ON lot.medicine_id = named.medicine_id AND lot.lot_number = named.lot_number)"
-        )
-        rows = list(movements.extra(where=[named], params=[list(medicine_ids), list(lot_numbers)]))
-    else:
-        rows = chunked_in(movements, "lot__medicine_id", sorted({medicine_id for medicine_id, _n in wanted}))
-    return {row["lot_id"]: row["last"] for row in rows}
+def basis_key(lot_id: int, location_id: int) -> str:
+    """The key of a lot at a place in the job's stored basis (JSON keys are text)."""
+    return f"{lot_id}@{location_id}"
 
 
-def counted_since(last_now: int | None, last_at_check: int | None) -> bool:
-    """Whether a lot has an adjustment movement newer than the one it had at the check.
+@dataclass(frozen=True)
+class PlannedCount:
+    location: Location
+    count: StockCount
 
-    Ids only grow, and every adjustment of a lot is written under the lot's lock,
-    so for one lot a greater id is a later count.
-    """
-    return last_now is not None and (last_at_check is None or last_now > last_at_check)
+
+def _preview(code: str, lot_number: str, location: Location, stock_now: int, counted: int, medicine) -> list:
+    return [
+        code,
+        lot_number,
+        location.code,
+        format_units(stock_now, medicine.parts_per_pack, medicine.part_name),
+        format_units(counted, medicine.parts_per_pack, medicine.part_name),
+    ]
 
 
 class StocktakeImporter(Importer):
     kind = "stocktake"
+    summary = gettext_lazy(
+        "One row per lot counted at the location: whole packs in counted_quantity and, for a medicine sold by "
+        "the part, the loose parts of opened packs in parts (5 packs and 1 blister: 5 and 1). The lots export "
+        "has these columns."
+    )
     columns = [
         *MEDICINE_CODE_COLUMNS,
         Column(
@@ -106,77 +109,110 @@ class StocktakeImporter(Importer):
         ),
         Column(
             "counted_quantity",
-            gettext_lazy("Units counted on the shelf, a whole number (0 if none)."),
+            gettext_lazy("Whole packs counted on the shelf, a whole number (0 if none)."),
             ("118", "0"),
-            aliases=("counted", "count"),
+            aliases=("counted", "count", "quantity", "packs"),
         ),
+        Column(
+            "parts",
+            gettext_lazy(
+                "Optional, for a medicine sold by the part: loose parts of opened packs counted besides "
+                "(e.g. blisters); empty for a medicine sold whole."
+            ),
+            ("", "1"),
+            required=False,
+            aliases=("loose_parts",),
+        ),
+        LOCATION_COLUMN,
     ]
     one_of = [("sku", "barcode")]
-    ignored = ("medicine", "expiry_date", "received_date", "status", "purchase_price", "supplier")
-    preview_headers = ("sku / barcode", "lot_number", "quantity on hand", "counted_quantity")
+    # Columns the lots export carries for people to read.
+    ignored = ("medicine", "expiry_date", "received_date", "status", "purchase_price", "supplier", "on_hand")
+    preview_headers = ("sku / barcode", "lot_number", "location", "quantity on hand", "counted_quantity")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
         plan = Plan(total=len(self.table.rows))
-        parsed, skus, barcodes = [], set(), set()
+        places = Places(user=self.user, default=self.location)
+        places.check_default(plan)
+        parsed = []
         for line, cells in self.table.rows:
             sku, barcode = medicine_column_cells(self, plan, line, cells)
             lot_number = cell_text(self.cell(cells, "lot_number"))
             if not lot_number:
                 plan.error(line, "lot_number", _("This cell is empty."))
-            counted = self.parse_cell(plan, line, cells, "counted_quantity", parse_int, field=LOT_QUANTITY)
-            if counted is not None and counted < 0:
+            packs = self.parse_cell(plan, line, cells, "counted_quantity", parse_int, field=LOT_QUANTITY)
+            if packs is not None and packs < 0:
                 plan.error(line, "counted_quantity", _("A counted quantity cannot be negative."))
-            skus.update([sku] if sku else [])
-            barcodes.update([barcode] if barcode else [])
-            parsed.append((line, sku, barcode, lot_number, counted))
+            parts = self.parse_cell(plan, line, cells, "parts", parse_int, required=False, field=LOT_QUANTITY)
+            if parts is not None and parts < 0:
+                plan.error(line, "parts", _("A number of loose parts cannot be negative."))
+            location = places.for_row(plan, line, cell_text(self.cell(cells, "location")))
+            parsed.append((line, sku, barcode, lot_number, packs, parts or 0, location))
         progress(20)
-        by_sku, by_barcode = resolve_medicines(skus, barcodes)
+
+        by_sku, by_barcode, medicines = resolve_medicines(
+            {row[1] for row in parsed if row[1]}, {row[2] for row in parsed if row[2]}
+        )
         rows, seen = [], {}
-        for line, sku, barcode, lot_number, counted in parsed:
+        for line, sku, barcode, lot_number, packs, parts, location in parsed:
             medicine_id = medicine_id_for(plan, line, sku, barcode, by_sku, by_barcode)
-            if medicine_id is not None and lot_number:
-                key = (medicine_id, lot_number)
-                if key in seen:
-                    plan.error(
-                        line,
-                        "lot_number",
-                        _("Lot %(lot)s of this medicine is already on line %(line)s.")
-                        % {"lot": lot_number, "line": seen[key]},
-                    )
+            if medicine_id is not None and lot_number and location is not None:
+                if repeated_row(plan, seen, (medicine_id, lot_number, location.pk), line, lot_number):
                     continue
-                seen[key] = line
             if line not in plan.error_lines:
-                rows.append((line, medicine_id, lot_number, counted, sku or barcode))
+                rows.append((line, medicine_id, lot_number, packs, parts, location, sku or barcode))
+        del parsed
+
         medicine_ids = sorted({row[1] for row in rows})
-        wanted = {(row[1], row[2]) for row in rows}
         confirming = self.basis is not None
         if lock and medicine_ids:
             lock_medicines(medicine_ids)
+        lots = lots_by_number({(row[1], row[2]) for row in rows}, lock=lock)
+        wanted: dict[int, set[int]] = defaultdict(set)  # place -> counted lots there
+        for _line, medicine_id, lot_number, _packs, _parts, location, _code in rows:
+            lot = lots.get((medicine_id, lot_number))
+            if lot is not None:
+                wanted[location.pk].add(lot.pk)
         if not confirming:
-            # Read before the lots: a count applied between the two reads then shows
+            # Read before the stock: a count applied between the two reads then shows
             # at confirmation as one since the check (refused), never as none.
-            last_adjustment = last_adjustments(wanted)
-        existing = existing_lots(wanted, lock=lock)
+            last = {place: last_adjustments(ids, place) for place, ids in sorted(wanted.items())}
+        stocks = lot_stocks({pk for ids in wanted.values() for pk in ids}, wanted, lock=lock)
         if confirming:
-            # Under the lots' locks: no other count can land on them until this commits.
-            last_adjustment = last_adjustments(wanted)
+            # Under the lots' and stocks' locks: no other count can land on them until this commits.
+            last = {place: last_adjustments(ids, place) for place, ids in sorted(wanted.items())}
         totals = SellableTotals(medicine_ids)
         progress(50)
+
         book_at_count: dict[str, int] = (self.basis or {}).get("book", {}) if confirming else {}
         # A job checked before the check recorded them has none: its lines are refused (upload again).
         adjusted_at_count: dict[str, int | None] | None = (self.basis or {}).get("adjusted") if confirming else {}
         if not confirming:
             plan.basis["book"] = book_at_count
             plan.basis["adjusted"] = adjusted_at_count
-        for line, medicine_id, lot_number, counted, code in rows:
-            lot = existing.get((medicine_id, lot_number))
+        moved: dict[int, int] = defaultdict(int)  # lot -> the differences planned so far, over its places
+        for line, medicine_id, lot_number, packs, parts, location, code in rows:
+            lot = lots.get((medicine_id, lot_number))
             if lot is None:
                 plan.error(line, "lot_number", _("This medicine has no lot %(lot)s.") % {"lot": lot_number})
                 continue
+            medicine = medicines[medicine_id]
+            if parts and medicine.parts_per_pack == 1:
+                plan.error(line, "parts", _("This medicine is sold in whole packs: leave the parts empty."))
+                continue
+            counted = packs * medicine.parts_per_pack + parts
+            problem = out_of_range_message(LOT_QUANTITY, counted)
+            if problem:
+                plan.error(line, "counted_quantity", problem)
+                continue
+            stock = stocks.get((lot.pk, location.pk))
+            stock_now = stock.quantity if stock else 0
+            key = basis_key(lot.pk, location.pk)
+            last_now = last[location.pk].get(lot.pk)
             if not confirming:
-                book_at_count[str(lot.pk)] = lot.quantity
-                adjusted_at_count[str(lot.pk)] = last_adjustment.get(lot.pk)
-            book = book_at_count.get(str(lot.pk))
+                book_at_count[key] = stock_now
+                adjusted_at_count[key] = last_now
+            book = book_at_count.get(key)
             if book is None:
                 plan.error(
                     line,
@@ -184,7 +220,7 @@ class StocktakeImporter(Importer):
                     _("Lot %(lot)s has no book quantity from the check: upload the file again.") % {"lot": lot_number},
                 )
                 continue
-            if adjusted_at_count is None or str(lot.pk) not in adjusted_at_count:
+            if adjusted_at_count is None or key not in adjusted_at_count:
                 plan.error(
                     line,
                     "counted_quantity",
@@ -192,37 +228,26 @@ class StocktakeImporter(Importer):
                     % {"lot": lot_number},
                 )
                 continue
-            if counted_since(last_adjustment.get(lot.pk), adjusted_at_count[str(lot.pk)]):
-                plan.error(
-                    line,
-                    "counted_quantity",
-                    _("Lot %(lot)s was counted again since this file was checked: upload the file again.")
-                    % {"lot": lot_number},
+            basis = CountBasis(book_quantity=book, last_adjustment_id=adjusted_at_count[key])
+            try:
+                difference = rules.check_count(
+                    lot, counted_quantity=counted, stock_now=stock_now, basis=basis, last_adjustment_id=last_now
                 )
+            except CatalogError as error:
+                rule_error(plan, line, error, column="counted_quantity")
                 continue
-            values = [code, lot_number, lot.quantity, counted]
-            difference = counted - book
+            values = partial(_preview, code, lot_number, location, stock_now, counted, medicine)
             if difference == 0:
                 plan.mark(line, UNCHANGED, values)
                 continue
-            if lot.quantity + difference < 0:
-                plan.error(
-                    line,
-                    "counted_quantity",
-                    _(
-                        "Lot %(lot)s held %(book)s when counted and holds %(now)s now: the count's difference "
-                        "of %(difference)s would leave it below zero. Count it again."
-                    )
-                    % {"lot": lot_number, "book": book, "now": lot.quantity, "difference": difference},
-                )
-                continue
-            problem = out_of_range_message(LOT_QUANTITY, lot.quantity + difference)
+            problem = out_of_range_message(LOT_QUANTITY, lot.quantity + moved[lot.pk] + difference)
             if problem:
                 plan.error(line, "counted_quantity", problem)
                 continue
             if not totals.add(plan, line, "counted_quantity", medicine_id, difference):
                 continue
-            plan.actions.append((lot, difference))
+            moved[lot.pk] += difference
+            plan.actions.append(PlannedCount(location, StockCount(lot.pk, counted, basis, ref=line)))
             plan.mark(line, UPDATED, values)
         plan.finish()
         progress(60)
@@ -230,37 +255,18 @@ class StocktakeImporter(Importer):
 
     def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
         assert transaction.get_connection().in_atomic_block, "apply runs inside the import's transaction"
-        reason = str(_("Stocktake"))
-        medicine_ids: set[int] = set()
+        by_place: dict[int, tuple[Location, list[StockCount]]] = {}
+        for action in plan.actions:
+            by_place.setdefault(action.location.pk, (action.location, []))[1].append(action.count)
         total, done = max(len(plan.actions), 1), 0
-        for chunk in iter_chunks(plan.actions, APPLY_CHUNK):
-            lots, movements = [], []
-            for lot, difference in chunk:
-                # The lot was read under its lock in this transaction: the difference
-                # lands on its quantity as it is now, with what moved since the count.
-                lot.quantity += difference
-                lots.append(lot)
-                medicine_ids.add(lot.medicine_id)
-                movements.append(
-                    StockMovement(
-                        lot_id=lot.pk,
-                        kind=MovementKind.ADJUSTMENT,
-                        quantity=difference,
-                        balance_after=lot.quantity,
-                        user=user,
-                        reason=reason,
-                        reference=reference[:120],
-                    )
-                )
-            bulk_update_with_history(
-                lots, Lot, ["quantity"], batch_size=500, default_user=user, default_change_reason=reason[:100]
+        for _pk, (location, counts) in sorted(by_place.items()):
+            start = done
+            stock_count_bulk(
+                location=location,
+                counts=counts,
+                user=user,
+                reason=str(_("Stocktake")),
+                reference=reference,
+                progress=progress_between(progress, 60 + 35 * start // total, 60 + 35 * (start + len(counts)) // total),
             )
-            StockMovement.objects.bulk_create(movements, batch_size=2000)
-            done += len(chunk)
-            progress(60 + int(35 * done / total))
-        if medicine_ids:
-            refresh_derived_columns(medicine_ids, timezone.localdate())
-            ids = sorted(medicine_ids)
-            transaction.on_commit(
-                lambda: signals.stock_changed.send(sender=Medicine, medicine_ids=ids, reason="adjustment")
-            )
+            done += len(counts)

@@ -11,6 +11,7 @@
 Callers import the services from here.
 """
 
+from .bulk import OpeningLot, ReceiptLine, StockCount, lots_load_bulk, lots_receive_bulk, stock_count_bulk
 from .derived import Flips
 from .locks import batched, lock_medicines, lock_rows
 from .places import (
@@ -22,7 +23,7 @@ from .places import (
     visible_locations,
     works_at,
 )
-from .rules import CLOSED_TO_RECEIPTS, LOT_CORRECTION_REASON, ReasonRule, sellable_stock_q
+from .rules import CLOSED_TO_RECEIPTS, LOT_CORRECTION_REASON, CountBasis, ReasonRule, sellable_stock_q
 from .services import (
     LOT_DETAIL_FIELDS,
     RecallReport,
@@ -54,10 +55,14 @@ __all__ = [
     "CLOSED_TO_RECEIPTS",
     "LOT_CORRECTION_REASON",
     "LOT_DETAIL_FIELDS",
+    "CountBasis",
     "Flips",
+    "OpeningLot",
     "ReasonRule",
     "RecallReport",
+    "ReceiptLine",
     "Received",
+    "StockCount",
     "batched",
     "check_works_at",
     "fefo_plan",
@@ -69,11 +74,14 @@ __all__ = [
     "lot_release",
     "lot_update_details",
     "lots_expire",
+    "lots_load_bulk",
+    "lots_receive_bulk",
     "medicines_refresh_stock",
     "member_location_ids",
     "resolve_location",
     "sellable_stock_q",
     "stock_adjust",
+    "stock_count_bulk",
     "stock_dispense",
     "stock_dispense_lines",
     "stock_locations",

@@ -62,10 +62,11 @@ def _in_stock_chain(ids: list[int]) -> set[int]:
 def refresh(
     medicine_ids: Iterable[int], today: datetime.date | None = None, *, locations: Iterable[int] | None = None
 ) -> Flips:
-    """Recompute the medicines' derived stock and the chain's totals; returns the flips.
+    """Recompute the medicines' derived stock at every place and for the chain; returns the flips.
 
-    ``locations`` (ids) limits the per-place rows recomputed to the places a
-    change touched (a sale at one branch); by default every place is.
+    ``locations`` (ids) narrows the per-place rows recomputed to the places whose
+    stock changed (a receipt at one branch of ten); the chain's totals are
+    still summed over every place.
     """
     ids = sorted(set(medicine_ids))
     if not ids:
@@ -83,14 +84,13 @@ def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | Non
     ms_table, medicine_table = quote(MedicineStock._meta.db_table), quote(Medicine._meta.db_table)
     before_pairs, before_chain = _in_stock_pairs(ids, places), _in_stock_chain(ids)
     ids_sql = _placeholders(ids)
-    place_sql, place_params = ("", [])
+    stocks = LotStock.objects.filter(lot__medicine_id__in=ids)
+    place_sql, place_params = "", []
     if places is not None:
+        stocks = stocks.filter(location_id__in=places)
         place_sql, place_params = f" AND ms2.location_id IN ({_placeholders(places)})", places
 
     # Every place that holds any of the medicines' lots gets its row (0 until something is sellable).
-    stocks = LotStock.objects.filter(lot__medicine_id__in=ids)
-    if places is not None:
-        stocks = stocks.filter(location_id__in=places)
     holders = (
         stocks.exclude(location__kind=LocationKind.TRANSIT)
         .values_list("lot__medicine_id", "location_id")

@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.exceptions import (
     CatalogError,
+    CountOvertaken,
+    CountSuperseded,
     InvalidQuantity,
     LotExpired,
     LotMismatch,
@@ -137,6 +139,56 @@ def check_receipt(
     check_received_date(received_date, today)
     check_not_expired(lot_number, expiry_date, today)
     return lot_number, check_purchase_price(purchase_price)
+
+
+@dataclass(frozen=True)
+class CountBasis:
+    """What a count was taken against: the lot's stock at the place then, and the id of its last adjustment there.
+
+    A stocktake file is checked, then confirmed later; sales and receipts in
+    between stay in the books beside the count, another count does not.
+    """
+
+    book_quantity: int
+    last_adjustment_id: int | None
+
+
+def counted_since(last_now: int | None, last_at_count: int | None) -> bool:
+    """Whether a lot has an adjustment at the place newer than the one it had when counted.
+
+    Ids only grow, and every adjustment of a lot is written under the lot's
+    lock, so for one lot at one place a greater id is a later count.
+    """
+    return last_now is not None and (last_at_count is None or last_now > last_at_count)
+
+
+def check_count(
+    lot,
+    *,
+    counted_quantity: int,
+    stock_now: int,
+    basis: CountBasis | None = None,
+    last_adjustment_id: int | None = None,
+) -> int:
+    """The adjustment a count makes to a lot's stock at a place (``stock_now``); 0 when the count matches.
+
+    Without a basis the count is of this moment: the counted quantity becomes
+    the stock. With one, the difference from the book at the count is applied
+    to the stock as it is now, so a sale since the count is not put back; a
+    lot counted again since (``last_adjustment_id``, the latest adjustment
+    there now) is refused (``CountSuperseded``): the same units would be found
+    missing twice; and so is a difference later sales have overtaken
+    (``CountOvertaken``): it would leave the lot below zero there.
+    """
+    check_quantity(counted_quantity, allow_zero=True)
+    if basis is None:
+        return counted_quantity - stock_now
+    if counted_since(last_adjustment_id, basis.last_adjustment_id):
+        raise CountSuperseded(lot=lot.lot_number)
+    difference = counted_quantity - basis.book_quantity
+    if stock_now + difference < 0:
+        raise CountOvertaken(lot=lot.lot_number, book=basis.book_quantity, now=stock_now, difference=difference)
+    return difference
 
 
 def check_status(lot, allowed_from: Iterable[str]) -> None:

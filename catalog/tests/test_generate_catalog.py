@@ -7,11 +7,21 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from catalog.ledger import balance_chain_problems, derived_problems, lot_sum_problems
-from catalog.models import Lot, Medicine, MedicineSubstance, MovementKind, StockMovement, validate_gtin
+from catalog.ledger import all_problems, balance_chain_problems, derived_problems, lot_sum_problems
+from catalog.models import (
+    Location,
+    LocationKind,
+    Lot,
+    LotStock,
+    Medicine,
+    MedicineStock,
+    MedicineSubstance,
+    MovementKind,
+    StockMovement,
+    validate_gtin,
+)
 from catalog.selectors import medicine_alternatives
 from catalog.services import medicine_reindex_search
-from conftest import requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +41,29 @@ def test_generates_medicines_with_lots_and_one_receipt_each():
     assert set(StockMovement.objects.values_list("kind", flat=True)) == {MovementKind.RECEIPT}
     assert not Medicine.objects.annotate(n=Count("medicine_substances")).filter(n=0).exists()
     assert "Generated 200 medicines" in output
+
+
+def test_lots_stand_at_every_location_with_one_receipt_there_and_the_ledger_holds():
+    output = generate(medicines=60, lots_per_medicine=2, locations=4, seed=11)
+
+    places = list(Location.objects.order_by("pk"))
+    assert [place.kind for place in places] == [LocationKind.WAREHOUSE] + [LocationKind.BRANCH] * 3
+    assert len({place.district for place in places[1:]}) == 3  # branches in different districts
+    assert Lot.objects.count() == 120
+    assert LotStock.objects.count() == StockMovement.objects.count() == 120 * 4
+    assert not StockMovement.objects.exclude(kind=MovementKind.RECEIPT).exists()
+    assert set(MedicineStock.objects.values_list("location_id", flat=True)) == {place.pk for place in places}
+    assert all_problems() == []  # written by the stock core: stock per place, balances, derived columns
+    assert "at 4 locations" in output
+
+
+def test_a_second_run_adds_to_the_same_locations():
+    generate(medicines=20, lots_per_medicine=1, locations=3)
+    generate(medicines=10, lots_per_medicine=1, locations=3)
+
+    assert Location.objects.count() == 3
+    assert LotStock.objects.count() == 30 * 3
+    assert all_problems() == []
 
 
 def test_generated_stock_passes_the_ledger_check():
@@ -77,8 +110,7 @@ def test_reset_replaces_the_catalogue():
     assert StockMovement.objects.count() == 30
 
 
-@requires_postgres
-def test_receipts_are_dated_on_the_lots_received_date_on_postgres():
+def test_receipts_are_dated_on_the_lots_received_date():
     generate(medicines=50, lots_per_medicine=2)
 
     for movement in StockMovement.objects.select_related("lot"):

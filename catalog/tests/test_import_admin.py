@@ -56,7 +56,7 @@ def test_the_preview_shows_each_error_with_its_line_and_column(staff_client):
     page = client.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
 
     assert job.state == ImportState.INVALID
-    assert "expiry_date" in page and "expired on 2020-01-01" in page
+    assert "expiry_date" in page and "expires on 2020-01-01" in page
     assert "greater than zero" in page
     assert "Apply the import" not in page
 

@@ -1,6 +1,5 @@
 """Imports against the real servers: two at once on PostgreSQL, and large files through a Celery worker on Redis."""
 
-import datetime
 import os
 import subprocess
 import sys
@@ -169,40 +168,8 @@ def test_a_large_file_is_checked_and_applied_by_a_celery_worker(make_staff, sett
 
 @requires_postgres
 @pytest.mark.django_db
-def test_the_imports_set_based_refresh_agrees_with_the_stock_service():
-    """The import's one-statement refresh of derived columns gives what medicines_refresh_stock gives."""
-    from django.utils import timezone
-
-    from catalog.imports.receipt import refresh_derived_columns
-    from catalog.models import Medicine
-    from catalog.stock import lot_quarantine, medicines_refresh_stock
-
-    stocked, quarantined, empty, expiring = (MedicineFactory() for _ in range(4))
-    receive(stocked, 5, expires_in_days=100)
-    receive(stocked, 7, expires_in_days=30)
-    lot_quarantine(lot=receive(quarantined, 9), reason="check")
-    receive(expiring, 3, expires_in_days=1)
-    ids = [m.pk for m in (stocked, quarantined, empty, expiring)]
-    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-
-    medicines_refresh_stock(medicine_ids=ids, today=tomorrow)
-    expected = list(
-        Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry")
-    )
-    Medicine.objects.filter(pk__in=ids).update(sellable_quantity=999, nearest_expiry=None)
-    refresh_derived_columns(ids, tomorrow)
-
-    assert (
-        list(Medicine.objects.filter(pk__in=ids).order_by("pk").values_list("sellable_quantity", "nearest_expiry"))
-        == expected
-    )
-    assert expected[0] == (12, days(30)) and expected[1] == (0, None) and expected[3] == (0, None)
-
-
-@requires_postgres
-@pytest.mark.django_db
 def test_the_copy_path_writes_the_same_rows_as_bulk_create_with_history(make_staff, monkeypatch):
-    from catalog.imports import receipt
+    from catalog.stock import copy
     from catalog.tests.import_helpers import run_import
 
     user = make_staff(Role.INVENTORY)
@@ -220,10 +187,11 @@ def test_the_copy_path_writes_the_same_rows_as_bulk_create_with_history(make_sta
             {k: v for k, v in row.items() if k not in {"id", "lot_id", "created_at", "reference"}}
             for row in StockMovement.objects.filter(lot=lot).values()
         ]
-        return lot_row, history, movements
+        stocks = [{k: v for k, v in row.items() if k not in {"id", "lot_id"}} for row in lot.stocks.values()]
+        return lot_row, history, movements, stocks
 
     for lot_number, use_copy in (("VIA-COPY", True), ("VIA-ORM", False)):
-        monkeypatch.setattr(receipt, "USE_COPY", use_copy)
+        monkeypatch.setattr(copy, "USE_COPY", use_copy)
         job = run_import(
             "receipt",
             csv_bytes([HEADER, ["C-1", "", lot_number, days(200).isoformat(), "6", "12,5", "S"]]),
