@@ -137,7 +137,6 @@ def _medicine_rows(locations: Sequence[Location] = ()) -> Iterator[list]:
         ]
 
 
-@dataclass(frozen=True)
 def _packs_and_parts(units: int, parts_per_pack: int) -> tuple[int, int | str]:
     """A stock figure as the stocktake import reads it back: whole packs, and loose parts (empty when sold whole)."""
     if parts_per_pack <= 1:
