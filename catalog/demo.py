@@ -282,7 +282,7 @@ class _Story:
 
 
 def _stamp(movements, moment: datetime.datetime) -> None:
-    StockMovement.objects.filter(pk__in=[m.pk for m in movements]).update(created_at=moment)
+    stock.ledger_backdate(when=moment, movements=StockMovement.objects.filter(pk__in=[m.pk for m in movements]))
 
 
 def _medicine_events(story: _Story, medicine: Medicine, entry: dict) -> None:
@@ -307,8 +307,11 @@ def _medicine_events(story: _Story, medicine: Medicine, entry: dict) -> None:
                 reference=f"{REFERENCE_PREFIX}-RCPT-{sku}-{spec['lot_number']}",
                 today=received,
             )
-            Lot.objects.filter(pk=lot.pk).update(created_at=received_at)
-            StockMovement.objects.filter(lot=lot, kind=MovementKind.RECEIPT).update(created_at=received_at)
+            stock.ledger_backdate(
+                when=received_at,
+                lots=Lot.objects.filter(pk=lot.pk),
+                movements=StockMovement.objects.filter(lot=lot, kind=MovementKind.RECEIPT),
+            )
             lots[spec["lot_number"]] = lot
             result.lots += 1
 
@@ -386,7 +389,7 @@ def _transfer_events(story: _Story, spec: dict, medicines: dict[str, Medicine]) 
         )
         transfer = stock.transfer_send(transfer=transfer, today=sent_day)
         moved = StockMovement.objects.filter(reference=transfer.number)
-        moved.update(created_at=sent_at)
+        stock.ledger_backdate(when=sent_at, movements=moved)
         Transfer.objects.filter(pk=transfer.pk).update(created_at=sent_at, sent_at=sent_at)
         state["transfer"], state["last_sent"] = transfer, max(moved.values_list("pk", flat=True))
         story.result.transfers += 1
@@ -415,8 +418,9 @@ def _transfer_events(story: _Story, spec: dict, medicines: dict[str, Medicine]) 
                     reason=line["reason"],
                 )
         stock.transfer_receive(transfer=transfer, received=received, today=received_day)
-        StockMovement.objects.filter(reference=transfer.number, pk__gt=state["last_sent"]).update(
-            created_at=received_at
+        stock.ledger_backdate(
+            when=received_at,
+            movements=StockMovement.objects.filter(reference=transfer.number, pk__gt=state["last_sent"]),
         )
         Transfer.objects.filter(pk=transfer.pk).update(received_at=received_at)
 

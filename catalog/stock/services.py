@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -634,3 +634,22 @@ def lots_expire(*, today: datetime.date | None = None, user=None) -> int:
         )
     stock_moved(medicine_ids, "expiry", today)
     return len(lots)
+
+
+# --- Stories on past dates -------------------------------------------------------------
+
+
+@transaction.atomic
+def ledger_backdate(
+    *, when: datetime.datetime, movements: models.QuerySet | None = None, lots: models.QuerySet | None = None
+) -> None:
+    """Date ledger rows (and lots) at ``when``: for a story told on past dates (the demo), never for real stock.
+
+    The services stamp what they write with the moment they run; a story
+    replayed in one go says afterwards when each step happened. Only the
+    timestamps change: quantities, balances and the derived columns do not.
+    """
+    if movements is not None:
+        StockMovement.objects.filter(pk__in=movements.values("pk")).update(created_at=when)
+    if lots is not None:
+        Lot.objects.filter(pk__in=lots.values("pk")).update(created_at=when)
