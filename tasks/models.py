@@ -3,8 +3,8 @@
 Alerts are written by the set-based scans in ``tasks.services`` and never by
 hand. The database guarantees the two promises the scans rely on:
 
-- at most one *open* alert per (kind, medicine, lot, window), so a rerun, a
-  redelivered task or two workers at once never duplicate an alert;
+- at most one *open* alert per (kind, medicine, lot, location, window), so a
+  rerun, a redelivered task or two workers at once never duplicate an alert;
 - at most one delivery per (alert, channel, recipient), so a message is never
   sent twice to the same person on the same channel.
 """
@@ -60,7 +60,12 @@ class Alert(models.Model):
     # The place the alert is about (low stock at a branch is not low stock at the
     # warehouse); its staff receive it.
     location = models.ForeignKey(
-        "catalog.Location", verbose_name=_("location"), null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        "catalog.Location",
+        verbose_name=_("location"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
     )
     # Days before expiry the alert is about (180, 90, 30); 0 for expired stock
     # and stock alerts. WINDOW is a reserved word in SQL, hence the column name.

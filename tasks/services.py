@@ -1,11 +1,17 @@
 """Alert scans, acknowledgement and notification bookkeeping: every write of the tasks app.
 
 The scans are set-based: each is a fixed number of SQL statements whatever
-the number of lots or medicines (resolve what cleared, touch what is still
-true, insert what is new with ``INSERT ... SELECT ... ON CONFLICT DO
-NOTHING``). They read live stock (lots), never a snapshot, and the partial
-unique index on open alerts makes a rerun, a redelivered task or two workers
-at once harmless.
+the number of lots, medicines or places (resolve what cleared, touch what is
+still true, insert what is new with ``INSERT ... SELECT ... ON CONFLICT DO
+NOTHING``), and the partial unique index on open alerts makes a rerun, a
+redelivered task or two workers at once harmless.
+
+Alerts are per place: low stock at a branch is not low stock at the
+warehouse. Expiry alerts are per lot per place, from the lot's stock there
+(``LotStock``); stock alerts per medicine per place, from the place's derived
+row (``MedicineStock``, kept by the stock core under its locks) and the
+place's reorder level (its own, else the medicine's). Transit holds no
+sellable stock and raises none.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
@@ -37,8 +42,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from accounts.roles import Role
-from catalog.models import Lot, LotStatus, Medicine
-from catalog.selectors import sellable_lots_q
+from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
 
 from .models import (
     EXPIRY_KINDS,
@@ -134,13 +138,14 @@ def _alert_columns(queryset: QuerySet, now: datetime) -> QuerySet:
         c_severity=F("a_severity"),
         c_medicine=F("a_medicine"),
         c_lot=F("a_lot"),
+        c_location=F("a_location"),
         c_window=F("a_window"),
         c_first_seen=stamp,
         c_last_seen=stamp,
     )
 
 
-_ALERT_COLUMNS = ("kind", "severity", "medicine_id", "lot_id", "window_days", "first_seen", "last_seen")
+_ALERT_COLUMNS = ("kind", "severity", "medicine_id", "lot_id", "location_id", "window_days", "first_seen", "last_seen")
 
 
 def _run_scan(name: str, kinds: Sequence[str], still_holds: Q, is_new: QuerySet, now: datetime) -> ScanResult:
@@ -174,36 +179,39 @@ def expiry_windows() -> list[int]:
 
 
 def _expiry_candidates(today: date) -> QuerySet:
-    """Lots that deserve an expiry alert today, annotated with the alert's kind, window and severity.
+    """Stock of lots at places that deserves an expiry alert today, with the alert's kind, window and severity.
 
-    An available lot with stock is in the narrowest window it has reached
-    (30 rather than 90 when 20 days are left), so it moves from the 180-day
-    alert to the 90-day one to the 30-day one, each a new alert. Stock past
-    its date (available, or already swept to expired) is an "expired" alert
-    until it is written off. Severity: expired and the narrowest window are
-    critical (they are messaged at once), the next window a warning.
+    One row per lot per place (``LotStock``) holding units there; transit holds
+    no sellable stock and raises none. An available lot is in the narrowest
+    window it has reached (30 rather than 90 when 20 days are left), so it
+    moves from the 180-day alert to the 90-day one to the 30-day one, each a
+    new alert. Stock past its date (available, or already swept to expired) is
+    an "expired" alert at its place until it is written off there. Severity:
+    expired and the narrowest window are critical (they are messaged at once),
+    the next window a warning.
     """
     windows = expiry_windows()
     horizon = today + timedelta(days=windows[-1])
-    expired = Q(expiry_date__lte=today)
+    expired = Q(lot__expiry_date__lte=today)
     window = Case(
         When(expired, then=Value(0)),
-        *[When(expiry_date__lte=today + timedelta(days=w), then=Value(w)) for w in windows],
+        *[When(lot__expiry_date__lte=today + timedelta(days=w), then=Value(w)) for w in windows],
         output_field=IntegerField(),
     )
     severity_whens = [When(expired, then=Value(Severity.CRITICAL.value))]
     severity_whens.append(
-        When(expiry_date__lte=today + timedelta(days=windows[0]), then=Value(Severity.CRITICAL.value))
+        When(lot__expiry_date__lte=today + timedelta(days=windows[0]), then=Value(Severity.CRITICAL.value))
     )
     if len(windows) > 1:
         severity_whens.append(
-            When(expiry_date__lte=today + timedelta(days=windows[1]), then=Value(Severity.WARNING.value))
+            When(lot__expiry_date__lte=today + timedelta(days=windows[1]), then=Value(Severity.WARNING.value))
         )
     return (
-        Lot.objects.filter(quantity__gt=0)
+        LotStock.objects.filter(quantity__gt=0)
+        .exclude(location__kind=LocationKind.TRANSIT)
         .filter(
-            Q(status=LotStatus.AVAILABLE, expiry_date__lte=horizon)
-            | Q(status__in=[LotStatus.AVAILABLE, LotStatus.EXPIRED], expiry_date__lte=today)
+            Q(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=horizon)
+            | Q(lot__status__in=[LotStatus.AVAILABLE, LotStatus.EXPIRED], lot__expiry_date__lte=today)
         )
         .annotate(
             a_kind=Case(
@@ -213,70 +221,94 @@ def _expiry_candidates(today: date) -> QuerySet:
             ),
             a_window=window,
             a_severity=Case(*severity_whens, default=Value(Severity.INFO.value), output_field=CharField()),
-            a_medicine=F("medicine_id"),
-            a_lot=F("id"),
+            a_medicine=F("lot__medicine_id"),
+            a_lot=F("lot_id"),
+            a_location=F("location_id"),
         )
-        .order_by("id")
+        .order_by("lot_id", "location_id")
+    )
+
+
+def _expiry_still_holds(today: date) -> Exists:
+    """On an open expiry alert: its lot's stock at its place is still a candidate, of the same kind and window."""
+    return Exists(
+        _expiry_candidates(today).filter(
+            lot_id=OuterRef("lot_id"),
+            location_id=OuterRef("location_id"),
+            a_kind=OuterRef("kind"),
+            a_window=OuterRef("window"),
+        )
     )
 
 
 def alerts_scan_expiry(*, now: datetime | None = None) -> ScanResult:
-    """Open, keep and resolve expiry alerts ("expiry" per window, and "expired") from live lots."""
+    """Open, keep and resolve expiry alerts ("expiry" per window, and "expired") from live stock per place."""
     now = now or timezone.now()
     candidates = _expiry_candidates(timezone.localdate(now))
-    still_holds = Exists(candidates.filter(pk=OuterRef("lot_id"), a_kind=OuterRef("kind"), a_window=OuterRef("window")))
     already_open = Alert.objects.open().filter(
-        lot_id=OuterRef("pk"), kind=OuterRef("a_kind"), window=OuterRef("a_window")
+        lot_id=OuterRef("lot_id"),
+        location_id=OuterRef("location_id"),
+        kind=OuterRef("a_kind"),
+        window=OuterRef("a_window"),
     )
     is_new = candidates.exclude(Exists(already_open))
-    return _run_scan("expiry", list(EXPIRY_KINDS), still_holds, is_new, now)
+    return _run_scan("expiry", list(EXPIRY_KINDS), _expiry_still_holds(timezone.localdate(now)), is_new, now)
 
 
-def _stock_candidates(today: date) -> QuerySet:
-    """Active medicines whose sellable stock, summed live from their lots, is at or below the reorder level.
+def _stock_candidates() -> QuerySet:
+    """Active medicines at places where their sellable stock is at or below the place's reorder level.
 
-    Sellable: available, quantity > 0 and not past its expiry date (the same
-    rule as catalog.selectors.sellable_lots_q). No sellable stock at all is
-    "out of stock" (critical) whatever the reorder level (never negative).
-    One GROUP BY over the lots: no loop, no per-medicine subquery.
+    One row per medicine per place that carries it (has its ``MedicineStock``
+    row: it holds or held a lot of it there); transit is never a candidate.
+    The level is the place's own (``MedicineStock.reorder_level``), else the
+    medicine's. Sellable stock is the stock core's derived column (available
+    lots, ``expiry_date > today``), kept under the medicines' locks by every
+    stock change and refreshed by the daily sweep when a lot's day comes. No
+    sellable stock is "out of stock" (critical) whatever the level (never
+    negative). One pass over the narrow per-place rows: no GROUP BY.
     """
-    sellable = sellable_lots_q(today, prefix="lots__")
     return (
-        Medicine.objects.filter(is_active=True)
-        .annotate(a_stock=Coalesce(Sum("lots__quantity", filter=sellable), Value(0)))
-        .filter(a_stock__lte=F("reorder_level"))
+        MedicineStock.objects.filter(medicine__is_active=True)
+        .exclude(location__kind=LocationKind.TRANSIT)
+        .annotate(a_level=Coalesce(F("reorder_level"), F("medicine__reorder_level")))
+        .filter(sellable_quantity__lte=F("a_level"))
         .annotate(
             a_kind=Case(
-                When(a_stock=0, then=Value(AlertKind.OUT_OF_STOCK.value)),
+                When(sellable_quantity=0, then=Value(AlertKind.OUT_OF_STOCK.value)),
                 default=Value(AlertKind.LOW_STOCK.value),
                 output_field=CharField(),
             ),
             a_severity=Case(
-                When(a_stock=0, then=Value(Severity.CRITICAL.value)),
+                When(sellable_quantity=0, then=Value(Severity.CRITICAL.value)),
                 default=Value(Severity.WARNING.value),
                 output_field=CharField(),
             ),
             a_window=Value(0, output_field=IntegerField()),
-            a_medicine=F("id"),
+            a_medicine=F("medicine_id"),
             a_lot=Value(None, output_field=IntegerField()),
+            a_location=F("location_id"),
         )
-        .order_by("id")
+        .order_by("medicine_id", "location_id")
+    )
+
+
+def _stock_still_holds() -> Exists:
+    """True on an open stock alert while its medicine at its place is still a candidate of the same kind."""
+    return Exists(
+        _stock_candidates().filter(
+            medicine_id=OuterRef("medicine_id"), location_id=OuterRef("location_id"), a_kind=OuterRef("kind")
+        )
     )
 
 
 def alerts_scan_low_stock(*, now: datetime | None = None) -> ScanResult:
-    """Open, keep and resolve "low stock" and "out of stock" alerts from live lots."""
+    """Open, keep and resolve "low stock" and "out of stock" alerts per place from the places' stock."""
     now = now or timezone.now()
-    candidates = _stock_candidates(timezone.localdate(now))
-    # Uncorrelated id lists: SQLite cannot see an outer column from inside a
-    # grouped subquery's HAVING, and each list is one hashed pass anyway.
-    out_ids = candidates.filter(a_stock=0).order_by().values("id")
-    low_ids = candidates.filter(a_stock__gt=0).order_by().values("id")
-    still_holds = Q(kind=AlertKind.OUT_OF_STOCK, medicine_id__in=out_ids) | Q(
-        kind=AlertKind.LOW_STOCK, medicine_id__in=low_ids
+    candidates = _stock_candidates()
+    already_open = Alert.objects.open().filter(
+        medicine_id=OuterRef("medicine_id"), location_id=OuterRef("location_id"), kind=OuterRef("a_kind")
     )
-    # Few medicines are low at once: the unique index settles the ones already open.
-    return _run_scan("stock", list(STOCK_KINDS), still_holds, candidates, now)
+    return _run_scan("stock", list(STOCK_KINDS), _stock_still_holds(), candidates.exclude(Exists(already_open)), now)
 
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:

@@ -7,16 +7,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Role
-from catalog.tests.factories import MedicineFactory
+from catalog import stock
+from catalog.tests.factories import MedicineFactory, receive
 from tasks import services
 from tasks.models import AlertDelivery, DeliveryStatus, DigestDelivery
 from tasks.tests.conftest import INVENTORY_CHAT, PHARMACIST_CHAT
-from tasks.tests.factories import LotFactory, in_days
+from tasks.tests.factories import LATER, later
 from tasks.tests.telegram_server import chat_not_found, flood_control, server_error
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime.datetime(2026, 5, 4, 8, 0, tzinfo=datetime.UTC)
+
+
+def sold_out(medicine):
+    """``medicine`` out of stock at the main place, which carried it."""
+    receive(medicine, 1)
+    stock.stock_dispense(medicine=medicine, quantity=1)
+    return medicine
 
 
 @pytest.fixture
@@ -30,7 +38,7 @@ def staff(make_staff):
 
 
 def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_once(staff, bot_api):
-    lot = LotFactory(expiry_date=in_days(12), lot_number="AB-77")
+    lot = receive(MedicineFactory(), 40, expires_in_days=12, lot_number="AB-77")
     services.alerts_scan_expiry()
 
     first = services.alerts_notify()
@@ -46,8 +54,8 @@ def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_o
 
 
 def test_out_of_stock_goes_to_inventory_staff_and_warnings_wait_for_the_digest(staff, bot_api):
-    MedicineFactory(name="Ibuprofen 200")
-    LotFactory(expiry_date=in_days(60))  # a 90-day warning: digest only
+    sold_out(MedicineFactory(name="Ibuprofen 200"))
+    receive(MedicineFactory(), 5, expires_in_days=60)  # a 90-day warning: digest only
     services.alerts_scan_expiry()
     services.alerts_scan_low_stock()
 
@@ -64,7 +72,7 @@ def test_flood_control_is_honoured_before_the_message_is_sent_again(staff, bot_a
     telegram = [TelegramChannel()]
     bot_api.replies = [flood_control(120)]
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         result = services.alerts_notify(channels=telegram)
         delivery = AlertDelivery.objects.get()
@@ -90,7 +98,7 @@ def test_server_errors_are_retried_with_growing_back_off(staff, bot_api):
 
     bot_api.replies = [server_error(), server_error()]
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         assert services.alerts_notify(channels=[TelegramChannel()]).retry_in == 60
     with time_machine.travel(T0 + datetime.timedelta(seconds=61), tick=False):
@@ -109,7 +117,7 @@ def test_an_unknown_chat_is_given_up_at_once(staff, bot_api):
 
     bot_api.replies = [chat_not_found()]
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         services.alerts_notify(channels=[TelegramChannel()])
     with time_machine.travel(T0 + datetime.timedelta(days=1), tick=False):
@@ -122,7 +130,7 @@ def test_an_unknown_chat_is_given_up_at_once(staff, bot_api):
 
 
 def test_a_claimed_alert_cannot_be_claimed_again_on_the_same_channel(staff):
-    LotFactory(expiry_date=in_days(5))
+    receive(MedicineFactory(), 5, expires_in_days=5)
     services.alerts_scan_expiry()
     now = timezone.now()
 
@@ -136,7 +144,7 @@ def test_a_claimed_alert_cannot_be_claimed_again_on_the_same_channel(staff):
 
 def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(staff):
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         services._claim_alert_deliveries(channel="email", target="pharmacist@dorixona.uz", kinds=["expiry"], now=T0)
     with time_machine.travel(T0 + datetime.timedelta(minutes=5), tick=False):
@@ -151,8 +159,8 @@ def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(staff):
 
 def test_the_digest_goes_once_a_day_to_each_audience(staff, bot_api):
     with time_machine.travel(T0, tick=False):
-        MedicineFactory(name="Aspirin Cardio")
-        LotFactory(expiry_date=in_days(150), lot_number="D-1")
+        sold_out(MedicineFactory(name="Aspirin Cardio"))
+        receive(MedicineFactory(), 5, expires_in_days=150, lot_number="D-1")
         services.alerts_scan_expiry()
         services.alerts_scan_low_stock()
 
@@ -176,9 +184,10 @@ def test_the_digest_goes_once_a_day_to_each_audience(staff, bot_api):
 def test_the_send_task_reports_what_went_out(staff):
     from tasks.tasks import send_alert_notifications
 
-    LotFactory(expiry_date=in_days(-2))
-    services.alerts_scan_expiry()
+    receive(MedicineFactory(), 5, expires_in_days=LATER - 2)
+    with later():
+        services.alerts_scan_expiry()
 
-    outcome = send_alert_notifications.apply().get()
+        outcome = send_alert_notifications.apply().get()
 
     assert outcome == {"sent": 1, "failed": 0}
