@@ -11,7 +11,8 @@ warehouse. Expiry alerts are per lot per place, from the lot's stock there
 (``LotStock``); stock alerts per medicine per place, from the place's derived
 row (``MedicineStock``, kept by the stock core under its locks) and the
 place's reorder level (its own, else the medicine's). Transit holds no
-sellable stock and raises none.
+sellable stock and raises none. A stock change resolves the alerts it cleared
+at once (``alerts_resolve_cleared``, called from ``tasks.receivers``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from simple_history.utils import bulk_update_with_history
 
 from accounts.roles import Role
 from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
+from catalog.stock import batched
 
 from .models import (
     EXPIRY_KINDS,
@@ -122,6 +124,15 @@ def _lock_scan(name: str) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEYS[name]])
+
+
+def _try_lock_scan(name: str) -> bool:
+    """The scan's lock if it is free now (never waits); always True on SQLite."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SCAN_LOCK_KEYS[name]])
+        return bool(cursor.fetchone()[0])
 
 
 def _open_counts(kinds: Iterable[str]) -> dict[str, int]:
@@ -309,6 +320,45 @@ def alerts_scan_low_stock(*, now: datetime | None = None) -> ScanResult:
         medicine_id=OuterRef("medicine_id"), location_id=OuterRef("location_id"), kind=OuterRef("a_kind")
     )
     return _run_scan("stock", list(STOCK_KINDS), _stock_still_holds(), candidates.exclude(Exists(already_open)), now)
+
+
+# Medicines per statement when a stock change resolves their alerts.
+RESOLVE_CHUNK = 5000
+
+
+def alerts_resolve_cleared(*, medicine_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Resolve the open alerts of ``medicine_ids`` whose cause is gone, at every place; returns how many.
+
+    Called right after a stock change commits (``tasks.receivers``), so a
+    receipt clears its out-of-stock alert, and a write-off its expired-stock
+    alert, without waiting for the next scan. Only resolves: opening alerts
+    (and messaging about them) stays with the scans. A scan of the same kind
+    that holds its lock now is not waited for (this runs after a sale, in the
+    request): those alerts are settled by the next scan, the rescan this change
+    enqueued or the scheduled one.
+    """
+    ids = sorted(set(medicine_ids))
+    if not ids:
+        return 0
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    resolved = 0
+    with transaction.atomic():
+        for name, kinds, still_holds in (
+            ("expiry", EXPIRY_KINDS, _expiry_still_holds(today)),
+            ("stock", STOCK_KINDS, _stock_still_holds()),
+        ):
+            if not _try_lock_scan(name):
+                logger.info("A %s scan is running: it or the next one resolves what this change cleared", name)
+                continue
+            for chunk in batched(ids, RESOLVE_CHUNK):
+                resolved += (
+                    Alert.objects.open()
+                    .filter(kind__in=list(kinds), medicine_id__in=chunk)
+                    .exclude(still_holds)
+                    .update(resolved_at=now)
+                )
+    return resolved
 
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:
