@@ -16,6 +16,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.roles import Role
+
 
 class AlertKind(models.TextChoices):
     EXPIRY = "expiry", _("Expires soon")
@@ -33,6 +35,13 @@ class Severity(models.TextChoices):
 # Who acts on which kind of alert (a staff role of accounts.roles.Role).
 EXPIRY_KINDS = (AlertKind.EXPIRY, AlertKind.EXPIRED)
 STOCK_KINDS = (AlertKind.LOW_STOCK, AlertKind.OUT_OF_STOCK)
+# The alerts each role receives, at the places its members work at. The
+# administrator works at every place and receives every kind.
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    Role.PHARMACIST: tuple(EXPIRY_KINDS),
+    Role.INVENTORY: tuple(STOCK_KINDS),
+    Role.ADMIN: (*EXPIRY_KINDS, *STOCK_KINDS),
+}
 
 
 class AlertQuerySet(models.QuerySet):

@@ -42,7 +42,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from accounts.roles import Role
 from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
 from catalog.stock import batched
 
@@ -58,12 +57,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Who acts on which alerts.
-AUDIENCES: dict[str, tuple[str, ...]] = {
-    Role.PHARMACIST: tuple(EXPIRY_KINDS),
-    Role.INVENTORY: tuple(STOCK_KINDS),
-}
 # A critical alert older than this is no longer "new": it waits for the digest.
 IMMEDIATE_MAX_AGE = timedelta(hours=24)
 # A delivery claimed this long ago and never finished belongs to a worker that died.
@@ -409,30 +402,40 @@ def backoff_seconds(attempts: int, retry_after: int | None = None) -> int:
     return max(delay, int(retry_after or 0))
 
 
-def _claim_alert_deliveries(*, channel: str, target: str, kinds: Sequence[str], now: datetime) -> list[int]:
+def _claim_alert_deliveries(
+    *,
+    channel: str,
+    target: str,
+    kinds: Sequence[str],
+    now: datetime,
+    location_ids: Iterable[int] | None = None,
+) -> list[int]:
     """Claim the critical alerts ``target`` has not had on ``channel``: new claims and due retries.
 
-    The claim is the delivery row itself (unique per alert, channel and
-    recipient), committed before anything is sent: a second worker finds it
-    taken. A failed delivery is reclaimed by a conditional update once its
-    back-off has passed; a claim left "sending" by a worker that died is
-    reclaimed after STALE_CLAIM (the one case where a message could go out
-    twice: the worker died after sending and before recording it).
+    New claims are the alerts of ``kinds`` at ``location_ids`` (``None``: every
+    place), the places the recipient works at. The claim is the delivery row
+    itself (unique per alert, channel and recipient), committed before
+    anything is sent: a second worker finds it taken. A failed delivery is
+    reclaimed by a conditional update once its back-off has passed; a claim
+    left "sending" by a worker that died is reclaimed after STALE_CLAIM (the
+    one case where a message could go out twice: the worker died after
+    sending and before recording it).
     """
     fresh = (
         Alert.objects.open()
         .unacknowledged()
         .filter(severity=Severity.CRITICAL, kind__in=list(kinds), first_seen__gte=now - IMMEDIATE_MAX_AGE)
-        .order_by("id")
-        .values(
-            c_alert=F("id"),
-            c_channel=Value(channel, output_field=CharField()),
-            c_target=Value(target, output_field=CharField()),
-            c_status=Value(DeliveryStatus.SENDING.value, output_field=CharField()),
-            c_attempts=Value(1, output_field=IntegerField()),
-            c_claimed_at=Value(now, output_field=DateTimeField()),
-            c_last_error=Value("", output_field=CharField()),
-        )
+    )
+    if location_ids is not None:
+        fresh = fresh.filter(location_id__in=sorted(location_ids))
+    fresh = fresh.order_by("id").values(
+        c_alert=F("id"),
+        c_channel=Value(channel, output_field=CharField()),
+        c_target=Value(target, output_field=CharField()),
+        c_status=Value(DeliveryStatus.SENDING.value, output_field=CharField()),
+        c_attempts=Value(1, output_field=IntegerField()),
+        c_claimed_at=Value(now, output_field=DateTimeField()),
+        c_last_error=Value("", output_field=CharField()),
     )
     with transaction.atomic():
         claimed = _insert_from_select(
@@ -496,28 +499,37 @@ def _record_outcome(deliveries: QuerySet, error, now: datetime, result: NotifyRe
 
 
 def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult:
-    """Send new critical alerts at once to the people who act on them, on every channel.
+    """Send new critical alerts at once to the people who act on them, at their places, on every channel.
 
-    One message per recipient lists every alert claimed for them. A failure
-    leaves the deliveries "failed" with the time of the next attempt
-    (exponential back-off, or the server's ``retry_after``).
+    Each channel names its audiences (``tasks.notifications.Audience``): a
+    recipient, the kinds their role acts on and the places they work at. One
+    message per recipient lists every alert claimed for them. A failure leaves
+    the deliveries "failed" with the time of the next attempt (exponential
+    back-off, or the server's ``retry_after``).
     """
     from .notifications import enabled_channels
     from .notifications.messages import render_alerts
+    from .selectors import alerts_for_messages
 
     now = now or timezone.now()
     result = NotifyResult()
     for channel in channels if channels is not None else enabled_channels():
-        for role, kinds in AUDIENCES.items():
-            for target in channel.targets(role):
-                alert_ids = _claim_alert_deliveries(channel=channel.name, target=target, kinds=kinds, now=now)
-                if not alert_ids:
-                    continue
-                alerts = list(Alert.objects.filter(pk__in=alert_ids).select_related("medicine", "lot", "lot__medicine"))
-                subject, text = render_alerts(alerts)
-                error = _send(channel, target, subject, text)
-                deliveries = AlertDelivery.objects.filter(alert_id__in=alert_ids, channel=channel.name, target=target)
-                _record_outcome(deliveries, error, now, result, len(alert_ids))
+        for audience in channel.audiences():
+            alert_ids = _claim_alert_deliveries(
+                channel=channel.name,
+                target=audience.target,
+                kinds=audience.kinds,
+                location_ids=audience.location_ids,
+                now=now,
+            )
+            if not alert_ids:
+                continue
+            subject, text = render_alerts(alerts_for_messages(alert_ids))
+            error = _send(channel, audience.target, subject, text)
+            deliveries = AlertDelivery.objects.filter(
+                alert_id__in=alert_ids, channel=channel.name, target=audience.target
+            )
+            _record_outcome(deliveries, error, now, result, len(alert_ids))
     return result
 
 
@@ -541,7 +553,10 @@ def _claim_digest(*, day: date, channel: str, target: str, count: int, now: date
 
 
 def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyResult:
-    """The morning digest of open alerts, once a day per recipient and channel; nothing is sent when nothing is open."""
+    """The morning digest of open alerts at each recipient's places, once a day per recipient and channel.
+
+    Nothing is sent to a recipient whose places have nothing open.
+    """
     from .notifications import enabled_channels
     from .notifications.messages import render_digest
     from .selectors import alerts_for_digest
@@ -549,16 +564,20 @@ def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyR
     now = now or timezone.now()
     day = timezone.localdate(now)
     result = NotifyResult()
-    digests = {role: alerts_for_digest(kinds=kinds) for role, kinds in AUDIENCES.items()}
+    # Recipients with the same kinds and places share one digest.
+    digests = {}
     for channel in channels if channels is not None else enabled_channels():
-        for role, digest in digests.items():
+        for audience in channel.audiences():
+            key = (audience.kinds, audience.location_ids)
+            if key not in digests:
+                digests[key] = alerts_for_digest(kinds=audience.kinds, location_ids=audience.location_ids)
+            digest = digests[key]
             if not digest.total:
                 continue
-            for target in channel.targets(role):
-                if not _claim_digest(day=day, channel=channel.name, target=target, count=digest.total, now=now):
-                    continue
-                subject, text = render_digest(digest, day)
-                error = _send(channel, target, subject, text)
-                deliveries = DigestDelivery.objects.filter(day=day, channel=channel.name, target=target)
-                _record_outcome(deliveries, error, now, result, 1)
+            if not _claim_digest(day=day, channel=channel.name, target=audience.target, count=digest.total, now=now):
+                continue
+            subject, text = render_digest(digest, day)
+            error = _send(channel, audience.target, subject, text)
+            deliveries = DigestDelivery.objects.filter(day=day, channel=channel.name, target=audience.target)
+            _record_outcome(deliveries, error, now, result, 1)
     return result

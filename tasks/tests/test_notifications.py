@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from catalog import stock
-from catalog.tests.factories import MedicineFactory, receive
+from catalog.tests.factories import LocationFactory, MedicineFactory, receive
 from tasks import services
 from tasks.models import AlertDelivery, DeliveryStatus, DigestDelivery
 from tasks.tests.conftest import INVENTORY_CHAT, PHARMACIST_CHAT
@@ -47,6 +47,7 @@ def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_o
     assert (first.sent, second.sent) == (2, 0)
     assert [m.to for m in mail.outbox] == [["pharmacist@dorixona.uz"]]
     assert "AB-77" in mail.outbox[0].body and lot.medicine.name in mail.outbox[0].body
+    assert "40 on hand — Main pharmacy" in mail.outbox[0].body
     sent = bot_api.sent()
     assert [m["chat_id"] for m in sent] == [PHARMACIST_CHAT]
     assert "AB-77" in sent[0]["text"]
@@ -191,3 +192,61 @@ def test_the_send_task_reports_what_went_out(staff):
         outcome = send_alert_notifications.apply().get()
 
     assert outcome == {"sent": 1, "failed": 0}
+
+
+def test_an_alert_reaches_the_staff_of_its_place_and_not_another_s(make_staff, bot_api, settings):
+    chilonzor, yunusobod = LocationFactory(code="chilonzor"), LocationFactory(code="yunusobod")
+    make_staff(Role.PHARMACIST, email="chilonzor@dorixona.uz", locations=[chilonzor])
+    make_staff(Role.PHARMACIST, email="yunusobod@dorixona.uz", locations=[yunusobod])
+    make_staff(Role.PHARMACIST, email="both@dorixona.uz", locations=[chilonzor, yunusobod])
+    make_staff(Role.INVENTORY, email="stock-chilonzor@dorixona.uz", locations=[chilonzor])
+    make_staff(Role.ADMIN, email="owner@dorixona.uz", locations=[])
+    settings.TELEGRAM_CHAT_IDS = {"pharmacist": {"chilonzor": ["-2001"], "yunusobod": ["-2002"]}}
+    receive(MedicineFactory(), 7, expires_in_days=12, lot_number="CH-1", location=chilonzor)
+
+    services.alerts_scan_expiry()
+    services.alerts_notify()
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["both@dorixona.uz", "chilonzor@dorixona.uz", "owner@dorixona.uz"]
+    assert all("CH-1" in m.body and f"— {chilonzor.name}" in m.body for m in mail.outbox)
+    assert [m["chat_id"] for m in bot_api.sent()] == ["-2001"]
+
+
+def test_the_digest_of_a_member_counts_the_alerts_of_their_places_only(make_staff):
+    branch, other = LocationFactory(), LocationFactory()
+    make_staff(Role.PHARMACIST, email="branch@dorixona.uz", locations=[branch])
+    receive(MedicineFactory(), 5, expires_in_days=150, lot_number="HERE", location=branch)
+    receive(MedicineFactory(), 5, expires_in_days=150, lot_number="THERE", location=other)
+    receive(MedicineFactory(), 5, expires_in_days=120, lot_number="THERE-2", location=other)
+    services.alerts_scan_expiry()
+
+    services.alerts_digest_send()
+
+    (message,) = mail.outbox
+    assert "Expiring within 180 days: 1" in message.body
+    assert "HERE" in message.body and "THERE" not in message.body
+
+
+def test_a_low_stock_message_gives_the_place_s_own_reorder_level(make_staff):
+    from tasks.notifications.messages import alert_line
+    from tasks.selectors import alerts_open
+    from tasks.tests.factories import set_reorder_level_here
+
+    branch = LocationFactory(name="Sergeli")
+    medicine = MedicineFactory(name="Loratadin 10 mg", reorder_level=10)
+    receive(medicine, 12, location=branch)
+    set_reorder_level_here(medicine, branch, 25)
+    services.alerts_scan_low_stock()
+
+    (alert,) = alerts_open()
+
+    assert alert_line(alert) == "! Loratadin 10 mg: low stock, reorder level 25 — Sergeli"
+
+
+def test_staff_working_nowhere_receive_nothing(make_staff):
+    make_staff(Role.PHARMACIST, email="nowhere@dorixona.uz", locations=[])
+    receive(MedicineFactory(), 5, expires_in_days=5)
+    services.alerts_scan_expiry()
+
+    assert services.alerts_notify().sent == 0
+    assert mail.outbox == []
