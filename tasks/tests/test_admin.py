@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.roles import Role
-from catalog.tests.factories import MedicineFactory, receive
+from catalog.tests.factories import LocationFactory, MedicineFactory, receive
 from tasks.models import Alert, AlertKind
 from tasks.navigation import open_alerts_badge
 from tasks.tests.factories import LATER, AlertFactory, later
@@ -166,3 +166,33 @@ def test_run_alerts_runs_every_scan_and_prints_what_it_found(capsys):
     assert "Expiry scan: 2 new, 0 resolved" in out
     assert "Stock scan:" in out
     assert Alert.objects.open().count() == 3  # and the medicine whose only lot expired is out of stock
+
+
+def test_the_list_shows_each_alert_s_place_and_filters_by_place(staff_client):
+    client = staff_client(Role.ADMIN)
+    branch = LocationFactory(name="Yakkasaroy")
+    here = AlertFactory(location=branch)
+    AlertFactory()
+
+    page = client.get(CHANGELIST)
+    filtered = client.get(CHANGELIST, {"location__id__exact": branch.pk})
+
+    assert "Yakkasaroy" in page.content.decode()
+    assert list(filtered.context["cl"].queryset) == [here]
+
+
+def test_a_member_sees_and_acknowledges_only_the_alerts_of_their_places(staff_client):
+    branch, other = LocationFactory(name="Olmazor"), LocationFactory(name="Bektemir")
+    client = staff_client(Role.PHARMACIST, locations=[branch])
+    mine, theirs = AlertFactory(location=branch), AlertFactory(location=other)
+
+    page = client.get(CHANGELIST)
+    badge = open_alerts_badge(page.wsgi_request)
+    foreign = client.get(f"{CHANGELIST}{theirs.pk}/change/")
+    client.post(CHANGELIST, {"action": "acknowledge", "_selected_action": [mine.pk, theirs.pk]})
+
+    assert list(page.context["cl"].queryset) == [mine]
+    assert "Bektemir" not in page.content.decode()  # nor in the place filter
+    assert foreign.status_code == 302  # "does not exist": back to the list
+    assert set(Alert.objects.filter(acknowledged_at__isnull=False).values_list("pk", flat=True)) == {mine.pk}
+    assert badge == "1"
