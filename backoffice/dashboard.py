@@ -4,10 +4,19 @@
 catalogue and alert selectors) for numbers and turns them into what the
 template shows: formatted figures, each with the link to the filtered admin
 list behind it. Each role's widgets are built by its own function and cached
-for ``DASHBOARD_CACHE_SECONDS`` per role and language (the figures move with
-every sale; a minute old is fresh enough for a dashboard and spares the
-database one aggregate pass per page view). The operator's search is per
+for ``DASHBOARD_CACHE_SECONDS`` per role, places and language (the figures
+move with every sale; a minute old is fresh enough for a dashboard and spares
+the database one aggregate pass per page view). The operator's search is per
 request and never cached.
+
+Places. Stock figures are those of the places picked with ``?location=``
+among the places the member works at (``place_selection``): by default their
+only place, or all of them summed; the administrator's default is the whole
+chain, and their dashboard puts every place side by side. A place the member
+does not work at is not an error: they see their own places, as if they had
+asked for nothing. The catalogue lists the figures link to are not per place
+(yet): for a member of one place they show the same as the figure only while
+there is one place.
 """
 
 from __future__ import annotations
@@ -30,10 +39,12 @@ from backoffice import selectors_dashboard as selectors
 from catalog.admin.imports import STATE_LABELS as IMPORT_STATE_COLOURS
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs, group_thousands
 from catalog.models import ImportKind, LotStatus, MovementKind
+from catalog.stock import member_location_ids, visible_locations
 from tasks.admin import SEVERITY_COLOURS
 
 DASHBOARD_CACHE_SECONDS = 60
-CACHE_PREFIX = "dashboard:v1"
+CACHE_PREFIX = "dashboard:v2"
+LOCATION_PARAM = "location"
 OPERATOR_SEARCH_PARAM = "medicine"
 OPERATOR_SEARCH_LIMIT = 5
 
@@ -130,6 +141,53 @@ def chart(labels: list[str], datasets: list[dict]) -> str:
     return json.dumps({"labels": labels, "datasets": datasets})
 
 
+# --- places -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlaceSelection:
+    """Whose stock a dashboard shows, and the switcher that picks it."""
+
+    places: selectors.Places  # place ids taken together; None: the whole chain
+    value: str  # the switcher's current value: a place's id, or "" for the default
+    label: str  # what is shown: a place's name, "All my places", "Whole chain"
+    options: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The selection in a cache key: the same places give the same key, whoever asks."""
+        return "chain" if self.places is None else "-".join(str(pk) for pk in sorted(self.places)) or "none"
+
+    @property
+    def several(self) -> bool:
+        """More than one place at once: lists then say which place each line is at."""
+        return self.places is None or len(self.places) > 1
+
+
+def place_selection(user, requested: str = "") -> PlaceSelection:
+    """The places the dashboard shows ``user``: ``requested`` (a place id) if they work there, else their default.
+
+    Their default is their only place, or all their places summed; the
+    administrator's the whole chain. One statement (the member's places).
+    """
+    every = member_location_ids(user) is None
+    visible = list(visible_locations(user).values_list("pk", "name"))
+    names = dict(visible)
+    chosen = int(requested) if requested.isdigit() and int(requested) in names else None
+    if every:
+        default = (None, "", _("Whole chain"))
+    elif len(visible) == 1:
+        default = (frozenset(names), str(visible[0][0]), visible[0][1])
+    else:
+        default = (frozenset(names), "", _("All my places") if visible else _("No place"))
+    options = [(str(pk), name) for pk, name in visible]
+    if every or len(visible) > 1:
+        options.insert(0, ("", default[2]))
+    if chosen is None:
+        places, value, label = default
+    else:
+        places, value, label = frozenset({chosen}), str(chosen), names[chosen]
+    return PlaceSelection(places, value, label, options)
+
+
 # --- the callback -------------------------------------------------------------------
 def dashboard_for(user) -> str:
     if user.is_superuser:
@@ -137,8 +195,8 @@ def dashboard_for(user) -> str:
     return DASHBOARD_OF_ROLE.get(getattr(user, "role", None), "")
 
 
-def cache_key(dashboard: str, language: str | None = None) -> str:
-    return f"{CACHE_PREFIX}:{dashboard}:{language or get_language()}:{timezone.localdate():%Y%m%d}"
+def cache_key(dashboard: str, places_key: str = "chain", language: str | None = None) -> str:
+    return f"{CACHE_PREFIX}:{dashboard}:{places_key}:{language or get_language()}:{timezone.localdate():%Y%m%d}"
 
 
 BUILDERS = {}
@@ -164,10 +222,12 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
         }
     )
     if dashboard in BUILDERS:
-        key = cache_key(dashboard)
+        selection = place_selection(request.user, request.GET.get(LOCATION_PARAM, ""))
+        context.update({"places": selection, "location_param": LOCATION_PARAM})
+        key = cache_key(dashboard, selection.key)
         widgets = cache.get(key)
         if widgets is None:
-            widgets = BUILDERS[dashboard]()
+            widgets = BUILDERS[dashboard](selection)
             cache.set(key, widgets, DASHBOARD_CACHE_SECONDS)
         context.update(widgets)
     if context.get("shortcuts"):
@@ -181,22 +241,37 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
     return context
 
 
-def clear_cache() -> None:
-    """Forget every cached dashboard (tests, benchmarks)."""
+def clear_cache(places_keys=None) -> None:
+    """Forget the cached dashboards of ``places_keys`` (``PlaceSelection.key``; default: the whole
+    chain, each place alone and every place together), every role and language (tests, benchmarks)."""
     from django.conf import settings
 
-    cache.delete_many([cache_key(dashboard, code) for dashboard in BUILDERS for code, _name in settings.LANGUAGES])
+    from catalog.stock import stock_locations
+
+    if places_keys is None:
+        ids = sorted(stock_locations().values_list("pk", flat=True))
+        places_keys = ["chain", "none", *(str(pk) for pk in ids), "-".join(str(pk) for pk in ids)]
+    cache.delete_many(
+        [
+            cache_key(dashboard, places_key, code)
+            for dashboard in BUILDERS
+            for places_key in places_keys
+            for code, _name in settings.LANGUAGES
+        ]
+    )
 
 
 # --- owner / administrator --------------------------------------------------------------
 @builder("owner")
-def owner_widgets() -> dict:
-    today = timezone.localdate()
-    profile = selectors.stock_value_profile(today=today)
-    summary, categories = selectors.medicine_summary_by_category()
+def owner_widgets(selection: PlaceSelection) -> dict:
     from tasks.selectors import open_alerts_count
 
-    alerts = open_alerts_count()
+    today = timezone.localdate()
+    places = selection.places
+    # One pass over every place's stock: the selection's figures and the table of places.
+    profile = selectors.stock_value_profile(places=places, today=today, every_place=True)
+    summary, categories = selectors.medicine_summary_by_category(places=places)
+    alerts = open_alerts_count(location_ids=places)
     imports_today = selectors.imports_today_count()
     figures = [
         Figure(
@@ -288,7 +363,7 @@ def owner_widgets() -> dict:
             }
         ],
     )
-    dispensed_days = selectors.units_dispensed_by_day(days=30)
+    dispensed_days = selectors.units_dispensed_by_day(places=places, days=30)
     dispensed = chart(
         [format_day_month(day) for day, _units in dispensed_days],
         [
@@ -328,7 +403,38 @@ def owner_widgets() -> dict:
                 link_text=_("Dispensing in the stock ledger"),
             ),
         ],
-        "tables": [Widget("owner-latest-changes", _("Latest audited changes"), table=_changes_table(changes))],
+        "tables": [
+            Widget(
+                "owner-places",
+                _("Places side by side"),
+                table=_places_table(selectors.places_side_by_side(profile)),
+            ),
+            Widget("owner-latest-changes", _("Latest audited changes"), table=_changes_table(changes)),
+        ],
+    }
+
+
+def _places_table(table: selectors.PlacesTable) -> dict:
+    """Each place's stock value, value expiring within 90 days and medicines out of stock there; the chain last."""
+
+    def out(count: int | None):
+        return "—" if count is None else badge(number(count), "danger" if count else "success")
+
+    rows = [
+        [line.location.name, format_uzs(line.value_at_cost), format_uzs(line.value_expiring), out(line.out_of_stock)]
+        for line in table.lines
+    ]
+    rows.append(
+        [
+            format_html("<strong>{}</strong>", _("Whole chain")),
+            format_html("<strong>{}</strong>", format_uzs(table.value_at_cost)),
+            format_html("<strong>{}</strong>", format_uzs(table.value_expiring)),
+            format_html("<strong>{}</strong>", number(table.out_of_stock)),
+        ]
+    )
+    return {
+        "headers": [_("place"), _("stock value at cost"), _("expiring within 90 days"), _("out of stock")],
+        "rows": rows,
     }
 
 
@@ -358,9 +464,10 @@ def _changes_table(rows: list[dict]) -> dict:
 
 # --- pharmacist ------------------------------------------------------------------
 @builder("pharmacist")
-def pharmacist_widgets() -> dict:
-    counts = selectors.lot_action_counts()
-    rx_out = selectors.rx_out_of_stock_count()
+def pharmacist_widgets(selection: PlaceSelection) -> dict:
+    places = selection.places
+    counts = selectors.lot_action_counts(places=places)
+    rx_out = selectors.medicine_summary(places=places).rx_out_of_stock
     figures = [
         Figure(
             "pharmacist-expired",
@@ -405,20 +512,24 @@ def pharmacist_widgets() -> dict:
             "danger" if rx_out else "",
         ),
     ]
-    lots = selectors.lots_to_act_on(within_days=90)
+    stocks = selectors.stock_to_act_on(places=places, within_days=90)
     lot_rows = [
         [
-            link(lot_url(lot.pk), lot.lot_number),
-            link(medicine_url(lot.medicine_id), lot.medicine.name),
-            badge(format_date(lot.expiry_date), "danger" if lot.expiry_date <= timezone.localdate() else "warning"),
-            number(lot.quantity),
-            format_uzs(lot.quantity * lot.purchase_price),
+            link(lot_url(held.lot_id), held.lot.lot_number),
+            link(medicine_url(held.lot.medicine_id), held.lot.medicine.name),
+            *([held.location.name] if selection.several else []),
+            badge(
+                format_date(held.lot.expiry_date),
+                "danger" if held.lot.expiry_date <= timezone.localdate() else "warning",
+            ),
+            number(held.quantity),
+            format_uzs(held.quantity * held.lot.purchase_price),
         ]
-        for lot in lots
+        for held in stocks
     ]
     rx_rows = [
         [link(medicine_url(m.pk), m.name), m.sku, m.manufacturer.name, number(m.number_sold)]
-        for m in selectors.rx_out_of_stock(limit=10)
+        for m in selectors.rx_out_of_stock(places=places, limit=10)
     ]
     return {
         "figures": figures,
@@ -428,7 +539,14 @@ def pharmacist_widgets() -> dict:
                 _("Lots to act on: expired or expiring within 90 days"),
                 available_lots_url(expiry=90),
                 table={
-                    "headers": [_("lot"), _("medicine"), _("expires"), _("quantity"), _("value at cost")],
+                    "headers": [
+                        _("lot"),
+                        _("medicine"),
+                        *([_("place")] if selection.several else []),
+                        _("expires"),
+                        _("quantity"),
+                        _("value at cost"),
+                    ],
                     "rows": lot_rows,
                 },
                 link_text=_("All lots expiring within 90 days"),
@@ -446,11 +564,12 @@ def pharmacist_widgets() -> dict:
 
 # --- operator --------------------------------------------------------------------
 @builder("operator")
-def operator_widgets() -> dict:
+def operator_widgets(selection: PlaceSelection) -> dict:
     from tasks.selectors import alerts_open, open_alerts_count
 
-    alerts = open_alerts_count()
-    missing = selectors.out_of_stock_with_alternatives(limit=10, per_medicine=3)
+    places = selection.places
+    alerts = open_alerts_count(location_ids=places)
+    missing = selectors.out_of_stock_with_alternatives(places=places, limit=10, per_medicine=3)
     rows = []
     for medicine, alternatives in missing:
         offered = (
@@ -461,7 +580,7 @@ def operator_widgets() -> dict:
                     (
                         link(medicine_url(a.pk), a.name),
                         format_uzs(a.price),
-                        _("%(n)s in stock") % {"n": number(a.sellable_quantity)},
+                        _("%(n)s in stock") % {"n": number(a.units_here)},
                     )
                     for a in alternatives
                 ),
@@ -473,12 +592,13 @@ def operator_widgets() -> dict:
     alert_rows = [
         [
             link(admin_url("tasks_alert_change", alert.pk), str(alert)),
+            *([alert.location.name if alert.location_id else "—"] if selection.several else []),
             badge(alert.get_severity_display(), SEVERITY_COLOURS.get(alert.severity, "info")),
             format_date(alert.first_seen),
         ]
-        for alert in alerts_open()[:5]
+        for alert in alerts_open(location_ids=places)[:5]
     ]
-    summary_out = selectors.medicine_summary_out_of_stock_count()
+    summary_out = selectors.medicine_summary(places=places).out_of_stock
     return {
         "figures": [
             Figure(
@@ -510,7 +630,15 @@ def operator_widgets() -> dict:
                 "operator-alerts",
                 _("Open alerts"),
                 open_alerts_url(),
-                table={"headers": [_("alert"), _("severity"), _("since")], "rows": alert_rows},
+                table={
+                    "headers": [
+                        _("alert"),
+                        *([_("place")] if selection.several else []),
+                        _("severity"),
+                        _("since"),
+                    ],
+                    "rows": alert_rows,
+                },
                 link_text=_("All open alerts"),
             ),
         ],
@@ -571,19 +699,21 @@ def operator_search(query: str) -> dict:
 
 # --- inventory -------------------------------------------------------------------
 @builder("inventory")
-def inventory_widgets() -> dict:
-    counts = selectors.lot_action_counts(windows=(30,))
-    reorder = selectors.reorder_suggestions(limit=12)
+def inventory_widgets(selection: PlaceSelection) -> dict:
+    places = selection.places
+    counts = selectors.lot_action_counts(places=places, windows=(30,))
+    reorder = selectors.reorder_suggestions(places=places, limit=12)
     imports = selectors.recent_imports(limit=8)
-    expiring = selectors.lots_expiring_soon(within_days=30, limit=10)
-    summary_low = selectors.medicine_summary_low_stock_count()
+    expiring = selectors.stock_to_act_on(places=places, within_days=30, include_expired=False, limit=10)
+    summary_low = selectors.medicine_summary(places=places).low_stock
     reorder_rows = [
         [
             link(medicine_url(line.medicine.pk), line.medicine.name),
+            *([line.location.name] if selection.several else []),
             badge(_("Out of stock"), "danger")
-            if line.medicine.is_out_of_stock
-            else badge(number(line.medicine.sellable_quantity), "warning"),
-            number(line.medicine.reorder_level),
+            if line.is_out_of_stock
+            else badge(number(line.sellable_quantity), "warning"),
+            number(line.reorder_level),
             number(line.dispensed_30_days),
             format_html("<strong>{}</strong>", number(line.suggested)),
         ]
@@ -602,12 +732,13 @@ def inventory_widgets() -> dict:
     ]
     expiring_rows = [
         [
-            link(lot_url(lot.pk), lot.lot_number),
-            link(medicine_url(lot.medicine_id), lot.medicine.name),
-            badge(format_date(lot.expiry_date), "warning"),
-            number(lot.quantity),
+            link(lot_url(held.lot_id), held.lot.lot_number),
+            link(medicine_url(held.lot.medicine_id), held.lot.medicine.name),
+            *([held.location.name] if selection.several else []),
+            badge(format_date(held.lot.expiry_date), "warning"),
+            number(held.quantity),
         ]
-        for lot in expiring
+        for held in expiring
     ]
     shortcuts = [
         {
@@ -656,6 +787,7 @@ def inventory_widgets() -> dict:
                 table={
                     "headers": [
                         _("medicine"),
+                        *([_("place")] if selection.several else []),
                         _("sellable stock"),
                         _("reorder level"),
                         _("dispensed, 30 days"),
@@ -679,7 +811,16 @@ def inventory_widgets() -> dict:
                 "inventory-expiring",
                 _("Lots expiring within 30 days"),
                 available_lots_url(expiry=30),
-                table={"headers": [_("lot"), _("medicine"), _("expires"), _("quantity")], "rows": expiring_rows},
+                table={
+                    "headers": [
+                        _("lot"),
+                        _("medicine"),
+                        *([_("place")] if selection.several else []),
+                        _("expires"),
+                        _("quantity"),
+                    ],
+                    "rows": expiring_rows,
+                },
                 link_text=_("All of them"),
             ),
         ],
