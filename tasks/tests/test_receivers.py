@@ -93,6 +93,15 @@ def test_resolving_after_a_change_is_a_fixed_number_of_statements(django_assert_
         sold_out(medicine)
     services.alerts_scan_low_stock()
 
-    # Savepoint, two try-locks (PostgreSQL), one resolve per kind, release.
-    with django_assert_max_num_queries(6):
+    # Whether any is open, savepoint, two try-locks (PostgreSQL), one resolve per kind, release.
+    with django_assert_max_num_queries(7):
         services.alerts_resolve_cleared(medicine_ids=[m.pk for m in medicines])
+
+
+@pytest.mark.django_db
+def test_a_change_to_medicines_without_open_alerts_costs_one_probe(django_assert_num_queries):
+    medicine = MedicineFactory(reorder_level=0)
+    receive(medicine, 5)
+
+    with django_assert_num_queries(1):
+        assert services.alerts_resolve_cleared(medicine_ids=[medicine.pk]) == 0
