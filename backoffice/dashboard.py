@@ -270,7 +270,8 @@ def owner_widgets(selection: PlaceSelection) -> dict:
     places = selection.places
     # One pass over every place's stock: the selection's figures and the table of places.
     profile = selectors.stock_value_profile(places=places, today=today, every_place=True)
-    summary, categories = selectors.medicine_summary_by_category(places=places)
+    summary = selectors.medicine_summary(places=places)
+    value_at_retail, categories = selectors.retail_value_by_category(places=places)
     alerts = open_alerts_count(location_ids=places)
     imports_today = selectors.imports_today_count()
     figures = [
@@ -284,7 +285,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
         Figure(
             "owner-stock-retail",
             _("Stock value at retail"),
-            format_uzs(summary.value_at_retail),
+            format_uzs(value_at_retail),
             medicines_url(),
             _("Sellable stock at today's prices"),
         ),
@@ -467,7 +468,7 @@ def _changes_table(rows: list[dict]) -> dict:
 def pharmacist_widgets(selection: PlaceSelection) -> dict:
     places = selection.places
     counts = selectors.lot_action_counts(places=places)
-    rx_out = selectors.medicine_summary(places=places).rx_out_of_stock
+    rx_out = selectors.medicine_summary(places=places, low_stock=False).rx_out_of_stock
     figures = [
         Figure(
             "pharmacist-expired",
@@ -528,8 +529,14 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
         for held in stocks
     ]
     rx_rows = [
-        [link(medicine_url(m.pk), m.name), m.sku, m.manufacturer.name, number(m.number_sold)]
-        for m in selectors.rx_out_of_stock(places=places, limit=10)
+        [
+            link(medicine_url(line.medicine.pk), line.medicine.name),
+            *([line.location.name] if selection.several and line.location else []),
+            line.medicine.sku,
+            line.medicine.manufacturer.name,
+            number(line.medicine.number_sold),
+        ]
+        for line in selectors.rx_out_of_stock(places=places, limit=10)
     ]
     return {
         "figures": figures,
@@ -555,7 +562,16 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
                 "pharmacist-rx-out-list",
                 _("Prescription medicines out of stock"),
                 medicines_url(stock="out", is_prescription__exact=1),
-                table={"headers": [_("medicine"), _("SKU"), _("manufacturer"), _("sold")], "rows": rx_rows},
+                table={
+                    "headers": [
+                        _("medicine"),
+                        *([_("place")] if selection.several and places is not None else []),
+                        _("SKU"),
+                        _("manufacturer"),
+                        _("sold"),
+                    ],
+                    "rows": rx_rows,
+                },
                 link_text=_("All of them"),
             ),
         ],
@@ -571,7 +587,7 @@ def operator_widgets(selection: PlaceSelection) -> dict:
     alerts = open_alerts_count(location_ids=places)
     missing = selectors.out_of_stock_with_alternatives(places=places, limit=10, per_medicine=3)
     rows = []
-    for medicine, alternatives in missing:
+    for line in missing:
         offered = (
             format_html_join(
                 ", ",
@@ -582,13 +598,14 @@ def operator_widgets(selection: PlaceSelection) -> dict:
                         format_uzs(a.price),
                         _("%(n)s in stock") % {"n": number(a.units_here)},
                     )
-                    for a in alternatives
+                    for a in line.alternatives
                 ),
             )
-            if alternatives
+            if line.alternatives
             else _("No alternative in stock")
         )
-        rows.append([link(medicine_url(medicine.pk), medicine.name), offered])
+        place = [line.location.name] if selection.several and line.location else []
+        rows.append([link(medicine_url(line.medicine.pk), line.medicine.name), *place, offered])
     alert_rows = [
         [
             link(admin_url("tasks_alert_change", alert.pk), str(alert)),
@@ -598,7 +615,7 @@ def operator_widgets(selection: PlaceSelection) -> dict:
         ]
         for alert in alerts_open(location_ids=places)[:5]
     ]
-    summary_out = selectors.medicine_summary(places=places).out_of_stock
+    summary_out = selectors.medicine_summary(places=places, low_stock=False).out_of_stock
     return {
         "figures": [
             Figure(
@@ -623,7 +640,14 @@ def operator_widgets(selection: PlaceSelection) -> dict:
                 "operator-out-of-stock-list",
                 _("Out of stock: what to offer instead"),
                 medicines_url(stock="out"),
-                table={"headers": [_("medicine"), _("in-stock alternatives")], "rows": rows},
+                table={
+                    "headers": [
+                        _("medicine"),
+                        *([_("place")] if selection.several and places is not None else []),
+                        _("in-stock alternatives"),
+                    ],
+                    "rows": rows,
+                },
                 link_text=_("All medicines out of stock"),
             ),
             Widget(

@@ -1,18 +1,20 @@
 """The dashboards' stock figures, per place: what is held, what expires, what is missing, what to reorder.
 
-``places`` is a set of ``Location`` ids whose stock is taken together (a
-member's one place, or all of their places summed), or ``None`` for the
-whole chain. Lot figures read each lot's units at each place (``LotStock``);
-medicine figures read each place's derived row (``MedicineStock``: sellable
-units, and the place's own reorder level, else the medicine's). For the whole
-chain, medicine counts read the chain's own derived columns on ``Medicine``
-(the medicines list and the public API say the same), and money includes
-the packs in transit, which the chain owns.
+``places`` is a set of ``Location`` ids (a member's one place, or all of
+their places summed), or ``None`` for the whole chain. Lot figures read each
+lot's units at each place (``LotStock``); medicine figures read each place's
+derived row (``MedicineStock``: sellable units, and the place's own reorder
+level, else the medicine's). For the whole chain, medicine counts read the
+chain's own derived columns on ``Medicine`` (the medicines list and the
+public API say the same), and money includes the packs in transit, which the
+chain owns.
 
-Over several places a medicine's units are summed before it is called low or
-out of stock (a member with a branch and the warehouse sees their pool);
-lots are counted per place they are held at (each place writes off its own).
-A place carries a medicine once it has its ``MedicineStock`` row.
+Over several places the figures are the places' figures added up: a lot is
+counted at each place that holds it (each place writes off its own), a
+medicine at each place where it is low or out of stock (each place restocks
+its own shelf), and lists say which place each line is at. A place carries a
+medicine once it has its ``MedicineStock`` row. Counting per place keeps
+every count a range of the per-place indexes.
 
 Each function runs a fixed number of statements whatever the number of
 medicines, lots or places.
@@ -31,10 +33,8 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     Window,
@@ -244,33 +244,32 @@ class LotActionCounts:
 def lot_action_counts(
     *, places: Places = None, today: datetime.date | None = None, windows: tuple[int, ...] = EXPIRY_WINDOWS
 ) -> LotActionCounts:
-    """One statement over the stock held at ``places``: the expiry windows and the lots set aside."""
+    """Two statements over the stock held at ``places``: the expiry windows (available lots up to the widest
+    window: ask for ``(30,)`` when that is all you show), and the lots set aside."""
     today = today or timezone.localdate()
-    available = Q(lot__status=LotStatus.AVAILABLE)
-    aggregates = {
-        "lots_expired": Count("pk", filter=available & Q(lot__expiry_date__lte=today)),
-        "lots_quarantined": Count("pk", filter=Q(lot__status=LotStatus.QUARANTINED)),
-        "lots_recalled": Count("pk", filter=Q(lot__status=LotStatus.RECALLED)),
-    }
+    aggregates = {"lots_expired": Count("pk", filter=Q(lot__expiry_date__lte=today))}
     for days in windows:
         aggregates[f"lots_{days}"] = Count(
-            "pk",
-            filter=available
-            & Q(lot__expiry_date__gt=today, lot__expiry_date__lte=today + datetime.timedelta(days=days)),
+            "pk", filter=Q(lot__expiry_date__gt=today, lot__expiry_date__lte=today + datetime.timedelta(days=days))
         )
     row = (
         _stock_held(places)
-        .filter(
-            (available & Q(lot__expiry_date__lte=today + datetime.timedelta(days=max(windows))))
-            | Q(lot__status__in=[LotStatus.QUARANTINED, LotStatus.RECALLED])
-        )
+        .filter(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=today + datetime.timedelta(days=max(windows)))
         .aggregate(**aggregates)
+    )
+    set_aside = dict(
+        _stock_held(places)
+        .filter(lot__status__in=[LotStatus.QUARANTINED, LotStatus.RECALLED])
+        .values("lot__status")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("lot__status", "n")
     )
     return LotActionCounts(
         lots_expired=row["lots_expired"],
         lots_expiring={days: row[f"lots_{days}"] for days in windows},
-        lots_quarantined=row["lots_quarantined"],
-        lots_recalled=row["lots_recalled"],
+        lots_quarantined=set_aside.get(LotStatus.QUARANTINED, 0),
+        lots_recalled=set_aside.get(LotStatus.RECALLED, 0),
     )
 
 
@@ -303,9 +302,11 @@ def expiring_lots_count(*, within_days: int = 30, today: datetime.date | None = 
 # --- medicines ------------------------------------------------------------------
 @dataclass(frozen=True)
 class MedicineSummary:
-    """Active medicines' stock states at the places. For the chain they match the medicines admin's stock filter."""
+    """Active medicines' stock states at the places: per medicine per place, summed over the places.
 
-    value_at_retail: Decimal
+    For the whole chain, per medicine over the chain (the medicines admin's stock filter).
+    """
+
     out_of_stock: int
     low_stock: int
     rx_out_of_stock: int
@@ -318,83 +319,55 @@ class CategoryValue:
     value: Decimal
 
 
-def _pooled(places: Places) -> QuerySet:
-    """Per medicine carried at ``places``: its sellable units summed over them, and its reorder levels summed."""
-    return (
-        _rows_at(places)
-        .values("medicine_id")
-        .annotate(
-            units=Sum("sellable_quantity"),
-            level=Sum(_level_here()),
-            rx=Count("pk", filter=Q(medicine__is_prescription=True)),
-        )
-        .order_by()
-    )
+def medicine_summary(*, places: Places = None, low_stock: bool = True) -> MedicineSummary:
+    """Out of stock, low stock and prescription medicines out of stock at ``places`` (one statement).
 
-
-def _chain_summary() -> tuple[MedicineSummary, list[dict]]:
-    rows = list(
-        Medicine.objects.filter(is_active=True)
-        .values("category_id")
-        .annotate(
-            value=Sum(ExpressionWrapper(F("sellable_quantity") * F("price"), output_field=MONEY_FIELD)),
-            out_of_stock=Count("pk", filter=out_of_stock_q()),
-            low_stock=Count("pk", filter=low_stock_q()),
-            rx_out_of_stock=Count("pk", filter=out_of_stock_q() & Q(is_prescription=True)),
-        )
-        .order_by()
-    )
-    summary = MedicineSummary(
-        value_at_retail=sum((row["value"] or ZERO for row in rows), ZERO),
-        out_of_stock=sum(row["out_of_stock"] for row in rows),
-        low_stock=sum(row["low_stock"] for row in rows),
-        rx_out_of_stock=sum(row["rx_out_of_stock"] for row in rows),
-    )
-    return summary, rows
-
-
-def _places_summary(places: frozenset[int]) -> tuple[MedicineSummary, list[dict]]:
-    # The states need each medicine's units summed over the places first: Django
-    # aggregates over the grouped query as a subquery (one statement).
-    states = _pooled(places).aggregate(
-        out_of_stock=Count("medicine_id", filter=Q(units=0)),
-        low_stock=Count("medicine_id", filter=Q(units__gt=0, units__lte=F("level"))),
-        rx_out_of_stock=Count("medicine_id", filter=Q(units=0, rx__gt=0)),
-    )
-    # The value needs no pooling: one GROUP BY category over the rows.
-    rows = list(
-        _rows_at(places)
-        .values(category_id=F("medicine__category_id"))
-        .annotate(value=Sum(ExpressionWrapper(F("sellable_quantity") * F("medicine__price"), output_field=MONEY_FIELD)))
-        .order_by()
-    )
-    summary = MedicineSummary(
-        value_at_retail=sum((row["value"] or ZERO for row in rows), ZERO),
-        out_of_stock=states["out_of_stock"] or 0,
-        low_stock=states["low_stock"] or 0,
-        rx_out_of_stock=states["rx_out_of_stock"] or 0,
-    )
-    return summary, rows
-
-
-def medicine_summary(*, places: Places = None) -> MedicineSummary:
-    """The medicines' stock states at ``places`` (one statement for the chain, two for places)."""
-    return (_chain_summary() if places is None else _places_summary(places))[0]
-
-
-def medicine_summary_by_category(
-    *, places: Places = None, limit: int = 10
-) -> tuple[MedicineSummary, list[CategoryValue]]:
-    """The medicines' stock states at ``places`` and the retail value of their sellable stock per top category.
-
-    The chain: one ``GROUP BY category`` pass over active medicines' chain
-    columns, and the categories. Places: the states of each medicine's units
-    summed over the places, the value per category, and the categories (three
-    statements). The groups are rolled up to the top of the category tree in
-    Python (categories are a few hundred rows at most), ranked by value,
-    largest first, ``limit`` of them.
+    At places, each place's row counts (a medicine out of stock at two of the
+    places counts twice: each place has to restock it). The chain: the chain's
+    columns, whatever place holds the stock. Low stock compares every row at
+    the places with its reorder level; without it (``low_stock=False``, the
+    count is then 0) the statement is a range of the (location,
+    sellable_quantity) index.
     """
-    summary, rows = _chain_summary() if places is None else _places_summary(places)
+    chain = places is None
+    rows = Medicine.objects.filter(is_active=True) if chain else _rows_at(places)
+    out = out_of_stock_q() if chain else Q(sellable_quantity=0)
+    rx = Q(is_prescription=True) if chain else Q(medicine__is_prescription=True)
+    aggregates = {"out_of_stock": Count("pk", filter=out), "rx_out_of_stock": Count("pk", filter=out & rx)}
+    if not low_stock:
+        rows = rows.filter(out)
+    elif chain:
+        aggregates["low_stock"] = Count("pk", filter=low_stock_q())
+    else:
+        rows = rows.annotate(level=_level_here())
+        aggregates["low_stock"] = Count("pk", filter=Q(sellable_quantity__gt=0, sellable_quantity__lte=F("level")))
+    row = rows.aggregate(**aggregates)
+    return MedicineSummary(row["out_of_stock"], row.get("low_stock", 0), row["rx_out_of_stock"])
+
+
+def retail_value_by_category(*, places: Places = None, limit: int = 10) -> tuple[Decimal, list[CategoryValue]]:
+    """The retail value of the sellable stock at ``places`` and its share per top category (two statements).
+
+    One ``GROUP BY category`` pass (the medicines' chain columns for the
+    chain, the places' rows otherwise), and the categories; the groups are
+    rolled up to the top of the category tree in Python (categories are a few
+    hundred rows at most), ranked by value, largest first, ``limit`` of them.
+    """
+    if places is None:
+        rows = (
+            Medicine.objects.filter(is_active=True)
+            .values("category_id")
+            .annotate(value=Sum(ExpressionWrapper(F("sellable_quantity") * F("price"), output_field=MONEY_FIELD)))
+        )
+    else:
+        rows = (
+            _rows_at(places)
+            .values(category_id=F("medicine__category_id"))
+            .annotate(
+                value=Sum(ExpressionWrapper(F("sellable_quantity") * F("medicine__price"), output_field=MONEY_FIELD))
+            )
+        )
+    rows = list(rows.order_by())
     categories = {c["pk"]: c for c in Category.objects.values("pk", "parent_id", "name")}
     totals: dict[int, Decimal] = {}
     for row in rows:
@@ -408,95 +381,116 @@ def medicine_summary_by_category(
         ((pk, value) for pk, value in totals.items() if value),
         key=lambda item: (-item[1], categories.get(item[0], {}).get("name", "")),
     )
-    return summary, [CategoryValue(pk, categories.get(pk, {}).get("name", "?"), value) for pk, value in ranked[:limit]]
-
-
-def _out_of_stock(places: Places) -> QuerySet[Medicine]:
-    """Active medicines with nothing sellable at ``places`` (that carry them; the chain: anywhere)."""
-    medicines = Medicine.objects.filter(is_active=True)
-    if places is None:
-        return medicines.filter(out_of_stock_q())
-    return medicines.filter(pk__in=_pooled(places).filter(units=0).values("medicine_id"))
-
-
-def _units_here(places: Places):
-    """A medicine's sellable units at ``places``, as an annotation (the chain: its chain column)."""
-    if places is None:
-        return F("sellable_quantity")
-    units = (
-        MedicineStock.objects.filter(medicine_id=OuterRef("pk"), location_id__in=_ids(places))
-        .values("medicine_id")
-        .annotate(units=Sum("sellable_quantity"))
-        .values("units")
+    return (
+        sum(totals.values(), ZERO),
+        [CategoryValue(pk, categories.get(pk, {}).get("name", "?"), value) for pk, value in ranked[:limit]],
     )
-    return Coalesce(Subquery(units, output_field=IntegerField()), Value(0))
 
 
-def rx_out_of_stock(*, places: Places = None, limit: int = 10) -> list[Medicine]:
-    """Active prescription medicines with nothing sellable at ``places``, best sellers first (one statement)."""
-    return list(
-        _out_of_stock(places)
-        .filter(is_prescription=True)
-        .select_related("manufacturer")
-        .only("pk", "name", "sku", "number_sold", "manufacturer__name")
-        .order_by("-number_sold", "name", "pk")[:limit]
+@dataclass
+class MissingLine:
+    """A medicine out of stock at a place (``location`` None: in the whole chain), and what to offer instead."""
+
+    medicine: Medicine
+    location: Location | None
+    alternatives: list[Medicine] = field(default_factory=list)
+
+
+def _missing(places: Places, *, prescription_only: bool, limit: int, fields: tuple[str, ...]) -> list[MissingLine]:
+    """Active medicines out of stock at each of ``places`` (the chain: anywhere), best sellers first (one statement).
+
+    At places this is a range of the (location, sellable_quantity) index.
+    """
+    if places is None:
+        medicines = Medicine.objects.filter(out_of_stock_q(), is_active=True)
+        if prescription_only:
+            medicines = medicines.filter(is_prescription=True)
+        medicines = medicines.select_related("manufacturer").only(*fields, "manufacturer__name")
+        return [MissingLine(m, None) for m in medicines.order_by("-number_sold", "name", "pk")[:limit]]
+    rows = _rows_at(places).filter(sellable_quantity=0)
+    if prescription_only:
+        rows = rows.filter(medicine__is_prescription=True)
+    rows = (
+        rows.select_related("medicine", "medicine__manufacturer", "location")
+        .only(*(f"medicine__{f}" for f in fields), "medicine__manufacturer__name", "location__name", "location_id")
+        .order_by("-medicine__number_sold", "medicine__name", "medicine_id", "location__name", "location_id")
     )
+    return [MissingLine(row.medicine, row.location) for row in rows[:limit]]
+
+
+def rx_out_of_stock(*, places: Places = None, limit: int = 10) -> list[MissingLine]:
+    """Active prescription medicines out of stock at each of ``places``, best sellers first (one statement)."""
+    return _missing(places, prescription_only=True, limit=limit, fields=("id", "name", "sku", "number_sold"))
 
 
 def out_of_stock_with_alternatives(
     *, places: Places = None, limit: int = 10, per_medicine: int = 3
-) -> list[tuple[Medicine, list[Medicine]]]:
-    """Medicines out of stock at ``places``, best sellers first, each with its cheapest alternatives in stock there.
+) -> list[MissingLine]:
+    """Medicines out of stock at each of ``places``, best sellers first, each with its cheapest alternatives there.
 
     Two statements whatever ``limit``: the medicines, then every alternative at
-    once (same set of active substances, ``ROW_NUMBER()`` per substance set,
-    exact generics first, then cheapest). Each alternative has
-    ``.alternative_kind`` ("exact" or "same_substances") as in
-    ``catalog.selectors.medicine_alternatives`` and ``.units_here``, its
-    sellable units at the places.
+    once (same set of active substances, in stock at the same place (the
+    chain: anywhere), ``ROW_NUMBER()`` per substance set and place, exact
+    generics first, then cheapest). Each alternative has ``.alternative_kind``
+    ("exact" or "same_substances") as in ``catalog.selectors.medicine_alternatives``
+    and ``.units_here``, its sellable units at that place (the chain: in all).
     """
-    missing = list(
-        _out_of_stock(places)
-        .only("pk", "name", "sku", "number_sold", "substance_key", "generic_key", "is_prescription")
-        .order_by("-number_sold", "name", "pk")[:limit]
-    )
-    keys = {m.substance_key for m in missing if m.substance_key}
+    fields = ("id", "name", "sku", "number_sold", "substance_key", "generic_key", "is_prescription")
+    missing = _missing(places, prescription_only=False, limit=limit, fields=fields)
+    keys = {line.medicine.substance_key for line in missing if line.medicine.substance_key}
     if not keys:
-        return [(m, []) for m in missing]
-    in_stock = Q(sellable_quantity__gt=0)
-    if places is not None:
-        in_stock = Q(
-            pk__in=MedicineStock.objects.filter(location_id__in=_ids(places), sellable_quantity__gt=0).values(
-                "medicine_id"
+        return missing
+    if places is None:
+        candidates = (
+            Medicine.objects.filter(is_active=True, sellable_quantity__gt=0, substance_key__in=keys)
+            .annotate(
+                rank=Window(RowNumber(), partition_by=[F("substance_key")], order_by=[F("price").asc(), F("pk").asc()]),
+                units=F("sellable_quantity"),
+                place=Value(None, output_field=IntegerField()),
+                key=F("substance_key"),
+                generic=F("generic_key"),
             )
+            .values("pk", "name", "price", "units", "place", "key", "generic", "rank")
         )
-    candidates = (
-        Medicine.objects.filter(in_stock, is_active=True, substance_key__in=keys)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("substance_key")], order_by=[F("price").asc(), F("pk").asc()]),
-            units_here=_units_here(places),
+    else:
+        candidates = (
+            MedicineStock.objects.filter(
+                location_id__in=sorted({line.location.pk for line in missing}),
+                sellable_quantity__gt=0,
+                medicine__is_active=True,
+                medicine__substance_key__in=keys,
+            )
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("medicine__substance_key"), F("location_id")],
+                    order_by=[F("medicine__price").asc(), F("medicine_id").asc()],
+                ),
+                name=F("medicine__name"),
+                price=F("medicine__price"),
+                units=F("sellable_quantity"),
+                place=F("location_id"),
+                key=F("medicine__substance_key"),
+                generic=F("medicine__generic_key"),
+            )
+            .values("medicine_id", "name", "price", "units", "place", "key", "generic", "rank")
         )
-        # Enough per substance set for the exact generics of each missing medicine to come first below.
-        .filter(rank__lte=per_medicine * 4)
-        .only("pk", "name", "price", "substance_key", "generic_key")
-        .order_by("substance_key", "rank")
-    )
-    by_key: dict[str, list[Medicine]] = {}
-    for candidate in candidates:
-        by_key.setdefault(candidate.substance_key, []).append(candidate)
-    result = []
-    for medicine in missing:
-        pool = by_key.get(medicine.substance_key, []) if medicine.substance_key else []
-        exact = [m for m in pool if m.generic_key == medicine.generic_key]
-        others = [m for m in pool if m.generic_key != medicine.generic_key]
-        chosen = []
-        for alternative in (exact + others)[:per_medicine]:
-            copy = Medicine(id=alternative.pk, name=alternative.name, price=alternative.price)
-            copy.units_here = alternative.units_here
-            copy.alternative_kind = "exact" if alternative.generic_key == medicine.generic_key else "same_substances"
-            chosen.append(copy)
-        result.append((medicine, chosen))
-    return result
+    # Enough per substance set for the exact generics of each missing medicine to come first below.
+    by_key: dict[tuple[str, int | None], list[dict]] = {}
+    for row in candidates.filter(rank__lte=per_medicine * 4).order_by("key", "place", "rank"):
+        by_key.setdefault((row["key"], row["place"]), []).append(row)
+    for line in missing:
+        medicine = line.medicine
+        place = line.location.pk if line.location is not None else None
+        pool = by_key.get((medicine.substance_key, place), []) if medicine.substance_key else []
+        exact = [row for row in pool if row["generic"] == medicine.generic_key]
+        others = [row for row in pool if row["generic"] != medicine.generic_key]
+        for row in (exact + others)[:per_medicine]:
+            alternative = Medicine(id=row.get("pk") or row.get("medicine_id"), name=row["name"], price=row["price"])
+            alternative.units_here = row["units"]
+            alternative.alternative_kind = "exact" if row["generic"] == medicine.generic_key else "same_substances"
+            line.alternatives.append(alternative)
+    return missing
 
 
 @dataclass(frozen=True)
