@@ -725,11 +725,11 @@ def operator_search(query: str) -> dict:
 @builder("inventory")
 def inventory_widgets(selection: PlaceSelection) -> dict:
     places = selection.places
-    counts = selectors.lot_action_counts(places=places, windows=(30,))
+    counts = selectors.lot_action_counts(places=places, windows=(30,), set_aside=False)
     reorder = selectors.reorder_suggestions(places=places, limit=12)
+    summary_low = selectors.medicine_summary(places=places).low_stock
     imports = selectors.recent_imports(limit=8)
     expiring = selectors.stock_to_act_on(places=places, within_days=30, include_expired=False, limit=10)
-    summary_low = selectors.medicine_summary(places=places).low_stock
     reorder_rows = [
         [
             link(medicine_url(line.medicine.pk), line.medicine.name),

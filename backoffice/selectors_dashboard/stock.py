@@ -242,10 +242,15 @@ class LotActionCounts:
 
 
 def lot_action_counts(
-    *, places: Places = None, today: datetime.date | None = None, windows: tuple[int, ...] = EXPIRY_WINDOWS
+    *,
+    places: Places = None,
+    today: datetime.date | None = None,
+    windows: tuple[int, ...] = EXPIRY_WINDOWS,
+    set_aside: bool = True,
 ) -> LotActionCounts:
     """Two statements over the stock held at ``places``: the expiry windows (available lots up to the widest
-    window: ask for ``(30,)`` when that is all you show), and the lots set aside."""
+    window: ask for ``(30,)`` when that is all you show), and the lots set aside (``set_aside=False``: not
+    counted, 0)."""
     today = today or timezone.localdate()
     aggregates = {"lots_expired": Count("pk", filter=Q(lot__expiry_date__lte=today))}
     for days in windows:
@@ -257,19 +262,21 @@ def lot_action_counts(
         .filter(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=today + datetime.timedelta(days=max(windows)))
         .aggregate(**aggregates)
     )
-    set_aside = dict(
-        _stock_held(places)
-        .filter(lot__status__in=[LotStatus.QUARANTINED, LotStatus.RECALLED])
-        .values("lot__status")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("lot__status", "n")
-    )
+    held_aside: dict[str, int] = {}
+    if set_aside:
+        held_aside = dict(
+            _stock_held(places)
+            .filter(lot__status__in=[LotStatus.QUARANTINED, LotStatus.RECALLED])
+            .values("lot__status")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("lot__status", "n")
+        )
     return LotActionCounts(
         lots_expired=row["lots_expired"],
         lots_expiring={days: row[f"lots_{days}"] for days in windows},
-        lots_quarantined=set_aside.get(LotStatus.QUARANTINED, 0),
-        lots_recalled=set_aside.get(LotStatus.RECALLED, 0),
+        lots_quarantined=held_aside.get(LotStatus.QUARANTINED, 0),
+        lots_recalled=held_aside.get(LotStatus.RECALLED, 0),
     )
 
 

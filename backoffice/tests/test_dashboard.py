@@ -602,3 +602,19 @@ def test_the_cache_is_kept_per_place(staff_client):
     both = "-".join(str(pk) for pk in sorted([main_location().pk, branch.pk]))
     assert cache.get(f"dashboard:v2:pharmacist:{both}:en:{day}") is not None
     assert cache.get(f"dashboard:v2:pharmacist:{branch.pk}:en:{day}") is not None
+
+
+@pytest.mark.django_db
+def test_over_several_places_a_medicine_out_at_two_of_them_counts_at_each(staff_client):
+    branch, warehouse = LocationFactory(name="Chilonzor"), LocationFactory(name="Sklad", kind=LocationKind.WAREHOUSE)
+    medicine = MedicineFactory(name="Augmentin 875", is_prescription=True)
+    for place in (branch, warehouse):
+        receive(medicine, 2, location=place)
+        stock.stock_dispense(medicine=medicine, quantity=2, location=place)
+    client = staff_client(Role.PHARMACIST, locations=[branch, warehouse])
+
+    html = client.get(INDEX).content.decode()
+
+    # Each place has to restock its own shelf: two lines, one per place.
+    assert figure(html, "pharmacist-rx-out")[1] == "2"
+    assert sorted(row[1] for row in table_rows(html, "pharmacist-rx-out-list")) == ["Chilonzor", "Sklad"]
