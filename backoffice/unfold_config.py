@@ -1,7 +1,7 @@
 """The UNFOLD settings dict, kept apart from settings/base.py for legibility.
 
 Everything here is declarative; the callables it names live in
-``backoffice/navigation.py`` and ``backoffice/dashboard.py``.
+``backoffice/navigation.py`` and ``backoffice/dashboard/``.
 """
 
 from django.templatetags.static import static

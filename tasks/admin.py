@@ -3,6 +3,10 @@
 Alerts are written by the scans only: every field is read-only here, and the
 one thing a person does to an alert, acknowledging it, goes through
 ``tasks.services.alerts_acknowledge`` (recorded in the history).
+
+A member sees the alerts of the places they work at (the administrator every
+place's): the list, its place filter, the pages of single alerts and the
+acknowledge action all read through ``get_queryset``.
 """
 
 from django.contrib import admin, messages
@@ -12,10 +16,16 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import (
+    ChoicesDropdownFilter,
+    DropdownFilter,
+    RangeDateTimeFilter,
+    RelatedDropdownFilter,
+)
 from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
+from catalog.stock import member_location_ids, visible_locations
 
 from . import services
 from .models import Alert, AlertDelivery, AlertKind, DeliveryStatus, Severity
@@ -52,6 +62,13 @@ class AlertStateFilter(DropdownFilter):
         return queryset
 
 
+class AlertLocationFilter(RelatedDropdownFilter):
+    """The places the member works at (every place for the administrator)."""
+
+    def field_choices(self, field, request, model_admin):
+        return list(visible_locations(request.user).values_list("pk", "name"))
+
+
 class AlertDeliveryInline(TabularInline):
     model = AlertDelivery
     extra = 0
@@ -72,6 +89,7 @@ class AlertDeliveryInline(TabularInline):
 class AlertAdmin(HistoryAdmin, ModelAdmin):
     list_display = (
         "display_alert",
+        "location",
         "display_severity",
         "display_window",
         "display_state",
@@ -81,12 +99,13 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
     )
     list_filter = (
         AlertStateFilter,
+        ("location", AlertLocationFilter),
         ("kind", ChoicesDropdownFilter),
         ("severity", ChoicesDropdownFilter),
         ("first_seen", RangeDateTimeFilter),
     )
     list_filter_submit = True
-    list_select_related = ("medicine", "lot", "lot__medicine", "acknowledged_by")
+    list_select_related = ("medicine", "lot", "lot__medicine", "location", "acknowledged_by")
     search_fields = ("medicine__name", "lot__lot_number", "lot__medicine__name")
     date_hierarchy = None
     readonly_fields = (
@@ -94,6 +113,7 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
         "severity",
         "medicine",
         "lot",
+        "location",
         "window",
         "first_seen",
         "last_seen",
@@ -105,6 +125,11 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
     inlines = [AlertDeliveryInline]
     actions = ["acknowledge"]
     actions_list = ["run_scans"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
+        queryset = super().get_queryset(request)
+        places = member_location_ids(request.user)
+        return queryset if places is None else queryset.filter(location_id__in=sorted(places))
 
     # --- permissions: alerts are written by the scans only ---------------------
     def has_add_permission(self, request):

@@ -3,8 +3,8 @@
 Alerts are written by the set-based scans in ``tasks.services`` and never by
 hand. The database guarantees the two promises the scans rely on:
 
-- at most one *open* alert per (kind, medicine, lot, window), so a rerun, a
-  redelivered task or two workers at once never duplicate an alert;
+- at most one *open* alert per (kind, medicine, lot, location, window), so a
+  rerun, a redelivered task or two workers at once never duplicate an alert;
 - at most one delivery per (alert, channel, recipient), so a message is never
   sent twice to the same person on the same channel.
 """
@@ -15,6 +15,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from accounts.roles import Role
 
 
 class AlertKind(models.TextChoices):
@@ -33,6 +35,13 @@ class Severity(models.TextChoices):
 # Who acts on which kind of alert (a staff role of accounts.roles.Role).
 EXPIRY_KINDS = (AlertKind.EXPIRY, AlertKind.EXPIRED)
 STOCK_KINDS = (AlertKind.LOW_STOCK, AlertKind.OUT_OF_STOCK)
+# The alerts each role receives, at the places its members work at. The
+# administrator works at every place and receives every kind.
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    Role.PHARMACIST: tuple(EXPIRY_KINDS),
+    Role.INVENTORY: tuple(STOCK_KINDS),
+    Role.ADMIN: (*EXPIRY_KINDS, *STOCK_KINDS),
+}
 
 
 class AlertQuerySet(models.QuerySet):

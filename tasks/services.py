@@ -1,11 +1,18 @@
 """Alert scans, acknowledgement and notification bookkeeping: every write of the tasks app.
 
 The scans are set-based: each is a fixed number of SQL statements whatever
-the number of lots or medicines (resolve what cleared, touch what is still
-true, insert what is new with ``INSERT ... SELECT ... ON CONFLICT DO
-NOTHING``). They read live stock (lots), never a snapshot, and the partial
-unique index on open alerts makes a rerun, a redelivered task or two workers
-at once harmless.
+the number of lots, medicines or places (resolve what cleared, touch what is
+still true, insert what is new with ``INSERT ... SELECT ... ON CONFLICT DO
+NOTHING``), and the partial unique index on open alerts makes a rerun, a
+redelivered task or two workers at once harmless.
+
+Alerts are per place: low stock at a branch is not low stock at the
+warehouse. Expiry alerts are per lot per place, from the lot's stock there
+(``LotStock``); stock alerts per medicine per place, from the place's derived
+row (``MedicineStock``, kept by the stock core under its locks) and the
+place's reorder level (its own, else the medicine's). Transit holds no
+sellable stock and raises none. A stock change resolves the alerts it cleared
+at once (``alerts_resolve_cleared``, called from ``tasks.receivers``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
@@ -36,9 +42,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from accounts.roles import Role
-from catalog.models import Lot, LotStatus, Medicine
-from catalog.selectors import sellable_lots_q
+from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
+from catalog.stock import batched
 
 from .models import (
     EXPIRY_KINDS,
@@ -52,12 +57,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Who acts on which alerts.
-AUDIENCES: dict[str, tuple[str, ...]] = {
-    Role.PHARMACIST: tuple(EXPIRY_KINDS),
-    Role.INVENTORY: tuple(STOCK_KINDS),
-}
 # A critical alert older than this is no longer "new": it waits for the digest.
 IMMEDIATE_MAX_AGE = timedelta(hours=24)
 # A delivery claimed this long ago and never finished belongs to a worker that died.
@@ -120,6 +119,15 @@ def _lock_scan(name: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCAN_LOCK_KEYS[name]])
 
 
+def _try_lock_scan(name: str) -> bool:
+    """The scan's lock if it is free now (never waits); always True on SQLite."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SCAN_LOCK_KEYS[name]])
+        return bool(cursor.fetchone()[0])
+
+
 def _open_counts(kinds: Iterable[str]) -> dict[str, int]:
     """Open alerts by kind: one statement."""
     rows = Alert.objects.open().filter(kind__in=list(kinds)).values("kind").annotate(n=Count("id")).order_by()
@@ -134,13 +142,14 @@ def _alert_columns(queryset: QuerySet, now: datetime) -> QuerySet:
         c_severity=F("a_severity"),
         c_medicine=F("a_medicine"),
         c_lot=F("a_lot"),
+        c_location=F("a_location"),
         c_window=F("a_window"),
         c_first_seen=stamp,
         c_last_seen=stamp,
     )
 
 
-_ALERT_COLUMNS = ("kind", "severity", "medicine_id", "lot_id", "window_days", "first_seen", "last_seen")
+_ALERT_COLUMNS = ("kind", "severity", "medicine_id", "lot_id", "location_id", "window_days", "first_seen", "last_seen")
 
 
 def _run_scan(name: str, kinds: Sequence[str], still_holds: Q, is_new: QuerySet, now: datetime) -> ScanResult:
@@ -174,36 +183,39 @@ def expiry_windows() -> list[int]:
 
 
 def _expiry_candidates(today: date) -> QuerySet:
-    """Lots that deserve an expiry alert today, annotated with the alert's kind, window and severity.
+    """Stock of lots at places that deserves an expiry alert today, with the alert's kind, window and severity.
 
-    An available lot with stock is in the narrowest window it has reached
-    (30 rather than 90 when 20 days are left), so it moves from the 180-day
-    alert to the 90-day one to the 30-day one, each a new alert. Stock past
-    its date (available, or already swept to expired) is an "expired" alert
-    until it is written off. Severity: expired and the narrowest window are
-    critical (they are messaged at once), the next window a warning.
+    One row per lot per place (``LotStock``) holding units there; transit holds
+    no sellable stock and raises none. An available lot is in the narrowest
+    window it has reached (30 rather than 90 when 20 days are left), so it
+    moves from the 180-day alert to the 90-day one to the 30-day one, each a
+    new alert. Stock past its date (available, or already swept to expired) is
+    an "expired" alert at its place until it is written off there. Severity:
+    expired and the narrowest window are critical (they are messaged at once),
+    the next window a warning.
     """
     windows = expiry_windows()
     horizon = today + timedelta(days=windows[-1])
-    expired = Q(expiry_date__lte=today)
+    expired = Q(lot__expiry_date__lte=today)
     window = Case(
         When(expired, then=Value(0)),
-        *[When(expiry_date__lte=today + timedelta(days=w), then=Value(w)) for w in windows],
+        *[When(lot__expiry_date__lte=today + timedelta(days=w), then=Value(w)) for w in windows],
         output_field=IntegerField(),
     )
     severity_whens = [When(expired, then=Value(Severity.CRITICAL.value))]
     severity_whens.append(
-        When(expiry_date__lte=today + timedelta(days=windows[0]), then=Value(Severity.CRITICAL.value))
+        When(lot__expiry_date__lte=today + timedelta(days=windows[0]), then=Value(Severity.CRITICAL.value))
     )
     if len(windows) > 1:
         severity_whens.append(
-            When(expiry_date__lte=today + timedelta(days=windows[1]), then=Value(Severity.WARNING.value))
+            When(lot__expiry_date__lte=today + timedelta(days=windows[1]), then=Value(Severity.WARNING.value))
         )
     return (
-        Lot.objects.filter(quantity__gt=0)
+        LotStock.objects.filter(quantity__gt=0)
+        .exclude(location__kind=LocationKind.TRANSIT)
         .filter(
-            Q(status=LotStatus.AVAILABLE, expiry_date__lte=horizon)
-            | Q(status__in=[LotStatus.AVAILABLE, LotStatus.EXPIRED], expiry_date__lte=today)
+            Q(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=horizon)
+            | Q(lot__status__in=[LotStatus.AVAILABLE, LotStatus.EXPIRED], lot__expiry_date__lte=today)
         )
         .annotate(
             a_kind=Case(
@@ -213,70 +225,136 @@ def _expiry_candidates(today: date) -> QuerySet:
             ),
             a_window=window,
             a_severity=Case(*severity_whens, default=Value(Severity.INFO.value), output_field=CharField()),
-            a_medicine=F("medicine_id"),
-            a_lot=F("id"),
+            a_medicine=F("lot__medicine_id"),
+            a_lot=F("lot_id"),
+            a_location=F("location_id"),
         )
-        .order_by("id")
+        .order_by("lot_id", "location_id")
+    )
+
+
+def _expiry_still_holds(today: date) -> Exists:
+    """On an open expiry alert: its lot's stock at its place is still a candidate, of the same kind and window."""
+    return Exists(
+        _expiry_candidates(today).filter(
+            lot_id=OuterRef("lot_id"),
+            location_id=OuterRef("location_id"),
+            a_kind=OuterRef("kind"),
+            a_window=OuterRef("window"),
+        )
     )
 
 
 def alerts_scan_expiry(*, now: datetime | None = None) -> ScanResult:
-    """Open, keep and resolve expiry alerts ("expiry" per window, and "expired") from live lots."""
+    """Open, keep and resolve expiry alerts ("expiry" per window, and "expired") from live stock per place."""
     now = now or timezone.now()
     candidates = _expiry_candidates(timezone.localdate(now))
-    still_holds = Exists(candidates.filter(pk=OuterRef("lot_id"), a_kind=OuterRef("kind"), a_window=OuterRef("window")))
     already_open = Alert.objects.open().filter(
-        lot_id=OuterRef("pk"), kind=OuterRef("a_kind"), window=OuterRef("a_window")
+        lot_id=OuterRef("lot_id"),
+        location_id=OuterRef("location_id"),
+        kind=OuterRef("a_kind"),
+        window=OuterRef("a_window"),
     )
     is_new = candidates.exclude(Exists(already_open))
-    return _run_scan("expiry", list(EXPIRY_KINDS), still_holds, is_new, now)
+    return _run_scan("expiry", list(EXPIRY_KINDS), _expiry_still_holds(timezone.localdate(now)), is_new, now)
 
 
-def _stock_candidates(today: date) -> QuerySet:
-    """Active medicines whose sellable stock, summed live from their lots, is at or below the reorder level.
+def _stock_candidates() -> QuerySet:
+    """Active medicines at places where their sellable stock is at or below the place's reorder level.
 
-    Sellable: available, quantity > 0 and not past its expiry date (the same
-    rule as catalog.selectors.sellable_lots_q). No sellable stock at all is
-    "out of stock" (critical) whatever the reorder level (never negative).
-    One GROUP BY over the lots: no loop, no per-medicine subquery.
+    One row per medicine per place that carries it (has its ``MedicineStock``
+    row: it holds or held a lot of it there); transit is never a candidate.
+    The level is the place's own (``MedicineStock.reorder_level``), else the
+    medicine's. Sellable stock is the stock core's derived column (available
+    lots, ``expiry_date > today``), kept under the medicines' locks by every
+    stock change and refreshed by the daily sweep when a lot's day comes. No
+    sellable stock is "out of stock" (critical) whatever the level (never
+    negative). One pass over the narrow per-place rows: no GROUP BY.
     """
-    sellable = sellable_lots_q(today, prefix="lots__")
     return (
-        Medicine.objects.filter(is_active=True)
-        .annotate(a_stock=Coalesce(Sum("lots__quantity", filter=sellable), Value(0)))
-        .filter(a_stock__lte=F("reorder_level"))
+        MedicineStock.objects.filter(medicine__is_active=True)
+        .exclude(location__kind=LocationKind.TRANSIT)
+        .annotate(a_level=Coalesce(F("reorder_level"), F("medicine__reorder_level")))
+        .filter(sellable_quantity__lte=F("a_level"))
         .annotate(
             a_kind=Case(
-                When(a_stock=0, then=Value(AlertKind.OUT_OF_STOCK.value)),
+                When(sellable_quantity=0, then=Value(AlertKind.OUT_OF_STOCK.value)),
                 default=Value(AlertKind.LOW_STOCK.value),
                 output_field=CharField(),
             ),
             a_severity=Case(
-                When(a_stock=0, then=Value(Severity.CRITICAL.value)),
+                When(sellable_quantity=0, then=Value(Severity.CRITICAL.value)),
                 default=Value(Severity.WARNING.value),
                 output_field=CharField(),
             ),
             a_window=Value(0, output_field=IntegerField()),
-            a_medicine=F("id"),
+            a_medicine=F("medicine_id"),
             a_lot=Value(None, output_field=IntegerField()),
+            a_location=F("location_id"),
         )
-        .order_by("id")
+        .order_by("medicine_id", "location_id")
+    )
+
+
+def _stock_still_holds() -> Exists:
+    """True on an open stock alert while its medicine at its place is still a candidate of the same kind."""
+    return Exists(
+        _stock_candidates().filter(
+            medicine_id=OuterRef("medicine_id"), location_id=OuterRef("location_id"), a_kind=OuterRef("kind")
+        )
     )
 
 
 def alerts_scan_low_stock(*, now: datetime | None = None) -> ScanResult:
-    """Open, keep and resolve "low stock" and "out of stock" alerts from live lots."""
+    """Open, keep and resolve "low stock" and "out of stock" alerts per place from the places' stock."""
     now = now or timezone.now()
-    candidates = _stock_candidates(timezone.localdate(now))
-    # Uncorrelated id lists: SQLite cannot see an outer column from inside a
-    # grouped subquery's HAVING, and each list is one hashed pass anyway.
-    out_ids = candidates.filter(a_stock=0).order_by().values("id")
-    low_ids = candidates.filter(a_stock__gt=0).order_by().values("id")
-    still_holds = Q(kind=AlertKind.OUT_OF_STOCK, medicine_id__in=out_ids) | Q(
-        kind=AlertKind.LOW_STOCK, medicine_id__in=low_ids
+    candidates = _stock_candidates()
+    already_open = Alert.objects.open().filter(
+        medicine_id=OuterRef("medicine_id"), location_id=OuterRef("location_id"), kind=OuterRef("a_kind")
     )
-    # Few medicines are low at once: the unique index settles the ones already open.
-    return _run_scan("stock", list(STOCK_KINDS), still_holds, candidates, now)
+    return _run_scan("stock", list(STOCK_KINDS), _stock_still_holds(), candidates.exclude(Exists(already_open)), now)
+
+
+# Medicines per statement when a stock change resolves their alerts.
+RESOLVE_CHUNK = 5000
+
+
+def alerts_resolve_cleared(*, medicine_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Resolve the open alerts of ``medicine_ids`` whose cause is gone, at every place; returns how many.
+
+    Called right after a stock change commits (``tasks.receivers``), so a
+    receipt clears its out-of-stock alert, and a write-off its expired-stock
+    alert, without waiting for the next scan. Only resolves: opening alerts
+    (and messaging about them) stays with the scans. A scan of the same kind
+    that holds its lock now is not waited for (this runs after a sale, in the
+    request): those alerts are settled by the next scan, the rescan this change
+    enqueued or the scheduled one.
+    """
+    ids = sorted(set(medicine_ids))
+    if not ids:
+        return 0
+    # Most sales touch medicines without an open alert: one indexed probe, and done.
+    if len(ids) <= RESOLVE_CHUNK and not Alert.objects.open().filter(medicine_id__in=ids).exists():
+        return 0
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    resolved = 0
+    with transaction.atomic():
+        for name, kinds, still_holds in (
+            ("expiry", EXPIRY_KINDS, _expiry_still_holds(today)),
+            ("stock", STOCK_KINDS, _stock_still_holds()),
+        ):
+            if not _try_lock_scan(name):
+                logger.info("A %s scan is running: it or the next one resolves what this change cleared", name)
+                continue
+            for chunk in batched(ids, RESOLVE_CHUNK):
+                resolved += (
+                    Alert.objects.open()
+                    .filter(kind__in=list(kinds), medicine_id__in=chunk)
+                    .exclude(still_holds)
+                    .update(resolved_at=now)
+                )
+    return resolved
 
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:
@@ -327,30 +405,40 @@ def backoff_seconds(attempts: int, retry_after: int | None = None) -> int:
     return max(delay, int(retry_after or 0))
 
 
-def _claim_alert_deliveries(*, channel: str, target: str, kinds: Sequence[str], now: datetime) -> list[int]:
+def _claim_alert_deliveries(
+    *,
+    channel: str,
+    target: str,
+    kinds: Sequence[str],
+    now: datetime,
+    location_ids: Iterable[int] | None = None,
+) -> list[int]:
     """Claim the critical alerts ``target`` has not had on ``channel``: new claims and due retries.
 
-    The claim is the delivery row itself (unique per alert, channel and
-    recipient), committed before anything is sent: a second worker finds it
-    taken. A failed delivery is reclaimed by a conditional update once its
-    back-off has passed; a claim left "sending" by a worker that died is
-    reclaimed after STALE_CLAIM (the one case where a message could go out
-    twice: the worker died after sending and before recording it).
+    New claims are the alerts of ``kinds`` at ``location_ids`` (``None``: every
+    place), the places the recipient works at. The claim is the delivery row
+    itself (unique per alert, channel and recipient), committed before
+    anything is sent: a second worker finds it taken. A failed delivery is
+    reclaimed by a conditional update once its back-off has passed; a claim
+    left "sending" by a worker that died is reclaimed after STALE_CLAIM (the
+    one case where a message could go out twice: the worker died after
+    sending and before recording it).
     """
     fresh = (
         Alert.objects.open()
         .unacknowledged()
         .filter(severity=Severity.CRITICAL, kind__in=list(kinds), first_seen__gte=now - IMMEDIATE_MAX_AGE)
-        .order_by("id")
-        .values(
-            c_alert=F("id"),
-            c_channel=Value(channel, output_field=CharField()),
-            c_target=Value(target, output_field=CharField()),
-            c_status=Value(DeliveryStatus.SENDING.value, output_field=CharField()),
-            c_attempts=Value(1, output_field=IntegerField()),
-            c_claimed_at=Value(now, output_field=DateTimeField()),
-            c_last_error=Value("", output_field=CharField()),
-        )
+    )
+    if location_ids is not None:
+        fresh = fresh.filter(location_id__in=sorted(location_ids))
+    fresh = fresh.order_by("id").values(
+        c_alert=F("id"),
+        c_channel=Value(channel, output_field=CharField()),
+        c_target=Value(target, output_field=CharField()),
+        c_status=Value(DeliveryStatus.SENDING.value, output_field=CharField()),
+        c_attempts=Value(1, output_field=IntegerField()),
+        c_claimed_at=Value(now, output_field=DateTimeField()),
+        c_last_error=Value("", output_field=CharField()),
     )
     with transaction.atomic():
         claimed = _insert_from_select(
@@ -414,28 +502,37 @@ def _record_outcome(deliveries: QuerySet, error, now: datetime, result: NotifyRe
 
 
 def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult:
-    """Send new critical alerts at once to the people who act on them, on every channel.
+    """Send new critical alerts at once to the people who act on them, at their places, on every channel.
 
-    One message per recipient lists every alert claimed for them. A failure
-    leaves the deliveries "failed" with the time of the next attempt
-    (exponential back-off, or the server's ``retry_after``).
+    Each channel names its audiences (``tasks.notifications.Audience``): a
+    recipient, the kinds their role acts on and the places they work at. One
+    message per recipient lists every alert claimed for them. A failure leaves
+    the deliveries "failed" with the time of the next attempt (exponential
+    back-off, or the server's ``retry_after``).
     """
     from .notifications import enabled_channels
     from .notifications.messages import render_alerts
+    from .selectors import alerts_for_messages
 
     now = now or timezone.now()
     result = NotifyResult()
     for channel in channels if channels is not None else enabled_channels():
-        for role, kinds in AUDIENCES.items():
-            for target in channel.targets(role):
-                alert_ids = _claim_alert_deliveries(channel=channel.name, target=target, kinds=kinds, now=now)
-                if not alert_ids:
-                    continue
-                alerts = list(Alert.objects.filter(pk__in=alert_ids).select_related("medicine", "lot", "lot__medicine"))
-                subject, text = render_alerts(alerts)
-                error = _send(channel, target, subject, text)
-                deliveries = AlertDelivery.objects.filter(alert_id__in=alert_ids, channel=channel.name, target=target)
-                _record_outcome(deliveries, error, now, result, len(alert_ids))
+        for audience in channel.audiences():
+            alert_ids = _claim_alert_deliveries(
+                channel=channel.name,
+                target=audience.target,
+                kinds=audience.kinds,
+                location_ids=audience.location_ids,
+                now=now,
+            )
+            if not alert_ids:
+                continue
+            subject, text = render_alerts(alerts_for_messages(alert_ids))
+            error = _send(channel, audience.target, subject, text)
+            deliveries = AlertDelivery.objects.filter(
+                alert_id__in=alert_ids, channel=channel.name, target=audience.target
+            )
+            _record_outcome(deliveries, error, now, result, len(alert_ids))
     return result
 
 
@@ -459,7 +556,10 @@ def _claim_digest(*, day: date, channel: str, target: str, count: int, now: date
 
 
 def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyResult:
-    """The morning digest of open alerts, once a day per recipient and channel; nothing is sent when nothing is open."""
+    """The morning digest of open alerts at each recipient's places, once a day per recipient and channel.
+
+    Nothing is sent to a recipient whose places have nothing open.
+    """
     from .notifications import enabled_channels
     from .notifications.messages import render_digest
     from .selectors import alerts_for_digest
@@ -467,16 +567,20 @@ def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyR
     now = now or timezone.now()
     day = timezone.localdate(now)
     result = NotifyResult()
-    digests = {role: alerts_for_digest(kinds=kinds) for role, kinds in AUDIENCES.items()}
+    # Recipients with the same kinds and places share one digest.
+    digests = {}
     for channel in channels if channels is not None else enabled_channels():
-        for role, digest in digests.items():
+        for audience in channel.audiences():
+            key = (audience.kinds, audience.location_ids)
+            if key not in digests:
+                digests[key] = alerts_for_digest(kinds=audience.kinds, location_ids=audience.location_ids)
+            digest = digests[key]
             if not digest.total:
                 continue
-            for target in channel.targets(role):
-                if not _claim_digest(day=day, channel=channel.name, target=target, count=digest.total, now=now):
-                    continue
-                subject, text = render_digest(digest, day)
-                error = _send(channel, target, subject, text)
-                deliveries = DigestDelivery.objects.filter(day=day, channel=channel.name, target=target)
-                _record_outcome(deliveries, error, now, result, 1)
+            if not _claim_digest(day=day, channel=channel.name, target=audience.target, count=digest.total, now=now):
+                continue
+            subject, text = render_digest(digest, day)
+            error = _send(channel, audience.target, subject, text)
+            deliveries = DigestDelivery.objects.filter(day=day, channel=channel.name, target=audience.target)
+            _record_outcome(deliveries, error, now, result, 1)
     return result

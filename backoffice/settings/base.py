@@ -271,7 +271,8 @@ ALERT_EXPIRY_WINDOWS = env.list("ALERT_EXPIRY_WINDOWS", cast=int, default=[180, 
 # Channels that carry alerts and the digest (tasks.notifications.CHANNELS).
 ALERT_CHANNELS = env.list("ALERT_CHANNELS", default=["email", "telegram"])
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
-# JSON: chat ids per staff role, e.g. {"pharmacist": ["-1001"], "inventory": ["-1002"]}.
+# JSON: chat ids per staff role, for every place or per place (Location.code), e.g.
+# {"pharmacist": ["-1001"], "inventory": {"chilonzor": ["-1002"]}, "admin": ["-1009"]}.
 TELEGRAM_CHAT_IDS = env.json("TELEGRAM_CHAT_IDS", default={})
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
 # Task modules outside an app's tasks.py (autodiscovery finds only those).

@@ -3,7 +3,7 @@ import pytest
 from accounts.roles import Role
 from backoffice.tests.browser import admin_login, requires_chromium
 
-# One widget of each kind per dashboard (backoffice/dashboard.py gives every widget an id).
+# One widget of each kind per dashboard (backoffice/dashboard/ gives every widget an id).
 ROLE_WIDGETS = {
     Role.ADMIN: ["owner-stock-cost", "owner-stock-retail", "owner-chart-category", "owner-latest-changes"],
     Role.PHARMACIST: [

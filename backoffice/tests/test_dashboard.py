@@ -12,9 +12,16 @@ from django.utils import timezone
 from accounts.roles import Role
 from catalog import services, stock
 from catalog.formatting import format_uzs
-from catalog.models import ImportJob, ImportKind, LotStatus
-from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
-from tasks.tests.factories import AlertFactory
+from catalog.models import ImportJob, ImportKind, LocationKind, LotStatus
+from catalog.tests.factories import (
+    ActiveSubstanceFactory,
+    LocationFactory,
+    MedicineFactory,
+    main_location,
+    medicine_with,
+    receive,
+)
+from tasks.tests.factories import AlertFactory, set_reorder_level_here
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
@@ -32,6 +39,7 @@ OWNER_IDS = [
     "owner-chart-category",
     "owner-chart-expiry",
     "owner-chart-dispensed",
+    "owner-places",
     "owner-latest-changes",
 ]
 PHARMACIST_IDS = [
@@ -67,6 +75,21 @@ WIDGETS = {
 }
 
 
+def number_on(text: str) -> int:
+    return int(unescape(text).replace("\u00a0", "").replace(" ", ""))
+
+
+def table_rows(html: str, widget_id: str) -> list[list[str]]:
+    """The cells (text only) of the table in widget ``widget_id``."""
+    block = html.split(f'id="{widget_id}"', 1)[1].split("</table>", 1)[0]
+    body = block.split("<tbody", 1)[1] if "<tbody" in block else block
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        rows.append([unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells])
+    return [row for row in rows if row]
+
+
 def ids_on(html: str) -> set[str]:
     return set(re.findall(r'id="([a-z0-9-]+)"', html))
 
@@ -79,19 +102,27 @@ def figure(html: str, widget_id: str) -> tuple[str, str]:
     return href, unescape(value)
 
 
-def build_stock(n: int = 3):
-    """``n`` medicines in a few states: in stock, low, out, expiring, quarantined; one sale each."""
+def build_stock(n: int = 3, location=None):
+    """``n`` medicines in a few states: in stock, low, out, expiring, quarantined; one sale each.
+
+    At ``location`` (the main place unless told).
+    """
+    location = location or main_location()
     substance = ActiveSubstanceFactory()
     made = []
     for i in range(n):
         stocked = medicine_with([(substance, 500)], reorder_level=10, price=Decimal("12500"))
-        receive(stocked, 40, expires_in_days=200)
-        receive(stocked, 5, expires_in_days=20, price="3000")
-        stock.stock_dispense(medicine=stocked, quantity=2)
+        receive(stocked, 40, expires_in_days=200, location=location)
+        receive(stocked, 5, expires_in_days=20, price="3000", location=location)
+        stock.stock_dispense(medicine=stocked, quantity=2, location=location)
         low = medicine_with([(substance, 250)], reorder_level=10, is_prescription=True)
-        receive(low, 4, expires_in_days=60)
+        receive(low, 4, expires_in_days=60, location=location)
         out = medicine_with([(substance, 500)], reorder_level=5, is_prescription=True, number_sold=10 + i)
-        quarantined = receive(MedicineFactory(), 7, expires_in_days=400)
+        # Sold out: the place carried it (a medicine never held anywhere is out of stock for the
+        # chain's medicines list, but no place carries it).
+        receive(out, 1, expires_in_days=200, location=location)
+        stock.stock_dispense(medicine=out, quantity=1, location=location)
+        quarantined = receive(MedicineFactory(), 7, expires_in_days=400, location=location)
         stock.lot_quarantine(lot=quarantined, reason="Damaged boxes")
         made.append((stocked, low, out))
     services.medicine_reindex_search(medicine_ids=[m.pk for trio in made for m in trio])
@@ -209,14 +240,14 @@ def test_the_cache_is_kept_per_role_and_language(staff_client, settings):
     day = f"{timezone.localdate():%Y%m%d}"
     client = staff_client(Role.ADMIN)
     client.get(INDEX)
-    assert cache.get(f"dashboard:v1:owner:en:{day}") is not None
-    assert cache.get(f"dashboard:v1:owner:ru:{day}") is None
-    assert cache.get(f"dashboard:v1:pharmacist:en:{day}") is None
+    assert cache.get(f"dashboard:v2:owner:chain:en:{day}") is not None
+    assert cache.get(f"dashboard:v2:owner:chain:ru:{day}") is None
+    assert cache.get(f"dashboard:v2:pharmacist:chain:en:{day}") is None
 
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
     html = client.get(INDEX).content.decode()
     assert '<html lang="ru"' in html
-    assert cache.get(f"dashboard:v1:owner:ru:{day}") is not None
+    assert cache.get(f"dashboard:v2:owner:chain:ru:{day}") is not None
 
 
 @pytest.mark.django_db
@@ -367,3 +398,223 @@ def test_every_dashboard_renders_in_every_language(role, language, staff_client,
     html = response.content.decode()
     assert f'<html lang="{language}"' in html
     assert set(WIDGETS[role]) <= ids_on(html)
+
+
+# --- places -------------------------------------------------------------------------
+def money_on(text: str) -> Decimal:
+    digits = re.sub(r"[^\d,.-]", "", unescape(text).replace("\u00a0", ""))
+    return Decimal(digits.replace(",", "")) if digits else Decimal(0)
+
+
+@pytest.mark.django_db
+def test_a_member_of_one_place_sees_that_place_s_figures_only(staff_client):
+    branch, other = LocationFactory(name="Chilonzor"), LocationFactory(name="Yunusobod")
+    build_stock(1, location=branch)
+    build_stock(3, location=other)
+    client = staff_client(Role.PHARMACIST, locations=[branch])
+
+    html = client.get(INDEX).content.decode()
+
+    assert figure(html, "pharmacist-expiring-30")[1] == "1"  # the 20-day lot at Chilonzor, not Yunusobod's 3
+    assert figure(html, "pharmacist-quarantined")[1] == "1"
+    assert figure(html, "pharmacist-rx-out")[1] == "1"
+    assert "Chilonzor" in html.split('id="dashboard-places"', 1)[1].split("</div>", 1)[0]
+    assert "Yunusobod" not in html
+
+
+@pytest.mark.django_db
+def test_the_switcher_refuses_a_place_the_member_does_not_work_at_and_shows_theirs(staff_client):
+    branch, other = LocationFactory(name="Chilonzor"), LocationFactory(name="Yunusobod")
+    build_stock(1, location=branch)
+    build_stock(3, location=other)
+    client = staff_client(Role.INVENTORY, locations=[branch])
+    own = client.get(INDEX).content.decode()
+
+    response = client.get(INDEX, {"location": other.pk})
+    garbage = client.get(INDEX, {"location": "1 OR 1=1"})
+
+    assert response.status_code == 200 and garbage.status_code == 200
+    html = response.content.decode()
+    assert "Yunusobod" not in html
+    assert (
+        figure(html, "inventory-expiring-30")
+        == figure(own, "inventory-expiring-30")
+        == (
+            figure(html, "inventory-expiring-30")[0],
+            "1",
+        )
+    )
+    assert table_rows(html, "inventory-reorder") == table_rows(own, "inventory-reorder")
+
+
+@pytest.mark.django_db
+def test_a_member_of_several_places_sees_them_summed_and_may_pick_one(staff_client):
+    branch, warehouse = LocationFactory(name="Chilonzor"), LocationFactory(name="Sklad", kind=LocationKind.WAREHOUSE)
+    elsewhere = LocationFactory(name="Sergeli")
+    build_stock(1, location=branch)
+    build_stock(2, location=warehouse)
+    build_stock(4, location=elsewhere)
+    client = staff_client(Role.PHARMACIST, locations=[branch, warehouse])
+
+    summed = client.get(INDEX).content.decode()
+    one = client.get(INDEX, {"location": warehouse.pk}).content.decode()
+
+    assert figure(summed, "pharmacist-expiring-30")[1] == "3"
+    assert figure(one, "pharmacist-expiring-30")[1] == "2"
+    switcher = summed.split('id="dashboard-places"', 1)[1].split("</form>", 1)[0]
+    assert "All my places" in switcher and "Chilonzor" in switcher and "Sklad" in switcher
+    assert "Sergeli" not in summed
+    # Summed over places, each line of a list says where it is.
+    assert {row[2] for row in table_rows(summed, "pharmacist-lots-to-act")} == {"Chilonzor", "Sklad"}
+
+
+@pytest.mark.django_db
+def test_the_owner_s_table_of_places_sums_to_the_chain(staff_client):
+    branch, warehouse = LocationFactory(name="Chilonzor"), LocationFactory(name="Sklad", kind=LocationKind.WAREHOUSE)
+    build_stock(1)
+    build_stock(1, location=branch)
+    build_stock(2, location=warehouse)
+    # Packs on their way belong to the chain too: they are a line of their own.
+    medicine = MedicineFactory()
+    receive(medicine, 10, expires_in_days=50, price="2000", location=warehouse)
+    stock.transfer_send(transfer=stock.transfer_create(source=warehouse, destination=branch, lines=[(medicine, 4)]))
+    client = staff_client(Role.ADMIN)
+
+    html = client.get(INDEX).content.decode()
+
+    rows = table_rows(html, "owner-places")
+    *places, chain = rows
+    assert [row[0] for row in places] == ["Chilonzor", "Main pharmacy", "Sklad", "In transit"]
+    assert chain[0] == "Whole chain"
+    cost, expiring = figure(html, "owner-stock-cost")[1], figure(html, "owner-expiring-90")[1]
+    assert sum(money_on(row[1]) for row in places) == money_on(chain[1]) == money_on(cost)
+    assert sum(money_on(row[2]) for row in places) == money_on(chain[2]) == money_on(expiring)
+    assert money_on(places[3][1]) == Decimal(4 * 2000) and places[3][3] == "—"
+    # Each place's own out-of-stock count; the chain's is of medicines with nothing sellable anywhere.
+    assert [number_on(row[3]) for row in places[:3]] == [2, 2, 4]
+    assert number_on(chain[3]) == number_on(figure(html, "owner-out-of-stock")[1]) == 8
+
+
+@pytest.mark.django_db
+def test_the_owner_may_look_at_one_place(staff_client):
+    branch = LocationFactory(name="Chilonzor")
+    build_stock(1)
+    build_stock(2, location=branch)
+    client = staff_client(Role.ADMIN)
+
+    chain = client.get(INDEX).content.decode()
+    one = client.get(INDEX, {"location": branch.pk}).content.decode()
+
+    assert money_on(figure(one, "owner-expiring-30")[1]) == Decimal(2 * 3 * 3000)
+    assert money_on(figure(chain, "owner-expiring-30")[1]) == Decimal(3 * 3 * 3000)
+    assert figure(one, "owner-out-of-stock")[1] == "4"
+    # The table of places is the chain's whatever the owner looks at.
+    assert table_rows(one, "owner-places") == table_rows(chain, "owner-places")
+
+
+@pytest.mark.django_db
+def test_low_stock_at_a_branch_is_not_low_stock_at_the_warehouse_on_the_dashboard(staff_client):
+    branch, warehouse = LocationFactory(name="Chilonzor"), LocationFactory(name="Sklad", kind=LocationKind.WAREHOUSE)
+    medicine = MedicineFactory(name="Sumamed 500", reorder_level=10)
+    receive(medicine, 6, location=branch)
+    receive(medicine, 300, location=warehouse)
+    at_branch = staff_client(Role.INVENTORY, locations=[branch])
+    branch_html = at_branch.get(INDEX).content.decode()
+    at_branch.logout()
+    at_warehouse = staff_client(Role.INVENTORY, locations=[warehouse])
+    warehouse_html = at_warehouse.get(INDEX).content.decode()
+
+    assert figure(branch_html, "inventory-low-stock")[1] == "1"
+    assert [row[0] for row in table_rows(branch_html, "inventory-reorder")] == ["Sumamed 500"]
+    assert figure(warehouse_html, "inventory-low-stock")[1] == "0"
+    assert table_rows(warehouse_html, "inventory-reorder") == []
+
+
+@pytest.mark.django_db
+def test_the_reorder_list_counts_the_sales_of_each_place_and_its_own_reorder_level():
+    from backoffice.selectors_dashboard import reorder_suggestions
+
+    branch, other = LocationFactory(), LocationFactory()
+    medicine = MedicineFactory(reorder_level=10)
+    receive(medicine, 30, location=branch)
+    receive(medicine, 100, location=other)
+    stock.stock_dispense(medicine=medicine, quantity=25, location=branch)  # 5 left here
+    stock.stock_dispense(medicine=medicine, quantity=90, location=other)  # 10 left there
+    set_reorder_level_here(medicine, other, 12)
+
+    lines = {line.location.pk: line for line in reorder_suggestions(places=frozenset({branch.pk, other.pk}))}
+
+    assert (lines[branch.pk].dispensed_30_days, lines[branch.pk].suggested) == (25, 25 + 10 - 5)
+    assert (lines[other.pk].reorder_level, lines[other.pk].dispensed_30_days) == (12, 90)
+    assert lines[other.pk].suggested == 90 + 12 - 10
+    assert [line.location.pk for line in reorder_suggestions(places=frozenset({branch.pk}))] == [branch.pk]
+
+
+def _three_places_of_stock(n: int) -> list:
+    places = [main_location(), LocationFactory(), LocationFactory(kind=LocationKind.WAREHOUSE)]
+    for place in places:
+        build_stock(n, location=place)
+    return places
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(WIDGETS))
+def test_each_dashboard_runs_as_many_queries_on_three_places_as_on_one(
+    role, make_staff, login_staff, client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(requested) -> int:
+        cache.clear()
+        user._location_ids = None
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(INDEX, requested).status_code == 200
+        return len(captured.captured_queries)
+
+    build_stock(2)
+    user = make_staff(role)
+    login_staff(user)
+    # The default (the owner's whole chain, a member's places) and one place picked.
+    one_place = {"default": count({}), "picked": count({"location": main_location().pk})}
+
+    places = _three_places_of_stock(3)
+    user.locations.set(places)
+    AlertFactory.create_batch(2, location=places[1])
+    for view, requested in (("default", {}), ("picked", {"location": places[2].pk})):
+        cache.clear()
+        user._location_ids = None
+        with django_assert_max_num_queries(one_place[view]):
+            response = client.get(INDEX, requested)
+        assert response.status_code == 200
+        assert set(WIDGETS[role]) <= ids_on(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_the_cache_is_kept_per_place(staff_client):
+    day = f"{timezone.localdate():%Y%m%d}"
+    branch = LocationFactory()
+    client = staff_client(Role.PHARMACIST, locations=[main_location(), branch])
+
+    client.get(INDEX)
+    client.get(INDEX, {"location": branch.pk})
+
+    both = "-".join(str(pk) for pk in sorted([main_location().pk, branch.pk]))
+    assert cache.get(f"dashboard:v2:pharmacist:{both}:en:{day}") is not None
+    assert cache.get(f"dashboard:v2:pharmacist:{branch.pk}:en:{day}") is not None
+
+
+@pytest.mark.django_db
+def test_over_several_places_a_medicine_out_at_two_of_them_counts_at_each(staff_client):
+    branch, warehouse = LocationFactory(name="Chilonzor"), LocationFactory(name="Sklad", kind=LocationKind.WAREHOUSE)
+    medicine = MedicineFactory(name="Augmentin 875", is_prescription=True)
+    for place in (branch, warehouse):
+        receive(medicine, 2, location=place)
+        stock.stock_dispense(medicine=medicine, quantity=2, location=place)
+    client = staff_client(Role.PHARMACIST, locations=[branch, warehouse])
+
+    html = client.get(INDEX).content.decode()
+
+    # Each place has to restock its own shelf: two lines, one per place.
+    assert figure(html, "pharmacist-rx-out")[1] == "2"
+    assert sorted(row[1] for row in table_rows(html, "pharmacist-rx-out-list")) == ["Chilonzor", "Sklad"]

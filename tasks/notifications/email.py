@@ -1,4 +1,9 @@
-"""Alerts by e-mail through Django's configured e-mail backend, one message per person."""
+"""Alerts by e-mail through Django's configured e-mail backend, one message per person.
+
+Each staff member with an e-mail address receives the kinds of alert their
+role acts on (``tasks.models.AUDIENCES``) at the places they work at
+(``User.locations``); the administrator works at every place.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,35 @@ import smtplib
 from django.core.mail import EmailMessage
 
 from accounts.models import User
+from accounts.roles import Role
 
-from .base import Channel, DeliveryError
+from ..models import AUDIENCES
+from .base import Audience, Channel, DeliveryError
 
 
 class EmailChannel(Channel):
     name = "email"
 
-    def targets(self, role: str) -> list[str]:
-        emails = (
-            User.objects.filter(role=role, is_active=True)
+    def audiences(self) -> list[Audience]:
+        # One statement: a row per person and place (the administrator's row has no place).
+        rows = (
+            User.objects.filter(is_active=True, role__in=list(AUDIENCES))
             .exclude(email="")
-            .order_by("email")
-            .values_list("email", flat=True)
-            .distinct()
+            .order_by("email", "role")
+            .values_list("email", "role", "locations__id")
         )
-        return list(emails)
+        places: dict[tuple[str, str], set[int]] = {}
+        for email, role, location_id in rows:
+            ids = places.setdefault((email, role), set())
+            if location_id is not None:
+                ids.add(location_id)
+        audiences = []
+        for (email, role), location_ids in places.items():
+            if role == Role.ADMIN:
+                audiences.append(Audience(email, AUDIENCES[role], None))
+            elif location_ids:
+                audiences.append(Audience(email, AUDIENCES[role], frozenset(location_ids)))
+        return audiences
 
     def send(self, *, target: str, subject: str, text: str) -> None:
         try:

@@ -16,7 +16,13 @@ MAX_LINES = 30
 _MARK = {Severity.CRITICAL: "‼", Severity.WARNING: "!", Severity.INFO: "·"}
 
 
+def _place(alert: Alert) -> str:
+    """ " — Chilonzor": the place the alert is about, after its line (the recipient may work at several)."""
+    return f" — {alert.location.name}" if alert.location_id else ""
+
+
 def alert_line(alert: Alert) -> str:
+    """One line of a message; ``alert`` comes from ``tasks.selectors.with_place_figures``."""
     mark = _MARK.get(alert.severity, "·")
     if alert.lot_id:
         lot = alert.lot
@@ -28,19 +34,22 @@ def alert_line(alert: Alert) -> str:
                 "days": left,
                 "date": lot.expiry_date.isoformat(),
             }
-        return _("%(mark)s %(medicine)s, lot %(lot)s: %(state)s, %(qty)d on hand") % {
+        on_hand = getattr(alert, "on_hand", None)
+        line = _("%(mark)s %(medicine)s, lot %(lot)s: %(state)s, %(qty)d on hand") % {
             "mark": mark,
             "medicine": lot.medicine.name,
             "lot": lot.lot_number,
             "state": state,
-            "qty": lot.quantity,
+            "qty": lot.quantity if on_hand is None else on_hand,
         }
+        return line + _place(alert)
     medicine = alert.medicine
     if alert.kind == AlertKind.OUT_OF_STOCK:
         state = _("out of stock")
     else:
-        state = _("low stock, reorder level %(level)d") % {"level": medicine.reorder_level}
-    return f"{mark} {medicine.name}: {state}"
+        level = getattr(alert, "reorder_level_here", None)
+        state = _("low stock, reorder level %(level)d") % {"level": medicine.reorder_level if level is None else level}
+    return f"{mark} {medicine.name}: {state}{_place(alert)}"
 
 
 def _lines(alerts: list[Alert], total: int) -> list[str]:
@@ -51,7 +60,16 @@ def _lines(alerts: list[Alert], total: int) -> list[str]:
 
 
 def render_alerts(alerts: list[Alert]) -> tuple[str, str]:
-    alerts = sorted(alerts, key=lambda a: (a.kind, a.window, a.lot.expiry_date if a.lot_id else date.max, a.pk))
+    alerts = sorted(
+        alerts,
+        key=lambda a: (
+            a.location.name if a.location_id else "",
+            a.kind,
+            a.window,
+            a.lot.expiry_date if a.lot_id else date.max,
+            a.pk,
+        ),
+    )
     subject = ngettext("Dorixona: %(n)d new critical alert", "Dorixona: %(n)d new critical alerts", len(alerts)) % {
         "n": len(alerts)
     }

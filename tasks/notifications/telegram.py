@@ -1,33 +1,71 @@
 """Alerts by Telegram: the Bot API's ``sendMessage``.
 
-Token and chat ids per staff role come from settings (TELEGRAM_BOT_TOKEN,
-TELEGRAM_CHAT_IDS); TELEGRAM_API_BASE is the API's address (tests point it
-at a local server). The API answers ``{"ok": true, "result": {...}}``; on
-flood control it answers 429 with ``parameters.retry_after`` seconds.
+The token comes from TELEGRAM_BOT_TOKEN; TELEGRAM_API_BASE is the API's
+address (tests point it at a local server). TELEGRAM_CHAT_IDS names the chats
+per staff role, for every place or per place::
+
+    {"pharmacist": ["-1001"],                                  # every place's expiry alerts
+     "inventory": {"chilonzor": ["-1002"], "sklad": ["-1003"]},  # each place's stock alerts to its chat
+     "admin": ["-1009"]}                                       # every alert of every place
+
+(place codes are ``Location.code``). The API answers ``{"ok": true, "result":
+{...}}``; on flood control it answers 429 with ``parameters.retry_after`` seconds.
 """
 
 from __future__ import annotations
 
+import logging
+
 import requests
 from django.conf import settings
 
-from .base import Channel, DeliveryError
+from catalog.models import Location
+
+from ..models import AUDIENCES
+from .base import Audience, Channel, DeliveryError
+
+logger = logging.getLogger(__name__)
 
 # sendMessage takes at most 4096 characters of text.
 MAX_TEXT = 4096
 TIMEOUT_SECONDS = 10
 
 
+def _chat_list(value) -> list[str]:
+    if isinstance(value, str | int):
+        value = [value]
+    return [str(chat_id) for chat_id in value or []]
+
+
 class TelegramChannel(Channel):
     name = "telegram"
 
-    def targets(self, role: str) -> list[str]:
+    def audiences(self) -> list[Audience]:
         if not settings.TELEGRAM_BOT_TOKEN:
             return []
-        chat_ids = settings.TELEGRAM_CHAT_IDS.get(str(role), [])
-        if isinstance(chat_ids, str | int):
-            chat_ids = [chat_ids]
-        return [str(chat_id) for chat_id in chat_ids]
+        configured = settings.TELEGRAM_CHAT_IDS or {}
+        codes = {code for value in configured.values() if isinstance(value, dict) for code in value}
+        place_ids = dict(Location.objects.filter(code__in=codes).values_list("code", "pk")) if codes else {}
+        # (chat, role) -> the places it receives (None: every place).
+        chats: dict[tuple[str, str], set[int] | None] = {}
+        for role in AUDIENCES:
+            value = configured.get(str(role))
+            if isinstance(value, dict):
+                for code, chat_ids in value.items():
+                    if code not in place_ids:
+                        logger.warning("TELEGRAM_CHAT_IDS names an unknown place %r for %s: skipped", code, role)
+                        continue
+                    for chat_id in _chat_list(chat_ids):
+                        places = chats.setdefault((chat_id, role), set())
+                        if places is not None:
+                            places.add(place_ids[code])
+            else:
+                for chat_id in _chat_list(value):
+                    chats[(chat_id, role)] = None
+        return [
+            Audience(chat_id, AUDIENCES[role], None if places is None else frozenset(places))
+            for (chat_id, role), places in chats.items()
+        ]
 
     def send(self, *, target: str, subject: str, text: str) -> None:
         body = f"{subject}\n\n{text}"

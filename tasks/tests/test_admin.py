@@ -3,9 +3,10 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.roles import Role
+from catalog.tests.factories import LocationFactory, MedicineFactory, receive
 from tasks.models import Alert, AlertKind
 from tasks.navigation import open_alerts_badge
-from tasks.tests.factories import AlertFactory, LotFactory, in_days
+from tasks.tests.factories import LATER, AlertFactory, later
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ CHANGELIST = "/admin/tasks/alert/"
 def make_alerts(n: int) -> list[Alert]:
     alerts = [AlertFactory() for _ in range(n)]
     for days in (-1, 10, 70, 150):
-        lot = LotFactory(expiry_date=in_days(days))
+        lot = receive(MedicineFactory(), 5, expires_in_days=max(days, 1))
         kind = AlertKind.EXPIRED if days < 0 else AlertKind.EXPIRY
         window = 0 if days < 0 else 30 if days <= 30 else 90 if days <= 90 else 180
         severity = "critical" if window <= 30 else "warning" if window == 90 else "info"
@@ -77,7 +78,7 @@ RUN_SCANS = CHANGELIST + "run_scans/"
 
 def test_opening_the_run_scans_link_asks_for_confirmation_and_runs_nothing(staff_client):
     client = staff_client(Role.PHARMACIST)
-    LotFactory(expiry_date=in_days(3))
+    receive(MedicineFactory(), 5, expires_in_days=3)
 
     response = client.get(RUN_SCANS)
 
@@ -89,7 +90,7 @@ def test_opening_the_run_scans_link_asks_for_confirmation_and_runs_nothing(staff
 
 def test_confirming_runs_the_scans(staff_client):
     client = staff_client(Role.PHARMACIST)
-    LotFactory(expiry_date=in_days(3))
+    receive(MedicineFactory(), 5, expires_in_days=3)
 
     response = client.post(RUN_SCANS, follow=True)
 
@@ -102,7 +103,7 @@ def test_a_cross_site_post_without_the_csrf_token_runs_nothing(staff_client):
     logged_in = staff_client(Role.PHARMACIST)
     cross_site = Client(enforce_csrf_checks=True)
     cross_site.cookies = logged_in.cookies  # the victim's session, but no token from our page
-    LotFactory(expiry_date=in_days(3))
+    receive(MedicineFactory(), 5, expires_in_days=3)
 
     response = cross_site.post(RUN_SCANS)
 
@@ -112,7 +113,7 @@ def test_a_cross_site_post_without_the_csrf_token_runs_nothing(staff_client):
 
 def test_staff_without_the_scan_permission_can_neither_open_nor_confirm_it(staff_client):
     client = staff_client(Role.OPERATOR)
-    LotFactory(expiry_date=in_days(3))
+    receive(MedicineFactory(), 5, expires_in_days=3)
 
     opened, confirmed = client.get(RUN_SCANS), client.post(RUN_SCANS)
 
@@ -154,13 +155,44 @@ def test_schedules_exist_after_migrate_in_tashkent_time_and_admin_edits_are_kept
 
 
 def test_run_alerts_runs_every_scan_and_prints_what_it_found(capsys):
-    LotFactory(expiry_date=in_days(-1))
-    LotFactory(expiry_date=in_days(20))
+    receive(MedicineFactory(reorder_level=0), 5, expires_in_days=LATER - 1)
+    receive(MedicineFactory(reorder_level=0), 5, expires_in_days=LATER + 20)
 
-    call_command("run_alerts")
+    with later():
+        call_command("run_alerts")
 
     out = capsys.readouterr().out
     assert "Sweep: 1 lot(s) moved to expired." in out
     assert "Expiry scan: 2 new, 0 resolved" in out
     assert "Stock scan:" in out
     assert Alert.objects.open().count() == 3  # and the medicine whose only lot expired is out of stock
+
+
+def test_the_list_shows_each_alert_s_place_and_filters_by_place(staff_client):
+    client = staff_client(Role.ADMIN)
+    branch = LocationFactory(name="Yakkasaroy")
+    here = AlertFactory(location=branch)
+    AlertFactory()
+
+    page = client.get(CHANGELIST)
+    filtered = client.get(CHANGELIST, {"location__id__exact": branch.pk})
+
+    assert "Yakkasaroy" in page.content.decode()
+    assert list(filtered.context["cl"].queryset) == [here]
+
+
+def test_a_member_sees_and_acknowledges_only_the_alerts_of_their_places(staff_client):
+    branch, other = LocationFactory(name="Olmazor"), LocationFactory(name="Bektemir")
+    client = staff_client(Role.PHARMACIST, locations=[branch])
+    mine, theirs = AlertFactory(location=branch), AlertFactory(location=other)
+
+    page = client.get(CHANGELIST)
+    badge = open_alerts_badge(page.wsgi_request)
+    foreign = client.get(f"{CHANGELIST}{theirs.pk}/change/")
+    client.post(CHANGELIST, {"action": "acknowledge", "_selected_action": [mine.pk, theirs.pk]})
+
+    assert list(page.context["cl"].queryset) == [mine]
+    assert "Bektemir" not in page.content.decode()  # nor in the place filter
+    assert foreign.status_code == 302  # "does not exist": back to the list
+    assert set(Alert.objects.filter(acknowledged_at__isnull=False).values_list("pk", flat=True)) == {mine.pk}
+    assert badge == "1"

@@ -7,16 +7,24 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Role
-from catalog.tests.factories import MedicineFactory
+from catalog import stock
+from catalog.tests.factories import LocationFactory, MedicineFactory, receive
 from tasks import services
 from tasks.models import AlertDelivery, DeliveryStatus, DigestDelivery
 from tasks.tests.conftest import INVENTORY_CHAT, PHARMACIST_CHAT
-from tasks.tests.factories import LotFactory, in_days
+from tasks.tests.factories import LATER, later
 from tasks.tests.telegram_server import chat_not_found, flood_control, server_error
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime.datetime(2026, 5, 4, 8, 0, tzinfo=datetime.UTC)
+
+
+def sold_out(medicine):
+    """``medicine`` out of stock at the main place, which carried it."""
+    receive(medicine, 1)
+    stock.stock_dispense(medicine=medicine, quantity=1)
+    return medicine
 
 
 @pytest.fixture
@@ -30,7 +38,7 @@ def staff(make_staff):
 
 
 def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_once(staff, bot_api):
-    lot = LotFactory(expiry_date=in_days(12), lot_number="AB-77")
+    lot = receive(MedicineFactory(), 40, expires_in_days=12, lot_number="AB-77")
     services.alerts_scan_expiry()
 
     first = services.alerts_notify()
@@ -39,6 +47,7 @@ def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_o
     assert (first.sent, second.sent) == (2, 0)
     assert [m.to for m in mail.outbox] == [["pharmacist@dorixona.uz"]]
     assert "AB-77" in mail.outbox[0].body and lot.medicine.name in mail.outbox[0].body
+    assert "40 on hand — Main pharmacy" in mail.outbox[0].body
     sent = bot_api.sent()
     assert [m["chat_id"] for m in sent] == [PHARMACIST_CHAT]
     assert "AB-77" in sent[0]["text"]
@@ -46,8 +55,8 @@ def test_a_new_critical_expiry_alert_reaches_pharmacists_by_email_and_telegram_o
 
 
 def test_out_of_stock_goes_to_inventory_staff_and_warnings_wait_for_the_digest(staff, bot_api):
-    MedicineFactory(name="Ibuprofen 200")
-    LotFactory(expiry_date=in_days(60))  # a 90-day warning: digest only
+    sold_out(MedicineFactory(name="Ibuprofen 200"))
+    receive(MedicineFactory(), 5, expires_in_days=60)  # a 90-day warning: digest only
     services.alerts_scan_expiry()
     services.alerts_scan_low_stock()
 
@@ -64,7 +73,7 @@ def test_flood_control_is_honoured_before_the_message_is_sent_again(staff, bot_a
     telegram = [TelegramChannel()]
     bot_api.replies = [flood_control(120)]
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         result = services.alerts_notify(channels=telegram)
         delivery = AlertDelivery.objects.get()
@@ -90,7 +99,7 @@ def test_server_errors_are_retried_with_growing_back_off(staff, bot_api):
 
     bot_api.replies = [server_error(), server_error()]
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         assert services.alerts_notify(channels=[TelegramChannel()]).retry_in == 60
     with time_machine.travel(T0 + datetime.timedelta(seconds=61), tick=False):
@@ -109,7 +118,7 @@ def test_an_unknown_chat_is_given_up_at_once(staff, bot_api):
 
     bot_api.replies = [chat_not_found()]
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         services.alerts_notify(channels=[TelegramChannel()])
     with time_machine.travel(T0 + datetime.timedelta(days=1), tick=False):
@@ -122,7 +131,7 @@ def test_an_unknown_chat_is_given_up_at_once(staff, bot_api):
 
 
 def test_a_claimed_alert_cannot_be_claimed_again_on_the_same_channel(staff):
-    LotFactory(expiry_date=in_days(5))
+    receive(MedicineFactory(), 5, expires_in_days=5)
     services.alerts_scan_expiry()
     now = timezone.now()
 
@@ -136,7 +145,7 @@ def test_a_claimed_alert_cannot_be_claimed_again_on_the_same_channel(staff):
 
 def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(staff):
     with time_machine.travel(T0, tick=False):
-        LotFactory(expiry_date=in_days(5))
+        receive(MedicineFactory(), 5, expires_in_days=5)
         services.alerts_scan_expiry()
         services._claim_alert_deliveries(channel="email", target="pharmacist@dorixona.uz", kinds=["expiry"], now=T0)
     with time_machine.travel(T0 + datetime.timedelta(minutes=5), tick=False):
@@ -151,8 +160,8 @@ def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(staff):
 
 def test_the_digest_goes_once_a_day_to_each_audience(staff, bot_api):
     with time_machine.travel(T0, tick=False):
-        MedicineFactory(name="Aspirin Cardio")
-        LotFactory(expiry_date=in_days(150), lot_number="D-1")
+        sold_out(MedicineFactory(name="Aspirin Cardio"))
+        receive(MedicineFactory(), 5, expires_in_days=150, lot_number="D-1")
         services.alerts_scan_expiry()
         services.alerts_scan_low_stock()
 
@@ -176,9 +185,68 @@ def test_the_digest_goes_once_a_day_to_each_audience(staff, bot_api):
 def test_the_send_task_reports_what_went_out(staff):
     from tasks.tasks import send_alert_notifications
 
-    LotFactory(expiry_date=in_days(-2))
-    services.alerts_scan_expiry()
+    receive(MedicineFactory(), 5, expires_in_days=LATER - 2)
+    with later():
+        services.alerts_scan_expiry()
 
-    outcome = send_alert_notifications.apply().get()
+        outcome = send_alert_notifications.apply().get()
 
     assert outcome == {"sent": 1, "failed": 0}
+
+
+def test_an_alert_reaches_the_staff_of_its_place_and_not_another_s(make_staff, bot_api, settings):
+    chilonzor, yunusobod = LocationFactory(code="chilonzor"), LocationFactory(code="yunusobod")
+    make_staff(Role.PHARMACIST, email="chilonzor@dorixona.uz", locations=[chilonzor])
+    make_staff(Role.PHARMACIST, email="yunusobod@dorixona.uz", locations=[yunusobod])
+    make_staff(Role.PHARMACIST, email="both@dorixona.uz", locations=[chilonzor, yunusobod])
+    make_staff(Role.INVENTORY, email="stock-chilonzor@dorixona.uz", locations=[chilonzor])
+    make_staff(Role.ADMIN, email="owner@dorixona.uz", locations=[])
+    settings.TELEGRAM_CHAT_IDS = {"pharmacist": {"chilonzor": ["-2001"], "yunusobod": ["-2002"]}}
+    receive(MedicineFactory(), 7, expires_in_days=12, lot_number="CH-1", location=chilonzor)
+
+    services.alerts_scan_expiry()
+    services.alerts_notify()
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["both@dorixona.uz", "chilonzor@dorixona.uz", "owner@dorixona.uz"]
+    assert all("CH-1" in m.body and f"— {chilonzor.name}" in m.body for m in mail.outbox)
+    assert [m["chat_id"] for m in bot_api.sent()] == ["-2001"]
+
+
+def test_the_digest_of_a_member_counts_the_alerts_of_their_places_only(make_staff):
+    branch, other = LocationFactory(), LocationFactory()
+    make_staff(Role.PHARMACIST, email="branch@dorixona.uz", locations=[branch])
+    receive(MedicineFactory(), 5, expires_in_days=150, lot_number="HERE", location=branch)
+    receive(MedicineFactory(), 5, expires_in_days=150, lot_number="THERE", location=other)
+    receive(MedicineFactory(), 5, expires_in_days=120, lot_number="THERE-2", location=other)
+    services.alerts_scan_expiry()
+
+    services.alerts_digest_send()
+
+    (message,) = mail.outbox
+    assert "Expiring within 180 days: 1" in message.body
+    assert "HERE" in message.body and "THERE" not in message.body
+
+
+def test_a_low_stock_message_gives_the_place_s_own_reorder_level(make_staff):
+    from tasks.notifications.messages import alert_line
+    from tasks.selectors import alerts_open
+    from tasks.tests.factories import set_reorder_level_here
+
+    branch = LocationFactory(name="Sergeli")
+    medicine = MedicineFactory(name="Loratadin 10 mg", reorder_level=10)
+    receive(medicine, 12, location=branch)
+    set_reorder_level_here(medicine, branch, 25)
+    services.alerts_scan_low_stock()
+
+    (alert,) = alerts_open()
+
+    assert alert_line(alert) == "! Loratadin 10 mg: low stock, reorder level 25 — Sergeli"
+
+
+def test_staff_working_nowhere_receive_nothing(make_staff):
+    make_staff(Role.PHARMACIST, email="nowhere@dorixona.uz", locations=[])
+    receive(MedicineFactory(), 5, expires_in_days=5)
+    services.alerts_scan_expiry()
+
+    assert services.alerts_notify().sent == 0
+    assert mail.outbox == []

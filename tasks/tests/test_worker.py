@@ -8,6 +8,7 @@ another process, its progress cannot be time-travelled.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import signal
@@ -22,13 +23,14 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from backoffice import celery_app
+from catalog import stock as stock_core
 from catalog.models import Lot
-from catalog.tests.factories import MedicineFactory
+from catalog.tests.factories import MedicineFactory, receive
 from conftest import requires_postgres, requires_redis
 from tasks.models import Alert, AlertKind
-from tasks.tests.factories import LotFactory, in_days
 
 pytestmark = [
     requires_postgres,
@@ -38,6 +40,12 @@ pytestmark = [
 ]
 
 BASE_DIR = Path(settings.BASE_DIR)
+
+
+def in_days(n: int) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=n)
+
+
 VISIBILITY_TIMEOUT = 2
 DEADLINE = 60
 
@@ -135,10 +143,22 @@ def open_alerts() -> list[tuple]:
 
 @pytest.fixture
 def stock():
-    """Lots in every expiry window, one medicine out of stock: the alerts a scan must produce."""
+    """Lots in every expiry window, one medicine out of stock: the alerts a scan must produce.
+
+    The worker is another process: time cannot travel for it, so the lot past
+    its date is received while it was still good and its date then corrected
+    (through the stock core, with a reason) to two days ago.
+    """
     medicine = MedicineFactory(reorder_level=0)
-    lots = {d: LotFactory(medicine=medicine, expiry_date=in_days(d)) for d in (-2, 10, 45, 120, 365)}
+    lots = {d: receive(medicine, 50, expires_in_days=max(d, 1)) for d in (-2, 10, 45, 120, 365)}
+    stock_core.lot_update_details(
+        lot=lots[-2],
+        changes={"expiry_date": in_days(-2), "received_date": in_days(-30)},
+        reason="Misprint on the supplier's invoice",
+    )
     empty = MedicineFactory()
+    receive(empty, 1)
+    stock_core.stock_dispense(medicine=empty, quantity=1)
     expected = sorted(
         [
             (AlertKind.EXPIRED, 0, lots[-2].pk, medicine.pk),
@@ -238,7 +258,7 @@ def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(brok
     from tasks.tasks import scan_low_stock
 
     medicine = MedicineFactory(reorder_level=20)
-    LotFactory(medicine=medicine, quantity=30, expiry_date=in_days(300))
+    receive(medicine, 30, expires_in_days=300)
     client = staff_client()
 
     with caplog.at_level(logging.ERROR, logger="tasks.queue"):

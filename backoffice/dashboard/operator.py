@@ -1,0 +1,168 @@
+"""The operator's dashboard: what is out of stock and what to offer instead, open alerts, the search box."""
+
+from __future__ import annotations
+
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+from backoffice import selectors_dashboard as selectors
+from catalog.formatting import format_date, format_uzs
+from tasks.admin import SEVERITY_COLOURS
+
+from . import (
+    OPERATOR_SEARCH_LIMIT,
+    OPERATOR_SEARCH_PARAM,
+    Figure,
+    PlaceSelection,
+    Widget,
+    admin_url,
+    badge,
+    builder,
+    link,
+    medicine_url,
+    medicines_url,
+    number,
+    open_alerts_url,
+)
+
+
+@builder("operator")
+def operator_widgets(selection: PlaceSelection) -> dict:
+    from tasks.selectors import alerts_open, open_alerts_count
+
+    places = selection.places
+    alerts = open_alerts_count(location_ids=places)
+    missing = selectors.out_of_stock_with_alternatives(places=places, limit=10, per_medicine=3)
+    rows = []
+    for line in missing:
+        offered = (
+            format_html_join(
+                ", ",
+                "{} ({}, {})",
+                (
+                    (
+                        link(medicine_url(a.pk), a.name),
+                        format_uzs(a.price),
+                        _("%(n)s in stock") % {"n": number(a.units_here)},
+                    )
+                    for a in line.alternatives
+                ),
+            )
+            if line.alternatives
+            else _("No alternative in stock")
+        )
+        place = [line.location.name] if selection.several and line.location else []
+        rows.append([link(medicine_url(line.medicine.pk), line.medicine.name), *place, offered])
+    alert_rows = [
+        [
+            link(admin_url("tasks_alert_change", alert.pk), str(alert)),
+            *([alert.location.name if alert.location_id else "—"] if selection.several else []),
+            badge(alert.get_severity_display(), SEVERITY_COLOURS.get(alert.severity, "info")),
+            format_date(alert.first_seen),
+        ]
+        for alert in alerts_open(location_ids=places)[:5]
+    ]
+    summary_out = selectors.medicine_summary(places=places, low_stock=False).out_of_stock
+    return {
+        "figures": [
+            Figure(
+                "operator-out-of-stock",
+                _("Out of stock"),
+                number(summary_out),
+                medicines_url(stock="out"),
+                _("Active medicines"),
+                "danger" if summary_out else "",
+            ),
+            Figure(
+                "operator-open-alerts",
+                _("Open alerts"),
+                number(alerts),
+                open_alerts_url(),
+                _("Not acknowledged yet"),
+                "warning" if alerts else "",
+            ),
+        ],
+        "tables": [
+            Widget(
+                "operator-out-of-stock-list",
+                _("Out of stock: what to offer instead"),
+                medicines_url(stock="out"),
+                table={
+                    "headers": [
+                        _("medicine"),
+                        *([_("place")] if selection.several and places is not None else []),
+                        _("in-stock alternatives"),
+                    ],
+                    "rows": rows,
+                },
+                link_text=_("All medicines out of stock"),
+            ),
+            Widget(
+                "operator-alerts",
+                _("Open alerts"),
+                open_alerts_url(),
+                table={
+                    "headers": [
+                        _("alert"),
+                        *([_("place")] if selection.several else []),
+                        _("severity"),
+                        _("since"),
+                    ],
+                    "rows": alert_rows,
+                },
+                link_text=_("All open alerts"),
+            ),
+        ],
+    }
+
+
+def operator_search(query: str) -> dict:
+    """The operator's search box: matches by name, substance or barcode, with stock and alternatives at once.
+
+    Up to five matches; the alternatives of the first one (the one the caller
+    most likely means). A handful of indexed queries, per request.
+    """
+    from catalog.selectors import medicine_alternatives, medicine_search
+
+    query = (query or "").strip()[:100]
+    context = {"search_query": query, "search_param": OPERATOR_SEARCH_PARAM}
+    if not query:
+        return context
+    # Inactive medicines are found too (the caller may ask about one), marked as such.
+    matches = list(medicine_search(query=query)[:OPERATOR_SEARCH_LIMIT])
+    context["search_results"] = {
+        "headers": [_("medicine"), _("price"), _("sellable stock"), _("nearest expiry"), _("manufacturer")],
+        "rows": [
+            [
+                link(medicine_url(m.pk), m.name)
+                if m.is_active
+                else format_html("{} {}", link(medicine_url(m.pk), m.name), badge(_("Inactive"))),
+                format_uzs(m.price),
+                badge(_("Out of stock"), "danger")
+                if m.is_out_of_stock
+                else badge(number(m.sellable_quantity), "warning" if m.is_low_stock else "success"),
+                format_date(m.nearest_expiry) or "—",
+                m.manufacturer.name,
+            ]
+            for m in matches
+        ],
+    }
+    if matches:
+        first = matches[0]
+        alternatives = medicine_alternatives(medicine=first, limit=5)
+        context["search_first"] = first.name
+        context["search_alternatives"] = {
+            "headers": [_("alternative"), _("kind"), _("price"), _("sellable stock")],
+            "rows": [
+                [
+                    link(medicine_url(a.pk), a.name),
+                    badge(_("Same generic"), "success")
+                    if a.alternative_kind == "exact"
+                    else badge(_("Same substances"), "info"),
+                    format_uzs(a.price),
+                    number(a.sellable_quantity),
+                ]
+                for a in alternatives
+            ],
+        }
+    return context

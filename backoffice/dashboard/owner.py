@@ -1,0 +1,228 @@
+"""The owner's (administrator's) dashboard: the chain's money and stock, the places side by side, the history."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from backoffice import selectors_dashboard as selectors
+from catalog.formatting import format_date, format_day_month, format_month, format_uzs
+from catalog.models import MovementKind
+
+from . import (
+    Figure,
+    PlaceSelection,
+    Widget,
+    admin_url,
+    available_lots_url,
+    badge,
+    builder,
+    chart,
+    link,
+    medicines_url,
+    number,
+    open_alerts_url,
+)
+
+
+@builder("owner")
+def owner_widgets(selection: PlaceSelection) -> dict:
+    from tasks.selectors import open_alerts_count
+
+    today = timezone.localdate()
+    places = selection.places
+    # One pass over every place's stock: the selection's figures and the table of places.
+    profile = selectors.stock_value_profile(places=places, today=today, every_place=True)
+    summary = selectors.medicine_summary(places=places)
+    value_at_retail, categories = selectors.retail_value_by_category(places=places)
+    alerts = open_alerts_count(location_ids=places)
+    imports_today = selectors.imports_today_count()
+    figures = [
+        Figure(
+            "owner-stock-cost",
+            _("Stock value at cost"),
+            format_uzs(profile.value_at_cost),
+            available_lots_url(),
+            _("Available lots with stock, at purchase price"),
+        ),
+        Figure(
+            "owner-stock-retail",
+            _("Stock value at retail"),
+            format_uzs(value_at_retail),
+            medicines_url(),
+            _("Sellable stock at today's prices"),
+        ),
+        Figure(
+            "owner-expiring-30",
+            _("Expiring within 30 days"),
+            format_uzs(profile.value_expiring[30]),
+            available_lots_url(expiry=30),
+            _("At purchase price"),
+            "danger" if profile.value_expiring[30] else "",
+        ),
+        Figure(
+            "owner-expiring-90",
+            _("Expiring within 90 days"),
+            format_uzs(profile.value_expiring[90]),
+            available_lots_url(expiry=90),
+            _("At purchase price"),
+            "warning" if profile.value_expiring[90] else "",
+        ),
+        Figure(
+            "owner-out-of-stock",
+            _("Out of stock"),
+            number(summary.out_of_stock),
+            medicines_url(stock="out"),
+            _("Active medicines"),
+            "danger" if summary.out_of_stock else "",
+        ),
+        Figure(
+            "owner-low-stock",
+            _("Low stock"),
+            number(summary.low_stock),
+            medicines_url(stock="low"),
+            _("At or below the reorder level"),
+            "warning" if summary.low_stock else "",
+        ),
+        Figure(
+            "owner-open-alerts",
+            _("Open alerts"),
+            number(alerts),
+            open_alerts_url(),
+            _("Not acknowledged yet"),
+            "warning" if alerts else "",
+        ),
+        Figure(
+            "owner-imports-today",
+            _("Imports today"),
+            number(imports_today),
+            admin_url(
+                "catalog_importjob_changelist",
+                created_at__year=today.year,
+                created_at__month=today.month,
+                created_at__day=today.day,
+            ),
+            _("Uploaded files"),
+        ),
+    ]
+    by_category = chart(
+        [c.name for c in categories],
+        [
+            {
+                "label": _("Retail value, so'm"),
+                "data": [float(c.value) for c in categories],
+                "backgroundColor": "var(--color-primary-600)",
+                "maxBarThickness": 28,
+            }
+        ],
+    )
+    by_month = chart(
+        [format_month(month) for month, _value in profile.value_by_month],
+        [
+            {
+                "label": _("Purchase value expiring, so'm"),
+                "data": [float(v) for _m, v in profile.value_by_month],
+                "backgroundColor": "var(--color-primary-400)",
+                "maxBarThickness": 28,
+            }
+        ],
+    )
+    dispensed_days = selectors.units_dispensed_by_day(places=places, days=30)
+    dispensed = chart(
+        [format_day_month(day) for day, _units in dispensed_days],
+        [
+            {
+                "label": _("Units dispensed"),
+                "data": [units for _d, units in dispensed_days],
+                "borderColor": "var(--color-primary-600)",
+                "backgroundColor": "var(--color-primary-600)",
+            }
+        ],
+    )
+    changes = selectors.latest_changes(limit=10)
+    return {
+        "figures": figures,
+        "charts": [
+            Widget(
+                "owner-chart-category",
+                _("Stock value by category"),
+                medicines_url(stock="in"),
+                chart=by_category,
+                link_text=_("Medicines in stock"),
+            ),
+            Widget(
+                "owner-chart-expiry",
+                _("Value at risk of expiry, next 12 months"),
+                available_lots_url(expiry=180),
+                chart=by_month,
+                link_text=_("Lots expiring within 180 days"),
+            ),
+        ],
+        "line_charts": [
+            Widget(
+                "owner-chart-dispensed",
+                _("Units dispensed per day, last 30 days"),
+                admin_url("catalog_stockmovement_changelist", kind__exact=MovementKind.DISPENSE),
+                chart=dispensed,
+                link_text=_("Dispensing in the stock ledger"),
+            ),
+        ],
+        "tables": [
+            Widget(
+                "owner-places",
+                _("Places side by side"),
+                table=_places_table(selectors.places_side_by_side(profile)),
+            ),
+            Widget("owner-latest-changes", _("Latest audited changes"), table=_changes_table(changes)),
+        ],
+    }
+
+
+def _places_table(table: selectors.PlacesTable) -> dict:
+    """Each place's stock value, value expiring within 90 days and medicines out of stock there; the chain last."""
+
+    def out(count: int | None):
+        return "—" if count is None else badge(number(count), "danger" if count else "success")
+
+    rows = [
+        [line.location.name, format_uzs(line.value_at_cost), format_uzs(line.value_expiring), out(line.out_of_stock)]
+        for line in table.lines
+    ]
+    rows.append(
+        [
+            format_html("<strong>{}</strong>", _("Whole chain")),
+            format_html("<strong>{}</strong>", format_uzs(table.value_at_cost)),
+            format_html("<strong>{}</strong>", format_uzs(table.value_expiring)),
+            format_html("<strong>{}</strong>", number(table.out_of_stock)),
+        ]
+    )
+    return {
+        "headers": [_("place"), _("stock value at cost"), _("expiring within 90 days"), _("out of stock")],
+        "rows": rows,
+    }
+
+
+def _changes_table(rows: list[dict]) -> dict:
+    from django.apps import apps
+
+    history_types = {"+": ("success", _("Created")), "~": ("info", _("Changed")), "-": ("danger", _("Deleted"))}
+    table_rows = []
+    for row in rows:
+        app_label, model_name = row["model"].split(".")
+        model = apps.get_model(app_label, model_name)
+        tone, kind = history_types.get(row["history_type"], ("default", row["history_type"]))
+        who = " ".join(filter(None, [row["user_first_name"], row["user_last_name"]])) or row["user_phone"] or "—"
+        href = admin_url(f"{app_label}_{model_name}_history", row["object_id"])
+        table_rows.append(
+            [
+                format_date(row["history_date"]),
+                capfirst(str(model._meta.verbose_name)),
+                link(href, row["label"]) if href else row["label"],
+                badge(kind, tone),
+                who,
+                row["reason"] or "—",
+            ]
+        )
+    return {"headers": [_("when"), _("what"), _("record"), _("change"), _("by"), _("reason")], "rows": table_rows}

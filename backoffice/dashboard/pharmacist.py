@@ -1,0 +1,139 @@
+"""The pharmacist's dashboard: lots to act on at their places, prescription medicines out of stock."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backoffice import selectors_dashboard as selectors
+from catalog.formatting import format_date, format_uzs
+from catalog.models import LotStatus
+
+from . import (
+    Figure,
+    PlaceSelection,
+    Widget,
+    available_lots_url,
+    badge,
+    builder,
+    link,
+    lot_url,
+    lots_url,
+    medicine_url,
+    medicines_url,
+    number,
+)
+
+
+@builder("pharmacist")
+def pharmacist_widgets(selection: PlaceSelection) -> dict:
+    places = selection.places
+    counts = selectors.lot_action_counts(places=places)
+    rx_out = selectors.medicine_summary(places=places, low_stock=False).rx_out_of_stock
+    figures = [
+        Figure(
+            "pharmacist-expired",
+            _("Expired, still on the shelf"),
+            number(counts.lots_expired),
+            available_lots_url(expiry="expired"),
+            _("Lots to write off"),
+            "danger" if counts.lots_expired else "",
+        ),
+        *[
+            Figure(
+                f"pharmacist-expiring-{days}",
+                _("Expiring within %(days)d days") % {"days": days},
+                number(counts.lots_expiring[days]),
+                available_lots_url(expiry=days),
+                _("Lots"),
+                ("danger" if days == 30 else "warning" if days == 90 else "") if counts.lots_expiring[days] else "",
+            )
+            for days in selectors.EXPIRY_WINDOWS
+        ],
+        Figure(
+            "pharmacist-quarantined",
+            _("Quarantined lots"),
+            number(counts.lots_quarantined),
+            lots_url(status__exact=LotStatus.QUARANTINED),
+            _("Waiting for a decision"),
+            "warning" if counts.lots_quarantined else "",
+        ),
+        Figure(
+            "pharmacist-recalled",
+            _("Recalled lots"),
+            number(counts.lots_recalled),
+            lots_url(status__exact=LotStatus.RECALLED),
+            _("Set aside for the supplier"),
+        ),
+        Figure(
+            "pharmacist-rx-out",
+            _("Prescription medicines out of stock"),
+            number(rx_out),
+            medicines_url(stock="out", is_prescription__exact=1),
+            _("Active medicines"),
+            "danger" if rx_out else "",
+        ),
+    ]
+    stocks = selectors.stock_to_act_on(places=places, within_days=90)
+    lot_rows = [
+        [
+            link(lot_url(held.lot_id), held.lot.lot_number),
+            link(medicine_url(held.lot.medicine_id), held.lot.medicine.name),
+            *([held.location.name] if selection.several else []),
+            badge(
+                format_date(held.lot.expiry_date),
+                "danger" if held.lot.expiry_date <= timezone.localdate() else "warning",
+            ),
+            number(held.quantity),
+            format_uzs(held.quantity * held.lot.purchase_price),
+        ]
+        for held in stocks
+    ]
+    rx_rows = [
+        [
+            link(medicine_url(line.medicine.pk), line.medicine.name),
+            *([line.location.name] if selection.several and line.location else []),
+            line.medicine.sku,
+            line.medicine.manufacturer.name,
+            number(line.medicine.number_sold),
+        ]
+        for line in selectors.rx_out_of_stock(places=places, limit=10)
+    ]
+    return {
+        "figures": figures,
+        "tables": [
+            Widget(
+                "pharmacist-lots-to-act",
+                _("Lots to act on: expired or expiring within 90 days"),
+                available_lots_url(expiry=90),
+                table={
+                    "headers": [
+                        _("lot"),
+                        _("medicine"),
+                        *([_("place")] if selection.several else []),
+                        _("expires"),
+                        _("quantity"),
+                        _("value at cost"),
+                    ],
+                    "rows": lot_rows,
+                },
+                link_text=_("All lots expiring within 90 days"),
+            ),
+            Widget(
+                "pharmacist-rx-out-list",
+                _("Prescription medicines out of stock"),
+                medicines_url(stock="out", is_prescription__exact=1),
+                table={
+                    "headers": [
+                        _("medicine"),
+                        *([_("place")] if selection.several and places is not None else []),
+                        _("SKU"),
+                        _("manufacturer"),
+                        _("sold"),
+                    ],
+                    "rows": rx_rows,
+                },
+                link_text=_("All of them"),
+            ),
+        ],
+    }
