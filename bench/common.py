@@ -47,104 +47,23 @@ def _ensure_database() -> None:
 def ensure_catalog(medicines: int = 100_000, lots_per_medicine: int = 3, *, locations: int | None = None) -> None:
     """Generate the synthetic catalogue unless the database already holds it.
 
-    ``locations``: the stock spread over at least that many places (``None``:
-    wherever the generator puts it). The generator is asked for them
-    (``--locations``) once it takes them; until then the medicines are
-    generated without lots and their lots received at the places through the
-    stock core, which is slow: run such benchmarks at a small size.
+    ``locations``: every lot stands at that many places (``generate_catalog
+    --locations``; ``None``: whatever the database holds, one place when generated).
     """
     from django.core.management import call_command
 
-    from catalog.models import Lot, Medicine
+    from catalog.models import Location, Lot, Medicine
 
-    if locations is not None and not generator_takes_locations():
-        _catalog_through_the_core(medicines, lots_per_medicine, locations)
-        return
     enough = Medicine.objects.count() >= medicines and Lot.objects.count() >= medicines * lots_per_medicine
-    if enough and (locations is None or _places_holding_stock() >= locations):
+    if enough and (locations is None or Location.objects.exclude(kind="transit").count() >= locations):
         return
-    options = {"medicines": medicines, "lots_per_medicine": lots_per_medicine, "reset": True}
-    if locations is not None:
-        options["locations"] = locations
-    call_command("generate_catalog", **options)
-
-
-def generator_takes_locations() -> bool:
-    """Whether ``manage.py generate_catalog`` spreads stock over places (``--locations N``)."""
-    from django.core.management import load_command_class
-
-    parser = load_command_class("catalog", "generate_catalog").create_parser("manage.py", "generate_catalog")
-    return any("--locations" in action.option_strings for action in parser._actions)
-
-
-def _places_holding_stock() -> int:
-    from catalog.models import LotStock
-
-    return LotStock.objects.filter(quantity__gt=0).values("location_id").distinct().count()
-
-
-def ensure_locations(count: int) -> list:
-    """At least ``count`` active places that hold stock (the first a warehouse, then branches), made when missing.
-
-    A place is not stock: creating one writes no quantity.
-    """
-    from catalog.models import Location, LocationKind
-    from catalog.stock import stock_locations
-
-    places = list(stock_locations().order_by("pk"))
-    for n in range(len(places), count):
-        kind = LocationKind.WAREHOUSE if n == 0 else LocationKind.BRANCH
-        places.append(
-            Location.objects.create(
-                name=f"Bench place {n + 1}", code=f"bench-{n + 1}", kind=kind, is_public=kind == LocationKind.BRANCH
-            )
-        )
-    return places[:count]
-
-
-def _catalog_through_the_core(medicines: int, lots_per_medicine: int, locations: int) -> None:
-    """Medicines from the generator, their lots received at ``locations`` places by the stock core, a few sales each.
-
-    Lot ``n`` of medicine ``i`` goes to place ``(i + n) % locations``; expiry
-    dates spread over 10..730 days; one sale in three medicines at the place
-    of its first lot, so the reorder lists have dispensing to count.
-    """
-    import datetime
-    import random
-    from decimal import Decimal
-
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    from catalog.models import Lot, Medicine
-    from catalog.stock import lot_receive, stock_dispense
-
-    if (
-        Medicine.objects.count() >= medicines
-        and Lot.objects.count() >= medicines * lots_per_medicine
-        and _places_holding_stock() >= locations
-    ):
-        return
-    started = time.perf_counter()
-    call_command("generate_catalog", medicines=medicines, lots_per_medicine=0, reset=True, no_progress=True)
-    places = ensure_locations(locations)
-    rng = random.Random(1)
-    today = timezone.localdate()
-    for i, medicine in enumerate(Medicine.objects.order_by("pk").only("pk", "price")):
-        for n in range(lots_per_medicine):
-            lot_receive(
-                medicine=medicine,
-                lot_number=f"C{i:06d}-{n}",
-                expiry_date=today + datetime.timedelta(days=rng.randint(10, 730)),
-                quantity=rng.randint(1, 120),
-                purchase_price=(medicine.price * Decimal("0.72")).quantize(Decimal("1")),
-                location=places[(i + n) % locations],
-                supplier="Bench",
-            )
-        if i % 3 == 0:
-            stock_dispense(medicine=medicine, quantity=1, location=places[i % locations])
-    elapsed = time.perf_counter() - started
-    print(f"received {medicines * lots_per_medicine:,} lots at {locations} places in {elapsed:.1f} s")
+    call_command(
+        "generate_catalog",
+        medicines=medicines,
+        lots_per_medicine=lots_per_medicine,
+        locations=locations or 1,
+        reset=True,
+    )
 
 
 def verified_staff_client(phone: str, role: str):
