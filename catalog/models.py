@@ -14,7 +14,9 @@ the derived stock columns:
 - ``Medicine.sellable_quantity`` / ``nearest_expiry``: the same for the whole chain.
 
 Quantities count the smallest unit sold: a pack, or a part of it (a blister,
-an ampoule) for a medicine with ``parts_per_pack`` > 1.
+an ampoule) for a medicine with ``parts_per_pack`` > 1. Prices (``Medicine.price``,
+``Lot.purchase_price``) are per pack, as on a price tag and an invoice: the value
+of some stock is units × price / ``parts_per_pack``.
 """
 
 from decimal import ROUND_HALF_UP, Decimal

@@ -62,6 +62,8 @@ EXPIRY_WINDOWS = EXPIRY_WINDOWS_DAYS
 # The owner's table of places: value expiring within this many days.
 PLACE_TABLE_EXPIRY_DAYS = 90
 MONEY_FIELD = DecimalField(max_digits=20, decimal_places=2)
+# Prices (a medicine's, a lot's purchase price) are per pack, as on a price tag and an invoice; stock counts
+# units (parts of a pack for a medicine sold by the part): a value is units x price / parts per pack.
 ZERO = Decimal("0")
 
 
@@ -133,7 +135,14 @@ def stock_value_profile(
         rows = rows.filter(location_id__in=_ids(places))
     rows = (
         rows.values("location_id", "lot__expiry_date")
-        .annotate(value=Sum(ExpressionWrapper(F("quantity") * F("lot__purchase_price"), output_field=MONEY_FIELD)))
+        .annotate(
+            value=Sum(
+                ExpressionWrapper(
+                    F("quantity") * F("lot__purchase_price") / F("lot__medicine__parts_per_pack"),
+                    output_field=MONEY_FIELD,
+                )
+            )
+        )
         .order_by()
         .values_list("location_id", "lot__expiry_date", "value")
     )
@@ -364,14 +373,25 @@ def retail_value_by_category(*, places: Places = None, limit: int = 10) -> tuple
         rows = (
             Medicine.objects.filter(is_active=True)
             .values("category_id")
-            .annotate(value=Sum(ExpressionWrapper(F("sellable_quantity") * F("price"), output_field=MONEY_FIELD)))
+            .annotate(
+                value=Sum(
+                    ExpressionWrapper(
+                        F("sellable_quantity") * F("price") / F("parts_per_pack"), output_field=MONEY_FIELD
+                    )
+                )
+            )
         )
     else:
         rows = (
             _rows_at(places)
             .values(category_id=F("medicine__category_id"))
             .annotate(
-                value=Sum(ExpressionWrapper(F("sellable_quantity") * F("medicine__price"), output_field=MONEY_FIELD))
+                value=Sum(
+                    ExpressionWrapper(
+                        F("sellable_quantity") * F("medicine__price") / F("medicine__parts_per_pack"),
+                        output_field=MONEY_FIELD,
+                    )
+                )
             )
         )
     rows = list(rows.order_by())
