@@ -337,8 +337,8 @@ class Medicine(models.Model):
             # by id in the same direction) read a page straight off the index.
             models.Index(fields=["is_active", "price", "id"], name="medicine_active_price_id_idx"),
             models.Index(fields=["is_active", "number_sold", "id"], name="medicine_active_sold_id_idx"),
-            models.Index(fields=["is_active", "sellable_quantity"], name="medicine_active_stock_idx"),
-            models.Index(fields=["nearest_expiry"], name="medicine_nearest_expiry_idx"),
+            # No index on the chain's derived stock columns: a receipt's or a count's rewrite of them then
+            # touches none of this row's indexes (a HOT update; migration 0013 leaves room on the pages).
             # The default order: search results and the admin list walk it and stop after a page.
             models.Index(fields=["name", "id"], name="medicine_name_idx"),
             # Alternatives: same generic, then same substances, cheapest first.
