@@ -27,8 +27,10 @@ def xlsx_bytes(rows: list[list]) -> bytes:
     return out.getvalue()
 
 
-def run_import(kind: str, data: bytes, user, *, filename: str = "file.csv", confirm: bool = True, **confirm_kwargs):
-    job = import_job_create(kind=kind, filename=filename, data=data, user=user, language="en")
+def run_import(
+    kind: str, data: bytes, user, *, filename: str = "file.csv", confirm: bool = True, location=None, **confirm_kwargs
+):
+    job = import_job_create(kind=kind, filename=filename, data=data, user=user, language="en", location=location)
     job = import_job_check(job_id=job.pk)
     if confirm and job.state == "ready":
         job = import_job_confirm(job=job, user=user, **confirm_kwargs)
