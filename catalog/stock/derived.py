@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Min, Sum
+from django.db.models import Min, Sum, Value
 from django.utils import timezone
 
 from catalog.models import LocationKind, LotStock, Medicine, MedicineStock
@@ -48,25 +48,35 @@ def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _in_stock_pairs(ids: list[int], places: list[int] | None) -> set[tuple[int, int]]:
+def _in_stock(ids: list[int], places: list[int] | None) -> tuple[set[int], set[tuple[int, int]]]:
+    """Which of the medicines are in stock for the chain, and at which of ``places``: one statement."""
     rows = MedicineStock.objects.filter(medicine_id__in=ids, sellable_quantity__gt=0)
     if places is not None:
         rows = rows.filter(location_id__in=places)
-    return set(rows.values_list("medicine_id", "location_id"))
-
-
-def _in_stock_chain(ids: list[int]) -> set[int]:
-    return set(Medicine.objects.filter(pk__in=ids, sellable_quantity__gt=0).values_list("pk", flat=True))
+    chain = Medicine.objects.filter(pk__in=ids, sellable_quantity__gt=0).annotate(place=Value(0))
+    both = (
+        rows.order_by()
+        .values_list("medicine_id", "location_id")
+        .union(chain.order_by().values_list("pk", "place"), all=True)
+    )
+    pairs = set(both)
+    return {medicine for medicine, place in pairs if place == 0}, {pair for pair in pairs if pair[1] != 0}
 
 
 def refresh(
-    medicine_ids: Iterable[int], today: datetime.date | None = None, *, locations: Iterable[int] | None = None
+    medicine_ids: Iterable[int],
+    today: datetime.date | None = None,
+    *,
+    locations: Iterable[int] | None = None,
+    new_places: bool = True,
 ) -> Flips:
     """Recompute the medicines' derived stock at every place and for the chain; returns the flips.
 
     ``locations`` (ids) narrows the per-place rows recomputed to the places whose
     stock changed (a receipt at one branch of ten); the chain's totals are
-    still summed over every place.
+    still summed over every place. ``new_places=False`` says the change cannot
+    have brought a medicine to a place it was not at (a sale, a write-off): the
+    per-place rows are then only updated, not looked for.
     """
     ids = sorted(set(medicine_ids))
     if not ids:
@@ -75,14 +85,14 @@ def refresh(
     places = sorted(set(locations)) if locations is not None else None
     flips = Flips()
     for chunk in batched(ids, CHUNK):
-        flips = flips | _refresh_chunk(chunk, today, places)
+        flips = flips | _refresh_chunk(chunk, today, places, new_places)
     return flips
 
 
-def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | None) -> Flips:
+def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | None, new_places: bool) -> Flips:
     quote = connection.ops.quote_name
     ms_table, medicine_table = quote(MedicineStock._meta.db_table), quote(Medicine._meta.db_table)
-    before_pairs, before_chain = _in_stock_pairs(ids, places), _in_stock_chain(ids)
+    before_chain, before_pairs = _in_stock(ids, places)
     ids_sql = _placeholders(ids)
     stocks = LotStock.objects.filter(lot__medicine_id__in=ids)
     place_sql, place_params = "", []
@@ -107,12 +117,13 @@ def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | Non
     )
     sellable_sql, sellable_params = sellable.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ms_table} (medicine_id, location_id, sellable_quantity, nearest_expiry) "
-            f"SELECT h.{quote('lot__medicine_id')}, h.location_id, 0, NULL FROM ({holders_sql}) AS h "
-            "WHERE true ON CONFLICT (medicine_id, location_id) DO NOTHING",
-            holders_params,
-        )
+        if new_places:
+            cursor.execute(
+                f"INSERT INTO {ms_table} (medicine_id, location_id, sellable_quantity, nearest_expiry) "
+                f"SELECT h.{quote('lot__medicine_id')}, h.location_id, 0, NULL FROM ({holders_sql}) AS h "
+                "WHERE true ON CONFLICT (medicine_id, location_id) DO NOTHING",
+                holders_params,
+            )
         cursor.execute(
             f"""
             UPDATE {ms_table} AS ms
@@ -147,7 +158,8 @@ def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | Non
             """,
             ids,
         )
+    after_chain, after_pairs = _in_stock(ids, places)
     return Flips(
-        chain=before_chain ^ _in_stock_chain(ids),
-        places=before_pairs ^ _in_stock_pairs(ids, places),
+        chain=before_chain ^ after_chain,
+        places=before_pairs ^ after_pairs,
     )

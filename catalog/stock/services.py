@@ -110,12 +110,13 @@ def stock_moved(
     today: datetime.date | None = None,
     *,
     locations: Iterable[Location | int] | None = None,
+    new_places: bool = True,
 ) -> derived.Flips:
     """Recompute the medicines' derived stock (at ``locations`` only, when the change touched only those), then
     announce the change after commit."""
     ids = sorted(set(medicine_ids))
     places = None if locations is None else [getattr(place, "pk", place) for place in locations]
-    flips = derived.refresh(ids, today, locations=places)
+    flips = derived.refresh(ids, today, locations=places, new_places=new_places)
     announce(flips, ids, reason)
     return flips
 
@@ -350,7 +351,7 @@ def stock_dispense_lines(
     for lot in {lot.pk: lot for lot in lots_changed}.values():
         _save_lot(lot, user=user, reason=reason or "dispense", update_fields=["quantity"])
     StockMovement.objects.bulk_create(movements)
-    stock_moved(requested, "dispense", today, locations=[location])
+    stock_moved(requested, "dispense", today, locations=[location], new_places=False)
     return movements
 
 
@@ -405,7 +406,7 @@ def stock_write_off(
     if stock.quantity < quantity:
         raise _shortage(locked, quantity, stock.quantity)
     row = _change(locked, stock, MovementKind.WRITE_OFF, -quantity, user=user, reason=reason, reference=reference)
-    stock_moved([locked.medicine_id], "write_off", locations=[location])
+    stock_moved([locked.medicine_id], "write_off", locations=[location], new_places=False)
     _copy_state(lot, locked)
     return row
 
