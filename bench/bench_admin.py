@@ -44,7 +44,7 @@ def run() -> None:
 
     from catalog.models import Medicine
 
-    ensure_catalog(100_000, 3)
+    ensure_catalog()
     # The estimated-count paginator reads pg_class.reltuples: make it current.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE catalog_medicine")

@@ -16,8 +16,6 @@ import random
 
 from bench.common import Figure, ensure_catalog, percentile, report, timings
 
-MEDICINES = 100_000
-LOTS_PER_MEDICINE = 3
 REPEAT = 200
 SEED = 20261127
 
@@ -30,7 +28,7 @@ def _ensure_catalog() -> None:
     from catalog.selectors import SEARCH_TERM_TABLE
     from catalog.services import medicine_reindex_search, search_terms_rebuild
 
-    ensure_catalog(MEDICINES, LOTS_PER_MEDICINE)
+    ensure_catalog()
     stale = list(
         Medicine.objects.filter(search_text="")
         .values_list("pk", flat=True)

@@ -74,7 +74,7 @@ def run() -> None:
     from catalog.models import LotStock, Medicine, MedicineStock
     from catalog.stock import stock_locations
 
-    ensure_catalog(MEDICINES, 3, locations=LOCATIONS)
+    ensure_catalog(MEDICINES, locations=LOCATIONS)
     places = list(stock_locations().order_by("pk"))
     print(
         f"{Medicine.objects.count():,} medicines, {LotStock.objects.count():,} lot stock rows, "

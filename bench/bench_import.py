@@ -44,7 +44,7 @@ def _ensure_catalog() -> None:
     if ROWS < 100_000:
         from bench.common import ensure_catalog
 
-        ensure_catalog(ROWS, 1)
+        ensure_catalog(ROWS, 1, locations=1)
         return
     from bench.bench_catalog import _ensure_catalog as ensure
 

@@ -15,9 +15,6 @@ from django.db import connection, transaction
 
 from bench.common import Figure, ensure_catalog, median, percentile, report, timings
 
-MEDICINES = 100_000
-LOCATIONS = 10
-LOTS_PER_PLACE = 2
 REPEAT = 300
 
 
@@ -29,7 +26,7 @@ def run() -> None:
     from catalog.models import LocationKind, LotStock, Medicine
     from catalog.stock import stock_dispense
 
-    ensure_catalog(MEDICINES, LOTS_PER_PLACE, locations=LOCATIONS)
+    ensure_catalog()
     branch = (
         LotStock.objects.filter(location__kind=LocationKind.BRANCH, quantity__gt=0)
         .values_list("location_id", flat=True)

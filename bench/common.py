@@ -44,7 +44,17 @@ def _ensure_database() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def ensure_catalog(medicines: int = 100_000, lots_per_medicine: int = 3, *, locations: int | None = None) -> None:
+# The catalogue every benchmark shares (one generation serves them all): 100,000 medicines, each lot at
+# 10 places, 2 lots per medicine: 200,000 lots, 2,000,000 lot-location rows.
+CATALOG_MEDICINES, CATALOG_LOTS, CATALOG_LOCATIONS = 100_000, 2, 10
+
+
+def ensure_catalog(
+    medicines: int = CATALOG_MEDICINES,
+    lots_per_medicine: int = CATALOG_LOTS,
+    *,
+    locations: int | None = CATALOG_LOCATIONS,
+) -> None:
     """Generate the synthetic catalogue unless the database already holds it.
 
     ``locations``: every lot stands at that many places (``generate_catalog
