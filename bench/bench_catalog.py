@@ -1,4 +1,4 @@
-"""Catalogue reads on the 100,000-medicine / 300,000-lot catalogue (PostgreSQL).
+"""Catalogue reads on the shared 100,000-medicine catalogue (200,000 lots, each at 10 places; PostgreSQL).
 
 - ``medicine_search`` p50 and p95 (first page of 20) over a mix of queries:
   trade names, INNs in Latin and Cyrillic, the Uzbek Latin spelling of the
