@@ -45,6 +45,7 @@ from .models import (
     Lot,
     Manufacturer,
     Medicine,
+    MedicineStock,
     MedicineSubstance,
     MovementKind,
     StockMovement,
@@ -450,10 +451,29 @@ def load_stock(data: dict, by_sku: dict[str, Medicine], result: LoadResult) -> N
     for spec in data.get("transfers", []):
         _transfer_events(story, spec, replayed)
     story.replay()
+    _branch_reorder_levels(replayed.values(), places.values())
     if result.lots:
         # Lots past their date become "expired" exactly as the nightly sweep does it.
         result.expired = stock.lots_expire(today=story.today)
         stock.medicines_refresh_stock(medicine_ids=[m.pk for m in by_sku.values()], today=story.today)
+
+
+# A branch shelf holds about a tenth of what the chain reorders at (the warehouse keeps the medicine's own
+# level): without a level of its own, nearly every medicine a branch carries would read as low stock there.
+BRANCH_REORDER_SHARE = 10
+
+
+def _branch_reorder_levels(medicines, places) -> None:
+    """Each branch's own reorder level for the medicines it carries (never one it has never stocked)."""
+    from .services import medicine_reorder_level_set
+
+    branches = {place.pk: place for place in places if place.kind == LocationKind.BRANCH}
+    by_id = {medicine.pk: medicine for medicine in medicines if medicine.reorder_level}
+    carried = MedicineStock.objects.filter(medicine_id__in=list(by_id), location_id__in=list(branches))
+    for medicine_id, location_id in carried.values_list("medicine_id", "location_id"):
+        medicine = by_id[medicine_id]
+        level = max(1, -(-medicine.reorder_level // BRANCH_REORDER_SHARE))
+        medicine_reorder_level_set(medicine=medicine, location=branches[location_id], level=level)
 
 
 @transaction.atomic
