@@ -36,11 +36,13 @@ def lock_rows(queryset: models.QuerySet[ModelT]) -> list[ModelT]:
 
     The single place rows are locked (as Saleor's ``lock_objects``): a
     consistent order across all callers is what prevents deadlocks. Call it
-    for medicines, then lots, then lot stocks. No ``select_related`` here: FOR
-    UPDATE would lock the joined rows too. SQLite ignores row locks (its
-    IMMEDIATE transactions lock the whole database).
+    for medicines, then lots, then lot stocks. Only the queryset's own rows are
+    locked (``of=("self",)``): a filter that joins another table (a sale's
+    "sellable" joins the lot and the place) would otherwise lock the joined
+    rows too, and every sale at a branch would queue on the branch's row.
+    SQLite ignores row locks (its IMMEDIATE transactions lock the whole database).
     """
-    return list(queryset.select_related(None).order_by("pk").select_for_update(no_key=True))
+    return list(queryset.select_related(None).order_by("pk").select_for_update(no_key=True, of=("self",)))
 
 
 def lock_medicines(medicine_ids: Iterable[int]) -> None:

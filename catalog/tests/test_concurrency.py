@@ -144,3 +144,47 @@ def test_sales_and_transfers_of_the_same_lots_across_two_places_neither_deadlock
     sold = -sum(StockMovement.objects.filter(kind=MovementKind.DISPENSE).values_list("quantity", flat=True))
     assert sold == 3 * sales
     assert [str(p) for p in all_problems()] == []
+
+
+def test_two_tills_at_one_branch_selling_different_medicines_do_not_wait_for_each_other():
+    """A sale locks its own rows only, never the branch's row its 'sellable' filter joins (nor the lot's)."""
+    from django.db import transaction
+
+    from .factories import main_location
+
+    branch = main_location()
+    first, second = MedicineFactory(), MedicineFactory()
+    receive(first, 5, location=branch)
+    receive(second, 5, location=branch)
+    first_holds, second_done = threading.Event(), threading.Event()
+    outcome = {}
+
+    def till_one():
+        try:
+            with transaction.atomic():
+                stock_dispense(medicine=first, quantity=1, location=branch)
+                first_holds.set()
+                second_done.wait(timeout=10)  # the transaction, and its locks, stay open meanwhile
+        finally:
+            connection.close()
+
+    def till_two():
+        try:
+            first_holds.wait(timeout=10)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")
+                stock_dispense(medicine=second, quantity=1, location=branch)
+            outcome["second"] = "ok"
+        except Exception as exc:
+            outcome["second"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            second_done.set()
+            connection.close()
+
+    threads = [threading.Thread(target=till_one), threading.Thread(target=till_two)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcome == {"second": "ok"}
