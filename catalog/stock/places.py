@@ -25,15 +25,21 @@ def stock_locations() -> QuerySet[Location]:
 
 
 def resolve_location(location: Location | int | None) -> Location:
-    """``location`` itself, or, when none is named, the only active place there is.
+    """``location`` itself (an active branch or warehouse), or, when none is named, the only active place there is.
 
     A one-pharmacy business never has to name its place; once there are two,
     every stock operation says where (``LocationRequired``).
     """
-    if isinstance(location, Location):
-        return location
     if location is not None:
-        return Location.objects.get(pk=location)
+        place = location if isinstance(location, Location) else Location.objects.get(pk=location)
+        if place.kind == LocationKind.TRANSIT or not place.is_active:
+            # Transit holds only what transfers put there; a closed place holds nothing.
+            raise LocationRequired(
+                _("%(location)s holds no stock: choose a branch or a warehouse."),
+                code="location_holds_no_stock",
+                location=place.name,
+            )
+        return place
     places = list(stock_locations()[:2])
     if not places:
         raise LocationRequired(_("There is no location yet: add a branch or a warehouse first."), code="no_location")

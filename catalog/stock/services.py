@@ -512,10 +512,11 @@ def stock_return(
 # A lot is one batch wherever its packs are: a hold or a recall holds it in every place at once.
 
 
-def _set_status(lot: Lot, *, change: str, to: str, reason: str, user) -> Lot:
+def _set_status(lot: Lot, *, change: str, to, reason: str, user) -> Lot:
+    """``to``: the new status, or a function of the locked lot giving it (decided on what the lock read)."""
     locked = _lock_lot(lot)
     rules.check_status(locked, rules.STATUS_CHANGES[change])
-    locked.status = to
+    locked.status = to(locked) if callable(to) else to
     locked.status_reason = reason[:500]
     _save_lot(locked, user=user, reason=reason, update_fields=["status", "status_reason"])
     stock_moved([locked.medicine_id], change)
@@ -534,7 +535,11 @@ def lot_quarantine(*, lot: Lot, reason: str, user=None) -> Lot:
 def lot_release(*, lot: Lot, reason: str, user=None) -> Lot:
     """Release a quarantined lot; one that expired meanwhile becomes expired instead of available."""
     reason = rules.require_reason(reason)
-    target = LotStatus.EXPIRED if lot.expiry_date <= timezone.localdate() else LotStatus.AVAILABLE
+    today = timezone.localdate()
+
+    def target(locked: Lot) -> str:  # the expiry under the lock: a correction committed meanwhile counts
+        return LotStatus.EXPIRED if locked.expiry_date <= today else LotStatus.AVAILABLE
+
     return _set_status(lot, change="release", to=target, reason=reason, user=user)
 
 

@@ -379,3 +379,17 @@ def test_only_a_flip_the_public_can_see_is_announced_as_a_change_of_availability
     finally:
         signals.stock_changed.disconnect(listener)
     assert heard == [False, True]
+
+
+def test_no_stock_goes_straight_into_transit_or_a_closed_place(places):
+    main, branch = places
+    medicine = MedicineFactory()
+    receive(medicine, 5, location=main)
+    branch.is_active = False
+    branch.save()
+    for place in (transit_location(), branch):
+        with pytest.raises(LocationRequired, match="holds no stock"):
+            receive(medicine, 3, location=place)
+        with pytest.raises(LocationRequired, match="holds no stock"):
+            stock_dispense(medicine=medicine, quantity=1, location=place)
+    assert not LotStock.objects.filter(location__in=[transit_location(), branch]).exists()
