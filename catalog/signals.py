@@ -13,5 +13,5 @@ from django.dispatch import Signal
 # leaves it out, and receivers then take it as True)
 stock_changed = Signal()
 
-# kwargs: lot (Lot), report (catalog.services.RecallReport), user (User | None)
+# kwargs: lot (Lot), report (catalog.stock.RecallReport), user (User | None)
 lot_recalled = Signal()
