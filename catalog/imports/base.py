@@ -296,11 +296,10 @@ class Places:
 
     def __init__(self, *, user, default) -> None:
         from catalog.models import Location
-        from catalog.stock.places import resolve_location, stock_locations
+        from catalog.stock.places import resolve_location
 
         self.user = user
         self.known: dict[str, Location] = {}
-        self.stock_ids = set(stock_locations().values_list("pk", flat=True))
         for place in Location.objects.all():
             self.known.setdefault(place.code.lower(), place)
             self.known.setdefault(place.name.strip().lower(), place)
@@ -321,11 +320,10 @@ class Places:
             plan.error(0, "location", problem)
 
     def _problem(self, place) -> str | None:
-        from catalog.stock.places import check_works_at
+        from catalog.stock.places import check_holds_stock, check_works_at
 
-        if place.pk not in self.stock_ids:
-            return _("%(location)s holds no stock: choose a branch or a warehouse.") % {"location": place.name}
         try:
+            check_holds_stock(place)
             check_works_at(self.user, place)
         except CatalogError as error:
             return error.message

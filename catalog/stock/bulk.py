@@ -32,7 +32,7 @@ from catalog.models import Location, Lot, LotStatus, LotStock, MovementKind, Sto
 
 from . import copy, derived, rules
 from .locks import batched, lock_medicines, lock_rows
-from .places import check_works_at
+from .places import check_holds_stock, check_works_at
 from .services import announce, movement
 
 # Rows written per round: bounds the memory of a 100,000-line file.
@@ -236,6 +236,7 @@ def lots_receive_bulk(
     today = today or timezone.localdate()
     received_date = received_date or today
     reason = reason or "receipt"
+    check_holds_stock(location)
     check_works_at(user, location)
 
     refused: list[RefusedLine] = []
@@ -363,6 +364,7 @@ def stock_count_bulk(
     """
     today = today or timezone.localdate()
     reason = (reason or "").strip() or str(_("Stocktake"))
+    check_holds_stock(location)
     check_works_at(user, location)
 
     refused: list[RefusedLine] = []

@@ -24,6 +24,22 @@ def stock_locations() -> QuerySet[Location]:
     return Location.objects.filter(is_active=True).exclude(kind=LocationKind.TRANSIT)
 
 
+def holds_stock(place: Location) -> bool:
+    """May ``place`` hold stock of its own? Transit holds only what transfers put there; a closed place nothing."""
+    return place.kind != LocationKind.TRANSIT and place.is_active
+
+
+def check_holds_stock(place: Location) -> Location:
+    """``place`` itself, or ``LocationRequired`` in the one wording when it may not hold stock (``holds_stock``)."""
+    if not holds_stock(place):
+        raise LocationRequired(
+            _("%(location)s holds no stock: choose a branch or a warehouse."),
+            code="location_holds_no_stock",
+            location=place.name,
+        )
+    return place
+
+
 def resolve_location(location: Location | int | None) -> Location:
     """``location`` itself (an active branch or warehouse), or, when none is named, the only active place there is.
 
@@ -31,15 +47,7 @@ def resolve_location(location: Location | int | None) -> Location:
     every stock operation says where (``LocationRequired``).
     """
     if location is not None:
-        place = location if isinstance(location, Location) else Location.objects.get(pk=location)
-        if place.kind == LocationKind.TRANSIT or not place.is_active:
-            # Transit holds only what transfers put there; a closed place holds nothing.
-            raise LocationRequired(
-                _("%(location)s holds no stock: choose a branch or a warehouse."),
-                code="location_holds_no_stock",
-                location=place.name,
-            )
-        return place
+        return check_holds_stock(location if isinstance(location, Location) else Location.objects.get(pk=location))
     places = list(stock_locations()[:2])
     if not places:
         raise LocationRequired(_("There is no location yet: add a branch or a warehouse first."), code="no_location")

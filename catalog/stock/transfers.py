@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.exceptions import CatalogError, InsufficientStock, ReasonRequired, ShortageLine, TransferStateError
-from catalog.models import Location, LocationKind, Lot, LotStock, Medicine, MovementKind, StockMovement
+from catalog.models import Location, Lot, LotStock, Medicine, MovementKind, StockMovement
 from catalog.models_transfers import Discrepancy, Transfer, TransferLine, TransferState
 
 from . import rules
 from .locks import lock_medicines, lock_rows
-from .places import check_works_at, transit_location
+from .places import check_works_at, holds_stock, transit_location
 from .services import _save_lot, fefo_plan, lock_stock, movement, stock_moved
 
 
@@ -63,7 +63,7 @@ def _check_places(source: Location, destination: Location) -> None:
     if source.pk == destination.pk:
         raise CatalogError(_("A transfer goes from one place to another."), code="transfer_same_place")
     for place in (source, destination):
-        if place.kind == LocationKind.TRANSIT or not place.is_active:
+        if not holds_stock(place):
             raise CatalogError(
                 _("%(location)s cannot send or receive transfers."), code="transfer_place", location=place.name
             )
