@@ -505,6 +505,16 @@ class TransferAdmin(ServiceRefusalsAsMessages, HistoryAdmin, ModelAdmin):
         title = _("What %(transfer)s would send") % {"transfer": transfer.number}
         return self._page(request, "plan.html", transfer, title, plans=sending_plan(transfer), confirm=False)
 
+    def _apply(self, request: HttpRequest, call, done: str) -> bool:
+        """Run a stock service for the page: its refusal shown in its own words (nothing changed), else ``done``."""
+        try:
+            call()
+        except CatalogError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return False
+        self.message_user(request, done, messages.SUCCESS)
+        return True
+
     @action(description=_("Send"), url_path="send", permissions=["send"], icon="local_shipping")
     def send_transfer(self, request: HttpRequest, object_id: str):
         transfer = self._transfer(request, object_id)
@@ -512,17 +522,12 @@ class TransferAdmin(ServiceRefusalsAsMessages, HistoryAdmin, ModelAdmin):
         if refused:
             return refused
         if request.method == "POST":
-            try:
-                sent = stock.transfer_send(transfer=transfer, user=request.user)
-            except CatalogError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("%(transfer)s is on its way to %(place)s.")
-                    % {"transfer": sent.number, "place": transfer.destination.name},
-                    messages.SUCCESS,
-                )
+            self._apply(
+                request,
+                lambda: stock.transfer_send(transfer=transfer, user=request.user),
+                _("%(transfer)s is on its way to %(place)s.")
+                % {"transfer": transfer.number, "place": transfer.destination.name},
+            )
             return HttpResponseRedirect(self._change_url(transfer))
         title = _("Send %(transfer)s") % {"transfer": transfer.number}
         return self._page(request, "plan.html", transfer, title, plans=sending_plan(transfer), confirm=True)
@@ -537,20 +542,14 @@ class TransferAdmin(ServiceRefusalsAsMessages, HistoryAdmin, ModelAdmin):
         lines = list(transfer.lines.select_related("medicine", "lot").order_by("id"))
         forms_ = [ReceiveLineForm(data, line=line) for line in lines]
         if data is not None and all(form.is_valid() for form in forms_):
-            try:
-                stock.transfer_receive(
-                    transfer=transfer, received={form.line.pk: form.received() for form in forms_}, user=request.user
-                )
-            except CatalogError as exc:
-                # Nothing was received: the page keeps what was typed, with the reason.
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("%(transfer)s was received at %(place)s.")
-                    % {"transfer": transfer.number, "place": transfer.destination.name},
-                    messages.SUCCESS,
-                )
+            received = {form.line.pk: form.received() for form in forms_}
+            # Refused, nothing was received: the page keeps what was typed, with the reason.
+            if self._apply(
+                request,
+                lambda: stock.transfer_receive(transfer=transfer, received=received, user=request.user),
+                _("%(transfer)s was received at %(place)s.")
+                % {"transfer": transfer.number, "place": transfer.destination.name},
+            ):
                 return HttpResponseRedirect(self._change_url(transfer))
         title = _("Receive %(transfer)s") % {"transfer": transfer.number}
         rows = [
@@ -571,14 +570,11 @@ class TransferAdmin(ServiceRefusalsAsMessages, HistoryAdmin, ModelAdmin):
         if refused:
             return refused
         if request.method == "POST":
-            try:
-                stock.transfer_cancel(transfer=transfer, user=request.user)
-            except CatalogError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request, _("%(transfer)s was cancelled.") % {"transfer": transfer.number}, messages.SUCCESS
-                )
+            self._apply(
+                request,
+                lambda: stock.transfer_cancel(transfer=transfer, user=request.user),
+                _("%(transfer)s was cancelled.") % {"transfer": transfer.number},
+            )
             return HttpResponseRedirect(self._change_url(transfer))
         title = _("Cancel %(transfer)s") % {"transfer": transfer.number}
         return self._page(request, "cancel.html", transfer, title)
