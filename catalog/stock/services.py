@@ -130,6 +130,13 @@ def _lock_lot(lot: Lot) -> Lot:
     return locked[0]
 
 
+def _lock_lot_at(lot: Lot, location: Location, user) -> tuple[Lot, LotStock]:
+    """A change of one lot at one place by ``user``: their place checked, then the lot and its stock there locked."""
+    check_works_at(user, location)
+    locked = _lock_lot(lot)
+    return locked, lock_stock(locked, location)
+
+
 def lock_stock(lot: Lot, location: Location) -> LotStock:
     """The locked stock row of ``lot`` at ``location``, created empty when the lot was never there.
 
@@ -397,9 +404,7 @@ def stock_write_off(
         rules.check_quantity(quantity)
     reason = rules.require_reason(reason)
     location = lot_location(lot, location)
-    check_works_at(user, location)
-    locked = _lock_lot(lot)
-    stock = lock_stock(locked, location)
+    locked, stock = _lock_lot_at(lot, location, user)
     if quantity is None:
         quantity = stock.quantity
         rules.check_quantity(quantity)  # an empty lot has nothing to write off
@@ -466,9 +471,7 @@ def stock_adjust(
     rules.check_quantity(counted_quantity, allow_zero=True)
     reason = (reason or "").strip() or str(_("Stocktake"))
     location = resolve_location(location)
-    check_works_at(user, location)
-    locked = _lock_lot(lot)
-    stock = lock_stock(locked, location)
+    locked, stock = _lock_lot_at(lot, location, user)
     delta = counted_quantity - stock.quantity
     if delta == 0:
         _copy_state(lot, locked)
@@ -498,9 +501,7 @@ def stock_return(
     rules.check_quantity(quantity)
     reason = (reason or "").strip() or "return"
     location = resolve_location(location)
-    check_works_at(user, location)
-    locked = _lock_lot(lot)
-    stock = lock_stock(locked, location)
+    locked, stock = _lock_lot_at(lot, location, user)
     row = _change(locked, stock, MovementKind.RETURN, quantity, user=user, reason=reason, reference=reference)
     Medicine.objects.filter(pk=locked.medicine_id).update(number_sold=Greatest(F("number_sold") - quantity, 0))
     stock_moved([locked.medicine_id], "return", locations=[location])
