@@ -124,6 +124,23 @@ def progress_between(progress: ProgressCallback, low: int, high: int) -> Progres
     return lambda percent: progress(low + (high - low) * percent // 100)
 
 
+def apply_by_place(planned, write, progress: ProgressCallback) -> None:
+    """Hand each place's planned items to ``write(location, items, progress)`` (a bulk service of the stock core),
+    places in id order, the progress from 60 to 95 shared by the number of items.
+
+    ``planned``: ``(location, item)`` pairs in the plan's order.
+    """
+    by_place: dict[int, tuple] = {}
+    for location, item in planned:
+        by_place.setdefault(location.pk, (location, []))[1].append(item)
+    total, done = max(len(planned), 1), 0
+    for _pk, (location, items) in sorted(by_place.items()):
+        write(
+            location, items, progress_between(progress, 60 + 35 * done // total, 60 + 35 * (done + len(items)) // total)
+        )
+        done += len(items)
+
+
 class Importer:
     kind: str = ""
     columns: list[Column] = []

@@ -43,10 +43,10 @@ from catalog.imports.base import (
     Places,
     Plan,
     ProgressCallback,
+    apply_by_place,
     chunked_in,
     no_progress,
     out_of_range_message,
-    progress_between,
     rule_error,
 )
 from catalog.imports.parsing import cell_text, parse_date, parse_decimal, parse_int
@@ -400,18 +400,10 @@ class ReceiptImporter(Importer):
 
     def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
         assert transaction.get_connection().in_atomic_block, "apply runs inside the import's transaction"
-        by_place: dict[int, tuple[Location, list[ReceiptLine]]] = {}
-        for action in plan.actions:
-            by_place.setdefault(action.location.pk, (action.location, []))[1].append(action.line)
-        total, done = max(len(plan.actions), 1), 0
-        for _pk, (location, lines) in sorted(by_place.items()):
-            start = done
-            lots_receive_bulk(
-                location=location,
-                lines=lines,
-                user=user,
-                reason=RECEIPT_REASON,
-                reference=reference,
-                progress=progress_between(progress, 60 + 35 * start // total, 60 + 35 * (start + len(lines)) // total),
-            )
-            done += len(lines)
+        apply_by_place(
+            [(action.location, action.line) for action in plan.actions],
+            lambda location, lines, step: lots_receive_bulk(
+                location=location, lines=lines, user=user, reason=RECEIPT_REASON, reference=reference, progress=step
+            ),
+            progress,
+        )

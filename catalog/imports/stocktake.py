@@ -51,9 +51,9 @@ from catalog.imports.base import (
     Places,
     Plan,
     ProgressCallback,
+    apply_by_place,
     no_progress,
     out_of_range_message,
-    progress_between,
     rule_error,
 )
 from catalog.imports.parsing import cell_text, parse_int
@@ -255,18 +255,15 @@ class StocktakeImporter(Importer):
 
     def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
         assert transaction.get_connection().in_atomic_block, "apply runs inside the import's transaction"
-        by_place: dict[int, tuple[Location, list[StockCount]]] = {}
-        for action in plan.actions:
-            by_place.setdefault(action.location.pk, (action.location, []))[1].append(action.count)
-        total, done = max(len(plan.actions), 1), 0
-        for _pk, (location, counts) in sorted(by_place.items()):
-            start = done
-            stock_count_bulk(
+        apply_by_place(
+            [(action.location, action.count) for action in plan.actions],
+            lambda location, counts, step: stock_count_bulk(
                 location=location,
                 counts=counts,
                 user=user,
                 reason=str(_("Stocktake")),
                 reference=reference,
-                progress=progress_between(progress, 60 + 35 * start // total, 60 + 35 * (start + len(counts)) // total),
-            )
-            done += len(counts)
+                progress=step,
+            ),
+            progress,
+        )
