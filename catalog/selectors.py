@@ -1,8 +1,7 @@
 """Reads of the catalogue that more than one caller needs (admin, API, tasks, benchmarks).
 
-"Today" is always ``timezone.localdate()`` (Asia/Tashkent). A lot is sellable
-while its status is available, it holds stock and ``expiry_date > today``: a
-lot is never sold on its expiry day.
+"Today" is always ``timezone.localdate()`` (Asia/Tashkent). What is sellable is
+the stock core's rule, ``catalog.stock.rules.sellable_stock_q``.
 """
 
 from __future__ import annotations
@@ -21,18 +20,6 @@ from .transliteration import fold
 # The word-similarity threshold for the %> filter is set per connection in
 # catalog.receivers (0.45 rather than pg_trgm's 0.6, for short misspelt names).
 SEARCH_MIN_QUERY_LENGTH = 2
-
-
-def sellable_lots_q(today: datetime.date | None = None, *, prefix: str = "") -> Q:
-    """Lots that may be dispensed today. ``prefix="lots__"`` applies it from ``Medicine``."""
-    today = today or timezone.localdate()
-    return Q(
-        **{
-            f"{prefix}status": LotStatus.AVAILABLE,
-            f"{prefix}quantity__gt": 0,
-            f"{prefix}expiry_date__gt": today,
-        }
-    )
 
 
 # The search vocabulary (PostgreSQL only, see migration 0005 and
@@ -277,18 +264,6 @@ def lots_expiring(
     return queryset.select_related("medicine", "medicine__manufacturer").order_by("expiry_date", "pk")
 
 
-def medicines_low_stock() -> QuerySet[Medicine]:
-    """Active medicines at or below their reorder level, out-of-stock ones included, emptiest first.
-
-    Medicines with reorder level 0 have no reorder policy and never appear.
-    """
-    return (
-        Medicine.objects.filter(is_active=True, reorder_level__gt=0, sellable_quantity__lte=F("reorder_level"))
-        .select_related("manufacturer", "category")
-        .order_by("sellable_quantity", "name", "pk")
-    )
-
-
 __all__ = [
     "EXPIRY_WINDOWS_DAYS",
     "SearchPlan",
@@ -298,8 +273,6 @@ __all__ = [
     "low_stock_q",
     "medicine_alternatives",
     "medicine_search",
-    "medicines_low_stock",
     "out_of_stock_q",
     "search_plan",
-    "sellable_lots_q",
 ]
