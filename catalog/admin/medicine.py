@@ -30,6 +30,7 @@ from unfold.widgets import UnfoldAdminIntegerFieldWidget
 from backoffice.admin_history import HistoryAdmin
 from backoffice.history import RestoreRefused
 from catalog import services
+from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_date, format_uzs
 from catalog.models import Location, Lot, Medicine, MedicineStock, MedicineSubstance
@@ -96,27 +97,16 @@ class MedicineSubstanceInline(TabularInline):
     verbose_name_plural = _("substances and strengths")
 
 
-class LotInline(TabularInline):
+class LotInline(ReadOnlyTabularInline):
     """The medicine's lots, read-only: stock changes through lot actions and receipts."""
 
     model = Lot
     fields = ("lot_number", "expiry_date", "display_status", "display_quantity", "display_purchase_price", "supplier")
     readonly_fields = fields
     ordering = ("expiry_date", "id")
-    extra = 0
-    can_delete = False
     show_change_link = True
     per_page = 10
     verbose_name_plural = _("lots")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @display(description=_("status"))
     def display_status(self, obj: Lot) -> str:

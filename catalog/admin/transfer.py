@@ -34,6 +34,7 @@ from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminSelectWidge
 
 from backoffice.admin_history import HistoryAdmin
 from catalog import stock
+from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_date
 from catalog.models import Location, LotStock, Transfer, TransferLine, TransferState
@@ -115,7 +116,7 @@ class TransferLineInline(TabularInline):
         return super().get_formset(request, obj, **kwargs)
 
 
-class TransferLineReadonlyInline(TabularInline):
+class TransferLineReadonlyInline(ReadOnlyTabularInline):
     """The lines as they are: once sent each names its lot, once received what arrived."""
 
     model = TransferLine
@@ -124,23 +125,12 @@ class TransferLineReadonlyInline(TabularInline):
         "discrepancy_reason",
     )  # fmt: skip
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     hide_title = True
     verbose_name = _("line")
     verbose_name_plural = _("lines")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("medicine", "lot")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @display(description=_("lot"))
     def display_lot(self, obj: TransferLine) -> str:
