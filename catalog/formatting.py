@@ -93,3 +93,8 @@ def _parts(count: int, part_name: str) -> str:
     if part_name:
         return f"{group_thousands(count)} {part_name}"
     return ngettext("%(count)s part", "%(count)s parts", count) % {"count": group_thousands(count)}
+
+
+def medicine_units(units: int, medicine) -> str:
+    """``units`` of ``medicine`` as packs and parts (the medicine's own part name): ``format_units`` for a medicine."""
+    return format_units(units, medicine.parts_per_pack, medicine.part_name)

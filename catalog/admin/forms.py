@@ -16,15 +16,10 @@ from unfold.widgets import (
 )
 
 from catalog.exceptions import CatalogError, InvalidQuantity
-from catalog.formatting import format_units
+from catalog.formatting import medicine_units
 from catalog.models import Location, Lot, LotStock, Medicine
 from catalog.services import MEDICINE_CHANGE_REASON, MEDICINE_DETAIL_FIELDS, check_parts_per_pack_change
 from catalog.stock import CLOSED_TO_RECEIPTS, LOT_CORRECTION_REASON, LOT_DETAIL_FIELDS, ReasonRule
-
-
-def medicine_units(units: int, medicine: Medicine) -> str:
-    """``units`` of ``medicine`` as packs and parts (the medicine's own part name)."""
-    return format_units(units, medicine.parts_per_pack, medicine.part_name)
 
 
 class UnitsMixin:

@@ -41,7 +41,7 @@ from unfold.decorators import action, display
 from backoffice.admin_history import HistoryAdmin
 from catalog import stock
 from catalog.exceptions import CatalogError, LotStatusError
-from catalog.formatting import format_uzs
+from catalog.formatting import format_uzs, medicine_units
 from catalog.models import Lot, LotStatus, LotStock, MovementKind, StockMovement
 from catalog.stock.rules import allowed_status_changes
 
@@ -54,7 +54,6 @@ from .forms import (
     LotReceiveForm,
     LotWriteOffForm,
     lot_stock_at,
-    medicine_units,
 )
 from .imports import ImportExportActionsMixin
 from .paginator import EstimatedCountPaginator

@@ -32,13 +32,13 @@ from backoffice.history import RestoreRefused
 from catalog import services
 from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.exceptions import CatalogError
-from catalog.formatting import format_date, format_uzs
+from catalog.formatting import format_date, format_uzs, medicine_units
 from catalog.models import Location, Lot, Medicine, MedicineStock, MedicineSubstance
 from catalog.selectors import medicine_alternatives, medicine_search
 from catalog.stock import visible_locations, works_at
 
 from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
-from .forms import MedicineForm, PlaceChoiceField, medicine_units
+from .forms import MedicineForm, PlaceChoiceField
 from .imports import ImportExportActionsMixin
 from .lot import EXPIRING_SOON_DAYS
 from .paginator import EstimatedCountPaginator

@@ -36,12 +36,12 @@ from backoffice.admin_history import HistoryAdmin
 from catalog import stock
 from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.exceptions import CatalogError
-from catalog.formatting import format_date
+from catalog.formatting import format_date, medicine_units
 from catalog.models import Location, LotStock, Transfer, TransferLine, TransferState
 from catalog.models_transfers import Discrepancy
 from catalog.stock.transfers import check_line
 
-from .forms import UnitsMixin, medicine_units
+from .forms import UnitsMixin
 from .refusals import ServiceRefusalsAsMessages
 
 TRANSFER_STATE_COLOURS = {

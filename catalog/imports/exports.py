@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.formatting import format_units
+from catalog.formatting import format_units, medicine_units
 from catalog.imports.base import Importer
 from catalog.imports.pricelist import format_substances
 from catalog.models import Location, LotStock, Medicine, MedicineSubstance
@@ -165,7 +165,7 @@ def _lot_rows(locations: Sequence[Location]) -> Iterator[list]:
             lot.get_status_display(),
             packs,
             parts,
-            format_units(stock.quantity, medicine.parts_per_pack, medicine.part_name),
+            medicine_units(stock.quantity, medicine),
             lot.purchase_price,
             lot.supplier,
         ]
@@ -222,7 +222,7 @@ def _expiry_rows(locations: Sequence[Location]) -> Iterator[list]:
             lot.lot_number,
             lot.get_status_display(),
             stock.quantity,
-            format_units(stock.quantity, medicine.parts_per_pack, medicine.part_name),
+            medicine_units(stock.quantity, medicine),
             # The purchase price is a pack's (as invoiced): a medicine sold by the part holds parts.
             (lot.purchase_price * stock.quantity / (medicine.parts_per_pack or 1)).quantize(Decimal("0.01")),
         ]

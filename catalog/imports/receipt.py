@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
-from catalog.formatting import format_units
+from catalog.formatting import medicine_units
 from catalog.imports.base import (
     LOCATION_COLUMN,
     MEDICINE_CODE_COLUMNS,
@@ -218,7 +218,7 @@ class PlannedReceipt:
 
 def _preview(row: ReceiptRow, units: int, medicine: MedicineUnits) -> list:
     code = row.sku or row.barcode
-    shown = format_units(units, medicine.parts_per_pack, medicine.part_name)
+    shown = medicine_units(units, medicine)
     return [code, row.lot_number, row.location.code, row.expiry_date.isoformat(), shown, row.price, row.supplier]
 
 

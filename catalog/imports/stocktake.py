@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
-from catalog.formatting import format_units
+from catalog.formatting import medicine_units
 from catalog.imports.base import (
     LOCATION_COLUMN,
     MEDICINE_CODE_COLUMNS,
@@ -87,8 +87,8 @@ def _preview(code: str, lot_number: str, location: Location, stock_now: int, cou
         code,
         lot_number,
         location.code,
-        format_units(stock_now, medicine.parts_per_pack, medicine.part_name),
-        format_units(counted, medicine.parts_per_pack, medicine.part_name),
+        medicine_units(stock_now, medicine),
+        medicine_units(counted, medicine),
     ]
 
 
