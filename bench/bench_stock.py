@@ -4,6 +4,7 @@
   locks, the FEFO plan, the lot and lot-stock rows, the ledger row, the
   per-place and chain derived columns): p50 and p95 of 300 sales, each of one
   unit of a different medicine, rolled back so the catalogue stays as it is.
+  The place is passed as the ``Location`` a till has at hand (an order's place).
 - The baseline: a primary-key lookup of one medicine through the ORM, same run.
 """
 
@@ -23,7 +24,7 @@ class _Rollback(Exception):
 
 
 def run() -> None:
-    from catalog.models import LocationKind, LotStock, Medicine
+    from catalog.models import Location, LocationKind, LotStock, Medicine
     from catalog.stock import stock_dispense
 
     ensure_catalog()
@@ -40,13 +41,14 @@ def run() -> None:
     medicines = Medicine.objects.in_bulk(random.Random(14).sample(stocked, min(len(stocked), REPEAT + 10)))
     rows = LotStock.objects.count()
     print(f"lot-location rows: {rows:,}; sales at location #{branch}")
+    place = Location.objects.get(pk=branch)
     queue = list(medicines.values())
 
     def sale():
         medicine = queue.pop()
         try:
             with transaction.atomic():
-                stock_dispense(medicine=medicine, quantity=1, location=branch)
+                stock_dispense(medicine=medicine, quantity=1, location=place)
                 raise _Rollback
         except _Rollback:
             pass

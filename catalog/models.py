@@ -427,7 +427,10 @@ class Lot(models.Model):
     status_reason = models.CharField(_("reason for status"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    # The lot's own changes (status, details, corrections). Its quantity has a history of its own, the
+    # ledger (``StockMovement``: every change with who, why and the document), so versions do not copy it:
+    # a version's quantity would be stale after the sales the ledger alone records.
+    history = HistoricalRecords(excluded_fields=["quantity"])
 
     class Meta:
         verbose_name = _("lot")

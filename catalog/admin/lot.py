@@ -176,7 +176,8 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     date_hierarchy = None
-    history_list_display = ["status", "status_reason", "quantity"]
+    # A version has no quantity: the ledger is the history of stock.
+    history_list_display = ["status", "status_reason", "expiry_date"]
 
     fieldsets = (
         (None, {"fields": ("medicine", "lot_number", "expiry_date", "received_date")}),

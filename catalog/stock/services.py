@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -46,7 +46,8 @@ from catalog.exceptions import InsufficientStock, ShortageLine
 from catalog.models import Location, Lot, LotStatus, LotStock, Medicine, MedicineStock, MovementKind, StockMovement
 
 from . import derived, rules
-from .locks import lock_medicines, lock_rows
+from .locks import lock_medicines, lock_rows, lock_stock_with_lots
+from .pipeline import one_round_trip
 from .places import check_works_at, lot_location, resolve_location
 
 # --- Small helpers --------------------------------------------------------------
@@ -84,19 +85,25 @@ def _copy_state(target: Lot, source: Lot) -> None:
         target.status_reason = source.status_reason
 
 
-def announce(flips: derived.Flips, medicine_ids: Iterable[int], reason: str) -> None:
+def announce(
+    flips: derived.Flips, medicine_ids: Iterable[int], reason: str, *, places: dict[int, bool] | None = None
+) -> None:
     """After commit, say which medicines' stock changed and whether any went in or out of stock.
 
     The public API's cache, which shows stock only as "in stock" (for the
     chain or a public place), is invalidated only when something flipped
     there: a warehouse selling out of a medicine the branches still have
-    changes no public answer.
+    changes no public answer. ``places`` (id -> is public), when the caller
+    has the places at hand, saves reading them.
     """
     ids = sorted(set(medicine_ids))
     changed = bool(flips.chain)
     if not changed and flips.places:
-        places = {location_id for _, location_id in flips.places}
-        changed = Location.objects.filter(pk__in=places, is_public=True).exists()
+        flipped = {location_id for _, location_id in flips.places}
+        if places is not None and flipped <= places.keys():
+            changed = any(places[pk] for pk in flipped)
+        else:
+            changed = Location.objects.filter(pk__in=flipped, is_public=True).exists()
     transaction.on_commit(
         lambda: signals.stock_changed.send(
             sender=Medicine, medicine_ids=ids, reason=reason, availability_changed=changed
@@ -162,6 +169,22 @@ def _change(
     row = movement(stock, kind, delta, user=user, reason=reason, reference=reference, lot=lot)
     row.save()
     return row
+
+
+def _set_quantities(model: type[Lot] | type[LotStock], rows: Sequence[tuple[int, int]]) -> None:
+    """Write new quantities of locked rows: one ``UPDATE`` for all of them (a ``CASE`` when several)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(f"UPDATE {table} SET quantity = %s WHERE id = %s", [rows[0][1], rows[0][0]])
+            return
+        cases = " ".join(["WHEN %s THEN %s"] * len(rows))
+        cursor.execute(
+            f"UPDATE {table} SET quantity = CASE id {cases} END WHERE id IN ({', '.join(['%s'] * len(rows))})",
+            [value for row in rows for value in row] + [pk for pk, _ in rows],
+        )
 
 
 def _shortage(lot: Lot, requested: int, available: int) -> InsufficientStock:
@@ -321,14 +344,14 @@ def stock_dispense_lines(
     location = resolve_location(location)
     check_works_at(user, location)
 
-    # Medicines, then their sellable lots, then those lots' stock at the place, each in primary-key order.
+    # The medicines first (primary-key order); then, under their locks, their sellable stock at the place
+    # with its lots, read fresh: every writer of these rows holds the same medicine locks.
     lock_medicines(requested)
     sellable = rules.sellable_stock_q(today)
-    stock_ids = LotStock.objects.filter(sellable, location_id=location.pk, lot__medicine_id__in=list(requested))
-    lots = {lot.pk: lot for lot in lock_rows(Lot.objects.filter(pk__in=stock_ids.values("lot_id")))}
     stocks_by_medicine: dict[int, list[LotStock]] = defaultdict(list)
-    for stock in lock_rows(LotStock.objects.filter(sellable, location_id=location.pk, lot_id__in=list(lots))):
-        stock.lot = lots[stock.lot_id]
+    for stock in lock_stock_with_lots(
+        LotStock.objects.filter(sellable, location_id=location.pk, lot__medicine_id__in=list(requested))
+    ):
         stocks_by_medicine[stock.lot.medicine_id].append(stock)
 
     shortages = []
@@ -340,25 +363,27 @@ def stock_dispense_lines(
         raise InsufficientStock(shortages)
 
     movements: list[StockMovement] = []
-    lots_changed: list[Lot] = []
-    stocks_changed: list[LotStock] = []
+    changed: list[LotStock] = []
+    sold: list[derived.Sold] = []
     for medicine_id, quantity in sorted(requested.items()):
         parts = medicines[medicine_id].parts_per_pack or 1
         for stock, take in fefo_plan(stocks_by_medicine[medicine_id], quantity, parts):
             stock.quantity -= take
             stock.lot.quantity -= take
-            stocks_changed.append(stock)
-            lots_changed.append(stock.lot)
+            changed.append(stock)
             movements.append(
                 movement(stock, MovementKind.DISPENSE, -take, user=user, reason=reason, reference=reference)
             )
-        Medicine.objects.filter(pk=medicine_id).update(number_sold=F("number_sold") + quantity)
-    for stock in stocks_changed:
-        stock.save(update_fields=["quantity"])
-    for lot in {lot.pk: lot for lot in lots_changed}.values():
-        _save_lot(lot, user=user, reason=reason or "dispense", update_fields=["quantity"])
-    StockMovement.objects.bulk_create(movements)
-    stock_moved(requested, "dispense", today, locations=[location], new_places=False)
+        remaining = [(stock.quantity, stock.lot.expiry_date) for stock in stocks_by_medicine[medicine_id]]
+        sold.append(derived.Sold(medicine_id, quantity, remaining))
+    # A sale's record is its ledger row (who, why, which document): the lot's history is for changes to the
+    # lot itself, so a sale writes none.
+    with one_round_trip():
+        _set_quantities(LotStock, [(stock.pk, stock.quantity) for stock in changed])
+        _set_quantities(Lot, [(stock.lot_id, stock.lot.quantity) for stock in changed])
+        flips = derived.after_sale(location, sold)
+        StockMovement.objects.bulk_create(movements)
+    announce(flips, requested, "dispense", places={location.pk: location.is_public})
     return movements
 
 

@@ -212,17 +212,21 @@ def test_dispensing_an_order_checks_every_line_before_writing_any():
     assert not StockMovement.objects.filter(kind=MovementKind.DISPENSE).exists()
 
 
-def test_dispense_records_history_with_the_user_and_reason():
+def test_a_sale_is_recorded_in_the_ledger_with_the_user_reason_and_document_not_in_the_lots_history():
     medicine = MedicineFactory()
     user = StaffFactory()
     lot = receive(medicine, 10)
+    versions = lot.history.count()
 
     stock_dispense(medicine=medicine, quantity=2, user=user, reason="Sold at counter", reference="POS-9")
 
-    record = lot.history.latest()
-    assert record.history_user == user
-    assert record.history_change_reason == "Sold at counter"
-    assert record.quantity == 8
+    row = StockMovement.objects.get(kind=MovementKind.DISPENSE)
+    assert (row.lot_id, row.quantity, row.balance_after) == (lot.pk, -2, 8)
+    assert (row.user, row.reason, row.reference) == (user, "Sold at counter", "POS-9")
+    # The lot itself did not change: its history (status, details, corrections) gets no row per sale.
+    assert lot.history.count() == versions
+    lot.refresh_from_db()
+    assert lot.quantity == 8
 
 
 # --- corrections -----------------------------------------------------------------
