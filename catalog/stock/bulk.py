@@ -6,7 +6,8 @@ ledger movement per change with the balance there, history rows attributed to
 the acting user with the reason), the same rules (``rules``; a refused line is
 reported with every other refused line, ``LinesRefused``, and nothing is
 written), the same locks (medicines, then lots, then lot stocks, each in
-primary-key order: ``locks``), one derived refresh (``derived.refresh``) and one
+primary-key order: ``locks``), one derived refresh (``derived.refresh``; a receipt
+moves the figures by what it added, ``derived.after_receipt``) and one
 ``stock_changed`` after commit. Inserts go through the one ``COPY`` writer on
 PostgreSQL (``copy``), ``bulk_create`` elsewhere.
 
@@ -281,6 +282,7 @@ def lots_receive_bulk(
 
     now = timezone.now()
     done, total = 0, len(groups)
+    received: list[tuple[Lot, LotStock, int]] = []
     for chunk in batched(groups.items(), CHUNK):
         new_lots, changed_lots, new_stocks, changed_stocks, movements = [], [], [], [], []
         for key, group in chunk:
@@ -314,13 +316,19 @@ def lots_receive_bulk(
                 movements.append(
                     movement(stock, MovementKind.RECEIPT, line.quantity, user=user, reason=reason, reference=reference)
                 )
+            received.append((lot, stock, sum(line.quantity for line in group)))
         _insert_lots(new_lots, user=user, reason=reason, now=now, history=True)
         _update_lots(changed_lots, ["quantity", "supplier"], user=user, reason=reason)
         _write_stock(new_stocks, changed_stocks, movements, now)
         done += len(chunk)
         progress(30 + 55 * done // total)
 
-    flips = derived.refresh(medicine_ids, today, locations=[location.pk])
+    flips = derived.after_receipt(
+        location,
+        [derived.Received(lot.pk, lot.medicine_id, lot.expiry_date, units) for lot, _stock, units in received],
+        {lot.pk: stock.pk for lot, stock, _units in received},
+        today,
+    )
     announce(flips, medicine_ids, "receipt")
     progress(100)
     return flips

@@ -147,6 +147,93 @@ def after_sale(location, lines: Iterable[Sold]) -> Flips:
     return flips
 
 
+@dataclass(frozen=True)
+class Received:
+    """Units received into one lot at the place (the lot's medicine and expiry with them)."""
+
+    lot_id: int
+    medicine_id: int
+    expiry_date: datetime.date
+    quantity: int
+
+
+def _sellable_lots(stock_ids_by_lot: dict[int, int], today: datetime.date) -> set[int]:
+    """Which of the lots are sellable at the place, by the one rule (``sellable_stock_q``) on their stock rows."""
+    rows = LotStock.objects.filter(sellable_stock_q(today), pk__in=list(stock_ids_by_lot.values()))
+    return set(rows.values_list("lot_id", flat=True))
+
+
+def after_receipt(location, received: Iterable[Received], stock_ids: dict[int, int], today=None) -> Flips:
+    """A receipt's derived stock at one place, moved by what it added: the place's rows and the chain's.
+
+    ``stock_ids``: lot id -> its stock row at the place (already written).
+    Units go to the figures when their lot is sellable there (the rule,
+    asked of the database for the rows received into); the nearest expiry
+    moves only earlier. Every medicine received gets its row at the place,
+    sellable or not. Per chunk of medicines: one read of what is sellable,
+    one upsert of the place's rows (moved by what was added) and one update
+    of the chain's (summed again over the places), each returning the new
+    figures, from which the flips are read (a figure that rose from zero).
+    The place's figure is exact when it was: a lot that expired today still
+    counts there until the nightly sweep refreshes, as with a sale.
+    """
+    today = today or timezone.localdate()
+    quote = connection.ops.quote_name
+    ms_table, medicine_table = quote(MedicineStock._meta.db_table), quote(Medicine._meta.db_table)
+    received = list(received)
+    sellable = set()
+    for chunk in batched(sorted({line.lot_id for line in received}), CHUNK):
+        sellable |= _sellable_lots({lot_id: stock_ids[lot_id] for lot_id in chunk}, today)
+    added: dict[int, list] = {}
+    for line in received:
+        entry = added.setdefault(line.medicine_id, [0, None])
+        if line.lot_id in sellable:
+            entry[0] += line.quantity
+            entry[1] = line.expiry_date if entry[1] is None else min(entry[1], line.expiry_date)
+    earlier = "CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} < {old} THEN {new} ELSE {old} END"
+    flips = Flips()
+    with connection.cursor() as cursor:
+        for chunk in batched(sorted(added.items()), CHUNK):
+            rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {ms_table} (medicine_id, location_id, sellable_quantity, nearest_expiry) "
+                f"VALUES {rows} ON CONFLICT (medicine_id, location_id) DO UPDATE SET "
+                f"sellable_quantity = {ms_table}.sellable_quantity + excluded.sellable_quantity, "
+                "nearest_expiry = "
+                + earlier.format(new="excluded.nearest_expiry", old=f"{ms_table}.nearest_expiry")
+                + " RETURNING medicine_id, sellable_quantity",
+                [value for pk, (units, nearest) in chunk for value in (pk, location.pk, units, nearest)],
+            )
+            flips.places |= {
+                (medicine_id, location.pk)
+                for medicine_id, now in cursor.fetchall()
+                if now > 0 and now == added[medicine_id][0]
+            }
+            # The chain's figures, summed again over the places' rows (a stale row elsewhere counts, as in
+            # ``refresh``); only medicines whose figures change are written and returned.
+            moved = [medicine_id for medicine_id, (units, _nearest) in chunk if units > 0]
+            if not moved:
+                continue
+            cursor.execute(
+                f"""
+                UPDATE {medicine_table} SET sellable_quantity = s.total, nearest_expiry = s.nearest
+                  FROM (SELECT ms.medicine_id AS id, SUM(ms.sellable_quantity) AS total,
+                               MIN(ms.nearest_expiry) AS nearest
+                          FROM {ms_table} AS ms
+                         WHERE ms.medicine_id IN ({_placeholders(moved)})
+                         GROUP BY ms.medicine_id) AS s
+                 WHERE {medicine_table}.id = s.id
+                   AND ({medicine_table}.sellable_quantity IS DISTINCT FROM s.total
+                        OR {medicine_table}.nearest_expiry IS DISTINCT FROM s.nearest)
+                RETURNING {medicine_table}.id, {medicine_table}.sellable_quantity
+                """,
+                moved,
+            )
+            # In stock for the chain now, and not before this receipt's units.
+            flips.chain |= {medicine_id for medicine_id, now in cursor.fetchall() if now == added[medicine_id][0]}
+    return flips
+
+
 def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | None, new_places: bool) -> Flips:
     quote = connection.ops.quote_name
     ms_table, medicine_table = quote(MedicineStock._meta.db_table), quote(Medicine._meta.db_table)
