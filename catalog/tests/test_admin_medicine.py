@@ -194,8 +194,9 @@ def test_history_page_shows_who_changed_the_price_and_from_what(staff_client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "5000.00" in html
-    assert "7250.00" in html
+    # Amounts as lists write them, thousands grouped.
+    assert "5\u00a0000" in html
+    assert "7\u00a0250" in html
     assert "New supplier price" in html
     assert client.user.phone in html or client.user.get_full_name() in html
 
