@@ -36,6 +36,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.widgets import UnfoldAdminTextareaWidget
 
 from .history import RestoreRefused, history_restore, history_restore_changes, restorable_field
+from .history_display import LocalisedRecordContextHelper, field_label, reason_display, value_display
 
 
 def normalise_line_endings(value):
@@ -89,6 +90,32 @@ class HistoryAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
 
     # --- history pages ----------------------------------------------------------------
+    object_history_list_template = "admin/history/object_history_list.html"
+
+    def get_historical_record_context_helper(self, request: HttpRequest, historical_record):
+        return LocalisedRecordContextHelper(self.model, historical_record)
+
+    def set_history_delta_changes(self, request: HttpRequest, historical_records, **kwargs) -> None:
+        super().set_history_delta_changes(request, historical_records, **kwargs)
+        # The page's own columns, named and shown in the reader's language (see backoffice.history_display).
+        columns = self.get_history_list_display(request)
+        labels = [field_label(self.model, name) for name in columns]
+        for record in historical_records:
+            record.display_cells = [
+                (
+                    label,
+                    getattr(record, name)
+                    if callable(getattr(self, name, None))
+                    else value_display(self.model, name, getattr(record, name, None)),
+                )
+                for label, name in zip(labels, columns, strict=True)
+            ]
+            record.display_reason = reason_display(record.history_change_reason)
+
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        columns = [field_label(self.model, name) for name in self.get_history_list_display(request)]
+        return super().history_view(request, object_id, {"history_columns": columns, **(extra_context or {})})
+
     def history_restore_allowed(self, request: HttpRequest, obj=None) -> bool:
         return bool(self.history_restore_fields) and self.has_change_permission(request, obj)
 

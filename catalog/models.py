@@ -103,7 +103,7 @@ class Location(models.Model):
     is_public = models.BooleanField(
         _("sells to the public"), default=True, help_text=_("Shown to customers as a pharmacy that has medicines.")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     history = HistoricalRecords()
 
@@ -306,8 +306,8 @@ class Medicine(models.Model):
     substance_key = models.CharField(max_length=255, default="", blank=True, editable=False)
     generic_key = models.CharField(max_length=500, default="", blank=True, editable=False)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords(
         excluded_fields=[
@@ -374,8 +374,15 @@ class Medicine(models.Model):
 class MedicineSubstance(models.Model):
     """One active substance of a medicine and its strength, e.g. 250 mg per 5 ml."""
 
-    medicine = models.ForeignKey(Medicine, on_delete=models.CASCADE, related_name="medicine_substances")
-    substance = models.ForeignKey(ActiveSubstance, on_delete=models.PROTECT, related_name="medicine_substances")
+    medicine = models.ForeignKey(
+        Medicine, verbose_name=_("medicine"), on_delete=models.CASCADE, related_name="medicine_substances"
+    )
+    substance = models.ForeignKey(
+        ActiveSubstance,
+        verbose_name=_("active substance"),
+        on_delete=models.PROTECT,
+        related_name="medicine_substances",
+    )
     strength = models.DecimalField(
         _("strength"), max_digits=12, decimal_places=4, validators=[MinValueValidator(Decimal("0"))]
     )
@@ -425,7 +432,7 @@ class Lot(models.Model):
     supplier = models.CharField(_("supplier"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
     status_reason = models.CharField(_("reason for status"), max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     # The lot's own changes (status, details, corrections). Its quantity has a history of its own, the
     # ledger (``StockMovement``: every change with who, why and the document), so versions do not copy it:

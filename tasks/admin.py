@@ -125,6 +125,7 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
     inlines = [AlertDeliveryInline]
     actions = ["acknowledge"]
     actions_list = ["run_scans"]
+    actions_detail = ["acknowledge_one"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         queryset = super().get_queryset(request)
@@ -136,6 +137,11 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing on an alert's page is edited (a Save button there would only rewrite what the scan wrote):
+        # the page is read-only and offers Acknowledge instead.
         return False
 
     def has_acknowledge_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -172,6 +178,28 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]):
         count = services.alerts_acknowledge(alert_ids=queryset.values_list("pk", flat=True), user=request.user)
         self.message_user(request, _("%(n)d alert(s) acknowledged.") % {"n": count}, messages.SUCCESS)
+
+    @action(description=_("Acknowledge"), url_path="acknowledge", permissions=["acknowledge"], icon="done")
+    def acknowledge_one(self, request: HttpRequest, object_id: str):
+        alert = self.get_object(request, object_id)  # through get_queryset: an alert of the member's places
+        if alert is None:
+            return HttpResponseRedirect(reverse("admin:tasks_alert_changelist"))
+        change_url = reverse("admin:tasks_alert_change", args=[alert.pk])
+        if request.method != "POST":
+            # A link only asks (as "Run the scans now" does): the change is made by this page's form.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Acknowledge the alert"),
+                "opts": self.model._meta,
+                "alert": alert,
+                "change_url": change_url,
+            }
+            return TemplateResponse(request, "admin/tasks/alert/confirm_acknowledge.html", context)
+        if services.alerts_acknowledge(alert_ids=[alert.pk], user=request.user):
+            self.message_user(request, _("The alert is acknowledged."), messages.SUCCESS)
+        else:
+            self.message_user(request, _("The alert had already been acknowledged."), messages.INFO)
+        return HttpResponseRedirect(change_url)
 
     @action(description=_("Run the scans now"), permissions=["scan"], icon="radar")
     def run_scans(self, request: HttpRequest):

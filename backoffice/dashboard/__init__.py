@@ -95,6 +95,11 @@ def available_lots_url(**params) -> str:
     return lots_url(status__exact=LotStatus.AVAILABLE, on_hand="yes", **params)
 
 
+def expired_lots_url() -> str:
+    # Expired lots still holding stock, whatever their state: the expiry sweep marks them "expired".
+    return lots_url(on_hand="yes", expiry="expired")
+
+
 def medicines_url(**params) -> str:
     return admin_url("catalog_medicine_changelist", is_active__exact=1, **params)
 

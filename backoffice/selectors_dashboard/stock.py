@@ -244,7 +244,7 @@ class LotActionCounts:
     Windows match the lots admin's expiry filter (status available, with stock).
     """
 
-    lots_expired: int  # past their date, still available with stock there (the sweep has not run yet)
+    lots_expired: int  # past their date with stock there, whatever the state (swept or not): to write off
     lots_expiring: dict[int, int]  # window (days) -> available lots with stock there expiring within it
     lots_quarantined: int  # quarantined lots with stock there
     lots_recalled: int  # recalled lots with stock there
@@ -261,14 +261,24 @@ def lot_action_counts(
     window: ask for ``(30,)`` when that is all you show), and the lots set aside (``set_aside=False``: not
     counted, 0)."""
     today = today or timezone.localdate()
+    # Expired stock is counted whatever its state: the expiry sweep marks a lot "expired", a quarantined or
+    # recalled lot may pass its date, and every such unit on a shelf still has to be written off.
     aggregates = {"lots_expired": Count("pk", filter=Q(lot__expiry_date__lte=today))}
     for days in windows:
         aggregates[f"lots_{days}"] = Count(
-            "pk", filter=Q(lot__expiry_date__gt=today, lot__expiry_date__lte=today + datetime.timedelta(days=days))
+            "pk",
+            filter=Q(
+                lot__status=LotStatus.AVAILABLE,
+                lot__expiry_date__gt=today,
+                lot__expiry_date__lte=today + datetime.timedelta(days=days),
+            ),
         )
     row = (
         _stock_held(places)
-        .filter(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=today + datetime.timedelta(days=max(windows)))
+        .filter(
+            Q(lot__expiry_date__lte=today)
+            | Q(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=today + datetime.timedelta(days=max(windows)))
+        )
         .aggregate(**aggregates)
     )
     held_aside: dict[str, int] = {}
@@ -292,17 +302,19 @@ def lot_action_counts(
 def stock_to_act_on(
     *, places: Places = None, within_days: int = 90, include_expired: bool = True, limit: int = 10
 ) -> list[LotStock]:
-    """Available lots' units held at the places, expired or expiring within ``within_days``, soonest first.
+    """Units held at the places of lots expired (in any state) or available and expiring within
+    ``within_days``, soonest first.
 
     One row per lot per place (``.quantity`` is the units there), with the
     lot, its medicine and the place loaded (one statement).
     """
     today = timezone.localdate()
-    rows = _stock_held(places).filter(
-        lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=today + datetime.timedelta(days=within_days)
+    expiring = Q(
+        lot__status=LotStatus.AVAILABLE,
+        lot__expiry_date__gt=today,
+        lot__expiry_date__lte=today + datetime.timedelta(days=within_days),
     )
-    if not include_expired:
-        rows = rows.filter(lot__expiry_date__gt=today)
+    rows = _stock_held(places).filter(expiring | Q(lot__expiry_date__lte=today) if include_expired else expiring)
     return list(
         rows.select_related("lot", "lot__medicine", "location").order_by("lot__expiry_date", "lot_id", "location_id")[
             :limit

@@ -618,3 +618,34 @@ def test_over_several_places_a_medicine_out_at_two_of_them_counts_at_each(staff_
     # Each place has to restock its own shelf: two lines, one per place.
     assert figure(html, "pharmacist-rx-out")[1] == "2"
     assert sorted(row[1] for row in table_rows(html, "pharmacist-rx-out-list")) == ["Chilonzor", "Sklad"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "widget_id"), [(Role.PHARMACIST, "pharmacist-expired"), (Role.INVENTORY, "inventory-expired")]
+)
+def test_expired_lots_the_sweep_marked_are_counted_while_they_hold_stock(role, widget_id, staff_client):
+    import datetime
+
+    import time_machine
+
+    receive(MedicineFactory(name="Tamiflu 75 mg"), 6, expires_in_days=3)
+    receive(MedicineFactory(name="Nurofen 200 mg"), 4, expires_in_days=5)
+    emptied = receive(MedicineFactory(name="Aspirin 100 mg"), 2, expires_in_days=4)
+    stock.stock_dispense(medicine=emptied.medicine, quantity=2)
+    receive(MedicineFactory(name="Ibuprofen 400 mg"), 9, expires_in_days=40)
+    client = staff_client(role)
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=10)):
+        assert stock.lots_expire() == 3  # the sweep marks the emptied lot too
+        cache.clear()
+        html = client.get(INDEX).content.decode()
+        href, value = figure(html, widget_id)
+        listing = client.get(href)
+
+    # The two swept lots still on the shelf, not the emptied one nor the one still in date.
+    assert value == "2"
+    assert listing.context["cl"].result_count == 2
+    if role == Role.PHARMACIST:
+        medicines = [row[1] for row in table_rows(html, "pharmacist-lots-to-act")]
+        assert medicines[:2] == ["Tamiflu 75 mg", "Nurofen 200 mg"]  # expired first, soonest first

@@ -30,17 +30,16 @@ from unfold.widgets import UnfoldAdminIntegerFieldWidget
 from backoffice.admin_history import HistoryAdmin
 from backoffice.history import RestoreRefused
 from catalog import services
-from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_date, format_uzs, medicine_units
-from catalog.models import Location, Lot, Medicine, MedicineStock, MedicineSubstance
+from catalog.models import Location, LotStock, Medicine, MedicineStock, MedicineSubstance
 from catalog.selectors import medicine_alternatives, medicine_search
 from catalog.stock import visible_locations, works_at
 
 from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
 from .forms import MedicineForm, PlaceChoiceField
 from .imports import ImportExportActionsMixin
-from .lot import EXPIRING_SOON_DAYS
+from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
 from .paginator import EstimatedCountPaginator
 from .refusals import ServiceRefusalsAsMessages
 
@@ -97,32 +96,8 @@ class MedicineSubstanceInline(TabularInline):
     verbose_name_plural = _("substances and strengths")
 
 
-class LotInline(ReadOnlyTabularInline):
-    """The medicine's lots, read-only: stock changes through lot actions and receipts."""
-
-    model = Lot
-    fields = ("lot_number", "expiry_date", "display_status", "display_quantity", "display_purchase_price", "supplier")
-    readonly_fields = fields
-    ordering = ("expiry_date", "id")
-    show_change_link = True
-    per_page = 10
-    verbose_name_plural = _("lots")
-
-    @display(description=_("status"))
-    def display_status(self, obj: Lot) -> str:
-        # A read-only inline cell shows text: a label's (value, text) pair would be printed as a tuple.
-        return obj.get_status_display()
-
-    @display(description=_("purchase price"))
-    def display_purchase_price(self, obj: Lot) -> str:
-        return format_uzs(obj.purchase_price)
-
-    @display(description=_("quantity on hand"))
-    def display_quantity(self, obj: Lot) -> str:
-        return medicine_units(obj.quantity, obj.medicine)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("medicine")
+# Lots listed on a medicine's page; the lots list, filtered to the medicine, has the rest.
+LOTS_SHOWN = 20
 
 
 class MedicineChangeList(ChangeList):
@@ -174,9 +149,11 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
     list_per_page = 50
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-    inlines = (MedicineSubstanceInline, LotInline)
+    inlines = (MedicineSubstanceInline,)
     readonly_fields = ("display_sellable", "nearest_expiry", "number_sold", "created_at", "updated_at")
-    # The stock at each place, with the reorder level there, below the form (its links leave the form alone).
+    # What is on the shelves first: the lots held at each place, above the form (a staff member at the shelf
+    # reads them before the catalogue fields); the stock and reorder level at each place below it.
+    change_form_outer_before_template = "admin/catalog/medicine/lots.html"
     change_form_outer_after_template = "admin/catalog/medicine/stock_by_location.html"
     history_list_display = ["price", "is_prescription", "is_controlled", "is_active"]
     # A restore writes what the form edits, never stock, sales or search columns (nor an image long deleted).
@@ -319,8 +296,48 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
         return kind, " · ".join(str(word) for word in words)
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "stock_by_location": self._stock_by_location(request, object_id)}
+        extra_context = {
+            **(extra_context or {}),
+            "stock_by_location": self._stock_by_location(request, object_id),
+            "lots_held": self._lots_held(object_id),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _lots_held(self, object_id) -> dict:
+        """The lots holding stock, one row per lot per place, soonest expiry first (two statements).
+
+        Shows at most ``LOTS_SHOWN`` rows and links to the lots list for the rest and the empty ones.
+        """
+        medicine = Medicine.objects.filter(pk=object_id).only("pk", "parts_per_pack", "part_name").first()
+        if medicine is None:
+            return {}
+        rows = (
+            LotStock.objects.filter(lot__medicine=medicine, quantity__gt=0)
+            .select_related("lot", "location")
+            .order_by("lot__expiry_date", "lot_id", "location__name", "location_id")
+        )
+        today = timezone.localdate()
+        shown = []
+        for row in rows[: LOTS_SHOWN + 1]:
+            lot = row.lot
+            days_left = (lot.expiry_date - today).days
+            shown.append(
+                {
+                    "lot_number": lot.lot_number,
+                    "url": reverse(f"{self.admin_site.name}:catalog_lot_change", args=[lot.pk]),
+                    "status": lot.get_status_display(),
+                    "status_tone": LOT_STATUS_COLOURS[lot.status],
+                    "location": row.location.name,
+                    "expiry": format_date(lot.expiry_date),
+                    "expiry_tone": "danger" if days_left <= 0 else "warning" if days_left <= EXPIRING_SOON_DAYS else "",
+                    "quantity": medicine_units(row.quantity, medicine),
+                }
+            )
+        return {
+            "rows": shown[:LOTS_SHOWN],
+            "more": len(shown) > LOTS_SHOWN,
+            "all_url": f"{reverse(f'{self.admin_site.name}:catalog_lot_changelist')}?medicine__id__exact={medicine.pk}",
+        }
 
     def _stock_by_location(self, request: HttpRequest, object_id) -> list[dict]:
         """Each place's row of the medicine: sellable stock, nearest expiry, reorder level there, a link to set it."""

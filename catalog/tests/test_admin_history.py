@@ -174,3 +174,38 @@ def test_a_version_that_breaks_a_rule_of_the_record_now_is_refused_with_the_reas
 
     assert "cannot be restored" in response.content.decode()
     assert Category.objects.get(pk=category.pk).slug == "vitamins-old"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["ru", "uz"])
+def test_a_lot_s_history_names_fields_values_and_system_reasons_in_the_reader_s_language(
+    staff_client, language, settings
+):
+    import re
+
+    from django.utils import translation
+    from django.utils.text import capfirst
+
+    from catalog.models import LotStatus, MovementKind
+    from catalog.stock import lot_quarantine
+
+    client = staff_client(Role.PHARMACIST)
+    lot = receive(MedicineFactory(), 6)
+    lot_quarantine(lot=lot, reason="Damaged boxes")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    html = client.get(reverse("admin:catalog_lot_history", args=[lot.pk])).content.decode()
+
+    table = re.sub(r"<[^>]+>", " ", html.split('id="change-history"', 1)[1].split("</table>", 1)[0])
+    with translation.override(language):
+        shown = [
+            str(capfirst(Lot._meta.get_field("status_reason").verbose_name)),
+            str(LotStatus.AVAILABLE.label),
+            str(LotStatus.QUARANTINED.label),
+            str(MovementKind.RECEIPT.label),
+        ]
+    for text in shown:
+        assert text in table, text
+    # No attribute names, raw choice values or Python literals.
+    for raw in ("status_reason", "available", "quarantined", "receipt", "None", "True"):
+        assert not re.search(rf"(?<![\w-]){raw}(?![\w-])", table), raw

@@ -1,15 +1,16 @@
 """The medicine pages, the alternatives view and the read-only ledger in the admin."""
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
-from catalog import services
+from catalog import services, stock
 from catalog.models import DosageForm, Medicine, StockMovement
 from catalog.tests.admin_helpers import queries_for
-from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
+from catalog.tests.factories import ActiveSubstanceFactory, MedicineFactory, main_location, medicine_with, receive
 
 
 @pytest.fixture
@@ -146,11 +147,23 @@ def test_saving_a_medicine_with_a_new_substance_makes_it_findable_by_that_substa
 def test_medicine_page_lists_its_lots_read_only(staff_client):
     client = staff_client(Role.PHARMACIST)
     medicine = MedicineFactory()
-    receive(medicine, 12, lot_number="LOT-A")
+    lot = receive(medicine, 12, lot_number="LOT-A")
+    receive(medicine, 3, lot_number="LOT-B", expires_in_days=20)
+    emptied = receive(medicine, 1, lot_number="LOT-EMPTY")
+    stock.lot_quarantine(lot=lot, reason="Damaged boxes")
+    stock.stock_write_off(lot=emptied, quantity=1, reason="Broken")
 
     html = client.get(reverse("admin:catalog_medicine_change", args=[medicine.pk])).content.decode()
 
-    assert "LOT-A" in html
+    # Above the form, soonest expiry first, each lot a link, its state a badge (not a (value, text) tuple).
+    block = html.split('id="medicine-lots"', 1)[1].split("</table>", 1)[0]
+    assert html.index('id="medicine-lots"') < html.index('name="name"')
+    rows = re.findall(r'<tr class="lot-row">(.*?)</tr>', block, re.S)
+    assert [re.search(r">(LOT-[A-Z]+)</a>", row).group(1) for row in rows] == ["LOT-B", "LOT-A"]
+    assert reverse("admin:catalog_lot_change", args=[lot.pk]) in rows[1]
+    assert "Quarantined" in rows[1] and "bg-orange-100" in rows[1]
+    assert main_location().name in rows[1] and "12" in rows[1]
+    assert "LOT-EMPTY" not in block and "(&#x27;" not in html
     assert 'name="lots-0-quantity"' not in html
 
 
@@ -181,8 +194,9 @@ def test_history_page_shows_who_changed_the_price_and_from_what(staff_client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "5000.00" in html
-    assert "7250.00" in html
+    # Amounts as lists write them, thousands grouped.
+    assert "5\u00a0000" in html
+    assert "7\u00a0250" in html
     assert "New supplier price" in html
     assert client.user.phone in html or client.user.get_full_name() in html
 

@@ -196,3 +196,38 @@ def test_a_member_sees_and_acknowledges_only_the_alerts_of_their_places(staff_cl
     assert foreign.status_code == 302  # "does not exist": back to the list
     assert set(Alert.objects.filter(acknowledged_at__isnull=False).values_list("pk", flat=True)) == {mine.pk}
     assert badge == "1"
+
+
+def test_an_alert_s_page_offers_acknowledge_and_no_save(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    alert = AlertFactory()
+    page = f"{CHANGELIST}{alert.pk}/change/"
+    acknowledge = f"{CHANGELIST}{alert.pk}/acknowledge/"
+
+    html = client.get(page).content.decode()
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert acknowledge in html
+
+    # The link only asks; the form's POST acknowledges, with who did it in the history.
+    client.get(acknowledge)
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+    response = client.post(acknowledge)
+    assert response.status_code == 302 and response["Location"] == page
+    alert.refresh_from_db()
+    assert alert.acknowledged_by_id == client.user.pk
+    assert alert.history.filter(history_user=client.user).exists()
+    # Saving the page the old way changes nothing.
+    assert client.post(page, {}).status_code == 403
+
+
+def test_staff_who_may_not_acknowledge_are_not_offered_it_and_cannot_post_it(staff_client):
+    client = staff_client(Role.INVENTORY)
+    alert = AlertFactory()
+    acknowledge = f"{CHANGELIST}{alert.pk}/acknowledge/"
+
+    assert acknowledge not in client.get(f"{CHANGELIST}{alert.pk}/change/").content.decode()
+    client.post(acknowledge)
+
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
