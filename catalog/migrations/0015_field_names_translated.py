@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0013_medicine_stock_columns_unindexed'),
+        ('catalog', '0014_lot_history_without_quantity'),
     ]
 
     operations = [
