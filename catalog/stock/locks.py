@@ -13,13 +13,16 @@ that reference a medicine (order lines, for example).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime
+from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import TypeVar
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
-from catalog.models import Medicine
+from catalog.models import Lot, LotStock, Medicine
+
+from .rules import sellable_stock_q
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -45,17 +48,75 @@ def lock_rows(queryset: models.QuerySet[ModelT]) -> list[ModelT]:
     return list(queryset.select_related(None).order_by("pk").select_for_update(no_key=True, of=("self",)))
 
 
-def lock_stock_with_lots(queryset: models.QuerySet) -> list:
-    """Lock ``LotStock`` rows and their lots in one statement, lot by lot in primary-key order; lots loaded.
+# The sale's read, compiled once per number of medicines: the SQL the ORM builds from the sellable rule, with
+# stand-ins where the place, the medicines and the day go. Compiling it cost more than running it.
+_STAND_IN_PLACE = -2_000_000_001
+_STAND_IN_DAY = datetime.date(1901, 2, 3)
+_SALE_READ: dict[tuple[str, int], tuple[str, list, dict, list]] = {}
 
-    For a caller that already holds the lock of every medicine concerned (a
-    sale): no other writer can reach these lots meanwhile, so taking each lot
-    with its stock row, rather than all lots then all stock rows, cannot
-    deadlock, and it saves a round trip on the till's path.
+
+def _sale_read(count: int) -> tuple[str, list, dict, list]:
+    """(sql, parameters with stand-ins, where each stand-in sits, which model and field each column is)."""
+    key = (connection.vendor, count)
+    if key not in _SALE_READ:
+        medicines = [_STAND_IN_PLACE - 1 - n for n in range(count)]
+        queryset = (
+            LotStock.objects.filter(sellable_stock_q(_STAND_IN_DAY), location_id=_STAND_IN_PLACE)
+            .filter(lot__medicine_id__in=medicines)
+            .select_related("lot")
+            .only("lot_id", "location_id", "quantity", "lot__medicine_id", "lot__quantity", "lot__expiry_date")
+            .order_by("lot_id", "pk")
+            .select_for_update(no_key=True, of=("self", "lot"))
+        )
+        compiler = queryset.query.get_compiler(connection=connection)
+        with transaction.atomic():  # the ORM compiles FOR UPDATE only inside a transaction
+            sql, params = compiler.as_sql()
+        columns = [(col.target.model, col.target.attname, col) for col, _sql, _alias in compiler.select]
+        params = list(params)
+        day = connection.ops.adapt_datefield_value(_STAND_IN_DAY)  # as the ORM passes a date to this backend
+        wanted = {_STAND_IN_PLACE: _STAND_IN_PLACE, _STAND_IN_DAY: day, **{m: m for m in medicines}}
+        if any(params.count(value) != 1 for value in wanted.values()):
+            raise RuntimeError("The sale's read no longer has one parameter per place, day and medicine.")
+        slots = {stand_in: params.index(value) for stand_in, value in wanted.items()}
+        _SALE_READ[key] = (sql, params, slots, columns)
+    return _SALE_READ[key]
+
+
+def lock_sellable_stock(location_id: int, medicine_ids: Sequence[int], today: datetime.date) -> list[LotStock]:
+    """Lock the sellable stock of the medicines at the place with its lots, in one statement; lots loaded.
+
+    The rows ``rules.sellable_stock_q`` names, each lot with its stock row, lot
+    by lot in primary-key order. For a caller that already holds the lock of
+    every medicine concerned (a sale): no other writer reaches these lots
+    meanwhile, so taking each lot with its stock row, rather than all lots then
+    all stock rows, cannot deadlock, and it saves a round trip on the till's path.
+    The rows carry the stock row's fields and the lot's medicine, quantity and expiry.
     """
-    return list(
-        queryset.select_related("lot").order_by("lot_id", "pk").select_for_update(no_key=True, of=("self", "lot"))
-    )
+    ids = sorted(set(medicine_ids))
+    sql, template, slots, columns = _sale_read(len(ids))
+    params = list(template)
+    params[slots[_STAND_IN_PLACE]] = location_id
+    params[slots[_STAND_IN_DAY]] = connection.ops.adapt_datefield_value(today)
+    for n, medicine_id in enumerate(ids):
+        params[slots[_STAND_IN_PLACE - 1 - n]] = medicine_id
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # The backend's converters of each column, as the ORM applies them (SQLite returns dates as text).
+    converters = [
+        (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)) for *_, col in columns
+    ]
+    stocks = []
+    for row in rows:
+        values: dict[type, dict] = {LotStock: {}, Lot: {}}
+        for (model, attname, _col), (col, convert), value in zip(columns, converters, row, strict=True):
+            for converter in convert:
+                value = converter(value, col, connection)
+            values[model][attname] = value
+        stock = LotStock(**values[LotStock])
+        stock.lot = Lot(**values[Lot])
+        stocks.append(stock)
+    return stocks
 
 
 def lock_medicines(medicine_ids: Iterable[int]) -> None:
@@ -70,8 +131,9 @@ def lock_medicines(medicine_ids: Iterable[int]) -> None:
     if not ids:
         return
     if connection.vendor == "postgresql":
-        array = Medicine.objects.extra(where=[f"{Medicine._meta.db_table}.id = ANY(%s)"], params=[ids])
-        lock_rows(array.only("pk"))
+        table = connection.ops.quote_name(Medicine._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
         return
     for chunk in batched(ids, 5000):
         lock_rows(Medicine.objects.filter(pk__in=chunk).only("pk"))

@@ -102,3 +102,16 @@ def test_a_receipt_then_sales_by_the_part_agree_with_a_recomputation():
     assert_recomputing_changes_nothing([medicine])
     medicine.refresh_from_db()
     assert medicine.sellable_quantity == 12
+
+
+def test_a_one_line_sale_at_a_branch_runs_a_fixed_number_of_statements(django_assert_num_queries):
+    place = main_location()
+    medicines = MedicineFactory.create_batch(2)
+    for medicine in medicines:
+        receive(medicine, 5, location=place)
+    stock_dispense(medicine=medicines[0], quantity=1, location=place)  # the sale's read is compiled once
+
+    # Savepoint, medicine lock, sellable stock with its lots, stock row, lot, place's row, chain's row and
+    # number sold, ledger row, release: nothing per lot beyond the lots the sale takes from.
+    with django_assert_num_queries(9):
+        stock_dispense(medicine=medicines[1], quantity=2, location=place)
