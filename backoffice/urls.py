@@ -31,5 +31,5 @@ if getattr(settings, "BENCH_BARE_ENDPOINT", False):
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler404 = "backoffice.errors.page_not_found"
-handler500 = "backoffice.errors.server_error"
+handler404 = "backoffice.error_pages.page_not_found"
+handler500 = "backoffice.error_pages.server_error"

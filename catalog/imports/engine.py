@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice.exceptions import DomainError
 from catalog.api.caching import catalog_cache_bump
 from catalog.exceptions import CatalogError, LinesRefused
 from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
@@ -53,10 +54,10 @@ IMPORTERS: dict[str, type[Importer]] = {
 LOCATED_KINDS = (ImportKind.RECEIPT, ImportKind.STOCKTAKE)
 
 
-class ImportNotAllowed(Exception):
-    def __init__(self, message: str) -> None:
-        self.message = str(message)
-        super().__init__(self.message)
+class ImportNotAllowed(DomainError):
+    """The job is not in a state that allows the step (already applied, another one applying)."""
+
+    code = "import_not_allowed"
 
 
 def _enqueue(task, job_id: int) -> str | None:
