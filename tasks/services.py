@@ -43,7 +43,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
-from catalog.stock import batched
+from catalog.stock import batched, lots_expire
 
 from .models import (
     EXPIRY_KINDS,
@@ -55,6 +55,9 @@ from .models import (
     DigestDelivery,
     Severity,
 )
+from .notifications import DeliveryError, enabled_channels
+from .notifications.messages import render_alerts, render_digest
+from .selectors import alerts_for_digest, alerts_for_messages
 
 logger = logging.getLogger(__name__)
 # A critical alert older than this is no longer "new": it waits for the digest.
@@ -359,8 +362,6 @@ def alerts_resolve_cleared(*, medicine_ids: Iterable[int], now: datetime | None 
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:
     """Move lots past their expiry date to status expired (catalog's sweep, with history)."""
-    from catalog.stock import lots_expire
-
     return lots_expire(today=timezone.localdate(now or timezone.now()))
 
 
@@ -473,8 +474,6 @@ def _claim_alert_deliveries(
 
 def _send(channel, target: str, subject: str, text: str):
     """Send one message; the channel's ``DeliveryError`` if it failed, else None."""
-    from .notifications import DeliveryError
-
     try:
         channel.send(target=target, subject=subject, text=text)
     except DeliveryError as exc:
@@ -510,10 +509,6 @@ def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult
     the deliveries "failed" with the time of the next attempt (exponential
     back-off, or the server's ``retry_after``).
     """
-    from .notifications import enabled_channels
-    from .notifications.messages import render_alerts
-    from .selectors import alerts_for_messages
-
     now = now or timezone.now()
     result = NotifyResult()
     for channel in channels if channels is not None else enabled_channels():
@@ -560,10 +555,6 @@ def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyR
 
     Nothing is sent to a recipient whose places have nothing open.
     """
-    from .notifications import enabled_channels
-    from .notifications.messages import render_digest
-    from .selectors import alerts_for_digest
-
     now = now or timezone.now()
     day = timezone.localdate(now)
     result = NotifyResult()

@@ -42,17 +42,11 @@ from backoffice.client_ip import client_ip
 from catalog.models import ActiveSubstance, Medicine
 from catalog.selectors import alternative_ids
 from catalog.thumbnails import thumbnail_names_ready
+from catalog.versioning import VERSION_KEY, catalog_version
 
 from . import queries
 from . import serializers as s
-from .caching import (
-    VERSION_KEY,
-    cache_seconds,
-    catalog_version,
-    etag_for,
-    incr_and_get_many,
-    response_key,
-)
+from .caching import cache_seconds, etag_for, incr_and_get_many, response_key
 from .filters import MedicineFilter, SubstanceFilter, clean_params
 from .locations import public_locations, stock_level
 from .pagination import CatalogPagination
