@@ -24,7 +24,7 @@ urlpatterns = [
 
 if getattr(settings, "BENCH_BARE_ENDPOINT", False):
     # The API benchmark's floor (bench/bench_api.py); never routed unless asked for.
-    from catalog.api.views import bare_json_view
+    from bench.baseline import bare_json_view
 
     urlpatterns.insert(0, path("api/v1/_bare/", bare_json_view, name="bench-bare"))
 

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
@@ -409,11 +409,3 @@ class MedicineAvailabilityView(CatalogView):
 class NotFoundView(CatalogView):
     def get(self, request, *args, **kwargs):
         raise exceptions.NotFound()
-
-
-def bare_json_view(request):
-    """The benchmark's floor: a JsonResponse through the same middleware, no framework.
-
-    Routed only when ``settings.BENCH_BARE_ENDPOINT`` is true (see backoffice/urls.py).
-    """
-    return JsonResponse({"ok": True})
