@@ -16,7 +16,6 @@ IMPORT_STATE_COLOURS = {
     ImportState.APPLYING: "info",
     ImportState.DONE: "success",
     ImportState.FAILED: "danger",
-    ImportState.CANCELLED: "info",
 }
 
 SEVERITY_COLOURS = {Severity.CRITICAL: "danger", Severity.WARNING: "warning", Severity.INFO: "info"}
