@@ -42,6 +42,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from accounts.models import User
 from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
 from catalog.stock import batched, lots_expire
 
@@ -55,7 +56,7 @@ from .models import (
     DigestDelivery,
     Severity,
 )
-from .notifications import DeliveryError, enabled_channels
+from .notifications import Channel, DeliveryError, enabled_channels
 from .notifications.messages import render_alerts, render_digest
 from .selectors import alerts_for_digest, alerts_for_messages
 
@@ -366,7 +367,7 @@ def lots_sweep_expired(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def alerts_acknowledge(*, alert_ids: Iterable[int], user) -> int:
+def alerts_acknowledge(*, alert_ids: Iterable[int], user: User) -> int:
     """Mark open, unacknowledged alerts as seen by ``user``; returns how many. Recorded in the history."""
     now = timezone.now()
     alerts = list(
@@ -500,7 +501,7 @@ def _record_outcome(deliveries: QuerySet, error, now: datetime, result: NotifyRe
     logger.warning("Alert delivery failed (attempt %s), retrying in %ss: %s", attempts, delay, error)
 
 
-def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult:
+def alerts_notify(*, now: datetime | None = None, channels: Sequence[Channel] | None = None) -> NotifyResult:
     """Send new critical alerts at once to the people who act on them, at their places, on every channel.
 
     Each channel names its audiences (``tasks.notifications.Audience``): a
@@ -550,7 +551,7 @@ def _claim_digest(*, day: date, channel: str, target: str, count: int, now: date
     )
 
 
-def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyResult:
+def alerts_digest_send(*, now: datetime | None = None, channels: Sequence[Channel] | None = None) -> NotifyResult:
     """The morning digest of open alerts at each recipient's places, once a day per recipient and channel.
 
     Nothing is sent to a recipient whose places have nothing open.
