@@ -26,7 +26,7 @@ class DomainError(Exception):
     """Base of every domain error; see the module docstring."""
 
     code: str = "error"
-    default_message: Any = _("The operation is not allowed.")
+    default_message: Any = _("The request could not be completed.")
 
     def __init__(self, message: Any = None, *, code: str | None = None, **params: Any) -> None:
         if code is not None:
