@@ -15,8 +15,10 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
+from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -287,7 +289,7 @@ def _signed_up_lately(phone: str) -> bool:
 # --- Login --------------------------------------------------------------------
 
 
-def customer_login(*, request, phone: str, password: str) -> User:
+def customer_login(*, request: Request | HttpRequest | None, phone: str, password: str) -> User:
     """Check phone and password; only customers and couriers get tokens.
 
     Failures count towards django-axes' lockout (phone and IP together), the

@@ -47,6 +47,7 @@ from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
 from backoffice.cache import CacheUnavailable, add_or_raise
+from backoffice.queue import enqueue
 
 from .exceptions import (
     CodeCooldown,
@@ -57,6 +58,7 @@ from .exceptions import (
     ServiceUnavailable,
 )
 from .models import PhoneCode, User
+from .sms import get_backend
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +162,8 @@ def otp_issue(
                 sms_text=_seal(text, phone=phone, purpose=purpose) if text is not None else None,
             )
             if deliver:
-                # robust: a broker or gateway failure must not turn the answer into an error.
-                transaction.on_commit(lambda: _enqueue_sms(phone_code), robust=True)
+                # Only the id travels through the broker, and the message dies with the code.
+                enqueue("accounts.tasks.sms_send_code", code_id=phone_code.pk, expires=phone_code.expires_at)
     finally:
         cache.delete(lock_key)
     return IssuedCode(phone_code=phone_code, code=code)
@@ -182,13 +184,6 @@ def _unseal(sealed: bytes, *, phone: str, purpose: str) -> str:
     return AESGCM(_sms_key()).decrypt(sealed[:12], sealed[12:], f"{phone}|{purpose}".encode()).decode()
 
 
-def _enqueue_sms(phone_code: PhoneCode) -> None:
-    from .tasks import sms_send_code
-
-    # Only the id travels through the broker, and the message dies with the code.
-    sms_send_code.apply_async(kwargs={"code_id": phone_code.pk}, expires=phone_code.expires_at)
-
-
 def otp_sms_send(*, code_id: int, now: datetime | None = None) -> str | None:
     """Send the SMS of code ``code_id`` if the code still lives; return the gateway's message id.
 
@@ -197,8 +192,6 @@ def otp_sms_send(*, code_id: int, now: datetime | None = None) -> str | None:
     redelivered task does not send twice. Gateway errors propagate (the task
     retries temporary ones while the code lives).
     """
-    from .sms import get_backend
-
     now = now or timezone.now()
     phone_code = PhoneCode.objects.filter(pk=code_id).first()
     if phone_code is None or phone_code.sms_text is None:

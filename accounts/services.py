@@ -4,6 +4,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.apps import apps as global_apps
+from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -39,7 +40,7 @@ def _wanted_permissions(table: dict[str, Iterable[str]], permission_model) -> tu
 
 
 @transaction.atomic
-def roles_sync(*, apps=global_apps, strict: bool = False) -> dict[str, int]:
+def roles_sync(*, apps: Apps = global_apps, strict: bool = False) -> dict[str, int]:
     """Make one group per staff role hold exactly the permissions of ``ROLE_PERMISSIONS``.
 
     Permissions of models not installed yet are skipped (they are added by the

@@ -4,7 +4,9 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from .otp import otp_flush, otp_sms_send
 from .sms import SmsTemporaryError, get_backend
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,6 @@ def sms_send_code(self, *, code_id: int) -> str | None:
     Queued with ``expires`` at the code's expiry; one that runs later anyway
     (a retry, a slow queue) finds the code dead and sends nothing.
     """
-    from .otp import otp_sms_send
-
     return otp_sms_send(code_id=code_id)
 
 
@@ -55,10 +55,6 @@ def auth_cleanup() -> dict[str, int]:
     Idempotent; run it hourly or daily. Blacklist rows go with their
     outstanding token (cascade), so an expired token stops taking room.
     """
-    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-
-    from .otp import otp_flush
-
     codes = otp_flush()
     _total, by_model = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
     tokens = by_model.get(OutstandingToken._meta.label, 0)

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+
 
 class RestoreRefused(Exception):
     """The version cannot be restored as it is; ``message`` says why."""
@@ -69,7 +71,7 @@ def history_restore_changes(*, current: models.Model, version: models.Model, fie
 
 
 @transaction.atomic
-def history_restore(*, obj: models.Model, changes: dict, user, reason: str) -> models.Model:
+def history_restore(*, obj: models.Model, changes: dict, user: User, reason: str) -> models.Model:
     """Write ``changes`` (attname -> value) to ``obj``'s row under its lock, recorded with ``user`` and ``reason``."""
     reason = (reason or "").strip()
     if not reason:

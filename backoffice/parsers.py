@@ -6,7 +6,7 @@ it to ``json.load``, whose recursion turns ``[[[[...`` into a RecursionError
 (a 500). This one refuses a body over that size with 413 before reading more
 than the limit, and a body nested deeper than ``MAX_DEPTH`` with 400.
 Errors reach the client in the API's ``{"code", "message"}`` shape
-(``accounts.api.errors``).
+(``backoffice.api_errors``).
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ urlpatterns = [
 
 if getattr(settings, "BENCH_BARE_ENDPOINT", False):
     # The API benchmark's floor (bench/bench_api.py); never routed unless asked for.
-    from catalog.api.views import bare_json_view
+    from bench.baseline import bare_json_view
 
     urlpatterns.insert(0, path("api/v1/_bare/", bare_json_view, name="bench-bare"))
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler404 = "backoffice.errors.page_not_found"
-handler500 = "backoffice.errors.server_error"
+handler404 = "backoffice.error_pages.page_not_found"
+handler500 = "backoffice.error_pages.server_error"

@@ -11,9 +11,9 @@ class CatalogConfig(AppConfig):
         from . import receivers, thumbnails
 
         receivers.connect()
-        # Public API cache invalidation on every catalogue change (catalog/api/caching.py).
-        from .api import caching
+        # The catalogue version, which the API's caches are keyed by, on every catalogue change.
+        from . import versioning
 
-        caching.connect_signals()
+        versioning.connect_signals()
         # Product image thumbnails for the API (see catalog.thumbnails).
         thumbnails.connect()

@@ -1,9 +1,9 @@
 """Domain errors of the catalogue and stock services.
 
-Each error carries data (``.code``, ``.params``, and for stock shortages
-``.lines``) and a translated ``.message``; callers (admin actions, the API,
-Celery tasks) turn it into a user message or an HTTP status in one place and
-never parse the text.
+Each error is a ``backoffice.exceptions.DomainError``: it carries data
+(``.code``, ``.params``, and for stock shortages ``.lines``) and a translated
+``.message``; callers (admin actions, Celery tasks) render the message, the API
+maps the code to a status (``backoffice/api_errors.py``), and none parses the text.
 """
 
 from __future__ import annotations
@@ -13,27 +13,14 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.exceptions import DomainError
 
-class CatalogError(Exception):
+
+class CatalogError(DomainError):
     """Base of every catalogue domain error."""
 
     code: str = "catalog_error"
     default_message = _("The catalogue operation is not allowed.")
-
-    def __init__(self, message: Any = None, *, code: str | None = None, **params: Any) -> None:
-        if code is not None:
-            self.code = code
-        self.params = params
-        self._message = message if message is not None else self.default_message
-        super().__init__(str(self.message))
-
-    @property
-    def message(self) -> str:
-        text = str(self._message)
-        return text % self.params if self.params else text
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class InvalidQuantity(CatalogError):

@@ -42,7 +42,6 @@ class ImportState(models.TextChoices):
     APPLYING = "applying", _("Applying")
     DONE = "done", _("Applied")
     FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ImportJob(models.Model):
@@ -52,8 +51,6 @@ class ImportJob(models.Model):
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size, bytes"), default=0)
     checksum = models.CharField(_("SHA-256"), max_length=64, db_index=True)
-    file_format = models.CharField(_("format"), max_length=8, blank=True)
-    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
     # The language the user worked in: messages made by a worker are written in it.
     language = models.CharField(_("language"), max_length=8, blank=True)
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+
 from .exceptions import CatalogError, PartsPerPackLocked
 from .models import Location, LotStock, Medicine, MedicineStock, StockMovement
 from .models_transfers import Transfer, TransferState
@@ -153,7 +155,7 @@ def check_parts_per_pack_change(*, medicine: Medicine) -> None:
 
 
 @transaction.atomic
-def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str = "") -> Medicine:
+def medicine_update(*, medicine: Medicine, changes: dict, user: User | None = None, reason: str = "") -> Medicine:
     """Write a medicine's edited details under its lock, only the fields that differ, recorded with who and why.
 
     ``changes`` maps a field of ``MEDICINE_DETAIL_FIELDS`` (or a foreign key's
@@ -194,7 +196,7 @@ def medicine_update(*, medicine: Medicine, changes: dict, user=None, reason: str
 
 @transaction.atomic
 def medicine_reorder_level_set(
-    *, medicine: Medicine, location: Location, level: int | None, user=None
+    *, medicine: Medicine, location: Location, level: int | None, user: User | None = None
 ) -> MedicineStock:
     """Set the reorder level of ``medicine`` at ``location`` (``None``: the medicine's own level applies there).
 

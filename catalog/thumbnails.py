@@ -26,8 +26,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from backoffice.queue import enqueue
+from catalog.versioning import catalog_cache_bump
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +82,6 @@ def thumbnail_generate(*, image_name: str, width: int | None = None) -> str | No
             storage.delete(saved)
     if cache.add(_marker(name), True, timeout=None):
         # The first to mark it: cached API responses still point at the full image, let them go.
-        from catalog.api.caching import catalog_cache_bump
-
         catalog_cache_bump()
     return name
 
@@ -126,10 +126,8 @@ def medicine_image_saved(sender, instance, raw=False, **kwargs) -> None:
     image_name = instance.image.name
     if cache.get(_marker(thumbnail_name(image_name))):
         return
-    # Through the one guarded enqueue: with the broker down the save still succeeds.
-    from tasks.queue import enqueue_now
-
-    transaction.on_commit(lambda: enqueue_now(thumbnail_generate_task, image_name))
+    # Once the row is committed, and with the broker down the save still succeeds.
+    enqueue("catalog.thumbnail_generate", image_name)
 
 
 def connect() -> None:

@@ -15,15 +15,18 @@ covered by that scan, which runs after the last of them committed. Without a
 broker (tasks run eagerly, ``make run``) nothing is enqueued: a full scan
 inside every request that sells something would slow the request down, and
 ``run_alerts`` and the schedules cover it. Enqueueing never breaks the request
-that changed stock (see tasks.queue).
+that changed stock (see backoffice.queue).
 """
 
 import logging
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from .queue import enqueue_now
+from backoffice.queue import enqueue
+
+from . import services
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +37,13 @@ RESCAN_KEY = "tasks:stock-rescan-pending"
 def stock_changed(sender, medicine_ids=None, reason="", **kwargs) -> None:
     # Whatever the reason: a receipt can clear an alert, every other change can raise
     # one, and a reason added to the catalogue later is covered without a list here.
-    from . import services
-    from .tasks import scan_low_stock
-
     if medicine_ids:
         try:
             services.alerts_resolve_cleared(medicine_ids=medicine_ids)
         except DatabaseError:
             logger.exception("Could not resolve the alerts a stock change cleared; the next scan does")
 
-    if scan_low_stock.app.conf.task_always_eager:
+    if current_app.conf.task_always_eager:
         return
     if cache.add(RESCAN_KEY, 1, timeout=RESCAN_DELAY):
-        enqueue_now(scan_low_stock, countdown=RESCAN_DELAY)
+        enqueue("tasks.scan_low_stock", countdown=RESCAN_DELAY)

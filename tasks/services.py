@@ -42,8 +42,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from accounts.models import User
 from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
-from catalog.stock import batched
+from catalog.stock import batched, lots_expire
 
 from .models import (
     EXPIRY_KINDS,
@@ -55,6 +56,9 @@ from .models import (
     DigestDelivery,
     Severity,
 )
+from .notifications import Channel, DeliveryError, enabled_channels
+from .notifications.messages import render_alerts, render_digest
+from .selectors import alerts_for_digest, alerts_for_messages
 
 logger = logging.getLogger(__name__)
 # A critical alert older than this is no longer "new": it waits for the digest.
@@ -359,13 +363,11 @@ def alerts_resolve_cleared(*, medicine_ids: Iterable[int], now: datetime | None 
 
 def lots_sweep_expired(*, now: datetime | None = None) -> int:
     """Move lots past their expiry date to status expired (catalog's sweep, with history)."""
-    from catalog.stock import lots_expire
-
     return lots_expire(today=timezone.localdate(now or timezone.now()))
 
 
 @transaction.atomic
-def alerts_acknowledge(*, alert_ids: Iterable[int], user) -> int:
+def alerts_acknowledge(*, alert_ids: Iterable[int], user: User) -> int:
     """Mark open, unacknowledged alerts as seen by ``user``; returns how many. Recorded in the history."""
     now = timezone.now()
     alerts = list(
@@ -473,8 +475,6 @@ def _claim_alert_deliveries(
 
 def _send(channel, target: str, subject: str, text: str):
     """Send one message; the channel's ``DeliveryError`` if it failed, else None."""
-    from .notifications import DeliveryError
-
     try:
         channel.send(target=target, subject=subject, text=text)
     except DeliveryError as exc:
@@ -501,7 +501,7 @@ def _record_outcome(deliveries: QuerySet, error, now: datetime, result: NotifyRe
     logger.warning("Alert delivery failed (attempt %s), retrying in %ss: %s", attempts, delay, error)
 
 
-def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult:
+def alerts_notify(*, now: datetime | None = None, channels: Sequence[Channel] | None = None) -> NotifyResult:
     """Send new critical alerts at once to the people who act on them, at their places, on every channel.
 
     Each channel names its audiences (``tasks.notifications.Audience``): a
@@ -510,10 +510,6 @@ def alerts_notify(*, now: datetime | None = None, channels=None) -> NotifyResult
     the deliveries "failed" with the time of the next attempt (exponential
     back-off, or the server's ``retry_after``).
     """
-    from .notifications import enabled_channels
-    from .notifications.messages import render_alerts
-    from .selectors import alerts_for_messages
-
     now = now or timezone.now()
     result = NotifyResult()
     for channel in channels if channels is not None else enabled_channels():
@@ -555,15 +551,11 @@ def _claim_digest(*, day: date, channel: str, target: str, count: int, now: date
     )
 
 
-def alerts_digest_send(*, now: datetime | None = None, channels=None) -> NotifyResult:
+def alerts_digest_send(*, now: datetime | None = None, channels: Sequence[Channel] | None = None) -> NotifyResult:
     """The morning digest of open alerts at each recipient's places, once a day per recipient and channel.
 
     Nothing is sent to a recipient whose places have nothing open.
     """
-    from .notifications import enabled_channels
-    from .notifications.messages import render_digest
-    from .selectors import alerts_for_digest
-
     now = now or timezone.now()
     day = timezone.localdate(now)
     result = NotifyResult()

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from backoffice.queue import enqueue
+
 from . import services
-from .queue import enqueue_on_commit
 
 
 def _notify_if_created(result: services.ScanResult) -> dict:
     """A scan that opened alerts wakes the sender once it has committed."""
     if result.created:
-        enqueue_on_commit(send_alert_notifications)
+        enqueue("tasks.send_alert_notifications")
     return result.as_dict()
 
 

@@ -24,7 +24,7 @@ class CustomerJWTAuthentication(JWTAuthentication):
             raise exceptions.AuthenticationFailed(_("This session has ended. Log in again."), code="session_revoked")
         user = super().get_user(validated_token)
         if user.role not in API_ROLES:
-            raise exceptions.AuthenticationFailed(StaffNotAllowed.message, code=StaffNotAllowed.code)
+            raise exceptions.AuthenticationFailed(StaffNotAllowed.default_message, code=StaffNotAllowed.code)
         return user
 
 

@@ -139,13 +139,3 @@ class MeSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "phone", "first_name", "last_name", "address", "role", "date_joined"]
         read_only_fields = ["id", "phone", "role", "date_joined"]
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text=_("Stable, machine-readable."))
-    message = serializers.CharField(help_text=_("Human-readable, in the request's language."))
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text=_("Validation errors by field (validation_error only)."),
-    )

@@ -1,12 +1,13 @@
 """The customer accounts API (/api/v1/auth/). Views parse, call one service, answer."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import customer_services as services
+from backoffice.api_errors import error_responses
 from backoffice.client_ip import client_network
 
 from . import serializers as s
@@ -14,17 +15,6 @@ from .authentication import CustomerJWTAuthentication
 from .throttles import SEND_THROTTLES, CheckIPThrottle, LoginIPThrottle, PhoneChangeSendIPThrottle
 
 TAG = ["auth"]
-
-
-def _errors(*codes_by_status: tuple[int, str]) -> dict:
-    """Error responses for the schema: ``(status, "code_a, code_b")``; codes of one status are merged."""
-    merged: dict[int, list[str]] = {}
-    for status_code, codes in codes_by_status:
-        merged.setdefault(status_code, []).append(codes)
-    return {
-        status_code: OpenApiResponse(s.ErrorSerializer, description=f"Error codes: {', '.join(codes)}")
-        for status_code, codes in merged.items()
-    }
 
 
 # Every endpoint with a body (backoffice.parsers).
@@ -62,7 +52,7 @@ class RegisterView(PublicView):
             "Answers the same for a number that already has an account: its owner gets an SMS saying so."
         ),
         request=s.RegisterSerializer,
-        responses={202: s.CodeSentSerializer, **_errors(*BODY, *SENDS_A_CODE)},
+        responses={202: s.CodeSentSerializer, **error_responses(*BODY, *SENDS_A_CODE)},
     )
     def post(self, request):
         data = _valid(s.RegisterSerializer, request)
@@ -81,7 +71,7 @@ class VerifyView(PublicView):
             "A password no sign-up of the number was given answers like a wrong code."
         ),
         request=s.VerifySerializer,
-        responses={200: s.TokenPairSerializer, **_errors(*BODY, (400, "code_invalid, code_locked"), THROTTLED)},
+        responses={200: s.TokenPairSerializer, **error_responses(*BODY, (400, "code_invalid, code_locked"), THROTTLED)},
     )
     def post(self, request):
         data = _valid(s.VerifySerializer, request)
@@ -100,7 +90,7 @@ class ResendView(PublicView):
             "Answers the same whether or not the number has an account; waits 60 s between codes."
         ),
         request=s.ResendSerializer,
-        responses={202: s.CodeSentSerializer, **_errors(*BODY, *SENDS_A_CODE)},
+        responses={202: s.CodeSentSerializer, **error_responses(*BODY, *SENDS_A_CODE)},
     )
     def post(self, request):
         data = _valid(s.ResendSerializer, request)
@@ -118,7 +108,7 @@ class LoginView(PublicView):
         request=s.LoginSerializer,
         responses={
             200: s.TokenPairSerializer,
-            **_errors(
+            **error_responses(
                 *BODY,
                 (401, "invalid_credentials"),
                 (403, "account_not_verified, account_disabled"),
@@ -142,7 +132,7 @@ class RefreshView(PublicView):
         request=s.RefreshSerializer,
         responses={
             200: s.TokenPairSerializer,
-            **_errors(*BODY, (401, "token_invalid"), (403, "account_disabled, staff_use_admin"), THROTTLED),
+            **error_responses(*BODY, (401, "token_invalid"), (403, "account_disabled, staff_use_admin"), THROTTLED),
         },
     )
     def post(self, request):
@@ -156,7 +146,7 @@ class LogoutView(PublicView):
         summary="Log out",
         description="Blacklists the refresh token; it cannot be refreshed again.",
         request=s.RefreshSerializer,
-        responses={204: None, **_errors(*BODY, (401, "token_invalid"))},
+        responses={204: None, **error_responses(*BODY, (401, "token_invalid"))},
     )
     def post(self, request):
         data = _valid(s.RefreshSerializer, request)
@@ -172,7 +162,7 @@ class PasswordForgotView(PublicView):
         summary="Forgot password: send a reset code",
         description="Answers exactly the same for a registered and an unknown number.",
         request=s.PhoneSerializer,
-        responses={202: s.CodeSentSerializer, **_errors(*BODY, *SENDS_A_CODE)},
+        responses={202: s.CodeSentSerializer, **error_responses(*BODY, *SENDS_A_CODE)},
         examples=[OpenApiExample("Request", value={"phone": "+998901234567"}, request_only=True)],
     )
     def post(self, request):
@@ -189,7 +179,7 @@ class PasswordResetView(PublicView):
         summary="Set a new password with the reset code",
         description="Every refresh token of the user is blacklisted and every access token stops working.",
         request=s.PasswordResetSerializer,
-        responses={204: None, **_errors(*BODY, (400, "code_invalid, code_locked"), THROTTLED)},
+        responses={204: None, **error_responses(*BODY, (400, "code_invalid, code_locked"), THROTTLED)},
     )
     def post(self, request):
         data = _valid(s.PasswordResetSerializer, request)
@@ -201,7 +191,7 @@ class MeView(CustomerView):
     @extend_schema(
         tags=TAG,
         summary="The signed-in user's profile",
-        responses={200: s.MeSerializer, **_errors(UNAUTHENTICATED)},
+        responses={200: s.MeSerializer, **error_responses(UNAUTHENTICATED)},
     )
     def get(self, request):
         return Response(s.MeSerializer(request.user).data)
@@ -210,7 +200,7 @@ class MeView(CustomerView):
         tags=TAG,
         summary="Change first name, last name or address",
         request=s.MeSerializer,
-        responses={200: s.MeSerializer, **_errors(*BODY, UNAUTHENTICATED)},
+        responses={200: s.MeSerializer, **error_responses(*BODY, UNAUTHENTICATED)},
     )
     def patch(self, request):
         serializer = s.MeSerializer(request.user, data=request.data, partial=True)
@@ -234,7 +224,7 @@ class MePhoneView(CustomerView):
         responses={
             200: s.MeSerializer,
             202: s.CodeSentSerializer,
-            **_errors(
+            **error_responses(
                 *BODY,
                 (400, "code_invalid, code_locked"),
                 UNAUTHENTICATED,

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from accounts.api.errors import api_exception_handler
+from backoffice.api_errors import api_exception_handler
 
 ENDPOINTS = [
     "register/",

@@ -6,11 +6,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from backoffice import selectors_dashboard as selectors
-from catalog.admin.imports import STATE_LABELS as IMPORT_STATE_COLOURS
+from backoffice.colours import IMPORT_STATE_COLOURS
 from catalog.formatting import format_date
 from catalog.models import ImportKind
 
-from . import (
+from .base import (
     Figure,
     PlaceSelection,
     Widget,

@@ -6,10 +6,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from backoffice import selectors_dashboard as selectors
+from backoffice.colours import SEVERITY_COLOURS
 from catalog.formatting import format_date, format_uzs
-from tasks.admin import SEVERITY_COLOURS
 
-from . import (
+from .base import (
     OPERATOR_SEARCH_LIMIT,
     OPERATOR_SEARCH_PARAM,
     Figure,

@@ -11,7 +11,7 @@ from backoffice import selectors_dashboard as selectors
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs
 from catalog.models import MovementKind
 
-from . import (
+from .base import (
     Figure,
     PlaceSelection,
     Widget,

@@ -9,7 +9,7 @@ from backoffice import selectors_dashboard as selectors
 from catalog.formatting import format_date, format_uzs
 from catalog.models import LotStatus
 
-from . import (
+from .base import (
     Figure,
     PlaceSelection,
     Widget,

@@ -296,8 +296,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only, at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413) and MAX_DEPTH levels (400).
     "DEFAULT_PARSER_CLASSES": ["backoffice.parsers.BoundedJSONParser"],
-    # Every API failure is {"code", "message"}: accounts/api/errors.py.
-    "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
+    # Every API failure is {"code", "message"}: backoffice/api_errors.py.
+    "EXCEPTION_HANDLER": "backoffice.api_errors.api_exception_handler",
     # Throttles count in the default cache (Redis in production). The auth API's
     # scopes: code-sending endpoints, code checks and logins per client IP (see
     # accounts/api/throttles.py); per phone, accounts.otp caps the codes issued.

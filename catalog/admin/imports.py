@@ -23,6 +23,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, UnfoldBooleanWidget
 
+from backoffice.colours import IMPORT_STATE_COLOURS
 from catalog.imports.engine import (
     IMPORTERS,
     LOCATED_KINDS,
@@ -147,18 +148,6 @@ def export_locations(request: HttpRequest) -> list[Location]:
     return [place]
 
 
-STATE_LABELS = {
-    ImportState.UPLOADED: "info",
-    ImportState.VALIDATING: "info",
-    ImportState.READY: "warning",
-    ImportState.INVALID: "danger",
-    ImportState.APPLYING: "info",
-    ImportState.DONE: "success",
-    ImportState.FAILED: "danger",
-    ImportState.CANCELLED: "info",
-}
-
-
 @admin.register(ImportJob)
 class ImportJobAdmin(ModelAdmin):
     """The import log: who imported which file when, with what result. Read-only."""
@@ -200,7 +189,7 @@ class ImportJobAdmin(ModelAdmin):
     def has_export_data_permission(self, request, obj=None) -> bool:
         return can_export(request)
 
-    @display(description=_("state"), label=STATE_LABELS)
+    @display(description=_("state"), label=IMPORT_STATE_COLOURS)
     def display_state(self, obj: ImportJob):
         return obj.state, obj.get_state_display()
 

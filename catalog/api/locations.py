@@ -9,7 +9,7 @@ The public places are few (a chain has tens) and every request about them
 needs all of them: the locations list, each medicine's availability and the
 medicine list's ``location`` filter. So they are read once per catalogue
 version, like the category tree, and kept in the Django cache and in this
-process. A location saved or deleted bumps the version (``caching.connect_signals``),
+process. A location saved or deleted bumps the version (``catalog.versioning``),
 and so does a medicine going in or out of stock at a place (``stock_changed``).
 """
 

@@ -28,21 +28,6 @@ from .locations import AVAILABILITY_LEVELS
 # --- Schema-only serializers ---------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The API's one error shape (``accounts.api.errors``)."""
-
-    code = serializers.CharField(help_text="Stable, machine-readable: not_found, validation_error, rate_limited...")
-    message = serializers.CharField(help_text="Translated into the request's language.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="For validation_error: the messages of each query parameter.",
-    )
-
-    class Meta:
-        ref_name = "CatalogError"
-
-
 @extend_schema_field(
     {
         "type": "array",

@@ -24,34 +24,29 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from backoffice.api_errors import error_responses
 from backoffice.client_ip import client_ip
 from catalog.models import ActiveSubstance, Medicine
 from catalog.selectors import alternative_ids
 from catalog.thumbnails import thumbnail_names_ready
+from catalog.versioning import VERSION_KEY, catalog_version
 
 from . import queries
 from . import serializers as s
-from .caching import (
-    VERSION_KEY,
-    cache_seconds,
-    catalog_version,
-    etag_for,
-    incr_and_get_many,
-    response_key,
-)
+from .caching import cache_seconds, etag_for, incr_and_get_many, response_key
 from .filters import MedicineFilter, SubstanceFilter, clean_params
 from .locations import public_locations, stock_level
 from .pagination import CatalogPagination
@@ -63,13 +58,9 @@ SLUG_PARAMETER = OpenApiParameter(
 )
 
 
-def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    descriptions = {
-        400: "validation_error: a query parameter is not valid (see fields).",
-        404: "not_found: no such active medicine, or no such page.",
-        429: "rate_limited: too many requests from this address; see Retry-After.",
-    }
-    return {code: OpenApiResponse(s.ErrorSerializer, description=descriptions[code]) for code in statuses}
+INVALID_PARAMETER = (400, "validation_error: a query parameter is not valid (see fields).")
+NOT_FOUND = (404, "not_found: no such active medicine, or no such page.")
+THROTTLED = (429, "rate_limited: too many requests from this address; see Retry-After.")
 
 
 class CatalogRateThrottle(AnonRateThrottle):
@@ -244,7 +235,7 @@ class CategoryTreeView(CatalogView):
         tags=TAGS,
         summary="The category tree",
         description="Active categories as a tree (roots first, in display order), with icon URLs.",
-        responses={200: s.CategoryNodeSerializer(many=True), **_errors(429)},
+        responses={200: s.CategoryNodeSerializer(many=True), **error_responses(THROTTLED)},
     )
     def get(self, request):
         return self.cached_json(request, lambda: self._tree(request))
@@ -279,7 +270,10 @@ class MedicineListView(CatalogView):
             "Active medicines of active categories, paginated. `q` searches names, manufacturers and active "
             "substances in Latin or Cyrillic and tolerates typos."
         ),
-        responses={200: s.MedicineListItemSerializer(many=True), **_errors(400, 404, 429)},
+        responses={
+            200: s.MedicineListItemSerializer(many=True),
+            **error_responses(INVALID_PARAMETER, NOT_FOUND, THROTTLED),
+        },
     )
     def get(self, request):
         return self.cached_json(request, lambda: self._page(request))
@@ -298,7 +292,7 @@ class MedicineDetailView(CatalogView):
     @extend_schema(
         tags=TAGS,
         summary="One medicine",
-        responses={200: s.MedicineDetailSerializer, **_errors(404, 429)},
+        responses={200: s.MedicineDetailSerializer, **error_responses(NOT_FOUND, THROTTLED)},
     )
     def get(self, request, slug: str):
         return self.cached_json(request, lambda: self._detail(request, slug))
@@ -319,7 +313,7 @@ class MedicineAlternativesView(CatalogView):
             "In stock medicines with the same active substances: exact generic equivalents first "
             "(same strengths and form), then other strengths or forms; cheapest first within each kind."
         ),
-        responses={200: s.AlternativeSerializer(many=True), **_errors(404, 429)},
+        responses={200: s.AlternativeSerializer(many=True), **error_responses(NOT_FOUND, THROTTLED)},
     )
     def get(self, request, slug: str):
         return self.cached_json(request, lambda: self._alternatives(request, slug))
@@ -346,7 +340,7 @@ class SubstanceListView(CatalogView):
     @extend_schema(
         tags=TAGS,
         summary="Active substances: list and search",
-        responses={200: s.SubstanceSerializer(many=True), **_errors(400, 404, 429)},
+        responses={200: s.SubstanceSerializer(many=True), **error_responses(INVALID_PARAMETER, NOT_FOUND, THROTTLED)},
     )
     def get(self, request):
         return self.cached_json(request, lambda: self._page(request))
@@ -373,7 +367,7 @@ class LocationListView(CatalogView):
             "Every place that sells to the public (branches, and warehouses open to customers), ordered by name; "
             "not paginated: a chain has tens of places. Each `id` is what the medicine list's `location` filter takes."
         ),
-        responses={200: s.LocationSerializer(many=True), **_errors(429)},
+        responses={200: s.LocationSerializer(many=True), **error_responses(THROTTLED)},
     )
     def get(self, request):
         return self.cached_json(request, lambda: self._locations(request))
@@ -393,7 +387,7 @@ class MedicineAvailabilityView(CatalogView):
             "counted in packs (few, some, many); never an exact quantity. A place goes off the list as soon as "
             "it sells its last pack; a level may lag a sale by the response cache's lifetime."
         ),
-        responses={200: s.LocationAvailabilitySerializer(many=True), **_errors(404, 429)},
+        responses={200: s.LocationAvailabilitySerializer(many=True), **error_responses(NOT_FOUND, THROTTLED)},
     )
     def get(self, request, slug: str):
         return self.cached_json(request, lambda: self._availability(request, slug))
@@ -415,11 +409,3 @@ class MedicineAvailabilityView(CatalogView):
 class NotFoundView(CatalogView):
     def get(self, request, *args, **kwargs):
         raise exceptions.NotFound()
-
-
-def bare_json_view(request):
-    """The benchmark's floor: a JsonResponse through the same middleware, no framework.
-
-    Routed only when ``settings.BENCH_BARE_ENDPOINT`` is true (see backoffice/urls.py).
-    """
-    return JsonResponse({"ok": True})

@@ -31,7 +31,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog.api.caching import catalog_cache_bump
+from backoffice.exceptions import DomainError
+from backoffice.queue import enqueue
 from catalog.exceptions import CatalogError, LinesRefused
 from catalog.imports.base import MAX_STORED_ERRORS, Importer, Plan
 from catalog.imports.parsing import FileRejected, count_data_rows, max_file_bytes, read_table
@@ -41,6 +42,7 @@ from catalog.imports.receipt import ReceiptImporter
 from catalog.imports.stocktake import StocktakeImporter
 from catalog.models import Location
 from catalog.models_imports import ImportJob, ImportKind, ImportState
+from catalog.versioning import catalog_cache_bump
 
 logger = logging.getLogger(__name__)
 
@@ -53,25 +55,10 @@ IMPORTERS: dict[str, type[Importer]] = {
 LOCATED_KINDS = (ImportKind.RECEIPT, ImportKind.STOCKTAKE)
 
 
-class ImportNotAllowed(Exception):
-    def __init__(self, message: str) -> None:
-        self.message = str(message)
-        super().__init__(self.message)
+class ImportNotAllowed(DomainError):
+    """The job is not in a state that allows the step (already applied, another one applying)."""
 
-
-def _enqueue(task, job_id: int) -> str | None:
-    """Send ``task`` for a job to the workers: the task id, or None when the broker cannot be reached.
-
-    Only the broker's own failure is caught (kombu's OperationalError): with eager
-    tasks (make run, tests) an error of the import itself still propagates.
-    """
-    from kombu.exceptions import OperationalError
-
-    try:
-        return task.delay(job_id).id or ""
-    except OperationalError:
-        logger.exception("Could not enqueue %s for import job %s: broker unreachable", task.name, job_id)
-        return None
+    code = "import_not_allowed"
 
 
 # What the user reads when the import itself broke (a bug, storage gone): the
@@ -277,9 +264,8 @@ def _fail(job_id: int, step: str) -> ImportJob:
 def import_job_start_check(*, job: ImportJob) -> ImportJob:
     """Check now, or in a worker when the file is large; returns the job (refreshed)."""
     if job.total_rows > settings.IMPORT_ASYNC_ROWS:
-        from catalog.imports.tasks import import_job_check_task
-
-        task_id = _enqueue(import_job_check_task, job.pk)
+        # Sent now, not on commit: a refused send must end the job here, not leave it waiting.
+        task_id = enqueue("catalog.imports.check", job.pk, on_commit=False)
         if task_id is None:
             # Not left "uploaded" with a progress bar that never moves: said, and ended.
             ImportJob.objects.filter(pk=job.pk, state=ImportState.UPLOADED).update(
@@ -349,9 +335,8 @@ def import_job_confirm(*, job: ImportJob, user, confirm_duplicate: bool = False)
         )
     job.refresh_from_db()
     if job.total_rows > settings.IMPORT_ASYNC_ROWS:
-        from catalog.imports.tasks import import_job_apply_task
-
-        task_id = _enqueue(import_job_apply_task, job.pk)
+        # Sent now (the claim above is committed): a refused send must release the claim here.
+        task_id = enqueue("catalog.imports.apply", job.pk, on_commit=False)
         if task_id is None:
             # Release the claim, or the job would stay "applying" with nobody applying it.
             ImportJob.objects.filter(pk=job.pk, state=ImportState.APPLYING).update(

@@ -29,21 +29,19 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice.exceptions import DomainError
 
-class FileRejected(Exception):
+
+class FileRejected(DomainError):
     """The whole file is refused (format, size, encoding, header); ``message`` is translated."""
 
-    def __init__(self, message: str) -> None:
-        self.message = str(message)
-        super().__init__(self.message)
+    code = "file_rejected"
 
 
-class CellError(ValueError):
+class CellError(DomainError, ValueError):
     """One cell cannot be read; ``message`` is translated."""
 
-    def __init__(self, message: str) -> None:
-        self.message = str(message)
-        super().__init__(self.message)
+    code = "cell_invalid"
 
 
 @dataclass

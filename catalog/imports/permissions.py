@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.exceptions import DomainError
 from catalog.models_imports import ImportKind
 
 IMPORT_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -34,17 +35,16 @@ CHANGES = {
 }
 
 
-class ImportForbidden(Exception):
+class ImportForbidden(DomainError):
     """``user`` may not run an import of ``kind``; ``message`` says what it would need."""
+
+    code = "import_forbidden"
+    default_message = _("Your role may not run this import (%(kind)s): it needs the right to %(changes)s.")
 
     def __init__(self, *, kind: str) -> None:
         self.kind = kind
         self.permissions = IMPORT_PERMISSIONS[kind]
-        self.message = str(
-            _("Your role may not run this import (%(kind)s): it needs the right to %(changes)s.")
-            % {"kind": ImportKind(kind).label, "changes": CHANGES[kind]}
-        )
-        super().__init__(self.message)
+        super().__init__(kind=ImportKind(kind).label, changes=CHANGES[kind])
 
 
 def import_allowed(user, kind: str) -> bool:

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from catalog.api.caching import catalog_cache_bump
 from catalog.models import DosageForm, LocationKind, Region
+from catalog.versioning import catalog_cache_bump
 
 from .factories import (
     ActiveSubstanceFactory,

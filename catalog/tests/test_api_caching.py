@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.api.caching import catalog_cache_bump
+from catalog.versioning import catalog_cache_bump
 
 from .api_support import API
 from .factories import ActiveSubstanceFactory, CategoryFactory, medicine_with, receive

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.api.caching import catalog_cache_bump
 from catalog.api.locations import AVAILABILITY_LEVELS, stock_level
 from catalog.models import LocationKind, Region
+from catalog.versioning import catalog_cache_bump
 
 from .api_support import API, AVAILABILITY_KEYS, LOCATION_KEYS, PLACE_KEYS, forbidden_keys_in, slugs
 from .factories import LocationFactory, medicine_with, receive

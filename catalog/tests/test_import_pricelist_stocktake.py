@@ -197,7 +197,7 @@ def test_receipt_then_lots_export_round_trip_keeps_quantities(inventory_user):
 def test_a_price_list_import_is_seen_at_once_by_the_cached_public_api(pharmacist, settings):
     from django.test import Client
 
-    from catalog.api.caching import catalog_cache_bump
+    from catalog.versioning import catalog_cache_bump
 
     settings.CATALOG_API_THROTTLE_RATE = "100000/min"
     catalog_cache_bump()

@@ -25,7 +25,8 @@ def media(settings, tmp_path):
 
 
 def thumbnail_callbacks(callbacks) -> list:
-    return [c for c in callbacks if "medicine_image_saved" in c.__qualname__]
+    # The thumbnail is the one task a medicine's save sends (backoffice.queue.enqueue, on commit).
+    return [c for c in callbacks if c.__qualname__.startswith("enqueue.")]
 
 
 def read_image(name: str) -> Image.Image:

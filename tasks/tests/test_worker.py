@@ -261,7 +261,7 @@ def test_with_redis_down_pages_serve_and_the_scans_catch_up_once_it_is_back(brok
     receive(medicine, 30, expires_in_days=300)
     client = staff_client()
 
-    with caplog.at_level(logging.ERROR, logger="tasks.queue"):
+    with caplog.at_level(logging.ERROR, logger="backoffice.queue"):
         # A sale commits although the rescan it asks for cannot be enqueued.
         stock_dispense(medicine=medicine, quantity=15)
         scans = client.post("/admin/tasks/alert/run_scans/", follow=True)

@@ -5,6 +5,16 @@ request's language (uz, ru, en). Validation failures add ``fields``
 (``{"phone": ["..."]}``). Nothing else ever leaves: no stack trace, no
 framework detail, and an unexpected error is logged and answered in the same
 shape.
+
+This module is the one place where an error becomes HTTP, for every API of
+every app:
+
+- ``api_exception_handler`` (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``) answers a
+  domain error (``backoffice.exceptions.DomainError``: ``CatalogError``,
+  ``AccountsError``, the import's refusals) with the status ``STATUS_BY_CODE``
+  gives its code (400 when it names none), a ``retry_after`` param as the
+  ``Retry-After`` header; and DRF's and Django's own exceptions in the same shape;
+- ``ErrorSerializer`` and ``error_responses`` document the shape in the OpenAPI schema.
 """
 
 import logging
@@ -14,16 +24,46 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from accounts.exceptions import AccountDisabled, AccountsError, StaffNotAllowed, TokenInvalid
+from accounts.exceptions import AccountDisabled, StaffNotAllowed, TokenInvalid
+from backoffice.exceptions import DomainError
 from backoffice.parsers import JSONTooDeep, RequestTooLarge
 
 logger = logging.getLogger(__name__)
+
+# What a domain error's code means over HTTP. A code not named here is a 400:
+# the request asked for something a rule refuses. The domain never sees these.
+STATUS_BY_CODE: dict[str, int] = {
+    # accounts.exceptions
+    "code_cooldown": 429,
+    "code_hourly_limit": 429,
+    "code_daily_limit": 429,
+    "login_locked": 429,
+    "service_unavailable": 503,
+    "phone_taken": 409,
+    "invalid_credentials": 401,
+    "token_invalid": 401,
+    "account_not_verified": 403,
+    "account_disabled": 403,
+    "staff_use_admin": 403,
+    # catalog.exceptions: the state of the stock (not the request) refuses it
+    "insufficient_stock": 409,
+    "lot_status": 409,
+    "transfer_state": 409,
+    "parts_per_pack_locked": 409,
+    "count_superseded": 409,
+    "count_overtaken": 409,
+    "location_forbidden": 403,
+    # catalog.imports
+    "import_forbidden": 403,
+    "import_not_allowed": 409,
+}
 
 MESSAGES = {
     "validation_error": _("Some fields are not valid."),
@@ -32,9 +72,10 @@ MESSAGES = {
     "request_too_large": RequestTooLarge.default_detail,
     "unsupported_media_type": _("Send the request body as JSON."),
     "not_authenticated": _("Log in to continue."),
-    "token_invalid": TokenInvalid.message,
-    "account_disabled": AccountDisabled.message,
-    "staff_use_admin": StaffNotAllowed.message,
+    # simplejwt's failures, in the words of the domain errors they stand for.
+    "token_invalid": TokenInvalid.default_message,
+    "account_disabled": AccountDisabled.default_message,
+    "staff_use_admin": StaffNotAllowed.default_message,
     "permission_denied": _("You are not allowed to do this."),
     "not_found": _("Not found."),
     "method_not_allowed": _("This method is not allowed here."),
@@ -103,14 +144,16 @@ def _api_exception_body(exc: exceptions.APIException) -> dict:
     return error_body(code, exc.detail if isinstance(exc.detail, str) else exc.default_detail)
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict) -> Response:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]."""
-    if isinstance(exc, AccountsError):
+    if isinstance(exc, DomainError):
         set_rollback()
         headers = {}
-        if exc.retry_after is not None:
-            headers["Retry-After"] = str(exc.retry_after)
-        return Response(error_body(exc.code, exc.message), status=exc.status_code, headers=headers)
+        retry_after = exc.params.get("retry_after")
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        status_code = STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST)
+        return Response(error_body(exc.code, exc.message), status=status_code, headers=headers)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -130,3 +173,32 @@ def api_exception_handler(exc, context):
     logger.exception("Unhandled error in %s", view.__class__.__name__ if view else "API view")
     set_rollback()
     return Response(error_body("server_error"), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+# --- The schema ----------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's one error shape, for the OpenAPI schema of every app's API."""
+
+    code = serializers.CharField(help_text=_("Stable, machine-readable."))
+    message = serializers.CharField(help_text=_("Human-readable, in the request's language."))
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text=_("Validation errors by field (validation_error only)."),
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+def error_responses(*codes_by_status: tuple[int, str]) -> dict[int, OpenApiResponse]:
+    """Error responses for ``extend_schema``: ``(status, "what the codes mean")``; entries of one status are merged."""
+    merged: dict[int, list[str]] = {}
+    for status_code, description in codes_by_status:
+        merged.setdefault(status_code, []).append(description)
+    return {
+        status_code: OpenApiResponse(ErrorSerializer, description="; ".join(descriptions))
+        for status_code, descriptions in merged.items()
+    }

@@ -7,7 +7,7 @@ cannot shape them; these handlers give them the API's ``{"code", "message"}``.
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from accounts.api.errors import error_body
+from backoffice.api_errors import error_body
 
 
 def _is_api(request: HttpRequest) -> bool:

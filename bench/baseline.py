@@ -1,0 +1,13 @@
+"""The API benchmark's floor: a bare ``JsonResponse`` through the same middleware, no framework.
+
+``bench/bench_api.py`` measures every API figure beside this view on the same
+server in the same run. ``backoffice/urls.py`` routes it at ``/api/v1/_bare/``
+only when ``settings.BENCH_BARE_ENDPOINT`` is true (the benchmark's server);
+product code never imports it.
+"""
+
+from django.http import HttpRequest, JsonResponse
+
+
+def bare_json_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
