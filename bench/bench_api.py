@@ -48,10 +48,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.common import Figure, ensure_catalog, median, report
+from bench.common import CATALOG_LOTS, Figure, ensure_catalog, median, report
 
 MEDICINES = int(os.environ.get("BENCH_API_MEDICINES", "100000"))
-LOTS_PER_MEDICINE = 3
+LOTS_PER_MEDICINE = CATALOG_LOTS  # the shared catalogue: other benchmarks regenerate a different one
 FIGURES = ("list", "detail", "search", "alternatives", "availability")
 # Availability: public branches, and how many medicines are stocked at some of them.
 BRANCHES = 8

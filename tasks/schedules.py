@@ -53,6 +53,13 @@ SCHEDULES: list[Schedule] = [
         description="Every day at 07:30, after the morning scans: open alerts to pharmacists and inventory staff.",
     ),
     Schedule(
+        "Stock value for the owner's dashboard",
+        "backoffice.keep_stock_value",
+        minute="*/5",
+        hour="*",
+        description="Every five minutes: every place's stock value by expiry date, which the owner's dashboard reads.",
+    ),
+    Schedule(
         "Low-stock scan",
         "tasks.scan_low_stock",
         minute="15",

@@ -45,7 +45,11 @@ def owner_widgets(selection: PlaceSelection) -> dict:
             _("Stock value at cost"),
             format_uzs(profile.value_at_cost),
             available_lots_url(),
-            _("Available lots with stock, at purchase price"),
+            # The every-place figures are kept a few minutes (selectors_dashboard.kept_stock_value): say when.
+            _("Available lots with stock, at purchase price, as of %(time)s")
+            % {"time": timezone.localtime(profile.computed_at).strftime("%H:%M")}
+            if profile.computed_at
+            else _("Available lots with stock, at purchase price"),
         ),
         Figure(
             "owner-stock-retail",

@@ -114,26 +114,16 @@ class StockValueProfile:
     value_by_month: list[tuple[datetime.date, Decimal]]  # the next 12 months, this one first
     # Every place's value (transit included), when asked for with ``every_place``.
     by_place: dict[int, PlaceValue] = field(default_factory=dict)
+    # When the groups were computed, when they were kept (``every_place``); None: just now.
+    computed_at: datetime.datetime | None = None
 
 
-def stock_value_profile(
-    *, places: Places = None, today: datetime.date | None = None, months: int = 12, every_place: bool = False
-) -> StockValueProfile:
-    """One ``GROUP BY place, expiry_date`` pass over available lots' units held (one statement).
-
-    A few thousand (place, date) groups come back; the total, the expiry
-    windows and the months of ``places`` are summed from them in Python, so
-    the stock is read once for every figure. ``places=None`` is the whole
-    chain, packs in transit included. With ``every_place`` the pass reads every
-    place and ``by_place`` gives each one's value and its value expiring within
-    ``PLACE_TABLE_EXPIRY_DAYS`` (the owner's table of places), in the same
-    statement; the profile stays that of ``places``.
-    """
-    today = today or timezone.localdate()
+def _value_rows(places: Places) -> list[tuple[int, datetime.date, Decimal]]:
+    """(place, expiry date, value at cost) of available lots' units held: one ``GROUP BY`` statement."""
     rows = LotStock.objects.filter(lot__status=LotStatus.AVAILABLE, quantity__gt=0)
-    if places is not None and not every_place:
+    if places is not None:
         rows = rows.filter(location_id__in=_ids(places))
-    rows = (
+    return list(
         rows.values("location_id", "lot__expiry_date")
         .annotate(
             value=Sum(
@@ -146,6 +136,63 @@ def stock_value_profile(
         .order_by()
         .values_list("location_id", "lot__expiry_date", "value")
     )
+
+
+# The pass over every place's stock (every lot-location row: about a second at 2,000,000 of them) is kept,
+# not run per page: ``keep_stock_value`` (the beat task ``backoffice.keep_stock_value``, every
+# KEPT_VALUE_REFRESH_SECONDS) stores its few thousand (place, expiry date) groups; a dashboard reads them,
+# and recomputes on the spot only when none are kept or they are older than KEPT_VALUE_MAX_AGE (no worker).
+KEPT_VALUE_KEY = "dashboard:stock-value:every-place"
+KEPT_VALUE_REFRESH_SECONDS = 300
+KEPT_VALUE_MAX_AGE = datetime.timedelta(seconds=2 * KEPT_VALUE_REFRESH_SECONDS)
+
+
+@dataclass(frozen=True)
+class KeptValue:
+    computed_at: datetime.datetime
+    rows: list[tuple[int, datetime.date, Decimal]]
+
+
+def keep_stock_value() -> KeptValue:
+    """Recompute every place's stock value by expiry date and keep it (one statement; the beat task's work)."""
+    from django.core.cache import cache
+
+    kept = KeptValue(timezone.now(), _value_rows(None))
+    cache.set(KEPT_VALUE_KEY, kept, None)
+    return kept
+
+
+def kept_stock_value() -> KeptValue:
+    """Every place's stock value by expiry date as last kept, recomputed when missing or too old."""
+    from django.core.cache import cache
+
+    kept = cache.get(KEPT_VALUE_KEY)
+    if kept is None or timezone.now() - kept.computed_at > KEPT_VALUE_MAX_AGE:
+        kept = keep_stock_value()
+    return kept
+
+
+def stock_value_profile(
+    *, places: Places = None, today: datetime.date | None = None, months: int = 12, every_place: bool = False
+) -> StockValueProfile:
+    """One ``GROUP BY place, expiry_date`` pass over available lots' units held (one statement).
+
+    A few thousand (place, date) groups come back; the total, the expiry
+    windows and the months of ``places`` are summed from them in Python, so
+    the stock is read once for every figure. ``places=None`` is the whole
+    chain, packs in transit included. With ``every_place`` the groups are
+    every place's, as kept (``kept_stock_value``: at most a few minutes old,
+    ``computed_at`` says when), and ``by_place`` gives each one's value and its
+    value expiring within ``PLACE_TABLE_EXPIRY_DAYS`` (the owner's table of
+    places); the profile stays that of ``places``.
+    """
+    today = today or timezone.localdate()
+    computed_at = None
+    if every_place:
+        kept = kept_stock_value()
+        rows, computed_at = kept.rows, kept.computed_at
+    else:
+        rows = _value_rows(places)
     first = today.replace(day=1)
     month_starts = [_add_months(first, n) for n in range(months)]
     end = _add_months(first, months)
@@ -177,6 +224,7 @@ def stock_value_profile(
         windows,
         [(month, by_month[month]) for month in month_starts],
         {pk: PlaceValue(pk, cost, expiring) for pk, (cost, expiring) in by_place.items()},
+        computed_at,
     )
 
 
