@@ -177,7 +177,11 @@ def owner_widgets(selection: PlaceSelection) -> dict:
             Widget(
                 "owner-places",
                 _("Places side by side"),
-                table=_places_table(selectors.places_side_by_side(profile)),
+                table=_places_table(
+                    selectors.places_side_by_side(
+                        profile, chain_out_of_stock=summary.out_of_stock if places is None else None
+                    )
+                ),
             ),
             Widget("owner-latest-changes", _("Latest audited changes"), table=_changes_table(changes)),
         ],

@@ -116,6 +116,8 @@ class StockValueProfile:
     by_place: dict[int, PlaceValue] = field(default_factory=dict)
     # When the groups were computed, when they were kept (``every_place``); None: just now.
     computed_at: datetime.datetime | None = None
+    # Each place's count of medicines out of stock there, kept with the groups (``every_place``).
+    out_of_stock_by_place: dict[int, int] | None = None
 
 
 def _value_rows(places: Places) -> list[tuple[int, datetime.date, Decimal]]:
@@ -151,13 +153,27 @@ KEPT_VALUE_MAX_AGE = datetime.timedelta(seconds=2 * KEPT_VALUE_REFRESH_SECONDS)
 class KeptValue:
     computed_at: datetime.datetime
     rows: list[tuple[int, datetime.date, Decimal]]
+    out_of_stock: dict[int, int]  # place -> active medicines it carries with nothing sellable there
+
+
+def _out_of_stock_by_place() -> dict[int, int]:
+    """Each place's count of the active medicines it carries with nothing sellable there (one ``GROUP BY``)."""
+    return dict(
+        _rows_at(None)
+        .filter(sellable_quantity=0)
+        .values("location_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("location_id", "n")
+    )
 
 
 def keep_stock_value() -> KeptValue:
-    """Recompute every place's stock value by expiry date and keep it (one statement; the beat task's work)."""
+    """Recompute every place's stock value by expiry date and out-of-stock count, and keep them (two
+    statements; the beat task's work)."""
     from django.core.cache import cache
 
-    kept = KeptValue(timezone.now(), _value_rows(None))
+    kept = KeptValue(timezone.now(), _value_rows(None), _out_of_stock_by_place())
     cache.set(KEPT_VALUE_KEY, kept, None)
     return kept
 
@@ -187,10 +203,10 @@ def stock_value_profile(
     places); the profile stays that of ``places``.
     """
     today = today or timezone.localdate()
-    computed_at = None
+    computed_at = out_by_place = None
     if every_place:
         kept = kept_stock_value()
-        rows, computed_at = kept.rows, kept.computed_at
+        rows, computed_at, out_by_place = kept.rows, kept.computed_at, kept.out_of_stock
     else:
         rows = _value_rows(places)
     first = today.replace(day=1)
@@ -225,6 +241,7 @@ def stock_value_profile(
         [(month, by_month[month]) for month in month_starts],
         {pk: PlaceValue(pk, cost, expiring) for pk, (cost, expiring) in by_place.items()},
         computed_at,
+        out_by_place,
     )
 
 
@@ -246,24 +263,22 @@ class PlacesTable:
     out_of_stock: int  # the chain's: medicines with nothing sellable anywhere
 
 
-def places_side_by_side(profile: StockValueProfile) -> PlacesTable:
+def places_side_by_side(profile: StockValueProfile, *, chain_out_of_stock: int | None = None) -> PlacesTable:
     """The owner's table: each place that holds stock or is open, then transit, and the chain.
 
-    ``profile`` comes from ``stock_value_profile(every_place=True)``; three
-    more statements: the medicines out of stock at each place (one ``GROUP
-    BY`` over the places' rows), the places, and the chain's count. The
+    ``profile`` comes from ``stock_value_profile(every_place=True)``, with
+    each place's count of medicines out of stock there, kept with it. One
+    more statement (the places), and the chain's count unless the caller has
+    it (``chain_out_of_stock``: ``medicine_summary`` of the chain). The
     values of the lines sum to the chain's stock value. A medicine out of
     stock at two places is one medicine: the chain's count is of medicines
     with nothing sellable anywhere (the medicines list's "out of stock").
     """
-    out = dict(
-        _rows_at(None)
-        .filter(sellable_quantity=0)
-        .values("location_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("location_id", "n")
-    )
+    out = profile.out_of_stock_by_place
+    if out is None:
+        out = _out_of_stock_by_place()
+    if chain_out_of_stock is None:
+        chain_out_of_stock = Medicine.objects.filter(out_of_stock_q(), is_active=True).count()
     lines = []
     for location in Location.objects.order_by("name", "pk"):
         value = profile.by_place.get(location.pk)
@@ -280,7 +295,7 @@ def places_side_by_side(profile: StockValueProfile) -> PlacesTable:
         lines,
         sum((line.value_at_cost for line in lines), ZERO),
         sum((line.value_expiring for line in lines), ZERO),
-        Medicine.objects.filter(out_of_stock_q(), is_active=True).count(),
+        chain_out_of_stock,
     )
 
 
