@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -47,6 +48,7 @@ MEDICINE_CODE_COLUMNS = (
 )
 
 
+@functools.cache
 def column_range(field: models.Field) -> tuple[int | Decimal, int | Decimal]:
     """The lowest and highest value the database column of a numeric model field can hold.
 
@@ -54,6 +56,7 @@ def column_range(field: models.Field) -> tuple[int | Decimal, int | Decimal]:
     backend (``PositiveIntegerField`` holds 0 to 2,147,483,647 on PostgreSQL), or
     a ``DecimalField``'s ``max_digits``/``decimal_places`` (14, 2 holds up to
     999,999,999,999.99). Business rules (a quantity above zero) are checked apart.
+    Worked out once per field: an import asks it for every numeric cell.
     """
     if isinstance(field, models.DecimalField):
         high = Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** -field.decimal_places
