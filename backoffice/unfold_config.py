@@ -21,6 +21,8 @@ UNFOLD = {
             "href": lambda request: static("backoffice/favicon.svg"),
         },
     ],
+    # After chart.js and before Unfold's app.js draws the charts.
+    "SCRIPTS": [lambda request: static("backoffice/js/charts.js")],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,

@@ -31,3 +31,14 @@ def test_admin_pages_raise_no_csp_violation_and_alpine_still_runs(make_staff, pa
         assert page.evaluate("() => typeof window.Alpine === 'object' && !!window.Alpine.version"), path
 
     assert violations == []
+
+
+def test_chart_tooltips_group_thousands_as_the_rest_of_the_admin(make_staff, password, live_server, page):
+    admin_login(page, live_server, make_staff(Role.ADMIN), password)
+
+    # The browser's own locale is en-US (which would write 6,025,100); the charts follow the admin.
+    written = page.evaluate(
+        "() => Chart.getChart(document.querySelector('canvas.chart')).scales.y.getLabelForValue(6025100.5)"
+    )
+
+    assert written == "6\u00a0025\u00a0100,5"
