@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import get_language
@@ -41,6 +42,41 @@ from catalog.stock import visible_locations, works_at
 
 EXPORT_PERMISSION = "catalog.export_catalog"
 FORMATS = [("xlsx", "Excel (.xlsx)"), ("csv", "CSV (UTF-8)")]
+
+
+# The preview stores its columns and each row's result as codes; they are named in the reader's language.
+PREVIEW_HEADERS = {
+    "sku / barcode": _("SKU / barcode"),
+    "sku": _("SKU"),
+    "medicine": _("medicine"),
+    "name": _("name"),
+    "lot_number": _("lot number"),
+    "location": _("location"),
+    "expiry_date": _("expiry date"),
+    "quantity": _("quantity"),
+    "purchase_price": _("purchase price"),
+    "supplier": _("supplier"),
+    "price": _("price"),
+    "changes": _("changes"),
+    "quantity on hand": _("quantity on hand"),
+    "counted_quantity": _("counted quantity"),
+}
+PREVIEW_RESULTS = {
+    "new": ("success", _("new")),
+    "updated": ("info", _("updated")),
+    "unchanged": ("default", _("unchanged")),
+    "error": ("danger", _("error")),
+    "example": ("default", _("template example, skipped")),
+}
+
+
+def preview_header(name: str) -> str:
+    return PREVIEW_HEADERS.get(name, name)
+
+
+def preview_result(status: str):
+    tone, text = PREVIEW_RESULTS.get(status, ("default", status))
+    return render_to_string("unfold/helpers/label.html", {"type": tone, "text": text})
 
 
 def can_import(request: HttpRequest) -> bool:
@@ -302,8 +338,8 @@ class ImportJobAdmin(ModelAdmin):
         }
         preview = job.preview or {}
         rows_table = {
-            "headers": [_("line"), _("result"), *preview.get("columns", [])],
-            "rows": [[r["line"], r["status"], *r["values"]] for r in preview.get("rows", [])],
+            "headers": [_("line"), _("result"), *(preview_header(name) for name in preview.get("columns", []))],
+            "rows": [[r["line"], preview_result(r["status"]), *r["values"]] for r in preview.get("rows", [])],
         }
         context = self._context(
             request,

@@ -18,6 +18,8 @@ NEW = "new"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
 ERROR = "error"
+# A row of the downloadable template's examples, left in the file: shown, counted as unchanged, never written.
+EXAMPLE = "example"
 
 PREVIEW_ROWS = 100
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -93,6 +95,11 @@ class Plan:
         self.error_lines.add(line)
         self.errors.append({"line": line, "column": column, "message": str(message)})
 
+    def skip_example(self, line: int) -> None:
+        self.counts[UNCHANGED] += 1
+        if len(self.preview_rows) < PREVIEW_ROWS:
+            self.preview_rows.append({"line": line, "status": EXAMPLE, "values": []})
+
     def mark(self, line: int, status: str, values: list | Callable[[], list]) -> None:
         """Count the row; the first rows are kept for the preview (``values`` may be a callable: made only then)."""
         self.counts[status] += 1
@@ -162,6 +169,38 @@ class Importer:
         self.user = user
         self.location = location
         self.index = self.map_header(table.header)
+        self.example_lines = self._drop_examples()
+
+    # --- the template's example rows ------------------------------------------
+    @classmethod
+    def example_rows(cls) -> list[list[str]]:
+        """The template's two example rows, one value per column (an empty cell where a column has none)."""
+        return [[column.example[i] if i < len(column.example) else "" for column in cls.columns] for i in range(2)]
+
+    def _drop_examples(self) -> list[int]:
+        """Take the template's example rows, exactly as written there, out of the table; their line numbers.
+
+        A clerk fills the template below its examples and uploads it: the
+        examples name medicines and lots the pharmacy may not have, and must not
+        write anything (nor fail the file). A row changed in any cell is the
+        clerk's own and is imported.
+        """
+        examples = [[cell_text(value) for value in row] for row in self.example_rows()]
+        kept, skipped = [], []
+        for line, cells in self.table.rows:
+            if [cell_text(self.cell(cells, column.name)) for column in self.columns] in examples:
+                skipped.append(line)
+            else:
+                kept.append((line, cells))
+        self.table.rows = kept
+        return skipped
+
+    def new_plan(self) -> Plan:
+        """The plan of this file's rows: the example rows already counted and shown as skipped."""
+        plan = Plan(total=len(self.table.rows) + len(self.example_lines))
+        for line in self.example_lines:
+            plan.skip_example(line)
+        return plan
 
     # --- header -------------------------------------------------------------
     @classmethod

@@ -311,7 +311,7 @@ def export_filename(key: str, file_format: str, *, suffix: str = "") -> str:
 
 def template_rows(importer: type[Importer]) -> tuple[list[str], list[list[str]], list[tuple]]:
     header = importer.column_names()
-    examples = [[column.example[i] if i < len(column.example) else "" for column in importer.columns] for i in range(2)]
+    examples = importer.example_rows()
     guide = [(_("column"), _("required"), _("what to put in it"))] + [
         (column.name, _("yes") if column.required else _("no"), str(column.guide)) for column in importer.columns
     ]

@@ -164,7 +164,7 @@ class PricelistImporter(Importer):
     preview_headers = ("sku", "name", "price", "changes")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
-        plan = Plan(total=len(self.table.rows))
+        plan = self.new_plan()
         present = set(self.index)
         parsed, seen = [], {}
         manufacturer_names, substance_names, category_keys, barcodes = set(), set(), set(), set()

@@ -85,6 +85,7 @@ class PlannedCount:
 def _preview(code: str, lot_number: str, location: Location, stock_now: int, counted: int, medicine) -> list:
     return [
         code,
+        medicine.name,
         lot_number,
         location.code,
         medicine_units(stock_now, medicine),
@@ -128,10 +129,10 @@ class StocktakeImporter(Importer):
     one_of = [("sku", "barcode")]
     # Columns the lots export carries for people to read.
     ignored = ("medicine", "expiry_date", "received_date", "status", "purchase_price", "supplier", "on_hand")
-    preview_headers = ("sku / barcode", "lot_number", "location", "quantity on hand", "counted_quantity")
+    preview_headers = ("sku / barcode", "medicine", "lot_number", "location", "quantity on hand", "counted_quantity")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
-        plan = Plan(total=len(self.table.rows))
+        plan = self.new_plan()
         places = Places(user=self.user, default=self.location)
         places.check_default(plan)
         parsed = []

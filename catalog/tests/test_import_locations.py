@@ -228,7 +228,7 @@ def test_a_divisible_medicine_is_received_in_packs_and_stocked_in_parts(make_sta
 
     job = checked("receipt", [["AMP-1", "", "L1", "2027-03-31", "3", "45 000", ""]], user)
 
-    assert job.preview["rows"][0]["values"][4] == "3 packs"
+    assert job.preview["rows"][0]["values"][5] == "3 packs"
     job = import_job_confirm(job=job, user=user)
     assert job.state == ImportState.DONE, job.errors or job.message
     lot = Lot.objects.get()
@@ -250,7 +250,7 @@ def test_a_stocktake_at_one_place_leaves_another_place_untouched(make_staff, bra
     receive(medicine, 6, lot_number="L1", location=yunusobod)
 
     job = checked("stocktake", [["PARA-1", "L1", "7"]], user, location=chilonzor)
-    assert job.preview["rows"][0]["values"][2:] == ["chilonzor", "10 packs", "7 packs"]
+    assert job.preview["rows"][0]["values"][3:] == ["chilonzor", "10 packs", "7 packs"]
     job = import_job_confirm(job=job, user=user)
 
     assert job.state == ImportState.DONE, job.errors or job.message
@@ -339,7 +339,7 @@ def test_a_stocktake_counts_whole_packs_and_loose_parts(make_staff):
     lot = receive(medicine, 12, lot_number="L1")  # 6 packs
 
     job = checked("stocktake", [["BLI-1", "L1", "5", "1"]], user, header=[*STOCKTAKE, "parts"])
-    assert job.preview["rows"][0]["values"][3:] == ["6 packs", "5 packs + 1 blister"]
+    assert job.preview["rows"][0]["values"][4:] == ["6 packs", "5 packs + 1 blister"]
     job = import_job_confirm(job=job, user=user)
 
     assert job.state == ImportState.DONE, job.errors or job.message
@@ -376,7 +376,7 @@ def test_the_lots_export_of_a_place_imported_back_as_its_stocktake_is_unchanged(
 
     assert job.errors == []
     assert (job.unchanged_rows, job.updated_rows) == (2, 0)
-    assert [row["values"][3] for row in job.preview["rows"]] == ["3 packs + 1 blister", "3 packs"]
+    assert [row["values"][4] for row in job.preview["rows"]] == ["3 packs + 1 blister", "3 packs"]
     assert snapshot() == before
 
 
