@@ -34,6 +34,7 @@ from catalog.imports.engine import (
     import_job_start_check,
 )
 from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
+from catalog.imports.messages import render as render_message
 from catalog.imports.parsing import FileRejected
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
 from catalog.models import Location
@@ -334,7 +335,8 @@ class ImportJobAdmin(ModelAdmin):
         )
         errors_table = {
             "headers": [_("line"), _("column"), _("message")],
-            "rows": [[e["line"] or "—", e["column"] or "—", e["message"]] for e in job.errors[:500]],
+            # Each error in the reader's language, whoever uploaded the file.
+            "rows": [[e["line"] or "—", e["column"] or "—", render_message(e)] for e in job.errors[:500]],
         }
         preview = job.preview or {}
         rows_table = {

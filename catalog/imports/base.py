@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from django.db import connection, models
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
+from catalog.imports.messages import Deferred, from_error
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import CellError, FileRejected, Table, cell_text, normalise_header
 
 NEW = "new"
@@ -92,8 +93,12 @@ class Plan:
     basis: dict = field(default_factory=dict)
 
     def error(self, line: int, column: str, message) -> None:
+        """``message``: a deferred message (kept as id and parameters, read in the reader's language) or a text."""
         self.error_lines.add(line)
-        self.errors.append({"line": line, "column": column, "message": str(message)})
+        entry = {"line": line, "column": column, "message": str(message)}
+        if isinstance(message, Deferred):
+            entry["text"] = message.as_json()
+        self.errors.append(entry)
 
     def skip_example(self, line: int) -> None:
         self.counts[UNCHANGED] += 1
@@ -239,7 +244,8 @@ class Importer:
             problems.append(_("Columns given twice: %(names)s.") % {"names": ", ".join(repeated)})
         if problems:
             expected = ", ".join(self.column_names())
-            raise FileRejected(" ".join(problems) + " " + _("Expected columns: %(names)s.") % {"names": expected})
+            expected_text = _("Expected columns: %(names)s.") % {"names": expected}
+            raise FileRejected(" ".join(str(problem) for problem in problems) + " " + str(expected_text))
         return index
 
     def preview_columns(self) -> list[str]:
@@ -326,7 +332,7 @@ RULE_COLUMNS = {
 
 def rule_error(plan: Plan, line: int, error: CatalogError, *, column: str | None = None) -> None:
     """Put a stock rule's refusal on the row, in the rule's own words (the service would refuse the same)."""
-    plan.error(line, column or RULE_COLUMNS.get(error.code, ""), error.message)
+    plan.error(line, column or RULE_COLUMNS.get(error.code, ""), from_error(error))
 
 
 LOCATION_COLUMN = Column(
@@ -375,21 +381,21 @@ class Places:
         if problem:
             plan.error(0, "location", problem)
 
-    def _problem(self, place) -> str | None:
+    def _problem(self, place):
         from catalog.stock.places import check_holds_stock, check_works_at
 
         try:
             check_holds_stock(place)
             check_works_at(self.user, place)
         except CatalogError as error:
-            return error.message
+            return from_error(error)
         return None
 
     def for_row(self, plan: Plan, line: int, text: str):
         """The row's place, or ``None`` with the cell's error on the plan."""
         if not text:
             if self.default is None:
-                plan.error(line, "location", self.default_error.message if self.default_error else "")
+                plan.error(line, "location", from_error(self.default_error) if self.default_error else "")
             return self.default
         place = self.known.get(text.strip().lower())
         if place is None:

@@ -26,8 +26,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 
 
 class FileRejected(Exception):
@@ -39,11 +40,11 @@ class FileRejected(Exception):
 
 
 class CellError(ValueError):
-    """One cell cannot be read; ``message`` is translated."""
+    """One cell cannot be read; ``message`` is put into words when read (``catalog.imports.messages``)."""
 
-    def __init__(self, message: str) -> None:
-        self.message = str(message)
-        super().__init__(self.message)
+    def __init__(self, message) -> None:
+        self.message = message
+        super().__init__(str(message))
 
 
 @dataclass

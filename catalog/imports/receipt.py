@@ -28,7 +28,6 @@ from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
@@ -49,6 +48,7 @@ from catalog.imports.base import (
     out_of_range_message,
     rule_error,
 )
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import cell_text, parse_date, parse_decimal, parse_int
 from catalog.models import Location, Lot, LotStatus, Medicine
 from catalog.stock import ReceiptLine, lock_medicines, lots_receive_bulk, rules

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
@@ -56,6 +55,7 @@ from catalog.imports.base import (
     out_of_range_message,
     rule_error,
 )
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import cell_text, parse_int
 from catalog.imports.receipt import (
     SellableTotals,

@@ -375,3 +375,33 @@ def test_the_preview_names_its_columns_and_results_in_the_readers_language(staff
 
     assert "препарат" in page and "серия" in page and "новые" in page
     assert "lot_number" not in page and not re.search(r">\s*new\s*<", page)
+
+
+def test_import_errors_are_read_in_the_readers_language_not_the_uploaders(staff_client, make_staff, login_staff):
+    clerk = staff_client(Role.INVENTORY)
+    clerk.cookies["django_language"] = "uz"
+    MedicineFactory(sku="PARA-1")
+    upload(
+        clerk,
+        "receipt",
+        csv_bytes(
+            [
+                HEADER,
+                ["NOPE-1", "", "L1", "03/2027", "12", "12500", ""],
+                ["PARA-1", "", "L2", "2020-01-01", "", "1", ""],
+            ]
+        ),
+    )
+    job = ImportJob.objects.get()
+    assert job.state == ImportState.INVALID
+    colleague = login_staff(make_staff(Role.INVENTORY), Client())
+    colleague.cookies["django_language"] = "ru"
+
+    page = colleague.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+
+    assert "Неизвестный SKU «NOPE-1»." in page  # a cell the file got wrong
+    assert "Ячейка пуста." in page  # a parser's message
+    assert "просроченный" in page  # a stock rule's refusal, with its lot and date
+    assert "Nomaʼlum SKU" not in page
+    clerk_page = clerk.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+    assert "Nomaʼlum SKU: “NOPE-1”." in clerk_page

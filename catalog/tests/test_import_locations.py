@@ -10,7 +10,7 @@ from catalog.ledger import all_problems
 from catalog.models import ImportJob, ImportState, Lot, LotStock, MedicineStock, MovementKind, StockMovement
 from catalog.stock import stock_adjust, stock_dispense
 from catalog.tests.factories import LocationFactory, MedicineFactory, main_location, receive
-from catalog.tests.import_helpers import csv_bytes, snapshot
+from catalog.tests.import_helpers import as_read, csv_bytes, snapshot
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
@@ -94,7 +94,7 @@ def test_a_member_who_does_not_work_at_the_location_is_refused_at_the_preview(ma
     job = checked("receipt", [["PARA-1", "", "L1", "2027-03-31", "12", "1", ""]], user, location=yunusobod)
 
     assert job.state == ImportState.INVALID
-    assert job.errors == [
+    assert as_read(job.errors) == [
         {
             "line": 0,
             "column": "location",
@@ -168,7 +168,7 @@ def test_a_row_naming_an_unknown_place_is_a_cell_error(make_staff, branches):
     job = checked("receipt", rows, user, location=chilonzor, header=[*RECEIPT, "location"])
 
     assert job.state == ImportState.INVALID
-    assert job.errors == [
+    assert as_read(job.errors) == [
         {"line": 3, "column": "location", "message": "Unknown location “Mars branch”: give its code or name."}
     ]
     assert (job.new_rows, job.error_rows) == (1, 1)
@@ -305,7 +305,7 @@ def test_a_count_at_the_same_place_since_the_check_refuses_the_file(make_staff, 
     job = import_job_confirm(job=job, user=user)
 
     assert job.state == ImportState.INVALID
-    assert job.errors == [
+    assert as_read(job.errors) == [
         {
             "line": 2,
             "column": "counted_quantity",
