@@ -452,7 +452,9 @@ class ImportJobAdmin(ModelAdmin):
         filename = export_filename(dataset, file_format, suffix=suffix)
         rows = spec.rows(locations)
         if file_format == "csv":
-            response = StreamingHttpResponse(write_csv(spec.header, rows), content_type=CONTENT_TYPES["csv"])
+            response = StreamingHttpResponse(
+                write_csv(spec.header, rows, language=get_language()), content_type=CONTENT_TYPES["csv"]
+            )
         else:
             response = HttpResponse(
                 write_xlsx(spec.header, rows, sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]
