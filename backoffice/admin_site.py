@@ -105,7 +105,8 @@ def _otp_setup(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponse:
         "title": _("Set up two-factor authentication"),
         "form": form,
         "qr_svg": _qr_data_uri(device.config_url),
-        "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
+        # Typed by hand from the screen: in groups of four, as authenticator apps accept it (spaces ignored).
+        "secret": grouped_in_fours(base64.b32encode(device.bin_key).decode().rstrip("=")),
     }
     return TemplateResponse(request, "accounts/otp_setup.html", context)
 
@@ -113,6 +114,11 @@ def _otp_setup(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponse:
 def redirect_to_login(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponseRedirect:
     login_url = reverse(f"{site.name}:login")
     return HttpResponseRedirect(f"{login_url}?{REDIRECT_FIELD_NAME}={request.get_full_path()}")
+
+
+def grouped_in_fours(key: str) -> str:
+    """``"JBSWY3DPEHPK3PXP"`` -> ``"JBSW Y3DP EHPK 3PXP"``."""
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
 def _qr_data_uri(payload: str) -> str:
