@@ -48,6 +48,14 @@ class DorixonaAdminSite(OTPAdminSite, UnfoldAdminSite):
             and user.is_verified()
         )
 
+    def each_context(self, request: HttpRequest) -> dict:
+        context = super().each_context(request)
+        # "Return to site" leads to "/", which sends whoever is not in the admin yet back to
+        # this login or enrolment page: it is not offered until they are in.
+        if not self.has_permission(request):
+            context["site_url"] = None
+        return context
+
     @staticmethod
     def _needs_enrolment(request: HttpRequest) -> bool:
         user = request.user
