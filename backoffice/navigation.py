@@ -186,3 +186,29 @@ def environment_label(request: HttpRequest) -> list[str]:
     if settings.ENVIRONMENT == "production":
         return [_("Production"), "danger"]
     return [_("Development"), "warning"]
+
+
+# --- the command box (Ctrl+K, and the sidebar's search box) -----------------------
+COMMAND_MEDICINES = 10
+
+
+def command_search_medicines(request: HttpRequest, search_term: str) -> list:
+    """Medicines for the command box, by name, substance, SKU or barcode (``medicine_search``), for whoever
+    may read the catalogue: each links to its page, its SKU and price beside the name."""
+    from unfold.dataclasses import SearchResult
+
+    from catalog.formatting import format_uzs
+    from catalog.selectors import medicine_search
+
+    if not request.user.has_perm("catalog.view_medicine"):
+        return []
+    found = medicine_search(query=search_term)[:COMMAND_MEDICINES]
+    return [
+        SearchResult(
+            title=medicine.name,
+            description=f"{medicine.sku} · {format_uzs(medicine.price)}",
+            link=reverse("admin:catalog_medicine_change", args=[medicine.pk]),
+            icon="medication",
+        )
+        for medicine in found
+    ]

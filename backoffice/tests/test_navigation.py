@@ -139,3 +139,22 @@ def test_the_new_import_page_lights_new_import_alone_in_the_sidebar(staff_client
     lit = re.findall(r'<a href="([^"]+)" class="flex h-\[38px\][^"]*\bactive"', html)
 
     assert lit == [reverse("admin:catalog_importjob_upload")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("term", ["Nurofen", "NUR-200", "4780000000123"])
+def test_the_command_box_finds_a_medicine_by_name_sku_or_barcode(staff_client, term):
+    medicine = MedicineFactory(name="Nurofen 200 mg No. 10", sku="NUR-200", barcode="4780000000123")
+    MedicineFactory(name="Citramon")
+
+    html = staff_client(Role.OPERATOR).get(reverse("admin:search"), {"s": term, "extended": "1"}).content.decode()
+
+    assert reverse("admin:catalog_medicine_change", args=[medicine.pk]) in html
+    assert "Nurofen 200 mg No. 10" in html and "Citramon" not in html
+
+
+@pytest.mark.django_db
+def test_the_sidebar_search_box_opens_the_command_box(staff_client):
+    html = staff_client(Role.OPERATOR).get(reverse("admin:index")).content.decode()
+
+    assert "$dispatch('opencommand')" in html
