@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,7 @@ from catalog.models import Location, LocationKind
 from .models import User
 from .phone import format_phone, normalize_phone
 from .roles import Role, is_staff_role
+from .selectors import second_factor_status
 from .services import staff_devices_reset
 
 
@@ -45,6 +47,15 @@ class StaffUserCreationForm(PhoneFormMixin, LocationsFormMixin, UserCreationForm
     class Meta:
         model = User
         fields = ("phone", "first_name", "last_name", "role", "locations")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A role decides what the person may see and change: the administrator chooses one, nothing is
+        # preselected (the model's default, customer, is for sign-ups through the API).
+        role = self.fields["role"]
+        role.choices = [("", "---------"), *Role.choices]
+        role.initial = None
+        role.required = True
 
 
 class StaffUserChangeForm(PhoneFormMixin, LocationsFormMixin, UserChangeForm):
@@ -75,11 +86,12 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
     list_filter_submit = True
     search_fields = ("phone", "first_name", "last_name")
     ordering = ("phone",)
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "display_second_factor")
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Person"), {"fields": ("first_name", "last_name", "email", "address")}),
         (_("Role"), {"fields": ("role", "is_active", "locations")}),
+        (_("Two-factor login"), {"fields": ("display_second_factor",)}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
@@ -115,6 +127,12 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
         if obj.role == Role.ADMIN:
             return str(_("Every location"))
         return ", ".join(place.name for place in obj.locations.all())
+
+    @display(description=_("Second factor"))
+    def display_second_factor(self, obj: User) -> str:
+        """Enrolled or not, with which authenticators, how many backup codes are left and when one was last used."""
+        status = second_factor_status(obj)
+        return render_to_string("accounts/second_factor_status.html", {"status": status})
 
     @display(description=_("Phone"), ordering="phone")
     def display_phone(self, obj: User) -> str:

@@ -85,7 +85,8 @@ class UnfoldAccessFailureLogAdmin(AccessFailureLogAdmin, ModelAdmin):
 
 @admin.register(PeriodicTask)
 class UnfoldPeriodicTaskAdmin(PeriodicTaskAdmin, ModelAdmin):
-    pass
+    # The library's template runs an inline script the content security policy blocks.
+    change_form_template = "admin/django_celery_beat/periodictask/change_form.html"
 
 
 @admin.register(IntervalSchedule)

@@ -48,6 +48,14 @@ class DorixonaAdminSite(OTPAdminSite, UnfoldAdminSite):
             and user.is_verified()
         )
 
+    def each_context(self, request: HttpRequest) -> dict:
+        context = super().each_context(request)
+        # "Return to site" leads to "/", which sends whoever is not in the admin yet back to
+        # this login or enrolment page: it is not offered until they are in.
+        if not self.has_permission(request):
+            context["site_url"] = None
+        return context
+
     @staticmethod
     def _needs_enrolment(request: HttpRequest) -> bool:
         user = request.user
@@ -105,7 +113,8 @@ def _otp_setup(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponse:
         "title": _("Set up two-factor authentication"),
         "form": form,
         "qr_svg": _qr_data_uri(device.config_url),
-        "secret": base64.b32encode(device.bin_key).decode().rstrip("="),
+        # Typed by hand from the screen: in groups of four, as authenticator apps accept it (spaces ignored).
+        "secret": grouped_in_fours(base64.b32encode(device.bin_key).decode().rstrip("=")),
     }
     return TemplateResponse(request, "accounts/otp_setup.html", context)
 
@@ -113,6 +122,11 @@ def _otp_setup(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponse:
 def redirect_to_login(site: DorixonaAdminSite, request: HttpRequest) -> HttpResponseRedirect:
     login_url = reverse(f"{site.name}:login")
     return HttpResponseRedirect(f"{login_url}?{REDIRECT_FIELD_NAME}={request.get_full_path()}")
+
+
+def grouped_in_fours(key: str) -> str:
+    """``"JBSWY3DPEHPK3PXP"`` -> ``"JBSW Y3DP EHPK 3PXP"``."""
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
 def _qr_data_uri(payload: str) -> str:

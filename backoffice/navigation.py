@@ -95,6 +95,10 @@ NAVIGATION: list[NavGroup] = [
 ]
 
 
+def _all_items() -> list[NavItem]:
+    return [item for group in NAVIGATION for item in group.items]
+
+
 def _item_link(item: NavItem) -> str | None:
     try:
         if item.model:
@@ -118,15 +122,28 @@ def _may_see(request: HttpRequest, item: NavItem) -> bool:
     return True
 
 
+def _is_active(link: str, links: list[str]):
+    """Unfold lights every item whose link starts the page's path, so the import log lit up with New import
+    (``…/importjob/upload/``) and Export beneath it: only the longest matching link is the page's item."""
+
+    def active(request: HttpRequest) -> bool:
+        path = request.path
+        matching = [other for other in links if path == other or (other != links[0] and path.startswith(other))]
+        return bool(matching) and max(matching, key=len) == link
+
+    return active
+
+
 def sidebar(request: HttpRequest) -> list[dict]:
     groups = []
+    links = [reverse("admin:index")] + [link for link in map(_item_link, _all_items()) if link]
     for group in NAVIGATION:
         items = []
         for item in group.items:
             link = _item_link(item)
             if link is None or not _may_see(request, item):
                 continue
-            entry = {"title": item.title, "icon": item.icon, "link": link}
+            entry = {"title": item.title, "icon": item.icon, "link": link, "active": _is_active(link, links)}
             if item.badge:
                 entry["badge"] = item.badge
             items.append(entry)
@@ -169,3 +186,29 @@ def environment_label(request: HttpRequest) -> list[str]:
     if settings.ENVIRONMENT == "production":
         return [_("Production"), "danger"]
     return [_("Development"), "warning"]
+
+
+# --- the command box (Ctrl+K, and the sidebar's search box) -----------------------
+COMMAND_MEDICINES = 10
+
+
+def command_search_medicines(request: HttpRequest, search_term: str) -> list:
+    """Medicines for the command box, by name, substance, SKU or barcode (``medicine_search``), for whoever
+    may read the catalogue: each links to its page, its SKU and price beside the name."""
+    from unfold.dataclasses import SearchResult
+
+    from catalog.formatting import format_uzs
+    from catalog.selectors import medicine_search
+
+    if not request.user.has_perm("catalog.view_medicine"):
+        return []
+    found = medicine_search(query=search_term)[:COMMAND_MEDICINES]
+    return [
+        SearchResult(
+            title=medicine.name,
+            description=f"{medicine.sku} · {format_uzs(medicine.price)}",
+            link=reverse("admin:catalog_medicine_change", args=[medicine.pk]),
+            icon="medication",
+        )
+        for medicine in found
+    ]

@@ -21,6 +21,8 @@ UNFOLD = {
             "href": lambda request: static("backoffice/favicon.svg"),
         },
     ],
+    # After chart.js and before Unfold's app.js draws the charts.
+    "SCRIPTS": [lambda request: static("backoffice/js/charts.js")],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
@@ -46,8 +48,13 @@ UNFOLD = {
             "950": "oklch(26.6% .065 152.934)",
         },
     },
+    # The sidebar's search box opens the command box, which finds medicines too (not only pages).
+    "COMMAND": {
+        "search_callback": "backoffice.navigation.command_search_medicines",
+    },
     "SIDEBAR": {
         "show_search": True,
+        "command_search": True,
         "show_all_applications": False,
         "navigation": "backoffice.navigation.sidebar",
     },

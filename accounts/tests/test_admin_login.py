@@ -217,3 +217,20 @@ def test_no_administrator_can_read_a_colleagues_authenticator_secret(staff_clien
     assert change.status_code == 200 and listing.status_code == 200
     assert device.key not in change.content.decode() and device.key not in listing.content.decode()
     assert (qrcode.status_code, config.status_code) == (403, 403)
+
+
+@pytest.mark.parametrize("wrong", ["password", "code"])
+def test_a_refused_login_says_why_once_and_offers_no_way_back_to_the_login(make_staff, client, password, wrong):
+    user = make_staff(Role.PHARMACIST)
+    device = user.totpdevice_set.get(confirmed=True)
+    data = {"username": user.phone, "password": password, "otp_token": totp_now(device)}
+    data["password" if wrong == "password" else "otp_token"] = (
+        "wrong" if wrong == "password" else _wrong(data["otp_token"])
+    )
+
+    html = client.post(LOGIN, data).content.decode()
+
+    notes = re.findall(r'class="errornote', html)
+    assert len(notes) == 1, notes
+    assert "Please correct the error below." not in html
+    assert "Return to site" not in html

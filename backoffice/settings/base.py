@@ -199,6 +199,8 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers: one format for all three languages (backoffice/formats/).
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 TIME_ZONE = "Asia/Tashkent"
 USE_I18N = True
 USE_TZ = True

@@ -44,3 +44,33 @@ def test_a_wrong_code_in_the_browser_keeps_the_person_on_the_login_page(make_sta
     page.click("#login-form button[type=submit]")
     assert page.locator("text=That code is not valid").count() >= 1
     assert "/admin/login/" in page.url
+
+
+def test_enrolment_shows_the_key_in_fours_and_the_backup_codes_can_be_copied_and_printed(password, live_server, page):
+    import re
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.tests.factories import StaffFactory
+    from conftest import totp_now
+
+    user = StaffFactory(role=Role.INVENTORY)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.add_init_script("window.print = () => { window.printed = true; };")
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", user.phone)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+
+    key = page.text_content("#otp-secret").strip()
+    assert re.fullmatch(r"([A-Z2-7]{4} )+[A-Z2-7]{1,4}", key), key
+    page.fill("input[name=token]", totp_now(TOTPDevice.objects.get(user=user, confirmed=False)))
+    page.click("#otp-setup-form button[type=submit]")
+    codes = [code.strip() for code in page.locator("#backup-codes li").all_text_contents()]
+
+    page.click("#backup-codes-copy")
+    page.wait_for_function("() => document.getElementById('backup-codes-copy').textContent.trim() !== 'Copy'")
+    assert page.evaluate("() => navigator.clipboard.readText()") == "\n".join(codes)
+    page.click("#backup-codes-print")
+    assert page.evaluate("() => window.printed") is True
+    assert len(codes) >= 8

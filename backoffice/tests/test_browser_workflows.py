@@ -114,6 +114,17 @@ def test_the_operator_searches_a_medicine_from_the_dashboard(make_staff, passwor
     assert "Ibuprofen 200 mg" in page.locator("#operator-search-results").inner_text()
 
 
+def test_the_sidebar_search_box_finds_a_medicine_by_its_sku(make_staff, password, live_server, page):
+    medicine = MedicineFactory(name="Ibuprofen 200 mg", sku="IBU-200")
+    admin_login(page, live_server, make_staff(Role.OPERATOR), password)
+
+    page.click("text=Search apps and models...")
+    page.locator("#search-input-command").press_sequentially("IBU-200")  # keyup starts the search
+    found = page.wait_for_selector(f"#command-results a[href$='/catalog/medicine/{medicine.pk}/change/']")
+
+    assert "Ibuprofen 200 mg" in found.inner_text()
+
+
 def _settle_charts(browser_page) -> None:
     """Draw the charts at once (no animation) so the screenshot shows them complete."""
     browser_page.wait_for_function(

@@ -102,3 +102,59 @@ def test_the_sidebar_shows_both_badges_on_the_admin_page(staff_client):
     html = staff_client(Role.PHARMACIST).get("/admin/").content.decode()
     assert sidebar_entry(html, reverse("admin:tasks_alert_changelist")) == "notifications Alerts 3"
     assert sidebar_entry(html, reverse("admin:catalog_lot_changelist")) == "inventory_2 Lots 1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "page", ["admin:catalog_importjob_changelist", "admin:catalog_importjob_upload", "admin:catalog_importjob_export"]
+)
+def test_one_sidebar_item_is_lit_for_each_import_page(rf, make_staff, page):
+    request = rf.get(reverse(page))
+    request.user = make_staff(Role.INVENTORY)
+
+    lit = [link for link, item in links(request).items() if item["active"](request)]
+
+    assert lit == [reverse(page)]
+
+
+@pytest.mark.django_db
+def test_the_dashboard_lights_only_itself_and_a_lot_page_lights_lots(rf, make_staff):
+    user = make_staff(Role.INVENTORY)
+    lot_page = rf.get(reverse("admin:catalog_lot_change", args=[1]))
+    lot_page.user = user
+
+    dashboard = rf.get(reverse("admin:index"))
+    dashboard.user = user
+
+    assert [link for link, item in links(lot_page).items() if item["active"](lot_page)] == [
+        reverse("admin:catalog_lot_changelist")
+    ]
+    assert [link for link, item in links(dashboard).items() if item["active"](dashboard)] == [reverse("admin:index")]
+
+
+@pytest.mark.django_db
+def test_the_new_import_page_lights_new_import_alone_in_the_sidebar(staff_client):
+    html = staff_client(Role.INVENTORY).get(reverse("admin:catalog_importjob_upload")).content.decode()
+
+    lit = re.findall(r'<a href="([^"]+)" class="flex h-\[38px\][^"]*\bactive"', html)
+
+    assert lit == [reverse("admin:catalog_importjob_upload")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("term", ["Nurofen", "NUR-200", "4780000000123"])
+def test_the_command_box_finds_a_medicine_by_name_sku_or_barcode(staff_client, term):
+    medicine = MedicineFactory(name="Nurofen 200 mg No. 10", sku="NUR-200", barcode="4780000000123")
+    MedicineFactory(name="Citramon")
+
+    html = staff_client(Role.OPERATOR).get(reverse("admin:search"), {"s": term, "extended": "1"}).content.decode()
+
+    assert reverse("admin:catalog_medicine_change", args=[medicine.pk]) in html
+    assert "Nurofen 200 mg No. 10" in html and "Citramon" not in html
+
+
+@pytest.mark.django_db
+def test_the_sidebar_search_box_opens_the_command_box(staff_client):
+    html = staff_client(Role.OPERATOR).get(reverse("admin:index")).content.decode()
+
+    assert "$dispatch('opencommand')" in html

@@ -32,15 +32,39 @@ def test_admin_pages_have_no_inline_script_the_policy_would_block(staff_client):
     for url in (reverse("admin:index"), reverse("admin:catalog_medicine_changelist")):
         response = client.get(url)
         assert response.status_code == 200, url
-        html = response.content.decode()
-        inline_scripts = [
-            chunk
-            for chunk in html.split("<script")[1:]
-            if "src=" not in chunk.split(">", 1)[0]
-            and 'type="application/json"' not in chunk.split(">", 1)[0]
-            and 'type="text/template"' not in chunk.split(">", 1)[0]
-        ]
+        inline_scripts = blocked_scripts(response.content.decode())
         assert inline_scripts == [], f"{url}: {[s[:120] for s in inline_scripts]}"
+
+
+def blocked_scripts(html: str) -> list[str]:
+    """The page's scripts the policy refuses to run: inline code (data such as JSON is never run)."""
+    return [
+        chunk
+        for chunk in html.split("<script")[1:]
+        if "src=" not in chunk.split(">", 1)[0]
+        and 'type="application/json"' not in chunk.split(">", 1)[0]
+        and 'type="text/template"' not in chunk.split(">", 1)[0]
+    ]
+
+
+def test_periodic_task_pages_run_no_inline_script_and_serve_the_crontab_helper_as_a_file(staff_client):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    client = staff_client(Role.ADMIN)
+    crontab = CrontabSchedule.objects.create(minute="5", hour="0")
+    task = PeriodicTask.objects.create(name="Expiry sweep", task="tasks.tasks.expire_lots", crontab=crontab)
+
+    for url in (
+        reverse("admin:django_celery_beat_periodictask_add"),
+        reverse("admin:django_celery_beat_periodictask_change", args=[task.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert blocked_scripts(html) == [], url
+        assert "'unsafe-inline'" not in directives(response)["script-src"]
+        assert 'src="/static/backoffice/js/periodic-task.js"' in html
+        assert f'"{crontab.pk}": "{crontab.human_readable}"' in html  # the readings, as data
 
 
 def test_the_admin_lives_at_the_configured_url():

@@ -15,6 +15,7 @@ from unfold.widgets import (
     UnfoldAdminTextInputWidget,
 )
 
+from catalog.admin.money import MONEY_FIELDS
 from catalog.exceptions import CatalogError, InvalidQuantity
 from catalog.formatting import medicine_units
 from catalog.models import Location, Lot, LotStock, Medicine
@@ -217,6 +218,7 @@ class LotReceiveForm(UnitsMixin, forms.ModelForm):
     class Meta:
         model = Lot
         fields = ["medicine", "lot_number", "expiry_date", "received_date", "purchase_price", "supplier"]
+        field_classes = MONEY_FIELDS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -368,6 +370,7 @@ class MedicineForm(EditedSinceOpenedMixin, ChangeReasonMixin, forms.ModelForm):
     class Meta:
         model = Medicine
         fields = list(MEDICINE_DETAIL_FIELDS)
+        field_classes = MONEY_FIELDS
 
     def clean(self):
         cleaned = super().clean()
@@ -392,3 +395,4 @@ class LotChangeForm(EditedSinceOpenedMixin, ChangeReasonMixin, forms.ModelForm):
     class Meta:
         model = Lot
         fields = list(LOT_DETAIL_FIELDS)
+        field_classes = MONEY_FIELDS

@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import get_language
@@ -34,6 +35,7 @@ from catalog.imports.engine import (
     import_job_start_check,
 )
 from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
+from catalog.imports.messages import render as render_message
 from catalog.imports.parsing import FileRejected
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
 from catalog.models import Location
@@ -42,6 +44,41 @@ from catalog.stock import visible_locations, works_at
 
 EXPORT_PERMISSION = "catalog.export_catalog"
 FORMATS = [("xlsx", "Excel (.xlsx)"), ("csv", "CSV (UTF-8)")]
+
+
+# The preview stores its columns and each row's result as codes; they are named in the reader's language.
+PREVIEW_HEADERS = {
+    "sku / barcode": _("SKU / barcode"),
+    "sku": _("SKU"),
+    "medicine": _("medicine"),
+    "name": _("name"),
+    "lot_number": _("lot number"),
+    "location": _("location"),
+    "expiry_date": _("expiry date"),
+    "quantity": _("quantity"),
+    "purchase_price": _("purchase price"),
+    "supplier": _("supplier"),
+    "price": _("price"),
+    "changes": _("changes"),
+    "quantity on hand": _("quantity on hand"),
+    "counted_quantity": _("counted quantity"),
+}
+PREVIEW_RESULTS = {
+    "new": ("success", _("new")),
+    "updated": ("info", _("updated")),
+    "unchanged": ("default", _("unchanged")),
+    "error": ("danger", _("error")),
+    "example": ("default", _("template example, skipped")),
+}
+
+
+def preview_header(name: str) -> str:
+    return PREVIEW_HEADERS.get(name, name)
+
+
+def preview_result(status: str):
+    tone, text = PREVIEW_RESULTS.get(status, ("default", status))
+    return render_to_string("unfold/helpers/label.html", {"type": tone, "text": text})
 
 
 def can_import(request: HttpRequest) -> bool:
@@ -287,12 +324,13 @@ class ImportJobAdmin(ModelAdmin):
         )
         errors_table = {
             "headers": [_("line"), _("column"), _("message")],
-            "rows": [[e["line"] or "—", e["column"] or "—", e["message"]] for e in job.errors[:500]],
+            # Each error in the reader's language, whoever uploaded the file.
+            "rows": [[e["line"] or "—", e["column"] or "—", render_message(e)] for e in job.errors[:500]],
         }
         preview = job.preview or {}
         rows_table = {
-            "headers": [_("line"), _("result"), *preview.get("columns", [])],
-            "rows": [[r["line"], r["status"], *r["values"]] for r in preview.get("rows", [])],
+            "headers": [_("line"), _("result"), *(preview_header(name) for name in preview.get("columns", []))],
+            "rows": [[r["line"], preview_result(r["status"]), *r["values"]] for r in preview.get("rows", [])],
         }
         context = self._context(
             request,
@@ -403,7 +441,9 @@ class ImportJobAdmin(ModelAdmin):
         filename = export_filename(dataset, file_format, suffix=suffix)
         rows = spec.rows(locations)
         if file_format == "csv":
-            response = StreamingHttpResponse(write_csv(spec.header, rows), content_type=CONTENT_TYPES["csv"])
+            response = StreamingHttpResponse(
+                write_csv(spec.header, rows, language=get_language()), content_type=CONTENT_TYPES["csv"]
+            )
         else:
             response = HttpResponse(
                 write_xlsx(spec.header, rows, sheet_title=str(spec.title)), content_type=CONTENT_TYPES["xlsx"]

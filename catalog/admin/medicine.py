@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
@@ -118,7 +119,7 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
     form = MedicineForm
     list_display = (
         "name",
-        "sku",
+        "display_sku",
         "display_substances",
         "display_price",
         "display_stock",
@@ -236,6 +237,11 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
     @display(description=_("active substances"))
     def display_substances(self, obj: Medicine) -> str:
         return substances_text(obj)
+
+    @display(description=_("SKU"), ordering="sku")
+    def display_sku(self, obj: Medicine) -> str:
+        # An SKU is one word: "DX-00062" never breaks at its hyphen in a narrow column.
+        return format_html('<span class="whitespace-nowrap">{}</span>', obj.sku)
 
     @display(description=_("price"), ordering="price")
     def display_price(self, obj: Medicine) -> str:

@@ -9,16 +9,19 @@ from decimal import Decimal
 
 from django.db import connection, models
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
+from catalog.imports.messages import Deferred, from_error
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import CellError, FileRejected, Table, cell_text, normalise_header
 
 NEW = "new"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
 ERROR = "error"
+# A row of the downloadable template's examples, left in the file: shown, counted as unchanged, never written.
+EXAMPLE = "example"
 
 PREVIEW_ROWS = 100
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -93,8 +96,17 @@ class Plan:
     basis: dict = field(default_factory=dict)
 
     def error(self, line: int, column: str, message) -> None:
+        """``message``: a deferred message (kept as id and parameters, read in the reader's language) or a text."""
         self.error_lines.add(line)
-        self.errors.append({"line": line, "column": column, "message": str(message)})
+        entry = {"line": line, "column": column, "message": str(message)}
+        if isinstance(message, Deferred):
+            entry["text"] = message.as_json()
+        self.errors.append(entry)
+
+    def skip_example(self, line: int) -> None:
+        self.counts[UNCHANGED] += 1
+        if len(self.preview_rows) < PREVIEW_ROWS:
+            self.preview_rows.append({"line": line, "status": EXAMPLE, "values": []})
 
     def mark(self, line: int, status: str, values: list | Callable[[], list]) -> None:
         """Count the row; the first rows are kept for the preview (``values`` may be a callable: made only then)."""
@@ -165,6 +177,38 @@ class Importer:
         self.user = user
         self.location = location
         self.index = self.map_header(table.header)
+        self.example_lines = self._drop_examples()
+
+    # --- the template's example rows ------------------------------------------
+    @classmethod
+    def example_rows(cls) -> list[list[str]]:
+        """The template's two example rows, one value per column (an empty cell where a column has none)."""
+        return [[column.example[i] if i < len(column.example) else "" for column in cls.columns] for i in range(2)]
+
+    def _drop_examples(self) -> list[int]:
+        """Take the template's example rows, exactly as written there, out of the table; their line numbers.
+
+        A clerk fills the template below its examples and uploads it: the
+        examples name medicines and lots the pharmacy may not have, and must not
+        write anything (nor fail the file). A row changed in any cell is the
+        clerk's own and is imported.
+        """
+        examples = [[cell_text(value) for value in row] for row in self.example_rows()]
+        kept, skipped = [], []
+        for line, cells in self.table.rows:
+            if [cell_text(self.cell(cells, column.name)) for column in self.columns] in examples:
+                skipped.append(line)
+            else:
+                kept.append((line, cells))
+        self.table.rows = kept
+        return skipped
+
+    def new_plan(self) -> Plan:
+        """The plan of this file's rows: the example rows already counted and shown as skipped."""
+        plan = Plan(total=len(self.table.rows) + len(self.example_lines))
+        for line in self.example_lines:
+            plan.skip_example(line)
+        return plan
 
     # --- header -------------------------------------------------------------
     @classmethod
@@ -203,7 +247,8 @@ class Importer:
             problems.append(_("Columns given twice: %(names)s.") % {"names": ", ".join(repeated)})
         if problems:
             expected = ", ".join(self.column_names())
-            raise FileRejected(" ".join(problems) + " " + _("Expected columns: %(names)s.") % {"names": expected})
+            expected_text = _("Expected columns: %(names)s.") % {"names": expected}
+            raise FileRejected(" ".join(str(problem) for problem in problems) + " " + str(expected_text))
         return index
 
     def preview_columns(self) -> list[str]:
@@ -290,7 +335,7 @@ RULE_COLUMNS = {
 
 def rule_error(plan: Plan, line: int, error: CatalogError, *, column: str | None = None) -> None:
     """Put a stock rule's refusal on the row, in the rule's own words (the service would refuse the same)."""
-    plan.error(line, column or RULE_COLUMNS.get(error.code, ""), error.message)
+    plan.error(line, column or RULE_COLUMNS.get(error.code, ""), from_error(error))
 
 
 LOCATION_COLUMN = Column(
@@ -339,21 +384,21 @@ class Places:
         if problem:
             plan.error(0, "location", problem)
 
-    def _problem(self, place) -> str | None:
+    def _problem(self, place):
         from catalog.stock.places import check_holds_stock, check_works_at
 
         try:
             check_holds_stock(place)
             check_works_at(self.user, place)
         except CatalogError as error:
-            return error.message
+            return from_error(error)
         return None
 
     def for_row(self, plan: Plan, line: int, text: str):
         """The row's place, or ``None`` with the cell's error on the plan."""
         if not text:
             if self.default is None:
-                plan.error(line, "location", self.default_error.message if self.default_error else "")
+                plan.error(line, "location", from_error(self.default_error) if self.default_error else "")
             return self.default
         place = self.known.get(text.strip().lower())
         if place is None:

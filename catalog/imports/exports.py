@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import FilteredRelation, Prefetch, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,11 +50,16 @@ def neutralise(value):
     return value
 
 
+def _yes_no(value: bool) -> str:
+    # In the export's language; the imports read yes/no, ha/yoʻq and да/нет alike (parsing.parse_bool).
+    return _("yes") if value else _("no")
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _yes_no(value)
     if isinstance(value, (datetime.date, Decimal, int)):
         return str(value)
     return neutralise(str(value))
@@ -62,7 +67,7 @@ def _csv_value(value) -> str:
 
 def _xlsx_value(value):
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _yes_no(value)
     if isinstance(value, Decimal):
         return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
     if isinstance(value, str):
@@ -70,19 +75,35 @@ def _xlsx_value(value):
     return value
 
 
-def write_csv(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
-    """UTF-8 with a BOM (Excel needs it to read Cyrillic), one chunk per few hundred rows."""
+def write_csv(header: list[str], rows: Iterable[list], *, language: str | None = None) -> Iterator[bytes]:
+    """UTF-8 with a BOM (Excel needs it to read Cyrillic), one chunk per few hundred rows.
+
+    The rows are made while the response streams, after the view has returned:
+    each chunk is written in ``language`` (the language of the page that asked
+    for it; the active one when not given), so states and yes/no all follow it.
+    The language is switched only while a chunk is made, never across a yield.
+    """
+    language = language or translation.get_language()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff".encode()
     writer.writerow([neutralise(h) for h in header])
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([_csv_value(v) for v in row])
-        if count % 500 == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+    rows = iter(rows)
+    while True:
+        with translation.override(language):
+            written = 0
+            for row in rows:
+                writer.writerow([_csv_value(v) for v in row])
+                written += 1
+                if written == 500:
+                    break
+        chunk = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if written < 500:
+            yield chunk
+            return
+        yield chunk
 
 
 def write_xlsx(
@@ -311,7 +332,7 @@ def export_filename(key: str, file_format: str, *, suffix: str = "") -> str:
 
 def template_rows(importer: type[Importer]) -> tuple[list[str], list[list[str]], list[tuple]]:
     header = importer.column_names()
-    examples = [[column.example[i] if i < len(column.example) else "" for column in importer.columns] for i in range(2)]
+    examples = importer.example_rows()
     guide = [(_("column"), _("required"), _("what to put in it"))] + [
         (column.name, _("yes") if column.required else _("no"), str(column.guide)) for column in importer.columns
     ]

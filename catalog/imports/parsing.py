@@ -26,10 +26,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice.exceptions import DomainError
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 
 
 class FileRejected(DomainError):
@@ -39,9 +39,17 @@ class FileRejected(DomainError):
 
 
 class CellError(DomainError, ValueError):
-    """One cell cannot be read; ``message`` is translated."""
+    """One cell cannot be read; ``message`` is the stored message, put into words when read
+    (``catalog.imports.messages``): the plan keeps it as it is for whoever reads the errors later."""
 
     code = "cell_invalid"
+
+    @property
+    def message(self):
+        return self._message
+
+    def __str__(self) -> str:
+        return str(self._message)
 
 
 @dataclass

@@ -23,7 +23,6 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -40,6 +39,7 @@ from catalog.imports.base import (
     no_progress,
     out_of_range_message,
 )
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import CellError, cell_text, iter_chunks, parse_bool, parse_decimal, parse_int
 from catalog.models import (
     ActiveSubstance,
@@ -164,7 +164,7 @@ class PricelistImporter(Importer):
     preview_headers = ("sku", "name", "price", "changes")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
-        plan = Plan(total=len(self.table.rows))
+        plan = self.new_plan()
         present = set(self.index)
         parsed, seen = [], {}
         manufacturer_names, substance_names, category_keys, barcodes = set(), set(), set(), set()

@@ -28,11 +28,10 @@ from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
-from catalog.formatting import medicine_units
+from catalog.formatting import format_date, format_uzs, medicine_units
 from catalog.imports.base import (
     LOCATION_COLUMN,
     MEDICINE_CODE_COLUMNS,
@@ -49,6 +48,7 @@ from catalog.imports.base import (
     out_of_range_message,
     rule_error,
 )
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import cell_text, parse_date, parse_decimal, parse_int
 from catalog.models import Location, Lot, LotStatus, Medicine
 from catalog.stock import ReceiptLine, lock_medicines, lots_receive_bulk, rules
@@ -71,6 +71,7 @@ class MedicineUnits:
     pk: int
     parts_per_pack: int
     part_name: str
+    name: str = ""  # shown beside the file's code in the preview, so the clerk sees what the code matched
 
 
 class SellableTotals:
@@ -124,28 +125,28 @@ def resolve_medicines(
         table = Medicine._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, sku, barcode, parts_per_pack, part_name, sku = ANY(%s) FROM {table} "
+                f"SELECT id, sku, barcode, parts_per_pack, part_name, name, sku = ANY(%s) FROM {table} "
                 "WHERE sku = ANY(%s) OR barcode = ANY(%s)",
                 [list(skus), list(skus), list(barcodes)],
             )
-            for pk, sku, barcode, parts, part_name, sku_matched in cursor.fetchall():
-                units[pk] = MedicineUnits(pk, parts, part_name)
+            for pk, sku, barcode, parts, part_name, name, sku_matched in cursor.fetchall():
+                units[pk] = MedicineUnits(pk, parts, part_name, name)
                 if sku_matched:
                     by_sku[sku] = pk
                 if barcode in barcodes:
                     by_barcode[barcode] = pk
         return by_sku, by_barcode, units
     base = Medicine.objects.order_by()
-    for pk, sku, parts, part_name in chunked_in(
-        base.values_list("pk", "sku", "parts_per_pack", "part_name"), "sku", skus
+    for pk, sku, parts, part_name, name in chunked_in(
+        base.values_list("pk", "sku", "parts_per_pack", "part_name", "name"), "sku", skus
     ):
         by_sku[sku] = pk
-        units[pk] = MedicineUnits(pk, parts, part_name)
-    for pk, barcode, parts, part_name in chunked_in(
-        base.values_list("pk", "barcode", "parts_per_pack", "part_name"), "barcode", barcodes
+        units[pk] = MedicineUnits(pk, parts, part_name, name)
+    for pk, barcode, parts, part_name, name in chunked_in(
+        base.values_list("pk", "barcode", "parts_per_pack", "part_name", "name"), "barcode", barcodes
     ):
         by_barcode[barcode] = pk
-        units[pk] = MedicineUnits(pk, parts, part_name)
+        units[pk] = MedicineUnits(pk, parts, part_name, name)
     return by_sku, by_barcode, units
 
 
@@ -219,7 +220,16 @@ class PlannedReceipt:
 def _preview(row: ReceiptRow, units: int, medicine: MedicineUnits) -> list:
     code = row.sku or row.barcode
     shown = medicine_units(units, medicine)
-    return [code, row.lot_number, row.location.code, row.expiry_date.isoformat(), shown, row.price, row.supplier]
+    return [
+        code,
+        medicine.name,
+        row.lot_number,
+        row.location.code,
+        format_date(row.expiry_date),
+        shown,
+        format_uzs(row.price),
+        row.supplier,
+    ]
 
 
 class ReceiptImporter(Importer):
@@ -263,6 +273,7 @@ class ReceiptImporter(Importer):
     one_of = [("sku", "barcode")]
     preview_headers = (
         "sku / barcode",
+        "medicine",
         "lot_number",
         "location",
         "expiry_date",
@@ -308,7 +319,7 @@ class ReceiptImporter(Importer):
         return rows
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
-        plan = Plan(total=len(self.table.rows))
+        plan = self.new_plan()
         today = timezone.localdate()
         places = Places(user=self.user, default=self.location)
         places.check_default(plan)

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import CatalogError
@@ -56,6 +55,7 @@ from catalog.imports.base import (
     out_of_range_message,
     rule_error,
 )
+from catalog.imports.messages import deferred as _  # stored, put into words when read
 from catalog.imports.parsing import cell_text, parse_int
 from catalog.imports.receipt import (
     SellableTotals,
@@ -85,6 +85,7 @@ class PlannedCount:
 def _preview(code: str, lot_number: str, location: Location, stock_now: int, counted: int, medicine) -> list:
     return [
         code,
+        medicine.name,
         lot_number,
         location.code,
         medicine_units(stock_now, medicine),
@@ -128,10 +129,10 @@ class StocktakeImporter(Importer):
     one_of = [("sku", "barcode")]
     # Columns the lots export carries for people to read.
     ignored = ("medicine", "expiry_date", "received_date", "status", "purchase_price", "supplier", "on_hand")
-    preview_headers = ("sku / barcode", "lot_number", "location", "quantity on hand", "counted_quantity")
+    preview_headers = ("sku / barcode", "medicine", "lot_number", "location", "quantity on hand", "counted_quantity")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
-        plan = Plan(total=len(self.table.rows))
+        plan = self.new_plan()
         places = Places(user=self.user, default=self.location)
         places.check_default(plan)
         parsed = []

@@ -38,6 +38,11 @@ def run_import(
     return job
 
 
+def as_read(errors: list[dict]) -> list[dict]:
+    """A job's errors as a reader sees them: line, column and the message (not the stored message id)."""
+    return [{key: error[key] for key in ("line", "column", "message")} for error in errors]
+
+
 def snapshot() -> dict:
     """Everything an import could write, to compare before and after a refused file."""
     return {

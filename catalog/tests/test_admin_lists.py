@@ -214,3 +214,12 @@ def test_paginator_reads_the_planner_estimate_for_an_unfiltered_large_table_with
         Medicine.objects.filter(name__startswith="Medicine").exclude(pk=Medicine.objects.first().pk), 10
     )
     assert filtered.count == 29
+
+
+@pytest.mark.django_db
+def test_an_sku_never_wraps_at_its_hyphen_in_the_medicine_list(staff_client):
+    MedicineFactory(sku="DX-00062")
+
+    html = staff_client(Role.PHARMACIST).get(reverse("admin:catalog_medicine_changelist")).content.decode()
+
+    assert '<span class="whitespace-nowrap">DX-00062</span>' in html

@@ -1,4 +1,5 @@
 import io
+import re
 
 import openpyxl
 import pytest
@@ -289,3 +290,118 @@ def test_a_large_upload_whose_check_cannot_be_queued_says_so_and_ends(staff_clie
     page = client.get(response["Location"]).content.decode()
     assert "task queue cannot be reached" in page
     assert reverse("admin:catalog_importjob_status", args=[job.pk]) not in page  # no progress bar left polling
+
+
+def test_the_preview_names_the_medicine_each_code_matched(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1", name="Paracetamol 500 mg No. 20")
+    MedicineFactory(sku="IBU-1", barcode="4780000000024", name="Ibuprofen 200 mg No. 10")
+
+    upload(
+        client,
+        "receipt",
+        csv_bytes(
+            [
+                HEADER,
+                ["PARA-1", "", "L1", "03/2027", "12", "12500", ""],
+                ["", "4780000000024", "L2", "03/2027", "5", "9000", ""],
+            ]
+        ),
+    )
+
+    job = ImportJob.objects.get()
+    assert [row["values"][:2] for row in job.preview["rows"]] == [
+        ["PARA-1", "Paracetamol 500 mg No. 20"],
+        ["4780000000024", "Ibuprofen 200 mg No. 10"],
+    ]
+    page = client.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+    assert "Ibuprofen 200 mg No. 10" in page and "medicine" in page
+    assert "31.03.2027" in page and "12\u00a0500\u00a0so" in page
+
+
+def template_file(client, kind: str, file_format: str) -> bytes:
+    response = client.get(reverse("admin:catalog_importjob_template", args=[kind, file_format]))
+    assert response.status_code == 200
+    return response.content
+
+
+@pytest.mark.parametrize("kind", ["receipt", "pricelist", "stocktake"])
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_template_uploaded_as_downloaded_is_checked_without_errors_and_writes_nothing(
+    staff_client, kind, file_format
+):
+    client = staff_client(Role.ADMIN)
+    receive(MedicineFactory(), 5)  # a place with stock, and a catalogue the examples are not part of
+    before = snapshot()
+
+    upload(client, kind, template_file(client, kind, file_format), name=f"template.{file_format}")
+
+    job = ImportJob.objects.get()
+    assert job.state == ImportState.READY, (job.errors, job.message)
+    assert [row["status"] for row in job.preview["rows"]] == ["example", "example"]
+    page = client.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+    assert "template example, skipped" in page
+    client.post(reverse("admin:catalog_importjob_confirm", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE, (job.errors, job.message)
+    assert snapshot() == before
+
+
+def test_rows_added_below_the_templates_examples_are_imported_and_the_examples_are_not(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1")
+    template = template_file(client, "receipt", "csv").decode("utf-8-sig").rstrip("\r\n")
+    header = template.splitlines()[0].split(",")
+    own_row = dict.fromkeys(header, "") | {"sku": "PARA-1", "lot_number": "L1", "expiry_date": "03/2027"}
+    own_row |= {"quantity": "12", "purchase_price": "8400"}
+    data = (template + "\r\n" + ",".join(own_row[name] for name in header) + "\r\n").encode()
+
+    upload(client, "receipt", data)
+
+    job = ImportJob.objects.get()
+    assert job.state == ImportState.READY, job.errors
+    assert [row["status"] for row in job.preview["rows"]] == ["example", "example", "new"]
+    client.post(reverse("admin:catalog_importjob_confirm", args=[job.pk]))
+    assert [(lot.medicine.sku, lot.lot_number, lot.quantity) for lot in Lot.objects.all()] == [("PARA-1", "L1", 12)]
+
+
+def test_the_preview_names_its_columns_and_results_in_the_readers_language(staff_client):
+    client = staff_client(Role.INVENTORY)
+    MedicineFactory(sku="PARA-1", name="Paracetamol 500 mg No. 20")
+    upload(client, "receipt", csv_bytes([HEADER, ["PARA-1", "", "L1", "03/2027", "12", "12500", ""]]))
+    client.cookies["django_language"] = "ru"
+
+    page = client.get(reverse("admin:catalog_importjob_preview", args=[ImportJob.objects.get().pk])).content.decode()
+
+    assert "препарат" in page and "серия" in page and "новые" in page
+    assert "lot_number" not in page and not re.search(r">\s*new\s*<", page)
+
+
+def test_import_errors_are_read_in_the_readers_language_not_the_uploaders(staff_client, make_staff, login_staff):
+    clerk = staff_client(Role.INVENTORY)
+    clerk.cookies["django_language"] = "uz"
+    MedicineFactory(sku="PARA-1")
+    upload(
+        clerk,
+        "receipt",
+        csv_bytes(
+            [
+                HEADER,
+                ["NOPE-1", "", "L1", "03/2027", "12", "12500", ""],
+                ["PARA-1", "", "L2", "2020-01-01", "", "1", ""],
+            ]
+        ),
+    )
+    job = ImportJob.objects.get()
+    assert job.state == ImportState.INVALID
+    colleague = login_staff(make_staff(Role.INVENTORY), Client())
+    colleague.cookies["django_language"] = "ru"
+
+    page = colleague.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+
+    assert "Неизвестный SKU «NOPE-1»." in page  # a cell the file got wrong
+    assert "Ячейка пуста." in page  # a parser's message
+    assert "просроченный" in page  # a stock rule's refusal, with its lot and date
+    assert "Nomaʼlum SKU" not in page
+    clerk_page = clerk.get(reverse("admin:catalog_importjob_preview", args=[job.pk])).content.decode()
+    assert "Nomaʼlum SKU: “NOPE-1”." in clerk_page

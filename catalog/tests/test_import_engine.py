@@ -15,7 +15,7 @@ from catalog.imports.engine import (
 )
 from catalog.models import ImportJob, ImportState
 from catalog.tests.factories import MedicineFactory
-from catalog.tests.import_helpers import csv_bytes, snapshot
+from catalog.tests.import_helpers import as_read, csv_bytes, snapshot
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_day")]
 
@@ -94,6 +94,6 @@ def test_any_error_a_parser_lets_through_is_the_error_of_that_cell(inventory_use
     value = importer.parse_cell(plan, 7, ["PARA-1", "", "L1", "99999-01-01"], "expiry_date", overflowing)
 
     assert value is None
-    assert plan.errors == [
+    assert as_read(plan.errors) == [
         {"line": 7, "column": "expiry_date", "message": "“99999-01-01” cannot be read in this column."}
     ]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.roles import Role
 from catalog.exceptions import CatalogError, LinesRefused, RefusedLine
@@ -127,3 +128,22 @@ def test_a_refusal_by_the_stock_core_at_the_write_ends_the_job_invalid_with_its_
     assert job.error_rows == 1
     assert snapshot() == before
     assert Lot.objects.get().purchase_price == Decimal("5000")
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("uz", ("yetarli", "ha")), ("ru", ("в норме", "да")), ("en", ("ok", "yes"))],
+)
+def test_an_export_writes_states_and_yes_no_in_its_own_language(staff_client, two_places, language, words):
+    state_word, yes = words
+    client = staff_client(Role.INVENTORY)
+    client.cookies["django_language"] = language
+    response = client.get(reverse("admin:catalog_importjob_export_file", args=["stock", "csv"]))
+
+    # The rows are made while the response streams: whatever language is active by then.
+    with translation.override("en" if language != "en" else "ru"):
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+    header = rows[0]
+    state, active = header.index("stock_state"), header.index("active")
+    assert [(row[state], row[active]) for row in rows[1:]] == [(state_word, yes)]

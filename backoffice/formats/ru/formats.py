@@ -1,0 +1,1 @@
+from backoffice.formats import *  # noqa: F403  (one format for every language)
