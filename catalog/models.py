@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MinValueValidator, RegexValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -286,6 +286,19 @@ class Medicine(models.Model):
         _("controlled substance"), default=False, help_text=_("Narcotic or psychotropic: never sold online.")
     )
     price = models.DecimalField(_("price, UZS"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
+    # Shelf prices include VAT (Uzbek retail practice): the receipt shows the VAT contained in each line.
+    vat_rate = models.DecimalField(
+        _("VAT, %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("12"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("12% in Uzbekistan; 0 for a medicine exempt from VAT."),
+    )
+    # What a fiscal receipt line must carry (the tax authority's product classifier, 17 characters, and its
+    # package code); blank until the catalogue is matched to the classifier.
+    mxik_code = models.CharField(_("MXIK (IKPU) code"), max_length=17, blank=True)
+    package_code = models.CharField(_("package code"), max_length=20, blank=True)
     reorder_level = models.PositiveIntegerField(
         _("reorder level"),
         default=0,
@@ -330,6 +343,7 @@ class Medicine(models.Model):
             models.CheckConstraint(
                 condition=Q(part_price__isnull=True) | Q(part_price__gte=0), name="medicine_part_price_not_negative"
             ),
+            models.CheckConstraint(condition=Q(vat_rate__gte=0, vat_rate__lte=100), name="medicine_vat_rate_range"),
         ]
         indexes = [
             models.Index(fields=["category", "is_active"], name="medicine_category_active_idx"),
