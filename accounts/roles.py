@@ -45,6 +45,17 @@ _PLACES_READ: dict[str, tuple[str, ...]] = {
     "catalog.transferline": VIEW,
 }
 
+# Sales: every staff role reads them (an operator answers "was it paid?", inventory reconciles the
+# ledger against them). Selling, confirming controlled drugs and taking returns are the pharmacist's.
+_SALES_READ: dict[str, tuple[str, ...]] = {
+    "orders.order": VIEW,
+    "orders.orderline": VIEW,
+    "orders.shift": VIEW,
+    "orders.return": VIEW,
+    "payments.payment": VIEW,
+    "payments.refund": VIEW,
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     Role.PHARMACIST: {
         **_COMMON,
@@ -63,10 +74,19 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         # Price-list imports (they change medicines, which pharmacists may): the import log and previews.
         "catalog.importjob": VIEW,
         "tasks.alert": (*VIEW_CHANGE, "acknowledge_alert"),
+        **_SALES_READ,
+        # The counter: a pharmacist opens their shift (add), sells, confirms controlled drugs (they are the
+        # pharmacist the rule asks for), takes returns and closes their own shift (change). Closing another
+        # cashier's shift (close_any_shift) is the administrator's.
+        "orders.order": (*VIEW, "sell", "confirm_controlled", "accept_return"),
+        "orders.shift": ("view", "add", "change"),
+        "orders.prescription": VIEW,
+        "orders.controlledentry": VIEW,
     },
     Role.OPERATOR: {
         **_COMMON,
         **_PLACES_READ,
+        **_SALES_READ,
         "catalog.category": VIEW,
         "catalog.manufacturer": VIEW,
         "catalog.activesubstance": VIEW,
@@ -96,6 +116,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         # from what each changes (catalog/imports/permissions.py): add_lot receipts, adjust_stock stocktakes.
         "catalog.importjob": (*ALL, "export_catalog"),
         "tasks.alert": VIEW,
+        **_SALES_READ,
+        # The controlled-drug register is reconciled against the shelves by inventory too.
+        "orders.controlledentry": VIEW,
     },
     # The administrator is a superuser: every permission, including users and roles.
     Role.ADMIN: {},

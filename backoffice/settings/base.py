@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "tasks",
+    "orders",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +289,22 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_ASYNC_ROWS = env.int("IMPORT_ASYNC_ROWS", default=2000)
 # Decompression-bomb guard: an XLSX whose parts unpack to more than this is refused unopened.
 IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", default=300 * 1024 * 1024)
+
+# --- Selling (orders/, payments/) ---------------------------------------------
+# Days after a sale within which the counter takes a return.
+ORDERS_RETURN_DAYS = env.int("ORDERS_RETURN_DAYS", default=14)
+# Prescription-only and controlled medicines, once they left the pharmacy, are not taken back (the
+# regulator's rule for medicines sold to the public); true lets a pharmacist take them back.
+ORDERS_RX_RETURNS_ALLOWED = env.bool("ORDERS_RX_RETURNS_ALLOWED", default=False)
+# What the receipt's head says: the seller as registered with the tax authority.
+PHARMACY_NAME = env.str("PHARMACY_NAME", default="Dorixona")
+PHARMACY_STIR = env.str("PHARMACY_STIR", default="")
+# The fiscal module every sale's receipt is registered with (orders/fiscal/): "console" logs the receipt
+# and signs nothing (development); "http" is an online fiscal module's REST API at FISCAL_MODULE_URL.
+FISCAL_MODULE = env.str("FISCAL_MODULE", default="console")
+FISCAL_MODULE_URL = env.str("FISCAL_MODULE_URL", default="")
+FISCAL_MODULE_TOKEN = env.str("FISCAL_MODULE_TOKEN", default="")
+FISCAL_MODULE_TIMEOUT = env.float("FISCAL_MODULE_TIMEOUT", default=10.0)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
