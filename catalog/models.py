@@ -293,7 +293,7 @@ class Medicine(models.Model):
         decimal_places=2,
         default=Decimal("12"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
-        help_text=_("12% in Uzbekistan; 0 for a medicine exempt from VAT."),
+        help_text=_("12 in Uzbekistan; 0 for a medicine exempt from VAT."),
     )
     # What a fiscal receipt line must carry (the tax authority's product classifier, 17 characters, and its
     # package code); blank until the catalogue is matched to the classifier.

@@ -21,7 +21,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 
 from backoffice.queue import enqueue
 from catalog.models import Lot, LotStock, Medicine, MedicineSubstance
@@ -117,7 +117,7 @@ def _lock_own_open_shift(shift: Shift | int | None, user) -> Shift:
     if locked.state != ShiftState.OPEN:
         raise exceptions.ShiftClosed()
     if user is not None and locked.cashier_id != user.pk:
-        raise exceptions.NotAllowed(_gettext("This is another cashier's shift."), code="not_your_shift")
+        raise exceptions.NotAllowed(gettext("This is another cashier's shift."), code="not_your_shift")
     return locked
 
 
@@ -219,10 +219,10 @@ def _check_prescription(prescription: PrescriptionIn | None) -> PrescriptionIn |
     missing = [
         label
         for label, value in (
-            (_gettext("prescriber"), prescription.prescriber),
-            (_gettext("prescription number"), prescription.number),
-            (_gettext("issued on"), prescription.issued_on),
-            (_gettext("patient"), prescription.patient_name),
+            (gettext("prescriber"), prescription.prescriber),
+            (gettext("prescription number"), prescription.number),
+            (gettext("issued on"), prescription.issued_on),
+            (gettext("patient"), prescription.patient_name),
         )
         if not (value.strip() if isinstance(value, str) else value)
     ]
@@ -310,7 +310,7 @@ def counter_sale_complete(
         location=locked.location_id,
         user=user,
         reference=order.number,
-        reason=_gettext("Counter sale"),
+        reason=gettext("Counter sale"),
         today=today,
     )
     line_lots = LineLot.objects.bulk_create(
@@ -412,27 +412,27 @@ def order_return(
     rules.check_may(user, rules.ACCEPT_RETURN)
     reason = (reason or "").strip()
     if not reason:
-        raise exceptions.ReturnRefused(_gettext("Give a reason for the return."), code="return_reason_required")
+        raise exceptions.ReturnRefused(gettext("Give a reason for the return."), code="return_reason_required")
     if not items:
-        raise exceptions.ReturnRefused(_gettext("Choose what is returned."), code="return_empty")
+        raise exceptions.ReturnRefused(gettext("Choose what is returned."), code="return_empty")
     now = now or timezone.now()
     locked_shift = _lock_own_open_shift(shift, user)
     if order.status != OrderStatus.COMPLETED:
-        raise exceptions.ReturnRefused(_gettext("Only a completed sale can be returned."), code="return_not_completed")
+        raise exceptions.ReturnRefused(gettext("Only a completed sale can be returned."), code="return_not_completed")
     if locked_shift.location_id != order.location_id:
         raise exceptions.ReturnRefused(
-            _gettext("A sale is returned at the place it was sold."), code="return_other_place"
+            gettext("A sale is returned at the place it was sold."), code="return_other_place"
         )
     wanted: dict[int, tuple[int, bool]] = {}
     for item in items:
         if isinstance(item.quantity, bool) or not isinstance(item.quantity, int) or item.quantity <= 0:
-            raise exceptions.ReturnRefused(_gettext("Return at least one unit."), code="return_quantity")
+            raise exceptions.ReturnRefused(gettext("Return at least one unit."), code="return_quantity")
         if item.line_id in wanted:
-            raise exceptions.ReturnRefused(_gettext("Each sale line is returned once per return."), code="return_twice")
+            raise exceptions.ReturnRefused(gettext("Each sale line is returned once per return."), code="return_twice")
         wanted[item.line_id] = (item.quantity, item.resaleable)
     lines = {line.pk: line for line in lock_rows(OrderLine.objects.filter(order=order, pk__in=list(wanted)))}
     if set(lines) != set(wanted):
-        raise exceptions.ReturnRefused(_gettext("A returned line is not on this sale."), code="return_unknown_line")
+        raise exceptions.ReturnRefused(gettext("A returned line is not on this sale."), code="return_unknown_line")
     medicines = Medicine.objects.in_bulk([line.medicine_id for line in lines.values()])
     for line in lines.values():
         rules.check_return_allowed(medicines[line.medicine_id], sold_at=order.completed_at, now=now)
@@ -494,7 +494,7 @@ def order_return(
                     quantity=take,
                     location=order.location_id,
                     user=user,
-                    reason=_gettext("Customer return, not resaleable: %(reason)s") % {"reason": reason},
+                    reason=gettext("Customer return, not resaleable: %(reason)s") % {"reason": reason},
                     reference=document.number,
                 )
             return_lines.append(

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 
 from orders import exceptions
 from orders.rules import money
@@ -33,19 +33,19 @@ def check_counter_payments(payments_in: Sequence[PaymentIn], *, total: Decimal) 
     paid = Decimal("0")
     for payment in payments_in:
         if payment.method not in COUNTER_METHODS:
-            raise exceptions.PaymentInvalid(detail=_gettext("only cash or card at the counter"))
+            raise exceptions.PaymentInvalid(detail=gettext("only cash or card at the counter"))
         amount = money(payment.amount)
         if amount <= 0:
-            raise exceptions.PaymentInvalid(detail=_gettext("an amount above zero"))
+            raise exceptions.PaymentInvalid(detail=gettext("an amount above zero"))
         if payment.method == Method.CASH:
             tendered = money(payment.tendered if payment.tendered is not None else amount)
             if tendered < amount:
-                raise exceptions.PaymentInvalid(detail=_gettext("the cash handed over is less than its part"))
+                raise exceptions.PaymentInvalid(detail=gettext("the cash handed over is less than its part"))
         else:
             if payment.card_network not in CardNetwork.values:
-                raise exceptions.PaymentInvalid(detail=_gettext("which card (Uzcard, Humo, Visa, ...)"))
+                raise exceptions.PaymentInvalid(detail=gettext("which card (Uzcard, Humo, Visa, ...)"))
             if not payment.reference.strip():
-                raise exceptions.PaymentInvalid(detail=_gettext("the terminal's approval code"))
+                raise exceptions.PaymentInvalid(detail=gettext("the terminal's approval code"))
         paid += amount
     if paid != total:
         raise exceptions.PaymentShort(paid=paid, total=total)
@@ -96,5 +96,5 @@ def refunds_record(*, order, return_doc, shift, amount: Decimal) -> list[Refund]
         if left == 0:
             break
     if left > 0:
-        raise exceptions.ReturnRefused(_gettext("More is returned than this sale was paid."), code="return_over_paid")
+        raise exceptions.ReturnRefused(gettext("More is returned than this sale was paid."), code="return_over_paid")
     return Refund.objects.bulk_create(refunds)

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalmedicine',
             name='vat_rate',
-            field=models.DecimalField(decimal_places=2, default=Decimal('12'), help_text='12% in Uzbekistan; 0 for a medicine exempt from VAT.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='VAT, %'),
+            field=models.DecimalField(decimal_places=2, default=Decimal('12'), help_text='12 in Uzbekistan; 0 for a medicine exempt from VAT.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='VAT, %'),
         ),
         migrations.AddField(
             model_name='medicine',
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='medicine',
             name='vat_rate',
-            field=models.DecimalField(decimal_places=2, default=Decimal('12'), help_text='12% in Uzbekistan; 0 for a medicine exempt from VAT.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='VAT, %'),
+            field=models.DecimalField(decimal_places=2, default=Decimal('12'), help_text='12 in Uzbekistan; 0 for a medicine exempt from VAT.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='VAT, %'),
         ),
         migrations.AddConstraint(
             model_name='medicine',
