@@ -5,6 +5,7 @@ from unfold.admin import ModelAdmin
 
 from orders.models import Order
 
+from .shift_pages import shift_urls
 from .till import till_urls
 
 
@@ -21,4 +22,4 @@ class OrderAdmin(ModelAdmin):
         return False
 
     def get_urls(self):
-        return till_urls(self) + super().get_urls()
+        return till_urls(self) + shift_urls(self) + super().get_urls()
