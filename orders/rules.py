@@ -74,8 +74,12 @@ def line_figures(
         amount = quantity * pack_price
     amount = amount.quantize(CENT)
     total = amount - discount
-    vat = (total * vat_rate / (Decimal(100) + vat_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
-    return LineFigures(amount=amount, total=total, vat_amount=vat)
+    return LineFigures(amount=amount, total=total, vat_amount=vat_contained(total, vat_rate))
+
+
+def vat_contained(total: Decimal, vat_rate: Decimal) -> Decimal:
+    """The VAT inside a price that includes it: total × rate / (100 + rate), rounded to the tiyin."""
+    return (total * vat_rate / (Decimal(100) + vat_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def check_prescription_lines(medicines: Iterable, prescription) -> None:

@@ -48,6 +48,7 @@ from orders.models import (
     Shift,
     ShiftState,
 )
+from orders.selectors import shift_figures
 from payments import services as payments
 from payments.models import Method
 
@@ -133,8 +134,6 @@ def shift_close(*, shift: Shift | int, user, counted_cash) -> Shift:
 
     The cashier closes their own shift; another member needs ``close_any_shift``.
     """
-    from orders.selectors import shift_figures
-
     counted_cash = rules.money(counted_cash)
     locked = _lock_shift(shift)
     if locked.state != ShiftState.OPEN:
@@ -521,6 +520,7 @@ def order_return(
             confirmed_by=user,
         )
     payments.refunds_record(order=order, return_doc=document, shift=locked_shift, amount=total)
+    enqueue("orders.fiscalize_return", document.pk)
     return document
 
 
