@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
 from orders import exceptions
 from orders.models import Channel
@@ -112,12 +111,6 @@ def check_return_allowed(medicine, *, sold_at, now) -> None:
     """
     days = settings.ORDERS_RETURN_DAYS
     if now - sold_at >= datetime.timedelta(days=days):
-        raise exceptions.ReturnRefused(
-            _("The return period (%(days)s days) for this sale is over."), code="return_period_over", days=days
-        )
+        raise exceptions.ReturnPeriodOver(days=days)
     if (medicine.is_prescription or medicine.is_controlled) and not settings.ORDERS_RX_RETURNS_ALLOWED:
-        raise exceptions.ReturnRefused(
-            _("%(medicine)s is prescription-only: once dispensed it is not taken back."),
-            code="return_prescription_refused",
-            medicine=medicine.name,
-        )
+        raise exceptions.ReturnPrescriptionRefused(medicine=medicine.name)

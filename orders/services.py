@@ -118,7 +118,7 @@ def _lock_own_open_shift(shift: Shift | int | None, user) -> Shift:
     if locked.state != ShiftState.OPEN:
         raise exceptions.ShiftClosed()
     if user is not None and locked.cashier_id != user.pk:
-        raise exceptions.NotAllowed(gettext("This is another cashier's shift."), code="not_your_shift")
+        raise exceptions.NotYourShift()
     return locked
 
 
@@ -411,27 +411,25 @@ def order_return(
     rules.check_may(user, rules.ACCEPT_RETURN)
     reason = (reason or "").strip()
     if not reason:
-        raise exceptions.ReturnRefused(gettext("Give a reason for the return."), code="return_reason_required")
+        raise exceptions.ReturnReasonRequired()
     if not items:
-        raise exceptions.ReturnRefused(gettext("Choose what is returned."), code="return_empty")
+        raise exceptions.ReturnEmpty()
     now = now or timezone.now()
     locked_shift = _lock_own_open_shift(shift, user)
     if order.status != OrderStatus.COMPLETED:
-        raise exceptions.ReturnRefused(gettext("Only a completed sale can be returned."), code="return_not_completed")
+        raise exceptions.ReturnNotCompleted()
     if locked_shift.location_id != order.location_id:
-        raise exceptions.ReturnRefused(
-            gettext("A sale is returned at the place it was sold."), code="return_other_place"
-        )
+        raise exceptions.ReturnOtherPlace()
     wanted: dict[int, tuple[int, bool]] = {}
     for item in items:
         if isinstance(item.quantity, bool) or not isinstance(item.quantity, int) or item.quantity <= 0:
-            raise exceptions.ReturnRefused(gettext("Return at least one unit."), code="return_quantity")
+            raise exceptions.ReturnQuantityInvalid()
         if item.line_id in wanted:
-            raise exceptions.ReturnRefused(gettext("Each sale line is returned once per return."), code="return_twice")
+            raise exceptions.ReturnLineTwice()
         wanted[item.line_id] = (item.quantity, item.resaleable)
     lines = {line.pk: line for line in lock_rows(OrderLine.objects.filter(order=order, pk__in=list(wanted)))}
     if set(lines) != set(wanted):
-        raise exceptions.ReturnRefused(gettext("A returned line is not on this sale."), code="return_unknown_line")
+        raise exceptions.ReturnUnknownLine()
     medicines = Medicine.objects.in_bulk([line.medicine_id for line in lines.values()])
     for line in lines.values():
         rules.check_return_allowed(medicines[line.medicine_id], sold_at=order.completed_at, now=now)
