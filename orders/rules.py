@@ -24,7 +24,9 @@ SELL = "orders.sell"
 CONFIRM_CONTROLLED = "orders.confirm_controlled"
 ACCEPT_RETURN = "orders.accept_return"
 OPEN_SHIFT = "orders.add_shift"
-CLOSE_ANY_SHIFT = "orders.close_any_shift"
+CLOSE_SHIFT = "orders.change_shift"  # one's own
+CLOSE_ANY_SHIFT = "orders.close_any_shift"  # another cashier's
+VIEW_SHIFT = "orders.view_shift"
 
 # Channels where the customer is not in front of a pharmacist.
 ONLINE_CHANNELS = frozenset({Channel.PHONE, Channel.TELEGRAM, Channel.WEB})

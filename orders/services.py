@@ -48,7 +48,7 @@ from orders.models import (
     Shift,
     ShiftState,
 )
-from orders.selectors import shift_figures
+from orders.selectors import shift_figures, shift_vat_by_rate
 from payments import services as payments
 from payments.models import Method
 
@@ -132,14 +132,18 @@ def _next_number(shift: Shift, prefix: str) -> str:
 def shift_close(*, shift: Shift | int, user, counted_cash) -> Shift:
     """Close a shift: the cash counted against what the drawer should hold, and the Z-report kept.
 
-    The cashier closes their own shift; another member needs ``close_any_shift``.
+    The cashier closes their own shift (``change_shift``); another member needs ``close_any_shift`` and
+    to work at the shift's place. The Z-report kept is ``shift_figures`` with the VAT by rate.
     """
     counted_cash = rules.money(counted_cash)
     locked = _lock_shift(shift)
-    if locked.state != ShiftState.OPEN:
-        raise exceptions.ShiftClosed()
     if user is not None and locked.cashier_id != user.pk:
         rules.check_may(user, rules.CLOSE_ANY_SHIFT)
+        check_works_at(user, locked.location)
+    else:
+        rules.check_may(user, rules.CLOSE_SHIFT)
+    if locked.state != ShiftState.OPEN:
+        raise exceptions.ShiftClosed()
     figures = shift_figures(locked)
     locked.state = ShiftState.CLOSED
     locked.closed_at = timezone.now()
@@ -149,7 +153,7 @@ def shift_close(*, shift: Shift | int, user, counted_cash) -> Shift:
     locked.cash_difference = counted_cash - figures.expected_cash
     figures.counted_cash = counted_cash
     figures.cash_difference = locked.cash_difference
-    locked.z_report = figures.as_json()
+    locked.z_report = {**figures.as_json(), "vat_by_rate": [rate.as_json() for rate in shift_vat_by_rate(locked)]}
     locked._history_user = user
     locked.save()
     return locked
