@@ -109,6 +109,7 @@ def zreport_rows(report: dict) -> dict:
                 "label": _method_label(method),
                 "paid": format_uzs(paid.get(method, ZERO)),
                 "refunded": format_uzs(refunded.get(method, ZERO)),
+                "has_refunds": refunded.get(method, ZERO) > 0,
             }
             for method in methods
         ],
