@@ -408,7 +408,11 @@ def order_return(
 
     Each line's units go back into the lots they left (latest sold first): into the lot at the sale's place
     when the pharmacist marks them resaleable, else back and written off at once (kept aside, never
-    sold again). Prices come from the sale line (its discount shared out pro rata; the last units
+    sold again). Not quarantined: a lot's status holds the whole batch in every place (the stock core
+    has no per-unit or per-place hold), so quarantining the lot for one returned box would stop its
+    good units on every shelf; the write-off, with the reason and the return's number, is the record.
+
+    Prices come from the sale line (its discount shared out pro rata; the last units
     returned get the remainder, so a line returned in full refunds exactly its total). Money goes back by
     the sale's own payment methods. Prescription-only and controlled lines follow ``rules.check_return_allowed``.
     """
