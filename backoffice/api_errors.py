@@ -11,9 +11,12 @@ every app:
 
 - ``api_exception_handler`` (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``) answers a
   domain error (``backoffice.exceptions.DomainError``: ``CatalogError``,
-  ``AccountsError``, the import's refusals) with the status ``STATUS_BY_CODE``
-  gives its code (400 when it names none), a ``retry_after`` param as the
-  ``Retry-After`` header; and DRF's and Django's own exceptions in the same shape;
+  ``AccountsError``, ``OrdersError``, the import's refusals) with the status
+  ``error_status`` gives it, a ``retry_after`` param as the ``Retry-After``
+  header; and DRF's and Django's own exceptions in the same shape;
+- ``domain_error_response`` answers a domain error the same way from a plain
+  Django JSON view (the till's endpoints): ``error_status(exc)`` is its status,
+  ``domain_error_body(exc)`` its body;
 - ``ErrorSerializer`` and ``error_responses`` document the shape in the OpenAPI schema.
 """
 
@@ -22,7 +25,7 @@ import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -34,6 +37,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from accounts.exceptions import AccountDisabled, StaffNotAllowed, TokenInvalid
 from backoffice.exceptions import DomainError
 from backoffice.parsers import JSONTooDeep, RequestTooLarge
+from orders import exceptions as orders
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,38 @@ STATUS_BY_CODE: dict[str, int] = {
     # catalog.imports
     "import_forbidden": 403,
     "import_not_allowed": 409,
+    # orders.exceptions: who may (403), the state of the till, the stock or the sale (409), what the
+    # request says (400). Every refusal of the counter is named here (a test holds it to that).
+    orders.OrdersError.code: 400,
+    orders.NotAllowed.code: 403,
+    orders.NotYourShift.code: 403,
+    orders.ShiftRequired.code: 409,
+    orders.ShiftClosed.code: 409,
+    orders.ShiftAlreadyOpen.code: 409,
+    orders.EmptySale.code: 400,
+    orders.InvalidAmount.code: 400,
+    orders.PricesChanged.code: 409,
+    orders.MedicineUnavailable.code: 409,
+    orders.DiscountTooLarge.code: 400,
+    orders.PrescriptionRequired.code: 400,
+    orders.PrescriptionInvalid.code: 400,
+    # Only a pharmacist completes it; never online: not this member's (or this channel's) to do.
+    orders.ControlledConfirmationRequired.code: 403,
+    orders.ControlledOnline.code: 403,
+    orders.PaymentShort.code: 400,
+    orders.PaymentInvalid.code: 400,
+    orders.ReturnRefused.code: 409,
+    orders.ReturnPeriodOver.code: 409,
+    orders.ReturnPrescriptionRefused.code: 409,
+    orders.ReturnNotCompleted.code: 409,
+    orders.ReturnOtherPlace.code: 409,
+    orders.ReturnOverPaid.code: 409,
+    orders.ReturnTooMany.code: 409,
+    orders.ReturnReasonRequired.code: 400,
+    orders.ReturnEmpty.code: 400,
+    orders.ReturnQuantityInvalid.code: 400,
+    orders.ReturnLineTwice.code: 400,
+    orders.ReturnUnknownLine.code: 400,
 }
 
 MESSAGES = {
@@ -93,6 +129,48 @@ AUTH_CODES = {
 
 def error_body(code: str, message=None, **extra) -> dict:
     return {"code": code, "message": str(message if message is not None else MESSAGES[code]), **extra}
+
+
+def error_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error: its code's, else the nearest error class's it inherits, else 400.
+
+    So a refusal raised with a code of its own (``DomainError(..., code="...")``) answers as its class does.
+    """
+    if exc.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[exc.code]
+    for cls in type(exc).__mro__:
+        code = getattr(cls, "code", None)
+        if isinstance(code, str) and code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
+    return status.HTTP_400_BAD_REQUEST
+
+
+def domain_error_body(exc: DomainError) -> dict:
+    """The error shape of a domain error: its code and message, and the data a client acts on.
+
+    A changed price carries the new prices (``changes``: medicine id, name, expected and current amount),
+    so a till can show them without parsing the message.
+    """
+    extra = {}
+    if isinstance(exc, orders.PricesChanged):
+        extra["changes"] = [
+            {"medicine_id": c.medicine_id, "medicine": c.medicine, "expected": c.expected, "current": c.current}
+            for c in exc.changes
+        ]
+    return error_body(exc.code, exc.message, **extra)
+
+
+def _domain_error_headers(exc: DomainError) -> dict:
+    retry_after = exc.params.get("retry_after")
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
+def domain_error_response(exc: DomainError) -> JsonResponse:
+    """A plain Django view's answer to a domain error: the API's shape, status and headers."""
+    response = JsonResponse(domain_error_body(exc), status=error_status(exc))
+    for name, value in _domain_error_headers(exc).items():
+        response[name] = value
+    return response
 
 
 def _fields(detail) -> dict:
@@ -148,12 +226,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]."""
     if isinstance(exc, DomainError):
         set_rollback()
-        headers = {}
-        retry_after = exc.params.get("retry_after")
-        if retry_after is not None:
-            headers["Retry-After"] = str(retry_after)
-        status_code = STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST)
-        return Response(error_body(exc.code, exc.message), status=status_code, headers=headers)
+        return Response(domain_error_body(exc), status=error_status(exc), headers=_domain_error_headers(exc))
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
     elif isinstance(exc, Http404):

@@ -10,6 +10,9 @@ from backoffice.exceptions import DomainError
 
 
 class OrdersError(DomainError):
+    """Base of every refusal of sales, shifts and returns; each refusal is a subclass with its own ``code``
+    (what ``backoffice/api_errors.py`` maps to an HTTP status)."""
+
     code = "orders_error"
     default_message = _("The sale could not be completed.")
 
@@ -19,6 +22,11 @@ class NotAllowed(OrdersError):
 
     code = "not_allowed"
     default_message = _("You are not allowed to do this.")
+
+
+class NotYourShift(NotAllowed):
+    code = "not_your_shift"
+    default_message = _("This is another cashier's shift.")
 
 
 class ShiftRequired(OrdersError):
@@ -112,6 +120,56 @@ class ReturnRefused(OrdersError):
     default_message = _("This return is not allowed.")
 
 
-class ReturnTooMany(OrdersError):
+class ReturnPeriodOver(ReturnRefused):
+    code = "return_period_over"
+    default_message = _("The return period (%(days)s days) for this sale is over.")
+
+
+class ReturnPrescriptionRefused(ReturnRefused):
+    code = "return_prescription_refused"
+    default_message = _("%(medicine)s is prescription-only: once dispensed it is not taken back.")
+
+
+class ReturnReasonRequired(ReturnRefused):
+    code = "return_reason_required"
+    default_message = _("Give a reason for the return.")
+
+
+class ReturnEmpty(ReturnRefused):
+    code = "return_empty"
+    default_message = _("Choose what is returned.")
+
+
+class ReturnNotCompleted(ReturnRefused):
+    code = "return_not_completed"
+    default_message = _("Only a completed sale can be returned.")
+
+
+class ReturnOtherPlace(ReturnRefused):
+    code = "return_other_place"
+    default_message = _("A sale is returned at the place it was sold.")
+
+
+class ReturnQuantityInvalid(ReturnRefused):
+    code = "return_quantity"
+    default_message = _("Return at least one unit.")
+
+
+class ReturnLineTwice(ReturnRefused):
+    code = "return_twice"
+    default_message = _("Each sale line is returned once per return.")
+
+
+class ReturnUnknownLine(ReturnRefused):
+    code = "return_unknown_line"
+    default_message = _("A returned line is not on this sale.")
+
+
+class ReturnOverPaid(ReturnRefused):
+    code = "return_over_paid"
+    default_message = _("More is returned than this sale was paid.")
+
+
+class ReturnTooMany(ReturnRefused):
     code = "return_too_many"
     default_message = _("Only %(returnable)s of %(medicine)s can still be returned from this sale.")

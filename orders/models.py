@@ -352,6 +352,17 @@ class Return(models.Model):
     amount = models.DecimalField(_("amount refunded, UZS"), **MONEY)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
+    # Money back is a refund receipt of its own, registered with the fiscal module against the sale's.
+    fiscal_state = models.CharField(
+        _("fiscal receipt"), max_length=16, choices=FiscalState.choices, default=FiscalState.PENDING
+    )
+    fiscal_terminal = models.CharField(_("fiscal terminal"), max_length=40, blank=True)
+    fiscal_receipt_number = models.CharField(_("fiscal receipt number"), max_length=40, blank=True)
+    fiscal_sign = models.CharField(_("fiscal sign"), max_length=64, blank=True)
+    fiscal_qr_url = models.URLField(_("fiscal QR"), max_length=500, blank=True)
+    fiscal_at = models.DateTimeField(_("fiscalised at"), null=True, blank=True)
+    fiscal_error = models.CharField(_("fiscal module's answer"), max_length=500, blank=True)
+
     history = HistoricalRecords()
 
     class Meta:

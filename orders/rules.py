@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
 from orders import exceptions
 from orders.models import Channel
@@ -25,7 +24,9 @@ SELL = "orders.sell"
 CONFIRM_CONTROLLED = "orders.confirm_controlled"
 ACCEPT_RETURN = "orders.accept_return"
 OPEN_SHIFT = "orders.add_shift"
-CLOSE_ANY_SHIFT = "orders.close_any_shift"
+CLOSE_SHIFT = "orders.change_shift"  # one's own
+CLOSE_ANY_SHIFT = "orders.close_any_shift"  # another cashier's
+VIEW_SHIFT = "orders.view_shift"
 
 # Channels where the customer is not in front of a pharmacist.
 ONLINE_CHANNELS = frozenset({Channel.PHONE, Channel.TELEGRAM, Channel.WEB})
@@ -74,8 +75,12 @@ def line_figures(
         amount = quantity * pack_price
     amount = amount.quantize(CENT)
     total = amount - discount
-    vat = (total * vat_rate / (Decimal(100) + vat_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
-    return LineFigures(amount=amount, total=total, vat_amount=vat)
+    return LineFigures(amount=amount, total=total, vat_amount=vat_contained(total, vat_rate))
+
+
+def vat_contained(total: Decimal, vat_rate: Decimal) -> Decimal:
+    """The VAT inside a price that includes it: total × rate / (100 + rate), rounded to the tiyin."""
+    return (total * vat_rate / (Decimal(100) + vat_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def check_prescription_lines(medicines: Iterable, prescription) -> None:
@@ -108,12 +113,6 @@ def check_return_allowed(medicine, *, sold_at, now) -> None:
     """
     days = settings.ORDERS_RETURN_DAYS
     if now - sold_at >= datetime.timedelta(days=days):
-        raise exceptions.ReturnRefused(
-            _("The return period (%(days)s days) for this sale is over."), code="return_period_over", days=days
-        )
+        raise exceptions.ReturnPeriodOver(days=days)
     if (medicine.is_prescription or medicine.is_controlled) and not settings.ORDERS_RX_RETURNS_ALLOWED:
-        raise exceptions.ReturnRefused(
-            _("%(medicine)s is prescription-only: once dispensed it is not taken back."),
-            code="return_prescription_refused",
-            medicine=medicine.name,
-        )
+        raise exceptions.ReturnPrescriptionRefused(medicine=medicine.name)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
-from orders.models import Order, OrderStatus, ReturnLine, Shift, ShiftState
+from orders.models import Order, OrderLine, OrderStatus, ReturnLine, Shift, ShiftState
 from payments.models import Method, Payment, PaymentState, Refund
 
 ZERO = Decimal("0")
@@ -135,3 +135,44 @@ def sales_summary(*, location_ids: set[int] | None, day: datetime.date | None = 
     count = figures["count"] or 0
     revenue = figures["revenue"] or ZERO
     return SalesSummary(count, revenue, (revenue / count).quantize(Decimal("1")) if count else ZERO)
+
+
+@dataclass(frozen=True)
+class VatAtRate:
+    """Sales and returns of a shift at one VAT rate (amounts include the VAT)."""
+
+    rate: Decimal
+    sales: Decimal = ZERO
+    sales_vat: Decimal = ZERO
+    returns: Decimal = ZERO
+    returns_vat: Decimal = ZERO
+
+    def as_json(self) -> dict:
+        return {key: str(value) for key, value in asdict(self).items()}
+
+
+def shift_vat_by_rate(shift: Shift) -> list[VatAtRate]:
+    """The Z-report's VAT by rate (two queries): a returned line's VAT is its share of the line's, as in
+    ``shift_figures``, so the rates add up to its VAT totals."""
+    sales = {
+        row["vat_rate"]: row
+        for row in OrderLine.objects.filter(order__shift=shift, order__status=OrderStatus.COMPLETED)
+        .values("vat_rate")
+        .annotate(total=Sum("total"), vat=Sum("vat_amount"))
+    }
+    returns: dict[Decimal, list[Decimal]] = {}
+    for line in ReturnLine.objects.filter(return_doc__shift=shift).select_related("line"):
+        totals = returns.setdefault(line.line.vat_rate, [ZERO, ZERO])
+        totals[0] += line.amount
+        if line.line.total:
+            totals[1] += (line.line.vat_amount * line.amount / line.line.total).quantize(Decimal("0.01"))
+    return [
+        VatAtRate(
+            rate=rate,
+            sales=sales.get(rate, {}).get("total") or ZERO,
+            sales_vat=sales.get(rate, {}).get("vat") or ZERO,
+            returns=returns.get(rate, [ZERO, ZERO])[0],
+            returns_vat=returns.get(rate, [ZERO, ZERO])[1],
+        )
+        for rate in sorted(set(sales) | set(returns), reverse=True)
+    ]

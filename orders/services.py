@@ -48,6 +48,7 @@ from orders.models import (
     Shift,
     ShiftState,
 )
+from orders.selectors import shift_figures, shift_vat_by_rate
 from payments import services as payments
 from payments.models import Method
 
@@ -117,7 +118,7 @@ def _lock_own_open_shift(shift: Shift | int | None, user) -> Shift:
     if locked.state != ShiftState.OPEN:
         raise exceptions.ShiftClosed()
     if user is not None and locked.cashier_id != user.pk:
-        raise exceptions.NotAllowed(gettext("This is another cashier's shift."), code="not_your_shift")
+        raise exceptions.NotYourShift()
     return locked
 
 
@@ -131,16 +132,18 @@ def _next_number(shift: Shift, prefix: str) -> str:
 def shift_close(*, shift: Shift | int, user, counted_cash) -> Shift:
     """Close a shift: the cash counted against what the drawer should hold, and the Z-report kept.
 
-    The cashier closes their own shift; another member needs ``close_any_shift``.
+    The cashier closes their own shift (``change_shift``); another member needs ``close_any_shift`` and
+    to work at the shift's place. The Z-report kept is ``shift_figures`` with the VAT by rate.
     """
-    from orders.selectors import shift_figures
-
     counted_cash = rules.money(counted_cash)
     locked = _lock_shift(shift)
-    if locked.state != ShiftState.OPEN:
-        raise exceptions.ShiftClosed()
     if user is not None and locked.cashier_id != user.pk:
         rules.check_may(user, rules.CLOSE_ANY_SHIFT)
+        check_works_at(user, locked.location)
+    else:
+        rules.check_may(user, rules.CLOSE_SHIFT)
+    if locked.state != ShiftState.OPEN:
+        raise exceptions.ShiftClosed()
     figures = shift_figures(locked)
     locked.state = ShiftState.CLOSED
     locked.closed_at = timezone.now()
@@ -150,7 +153,7 @@ def shift_close(*, shift: Shift | int, user, counted_cash) -> Shift:
     locked.cash_difference = counted_cash - figures.expected_cash
     figures.counted_cash = counted_cash
     figures.cash_difference = locked.cash_difference
-    locked.z_report = figures.as_json()
+    locked.z_report = {**figures.as_json(), "vat_by_rate": [rate.as_json() for rate in shift_vat_by_rate(locked)]}
     locked._history_user = user
     locked.save()
     return locked
@@ -405,34 +408,36 @@ def order_return(
 
     Each line's units go back into the lots they left (latest sold first): into the lot at the sale's place
     when the pharmacist marks them resaleable, else back and written off at once (kept aside, never
-    sold again). Prices come from the sale line (its discount shared out pro rata; the last units
+    sold again). Not quarantined: a lot's status holds the whole batch in every place (the stock core
+    has no per-unit or per-place hold), so quarantining the lot for one returned box would stop its
+    good units on every shelf; the write-off, with the reason and the return's number, is the record.
+
+    Prices come from the sale line (its discount shared out pro rata; the last units
     returned get the remainder, so a line returned in full refunds exactly its total). Money goes back by
     the sale's own payment methods. Prescription-only and controlled lines follow ``rules.check_return_allowed``.
     """
     rules.check_may(user, rules.ACCEPT_RETURN)
     reason = (reason or "").strip()
     if not reason:
-        raise exceptions.ReturnRefused(gettext("Give a reason for the return."), code="return_reason_required")
+        raise exceptions.ReturnReasonRequired()
     if not items:
-        raise exceptions.ReturnRefused(gettext("Choose what is returned."), code="return_empty")
+        raise exceptions.ReturnEmpty()
     now = now or timezone.now()
     locked_shift = _lock_own_open_shift(shift, user)
     if order.status != OrderStatus.COMPLETED:
-        raise exceptions.ReturnRefused(gettext("Only a completed sale can be returned."), code="return_not_completed")
+        raise exceptions.ReturnNotCompleted()
     if locked_shift.location_id != order.location_id:
-        raise exceptions.ReturnRefused(
-            gettext("A sale is returned at the place it was sold."), code="return_other_place"
-        )
+        raise exceptions.ReturnOtherPlace()
     wanted: dict[int, tuple[int, bool]] = {}
     for item in items:
         if isinstance(item.quantity, bool) or not isinstance(item.quantity, int) or item.quantity <= 0:
-            raise exceptions.ReturnRefused(gettext("Return at least one unit."), code="return_quantity")
+            raise exceptions.ReturnQuantityInvalid()
         if item.line_id in wanted:
-            raise exceptions.ReturnRefused(gettext("Each sale line is returned once per return."), code="return_twice")
+            raise exceptions.ReturnLineTwice()
         wanted[item.line_id] = (item.quantity, item.resaleable)
     lines = {line.pk: line for line in lock_rows(OrderLine.objects.filter(order=order, pk__in=list(wanted)))}
     if set(lines) != set(wanted):
-        raise exceptions.ReturnRefused(gettext("A returned line is not on this sale."), code="return_unknown_line")
+        raise exceptions.ReturnUnknownLine()
     medicines = Medicine.objects.in_bulk([line.medicine_id for line in lines.values()])
     for line in lines.values():
         rules.check_return_allowed(medicines[line.medicine_id], sold_at=order.completed_at, now=now)
@@ -521,6 +526,7 @@ def order_return(
             confirmed_by=user,
         )
     payments.refunds_record(order=order, return_doc=document, shift=locked_shift, amount=total)
+    enqueue("orders.fiscalize_return", document.pk)
     return document
 
 

@@ -96,5 +96,5 @@ def refunds_record(*, order, return_doc, shift, amount: Decimal) -> list[Refund]
         if left == 0:
             break
     if left > 0:
-        raise exceptions.ReturnRefused(gettext("More is returned than this sale was paid."), code="return_over_paid")
+        raise exceptions.ReturnOverPaid()
     return Refund.objects.bulk_create(refunds)

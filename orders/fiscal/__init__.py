@@ -9,16 +9,30 @@ with the answer kept) or ``FiscalUnavailable`` (no answer: the task retries). ``
 - ``http``: an online fiscal module's REST API (``orders/fiscal/http.py``).
 
 ``orders/services.py`` never calls a backend: the sale enqueues ``orders.fiscalize`` after commit, and the
-task calls ``fiscalise_order`` here, so a slow or absent module never holds up the till.
+task calls ``order_fiscalise`` here, so a slow or absent module never holds up the till.
 """
 
 from __future__ import annotations
 
-from .base import FiscalBackend, FiscalLine, FiscalReceipt, FiscalRefused, FiscalResult, FiscalUnavailable, backend
+from .base import (
+    REFUND,
+    SALE,
+    FiscalBackend,
+    FiscalLine,
+    FiscalOriginal,
+    FiscalReceipt,
+    FiscalRefused,
+    FiscalResult,
+    FiscalUnavailable,
+    backend,
+)
 
 __all__ = [
+    "REFUND",
+    "SALE",
     "FiscalBackend",
     "FiscalLine",
+    "FiscalOriginal",
     "FiscalReceipt",
     "FiscalRefused",
     "FiscalResult",

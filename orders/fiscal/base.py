@@ -18,6 +18,10 @@ class FiscalRefused(Exception):
     """The module answered and refused the receipt (its message is kept on the order)."""
 
 
+SALE = "sale"
+REFUND = "refund"
+
+
 class FiscalUnavailable(Exception):
     """No answer from the module (timeout, connection refused, 5xx): try again later."""
 
@@ -37,6 +41,16 @@ class FiscalLine:
 
 
 @dataclass(frozen=True)
+class FiscalOriginal:
+    """The fiscalised sale a refund receipt refers to, as its module signed it."""
+
+    terminal_id: str
+    receipt_number: str
+    fiscal_sign: str
+    time: datetime.datetime
+
+
+@dataclass(frozen=True)
 class FiscalReceipt:
     number: str
     kind: str  # "sale" or "refund"
@@ -47,6 +61,8 @@ class FiscalReceipt:
     card: Decimal
     total: Decimal
     vat_total: Decimal
+    # A refund: the sale's fiscal receipt (None until the sale itself is fiscalised).
+    refund_of: FiscalOriginal | None = None
 
     def as_json(self) -> dict:
         def plain(value):
