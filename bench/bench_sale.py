@@ -9,12 +9,15 @@
 - **20 cashiers at once**: 20 threads, each with its own connection and its own open shift at one
   branch, selling 3-line sales of the same 10 medicines (two lots each at that branch) until every
   unit is gone; committed, the receipt's fiscal task run on commit as ``make run`` does (eagerly,
-  console backend). Sales per second and the p95 of a sale up to its commit (the fiscal task after
-  it is not counted), beside the same sale made by one cashier alone. Then the checks: nothing
-  oversold, no deadlock or other error, the ledger of every lot balanced (``catalog.ledger``, what
+  console backend). Twice: back to back (the machine saturated), then each cashier pausing ~1 s
+  between sales (about half of what the machine completes). Sales per second, p50 and p95 of a sale
+  up to its commit (the fiscal task after it is not counted) and the part of it spent waiting for row
+  locks, beside 30 sales made by one cashier alone just before. Then the checks: nothing oversold, no
+  deadlock or other error, the ledger of every lot balanced (``catalog.ledger``, what
   ``check_stock_ledger`` runs), the derived stock columns right, every shift's Z-report figures
-  (``orders.selectors.shift_figures``) equal to the sum of its orders. A failed check is printed in
-  capitals and the module exits non-zero at the end of the run; timings never fail it.
+  (``orders.selectors.shift_figures``) equal to the sum of its orders and payments. Timings never
+  fail a benchmark; a failed check is printed as ``FAILED`` and summed up in capitals at the end
+  (without stopping the modules after this one).
 
 The ten medicines and the cashiers are the bench's own (``bench-sale-*``), made once and reused; each run
 receives fresh lots of the ten and closes every shift it opened.
@@ -101,10 +104,10 @@ def run() -> None:
     many_cashiers(branch, failures, pace=0)
     many_cashiers(branch, failures, pace=PACE)
     if failures:
-        print("\nCORRECTNESS FAILURES:")
+        print(f"\n!!! {len(failures)} CORRECTNESS FAILURE(S) IN THE COUNTER SALE !!!")
         for failure in failures:
             print(f"  FAILED: {failure}")
-        raise SystemExit(1)
+        return
     print("every correctness check passed")
 
 
