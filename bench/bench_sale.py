@@ -48,7 +48,7 @@ LINES = 3
 # The second round: each cashier pauses ~1 s between sales, 20 sales/s offered, about half of what the two
 # cores complete back to back; a real till sells every minute or two.
 PACE = 1.0
-CASHIER_PHONE = "+99897770{:04d}"  # the bench's own cashiers (bench_till's use other numbers)
+CASHIER_PHONE = "+99897770{:04d}"  # the bench's own cashiers, found again by their numbers
 
 
 class _Rollback(Exception):
