@@ -1,0 +1,106 @@
+"""Counter sales racing for the last units, on PostgreSQL: real row locks, one connection per cashier.
+
+Each cashier's thread has its own database connection and its own open shift at the same branch; a
+barrier releases them together so their sales overlap (see ``catalog/tests/test_concurrency.py``).
+"""
+
+import threading
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from catalog.exceptions import InsufficientStock
+from catalog.ledger import all_problems
+from catalog.models import LotStock, MovementKind, StockMovement
+from catalog.tests.factories import MedicineFactory, main_location, receive
+from conftest import requires_postgres
+from orders.models import LineLot, Order, OrderLine
+from orders.selectors import shift_figures
+from orders.tests.factories import cashier, open_shift, sell
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+
+CASHIERS = 8
+
+
+def sell_at_once(jobs):
+    """Run each sale in its own thread, all released together; returns what each ended with."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[object] = [None] * len(jobs)
+
+    def worker(index, job):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = job()
+        except Exception as error:  # a shortage is expected; a deadlock or anything else fails below
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a cashier is stuck: lock wait or deadlock"
+    return outcomes
+
+
+def test_eight_cashiers_selling_the_last_five_units_sell_exactly_five_and_refuse_the_rest():
+    branch = main_location()
+    last = MedicineFactory(price=Decimal("15000"))
+    plenty = MedicineFactory(price=Decimal("4000"))
+    last_lots = [
+        receive(last, 3, expires_in_days=60, location=branch),
+        receive(last, 2, expires_in_days=90, location=branch),
+    ]
+    plenty_lot = receive(plenty, 50, location=branch)
+    shifts = [open_shift(cashier(locations=[branch]), location=branch) for _ in range(CASHIERS)]
+
+    # Every sale takes the scarce medicine with another one, half of them scanned in the other order: the
+    # service locks by primary key whatever the till's order, so crossing sales queue instead of deadlocking.
+    def job(n):
+        items = [(last, 1), (plenty, 1)] if n % 2 else [(plenty, 1), (last, 1)]
+        return lambda: sell(shifts[n], *items)
+
+    outcomes = sell_at_once([job(n) for n in range(CASHIERS)])
+
+    sold = [o for o in outcomes if isinstance(o, Order)]
+    refused = [o for o in outcomes if isinstance(o, InsufficientStock)]
+    assert len(sold) + len(refused) == CASHIERS, Counter(type(o).__name__ + f": {o}" for o in outcomes)
+    assert len(sold) == 5 and len(refused) == 3
+    for shortage in refused:  # the shortage names the scarce line only, with nothing left
+        assert [(s.medicine_id, s.requested, s.available) for s in shortage.lines] == [(last.pk, 1, 0)]
+
+    # Nothing oversold, and a refused sale wrote nothing: not even the other line's stock.
+    for lot in last_lots:
+        lot.refresh_from_db()
+        assert lot.quantity == 0
+    plenty_lot.refresh_from_db()
+    assert plenty_lot.quantity == 50 - 5
+    assert not LotStock.objects.filter(quantity__lt=0).exists()
+    assert Order.objects.count() == 5
+    assert OrderLine.objects.filter(medicine=last).aggregate(total=Sum("quantity"))["total"] == 5
+    assert LineLot.objects.filter(line__medicine=last).aggregate(total=Sum("quantity"))["total"] == 5
+    assert (
+        -StockMovement.objects.filter(kind=MovementKind.DISPENSE, lot__medicine=last).aggregate(total=Sum("quantity"))[
+            "total"
+        ]
+        == 5
+    )
+    last.refresh_from_db()
+    assert last.number_sold == 5 and last.sellable_quantity == 0
+    assert [str(problem) for problem in all_problems()] == []
+
+    # Each shift's figures are its own sales: a refused sale took no receipt number and no money.
+    for shift in shifts:
+        shift.refresh_from_db()
+        own = [order for order in sold if order.shift_id == shift.pk]
+        figures = shift_figures(shift)
+        assert figures.sales_count == len(own) == shift.documents
+        assert figures.sales_total == sum((order.total for order in own), Decimal("0"))
+        assert figures.paid_by_method.get("cash", Decimal("0")) == figures.sales_total
+        assert figures.expected_cash == shift.opening_cash + figures.sales_total
