@@ -173,11 +173,16 @@ class _Line:
 
 
 def _merge_lines(lines: Sequence[SaleLine]) -> dict[int, _Line]:
-    """One line per medicine (a second scan of the same pack adds to its line), medicines read fresh."""
+    """One line per medicine (a second scan of the same pack adds to its line), the medicines locked and read.
+
+    Locked here, not first in the stock core: a price, a prescription or a controlled flag changed while the
+    sale waits would otherwise be read before the change and sold after it. The shift is already locked, so
+    the order stays the one the stock core's docstring gives (shift, medicines, lots, their stock).
+    """
     merged: dict[int, SaleLine | list] = defaultdict(list)
     for line in lines:
         merged[line.medicine_id].append(line)
-    medicines = Medicine.objects.in_bulk(list(merged))
+    medicines = {medicine.pk: medicine for medicine in lock_rows(Medicine.objects.filter(pk__in=list(merged)))}
     result: dict[int, _Line] = {}
     for medicine_id, parts in sorted(merged.items()):
         medicine = medicines.get(medicine_id)

@@ -5,21 +5,25 @@ barrier releases them together so their sales overlap (see ``catalog/tests/test_
 """
 
 import threading
+import time
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import all_problems
 from catalog.models import LotStock, MovementKind, StockMovement
+from catalog.services import medicine_update
 from catalog.tests.factories import MedicineFactory, main_location, receive
 from conftest import requires_postgres
+from orders.exceptions import PricesChanged
 from orders.models import LineLot, Order, OrderLine
 from orders.selectors import shift_figures
-from orders.tests.factories import cashier, open_shift, sell
+from orders.services import SaleLine, counter_sale_complete
+from orders.tests.factories import cash, cashier, open_shift, sell
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -104,3 +108,51 @@ def test_eight_cashiers_selling_the_last_five_units_sell_exactly_five_and_refuse
         assert figures.sales_total == sum((order.total for order in own), Decimal("0"))
         assert figures.paid_by_method.get("cash", Decimal("0")) == figures.sales_total
         assert figures.expected_cash == shift.opening_cash + figures.sales_total
+
+
+def test_a_price_and_controlled_flag_changed_while_the_sale_waits_refuse_the_sale():
+    """The sale reads its medicines under their lock: a change committed while it waited is what it sees."""
+    branch = main_location()
+    medicine = MedicineFactory(price=Decimal("18000"))
+    receive(medicine, 10, location=branch)
+    shift = open_shift(cashier(locations=[branch]), location=branch)
+    editor = cashier(locations=[branch])
+    editing = threading.Event()
+    outcome: list[object] = []
+
+    def edit():
+        try:
+            with transaction.atomic():
+                medicine_update(
+                    medicine=medicine,
+                    changes={"price": Decimal("19000"), "is_controlled": True},
+                    user=editor,
+                    reason="new supplier price",
+                )
+                editing.set()
+                time.sleep(1.0)  # the sale starts and queues on the medicine's lock meanwhile
+        finally:
+            connection.close()
+
+    def sale():
+        editing.wait(10)
+        try:
+            # What the till showed: one pack at 18 000.
+            line = SaleLine(medicine_id=medicine.pk, quantity=1, expected_amount=Decimal("18000"))
+            outcome.append(
+                counter_sale_complete(shift=shift, lines=[line], payments_in=[cash(18000)], user=shift.cashier)
+            )
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit), threading.Thread(target=sale)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(outcome) == 1 and isinstance(outcome[0], PricesChanged), outcome
+    assert not Order.objects.filter(shift=shift).exists()
+    assert LotStock.objects.filter(lot__medicine=medicine).aggregate(s=Sum("quantity"))["s"] == 10
