@@ -93,8 +93,12 @@ def _strength(medicine: Medicine) -> str:
     return " + ".join(str(link) for link in medicine.medicine_substances.all())
 
 
+# Long texts the till never shows: not read (each hit's row stays a few hundred bytes).
+UNSHOWN_FIELDS = ("description", "usage", "search_text", "generic_key", "substance_key", "image", "slug")
+
+
 def _with_strengths(queryset):
-    return queryset.prefetch_related(
+    return queryset.defer(*UNSHOWN_FIELDS).prefetch_related(
         Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
     )
 
