@@ -24,9 +24,10 @@ from biip.gtin import Gtin
 # scanner set-ups send instead (CRPT-Turon's marking guidelines mention both).
 SEPARATORS = ("\x1d", "\xe8")
 _CONFIG = ParseConfig(separator_chars=SEPARATORS)
-# A scanner that drops the separators leaves the serial run into the next fields: the GTIN, fixed-length
-# and first, still reads (the rest is not trusted).
-_LEADING_GTIN = re.compile(r"^(?:\][A-Za-z]\d)?01(\d{14})")
+# A scanner that drops the separators leaves the serial run into the next fields, and one typing through
+# a Cyrillic keyboard layout turns "]d2" into "ъв2": the GTIN, fixed-length and first, still reads (the
+# rest is not trusted).
+_LEADING_GTIN = re.compile(r"^(?:\D{1,2}\d)?01(\d{14})")
 
 
 @dataclass(frozen=True)

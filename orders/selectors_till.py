@@ -45,6 +45,7 @@ class LotShown:
 class Alternative:
     medicine_id: int
     sku: str
+    barcode: str
     name: str
     kind: str
     form: str
@@ -152,6 +153,7 @@ def _alternatives(short: list[int], location_id: int, today: datetime.date) -> d
             Alternative(
                 medicine_id=medicine.pk,
                 sku=medicine.sku,
+                barcode=medicine.barcode or "",
                 name=medicine.name,
                 kind=ALTERNATIVE_KINDS[rank],
                 form=medicine.get_dosage_form_display(),

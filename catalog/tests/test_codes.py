@@ -56,6 +56,10 @@ def test_separators_dropped_by_the_scanner_still_give_the_gtin():
     assert code.gtin == GTIN14
 
 
+def test_a_scanner_typing_through_a_cyrillic_layout_still_gives_the_gtin():
+    assert parse_scan(f"ъв201{GTIN14}21{SERIAL}\x1d91EE07").gtin == GTIN14
+
+
 @pytest.mark.parametrize("text", ["", "  ", "paracetamol", "PARA-500-20", "12", "(01)123"])
 def test_names_skus_and_garbage_are_not_codes(text):
     assert parse_scan(text) is None

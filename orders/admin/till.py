@@ -82,7 +82,6 @@ def pos_view(model_admin, request: HttpRequest):
         "till_config": {
             "scanUrl": reverse(f"{model_admin.admin_site.name}:orders_order_pos_scan"),
             "completeUrl": reverse(f"{model_admin.admin_site.name}:orders_order_pos_complete"),
-            "userId": request.user.pk,
         },
     }
     return TemplateResponse(request, "admin/orders/till/pos.html", context)
@@ -291,7 +290,8 @@ def receipt_view(model_admin, request: HttpRequest, pk: int):
         {
             "name": line.name,
             "quantity": format_units(line.quantity, line.parts_per_pack, part_names.get(line.name, "")),
-            "price": format_uzs(line.price),
+            # A line of loose parts has no one unit price to multiply: its quantity and total say it.
+            "price": "" if line.parts_per_pack > 1 and line.quantity % line.parts_per_pack else format_uzs(line.price),
             "discount": format_uzs(line.discount) if line.discount else "",
             "total": format_uzs(line.total),
             "vat_percent": f"{line.vat_percent.normalize():f}",

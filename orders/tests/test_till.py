@@ -357,3 +357,20 @@ def test_a_malformed_sale_is_a_400_and_writes_nothing(till, body):
 def test_the_till_refuses_a_get_on_complete_and_another_cashiers_shift_is_not_used(till, boxed):
     assert till.get(reverse(COMPLETE)).status_code == 405
     assert Shift.objects.count() == 1
+
+
+def test_a_medicine_sold_by_the_part_is_priced_by_packs_and_parts(till):
+    medicine = MedicineFactory(price=Decimal("10000"), parts_per_pack=10, part_name="blister", barcode=GTIN13)
+    receive(medicine, 30)
+    hit = scan(till, GTIN13)["hits"][0]
+    assert (hit["parts_per_pack"], hit["price"], hit["part_price"]) == (10, "10000.00", "1000.00")
+
+    # One pack and three blisters: 10 000 + 3 x 1 000.
+    response = complete(till, _sale(medicine, 13, "13000.00"))
+
+    assert response.status_code == 201, response.content
+    line = Order.objects.get().lines.get()
+    assert (line.quantity, line.total) == (13, Decimal("13000.00"))
+    assert LotStock.objects.get(lot__medicine=medicine).quantity == 17
+    receipt = till.get(response.json()["receipt_url"]).content.decode()
+    assert "1 pack + 3 blister" in receipt.replace("\xa0", " ")

@@ -397,7 +397,7 @@
       const line = state.lines.find((l) => l.hit.medicine_id === change.medicine_id);
       if (!line) continue;
       try {
-        const data = await lookup(line.hit.sku);
+        const data = await lookup(line.hit.barcode || line.hit.sku);
         const fresh = data.hits.find((hit) => hit.medicine_id === change.medicine_id);
         if (fresh) line.hit = fresh;
       } catch (error) {
@@ -544,7 +544,7 @@
     if (alternative) {
       const line = state.lines[Number(alternative.dataset.alternativeOf)];
       const option = line.hit.alternatives[Number(alternative.dataset.alternative)];
-      lookup(option.sku)
+      lookup(option.barcode || option.sku)
         .then((data) => {
           const fresh = data.hits.find((hit) => hit.medicine_id === option.medicine_id);
           if (fresh) add(fresh);
