@@ -316,7 +316,8 @@ def receipt_view(model_admin, request: HttpRequest, pk: int):
         # The branch's own address when it has one (a chain registers one STIR for every branch).
         "pharmacy_address": order.location.address or settings.PHARMACY_ADDRESS,
         "pharmacy_stir": settings.PHARMACY_STIR,
-        "cashier": receipt.cashier,
+        # The cashier by name (a member's phone number is not the customer's business).
+        "cashier": (order.cashier.get_full_name() if order.cashier else "") or receipt.cashier,
         "time": format_date(receipt.time),
         "number": receipt.number,
         "lines": lines,

@@ -165,10 +165,12 @@
       input.dataset.index = index;
       input.setAttribute("aria-label", hit.name);
       quantity.append(input);
-      const unit = document.createElement("div");
-      unit.className = "till-muted till-qty-text";
-      unit.textContent = quantityText(line);
-      quantity.append(unit);
+      if (hit.parts_per_pack > 1) {
+        const unit = document.createElement("div");
+        unit.className = "till-muted till-qty-text";
+        unit.textContent = quantityText(line);
+        quantity.append(unit);
+      }
 
       const price = document.createElement("td");
       price.className = "till-num";
