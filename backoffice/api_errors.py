@@ -66,8 +66,6 @@ STATUS_BY_CODE: dict[str, int] = {
     # orders.exceptions: who may sell, and what changed since the till read it (a prescription
     # missing, a payment short are the request's: 400)
     "not_allowed": 403,
-    "not_your_shift": 403,
-    "confirmation_refused": 403,
     "shift_required": 409,
     "shift_closed": 409,
     "prices_changed": 409,

@@ -212,7 +212,9 @@ def _refusal(error: DomainError) -> JsonResponse:
             {"medicine_id": line.medicine_id, "requested": line.requested, "available": line.available}
             for line in error.lines
         ]
-    return JsonResponse(error_body(error.code, error.message, **extra), status=STATUS_BY_CODE.get(error.code, 400))
+    # A refusal raised with a code of its own (NotAllowed's "not_your_shift") has its class's status.
+    status = STATUS_BY_CODE.get(error.code) or STATUS_BY_CODE.get(type(error).code, 400)
+    return JsonResponse(error_body(error.code, error.message, **extra), status=status)
 
 
 def _cash_change(payments: list[PaymentIn]) -> Decimal:
