@@ -287,11 +287,12 @@ def receipt_view(model_admin, request: HttpRequest, pk: int):
     if not works_at(request.user, order.location_id):
         raise Http404
     receipt = order_receipt(order)
-    part_names = {line.medicine.name: line.medicine.part_name for line in order.lines.all()}
+    # The fiscal lines and the order's come in the same (line id) order: the part's name is the medicine's.
+    part_names = [line.medicine.part_name for line in order.lines.all()]
     lines = [
         {
             "name": line.name,
-            "quantity": format_units(line.quantity, line.parts_per_pack, part_names.get(line.name, "")),
+            "quantity": format_units(line.quantity, line.parts_per_pack, part_name),
             # A line of loose parts has no one unit price to multiply: its quantity and total say it.
             "price": "" if line.parts_per_pack > 1 and line.quantity % line.parts_per_pack else format_uzs(line.price),
             "discount": format_uzs(line.discount) if line.discount else "",
@@ -299,7 +300,7 @@ def receipt_view(model_admin, request: HttpRequest, pk: int):
             "vat_percent": f"{line.vat_percent.normalize():f}",
             "vat_amount": format_uzs(line.vat_amount),
         }
-        for line in receipt.lines
+        for line, part_name in zip(receipt.lines, part_names, strict=True)
     ]
     payments = [
         {
