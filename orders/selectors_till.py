@@ -15,8 +15,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from catalog.codes import ScannedCode, parse_scan
@@ -24,6 +25,7 @@ from catalog.formatting import medicine_units
 from catalog.models import Lot, LotStock, Medicine, MedicineSubstance
 from catalog.selectors import ALTERNATIVE_KINDS, ALTERNATIVES_SQL, medicine_search
 from catalog.stock import fefo_plan, sellable_stock_q
+from orders import rules
 
 # A text search lists this many medicines; a code finds one (two for a duplicate across GTIN forms).
 SCAN_SEARCH_LIMIT = 12
@@ -260,3 +262,18 @@ def till_scan(*, query: str, location_id: int, today: datetime.date | None = Non
             "expiry_date": code.expiry_date.isoformat() if code.expiry_date else None,
         }
     return ScanResult(query=text, kind=kind, code=code_data, hits=hits)
+
+
+def controlled_confirmers(location) -> QuerySet:
+    """Who may confirm a controlled line at ``location``: active staff holding ``rules.CONFIRM_CONTROLLED``
+    (through their role's group or their own) who work there, and the administrators (every place)."""
+    app_label, codename = rules.CONFIRM_CONTROLLED.split(".")
+    holds = Q(groups__permissions__content_type__app_label=app_label, groups__permissions__codename=codename) | Q(
+        user_permissions__content_type__app_label=app_label, user_permissions__codename=codename
+    )
+    return (
+        get_user_model()
+        .objects.filter(Q(holds, locations=location) | Q(is_superuser=True), is_active=True, is_staff=True)
+        .distinct()
+        .order_by("first_name", "last_name", "pk")
+    )

@@ -20,9 +20,7 @@ from io import BytesIO
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -40,7 +38,7 @@ from orders import exceptions, rules, services
 from orders.fiscal.services import order_receipt
 from orders.models import Order
 from orders.selectors import open_shift_of, order_detail
-from orders.selectors_till import till_scan
+from orders.selectors_till import controlled_confirmers, till_scan
 from payments.models import CardNetwork, Method
 from payments.services import PaymentIn
 
@@ -52,24 +50,10 @@ def _check_sell(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _confirmers(user, location):
-    """Who may confirm a controlled line at ``location``: holders of the permission working there."""
-    app_label, codename = rules.CONFIRM_CONTROLLED.split(".")
-    holds = Q(groups__permissions__content_type__app_label=app_label, groups__permissions__codename=codename) | Q(
-        user_permissions__content_type__app_label=app_label, user_permissions__codename=codename
-    )
-    return (
-        get_user_model()
-        .objects.filter(Q(holds, locations=location) | Q(is_superuser=True), is_active=True, is_staff=True)
-        .distinct()
-        .order_by("first_name", "last_name", "pk")
-    )
-
-
 def pos_view(model_admin, request: HttpRequest):
     _check_sell(request)
     shift = open_shift_of(request.user)
-    confirmers = list(_confirmers(request.user, shift.location)) if shift is not None else []
+    confirmers = list(controlled_confirmers(shift.location)) if shift is not None else []
     context = {
         **model_admin.admin_site.each_context(request),
         "title": _("Till"),
@@ -78,7 +62,6 @@ def pos_view(model_admin, request: HttpRequest):
         "shift_open_url": reverse(f"{model_admin.admin_site.name}:orders_shift_open"),
         "card_networks": CardNetwork.choices,
         "confirmers": confirmers,
-        "user_confirms": request.user.has_perm(rules.CONFIRM_CONTROLLED),
         "till_config": {
             "scanUrl": reverse(f"{model_admin.admin_site.name}:orders_order_pos_scan"),
             "completeUrl": reverse(f"{model_admin.admin_site.name}:orders_order_pos_complete"),
@@ -192,7 +175,7 @@ def _confirmed_by(request: HttpRequest, data: dict, shift):
     confirmer_id = _int(confirmer_id, "confirmed_by")
     if confirmer_id == request.user.pk:
         return request.user
-    confirmer = _confirmers(request.user, shift.location).filter(pk=confirmer_id).first()
+    confirmer = controlled_confirmers(shift.location).filter(pk=confirmer_id).first()
     if confirmer is None or not confirmer.check_password(str(data.get("confirm_password") or "")):
         raise exceptions.NotAllowed(
             gettext("The confirming pharmacist's password is not right."), code="confirmation_refused"

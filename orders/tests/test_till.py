@@ -13,6 +13,7 @@ from catalog.models import Lot, LotStock, Medicine, StockMovement, gtin_check_di
 from catalog.stock import lot_quarantine
 from catalog.tests.factories import ActiveSubstanceFactory, LocationFactory, MedicineFactory, medicine_with, receive
 from orders.models import LineLot, Order
+from orders.selectors_till import controlled_confirmers
 from orders.tests.factories import open_shift
 from payments.models import Payment
 
@@ -383,3 +384,10 @@ def test_a_medicine_sold_by_the_part_is_priced_by_packs_and_parts(till):
     assert LotStock.objects.get(lot__medicine=medicine).quantity == 17
     receipt = till.get(response.json()["receipt_url"]).content.decode()
     assert "1 pack + 3 blister" in receipt.replace("\xa0", " ")
+
+
+def test_who_may_confirm_a_controlled_line_are_the_pharmacists_of_the_place(make_staff):
+    here = make_staff(Role.PHARMACIST)
+    make_staff(Role.OPERATOR)
+    make_staff(Role.PHARMACIST, locations=[LocationFactory()])
+    assert list(controlled_confirmers(here.locations.get())) == [here]
