@@ -37,6 +37,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from accounts.exceptions import AccountDisabled, StaffNotAllowed, TokenInvalid
 from backoffice.exceptions import DomainError
 from backoffice.parsers import JSONTooDeep, RequestTooLarge
+from catalog.exceptions import InsufficientStock
 from orders import exceptions as orders
 
 logger = logging.getLogger(__name__)
@@ -148,14 +149,20 @@ def error_status(exc: DomainError) -> int:
 def domain_error_body(exc: DomainError) -> dict:
     """The error shape of a domain error: its code and message, and the data a client acts on.
 
-    A changed price carries the new prices (``changes``: medicine id, name, expected and current amount),
-    so a till can show them without parsing the message.
+    A changed price carries the new prices (``changes``: medicine id, name, expected and current amount), a
+    shortage its short lines (``lines``: medicine id, requested, available), so a till can show them without
+    parsing the message.
     """
     extra = {}
     if isinstance(exc, orders.PricesChanged):
         extra["changes"] = [
             {"medicine_id": c.medicine_id, "medicine": c.medicine, "expected": c.expected, "current": c.current}
             for c in exc.changes
+        ]
+    elif isinstance(exc, InsufficientStock):
+        extra["lines"] = [
+            {"medicine_id": line.medicine_id, "requested": line.requested, "available": line.available}
+            for line in exc.lines
         ]
     return error_body(exc.code, exc.message, **extra)
 

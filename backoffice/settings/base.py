@@ -299,6 +299,8 @@ ORDERS_RX_RETURNS_ALLOWED = env.bool("ORDERS_RX_RETURNS_ALLOWED", default=False)
 # What the receipt's head says: the seller as registered with the tax authority.
 PHARMACY_NAME = env.str("PHARMACY_NAME", default="Dorixona")
 PHARMACY_STIR = env.str("PHARMACY_STIR", default="")
+# The receipt's address line when the branch has none of its own (Location.address).
+PHARMACY_ADDRESS = env.str("PHARMACY_ADDRESS", default="")
 # The fiscal module every sale's receipt is registered with (orders/fiscal/): "console" logs the receipt
 # and signs nothing (development); "http" is an online fiscal module's REST API at FISCAL_MODULE_URL.
 FISCAL_MODULE = env.str("FISCAL_MODULE", default="console")

@@ -42,6 +42,8 @@ def test_a_shortage_under_an_api_view_is_a_409_with_its_code_not_a_500(client):
     assert response.json() == {
         "code": "insufficient_stock",
         "message": "Not enough sellable stock: Paracetamol: 5 / 2.",
+        # The short lines as data, so a till or a client shows them without parsing the message.
+        "lines": [{"medicine_id": 1, "requested": 5, "available": 2}],
     }
 
 
