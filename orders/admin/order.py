@@ -207,7 +207,7 @@ class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def has_export_permission(self, request: HttpRequest) -> bool:
+    def has_export_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.has_view_or_change_permission(request)
 
     def has_accept_return_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -74,7 +74,7 @@ class ControlledEntryAdmin(PlaceScopedAdmin, ExportMixin, ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def has_export_permission(self, request: HttpRequest) -> bool:
+    def has_export_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.has_view_or_change_permission(request)
 
     @display(description=_("substance"), ordering="substance__inn_name")
