@@ -53,7 +53,7 @@ LISTS = [
     ("admin:orders_order_changelist", "?location__id__exact={place}&cashier__id__exact={cashier}", 16),
     ("admin:orders_order_changelist", "?shift__id__exact={shift}", 16),
     ("admin:orders_order_changelist", "?completed_at_from_0=2020-01-01&completed_at_to_0=2100-01-01", 16),
-    ("admin:orders_order_changelist", "?q=S1-", 16),
+    ("admin:orders_order_changelist", "?q=S{shift}-", 16),
     ("admin:orders_shift_changelist", "", 1),
     ("admin:orders_return_changelist", "", 16),
     ("admin:payments_payment_changelist", "?method__exact=card", 8),
