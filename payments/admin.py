@@ -56,7 +56,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     ordering = ("-created_at", "-id")
     list_per_page = 100
     fields = (
-        "display_order", "shift", "method", "display_state", "display_amount", "display_tendered", "card_network",
+        "display_order", "shift", "method", "state", "display_amount", "display_tendered", "card_network",
         "reference", "created_at",
     )  # fmt: skip
     readonly_fields = fields

@@ -151,7 +151,7 @@ class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
             None,
             {
                 "fields": (
-                    "number", "display_status", "channel", "location", "display_shift", "cashier", "customer",
+                    "number", "status", "channel", "location", "display_shift", "cashier", "customer",
                     "created_at", "completed_at", "display_receipt",
                 )
             },
@@ -166,7 +166,7 @@ class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
             _("Fiscal receipt"),
             {
                 "fields": (
-                    "display_fiscal", "fiscal_terminal", "fiscal_receipt_number", "fiscal_sign", "fiscal_qr_url",
+                    "fiscal_state", "fiscal_terminal", "fiscal_receipt_number", "fiscal_sign", "fiscal_qr_url",
                     "fiscal_at", "fiscal_error",
                 )
             },
@@ -335,17 +335,24 @@ class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
                 movement.get_kind_display(),
                 movement.lot.medicine.name,
                 movement.lot.lot_number,
-                movement.location.name,
-                f"{movement.quantity:+d}",
-                movement.balance_after,
+                self._movement_units(movement.quantity, movement.lot.medicine, signed=True),
+                self._movement_units(movement.balance_after, movement.lot.medicine),
             ]
             for movement in StockMovement.objects.filter(reference__in=references)
-            .select_related("lot__medicine", "location")
+            .select_related("lot__medicine")
             .order_by("created_at", "pk")
         ]
-        headers = [_("when"), _("reference"), _("kind"), _("medicine"), _("lot"), _("location"), _("quantity"),
-                   _("balance after")]  # fmt: skip
+        # At the sale's place, always: the place is not repeated on each row.
+        headers = [_("when"), _("reference"), _("kind"), _("medicine"), _("lot"), _("quantity"), _("balance after")]
         return table(headers, rows)
+
+    @staticmethod
+    def _movement_units(units: int, medicine, *, signed: bool = False) -> str:
+        """Ledger units as the ledger list shows them: signed, and for a medicine sold by the part in packs too."""
+        shown = f"{units:+d}" if signed else str(units)
+        if medicine.is_divisible:
+            shown += f" ({format_units(abs(units), medicine.parts_per_pack, medicine.part_name)})"
+        return shown
 
     @display(description=_("prescription"))
     def display_prescription(self, obj: Order) -> str:

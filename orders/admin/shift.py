@@ -83,7 +83,7 @@ class ShiftAdmin(PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
     # A shift is opened and closed through its services: no version is restored.
     history_restore_fields = ()
     fieldsets = (
-        (None, {"fields": ("display_shift", "cashier", "location", "display_state", "opened_at", "closed_at",
+        (None, {"fields": ("display_shift", "cashier", "location", "state", "opened_at", "closed_at",
                            "closed_by", "documents", "display_links")}),
         (_("Cash"), {"fields": ("display_opening_cash", "display_expected_cash", "display_counted_cash",
                                 "display_difference")}),
