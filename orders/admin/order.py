@@ -9,7 +9,7 @@ offers "Take a return" (``returns.py``) to whoever may accept one. A member sees
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -228,6 +228,8 @@ class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
         order = self.get_object(request, object_id)
         if order is None or order.status != OrderStatus.COMPLETED:
             return []
+        if not order.lines.filter(returned_quantity__lt=F("quantity")).exists():
+            return []  # everything sold has come back: nothing left to return
         return actions
 
     @action(description=_("Take a return"), url_path="take-return", permissions=["accept_return"], icon="undo")

@@ -224,3 +224,34 @@ def test_an_operator_cannot_read_or_export_the_register(staff_client):
 
     assert client.get(reverse("admin:orders_controlledentry_changelist")).status_code == 403
     assert client.get(reverse("admin:orders_controlledentry_export")).status_code == 403
+
+
+def test_a_sale_returned_in_full_offers_no_return(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    shift = open_shift(client.user)
+    order = sales(1, shift)[0]
+    line = order.lines.get()
+    services.order_return(
+        order=order, items=[services.ReturnItem(line.pk, line.quantity, True)], reason="r", shift=shift,
+        user=client.user,
+    )  # fmt: skip
+
+    response = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    assert reverse("admin:orders_order_take_return", args=[order.pk]) not in response.content.decode()
+
+
+def test_a_sales_page_runs_the_same_number_of_queries_for_one_line_or_five(staff_client):
+    client = staff_client(Role.PHARMACIST)
+    shift = open_shift(client.user)
+    medicines = [MedicineFactory(price=Decimal("1000")) for _i in range(5)]
+    for medicine in medicines:
+        receive(medicine, 3, expires_in_days=100)
+        receive(medicine, 3, expires_in_days=300)
+    one = sell(shift, (medicines[0], 4))
+    five = sell(shift, *[(medicine, 1) for medicine in medicines[1:]], (medicines[0], 1))
+
+    with_one, _ = queries_for(client, reverse("admin:orders_order_change", args=[one.pk]))
+    with_five, _ = queries_for(client, reverse("admin:orders_order_change", args=[five.pk]))
+
+    assert with_five == with_one
