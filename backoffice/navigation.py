@@ -40,6 +40,18 @@ NAVIGATION: list[NavGroup] = [
         [NavItem(_("Dashboard"), "dashboard", url_name="admin:index")],
     ),
     NavGroup(
+        _("Sales"),
+        [
+            NavItem(_("New sale"), "point_of_sale", url_name="admin:orders_order_pos", permission="orders.sell"),
+            NavItem(_("Orders"), "receipt", model="orders.order"),
+            NavItem(_("Returns"), "assignment_return", model="orders.return"),
+            NavItem(_("Shifts"), "schedule", model="orders.shift"),
+            NavItem(_("Controlled-drug register"), "gpp_maybe", model="orders.controlledentry"),
+            NavItem(_("Payments"), "payments", model="payments.payment"),
+            NavItem(_("Refunds"), "currency_exchange", model="payments.refund"),
+        ],
+    ),
+    NavGroup(
         _("Catalogue"),
         [
             NavItem(_("Medicines"), "medication", model="catalog.medicine"),

@@ -35,6 +35,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import registered_models
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
@@ -53,15 +54,20 @@ from catalog.tests.factories import (
     ManufacturerFactory,
     MedicineFactory,
     main_location,
+    medicine_with,
     receive,
 )
 from catalog.tests.import_helpers import csv_bytes
+from orders import services as orders_services
+from orders.models import ControlledEntry, LineLot, Order, OrderLine, Return, ReturnLine, Shift
+from orders.tests.factories import open_shift, sell
+from payments.models import Payment, Refund
 from tasks.models import Alert
 from tasks.tests.factories import AlertFactory
 
 ROLES = sorted(STAFF_ROLES)
 CRUD = ("view", "add", "change", "delete")
-OUR_APPS = ("accounts", "catalog", "tasks", "backoffice")
+OUR_APPS = ("accounts", "catalog", "tasks", "backoffice", "orders", "payments")
 ALLOWED, REFUSED = "allowed", "refused"
 
 
@@ -197,6 +203,35 @@ def _location():
     return location
 
 
+def _sale() -> Order:
+    """A counter sale at the main pharmacy (where the matrix's staff work), by a colleague in their own shift."""
+    medicine = MedicineFactory(price=Decimal("10000"))
+    receive(medicine, 10)
+    return sell(open_shift(), (medicine, 2))
+
+
+def _return() -> Return:
+    order = _sale()
+    line = order.lines.get()
+    return orders_services.order_return(
+        order=order, items=[orders_services.ReturnItem(line.pk, 1, True)], reason="matrix", shift=order.shift,
+        user=order.cashier,
+    )  # fmt: skip
+
+
+def _controlled_entry() -> ControlledEntry:
+    medicine = medicine_with([(ActiveSubstanceFactory(), 50)], is_controlled=True, is_prescription=True)
+    receive(medicine, 10)
+    shift = open_shift()
+    prescription = orders_services.PrescriptionIn("Dr Matrix", "RX-1", datetime.date.today(), "A. Patient")
+    order = sell(shift, (medicine, 1), prescription=prescription, controlled_confirmed_by=shift.cashier)
+    return ControlledEntry.objects.get(order=order)
+
+
+def _shift() -> Shift:
+    return _sale().shift
+
+
 BUILDERS = {
     "accounts.User": lambda: StaffFactory(role=Role.OPERATOR),
     "auth.Group": _group,
@@ -221,6 +256,12 @@ BUILDERS = {
     "catalog.StockMovement": lambda: _lot().movements.get(),
     "catalog.ImportJob": _import_job,
     "tasks.Alert": AlertFactory,
+    "orders.Order": _sale,
+    "orders.Shift": _shift,
+    "orders.Return": _return,
+    "orders.ControlledEntry": _controlled_entry,
+    "payments.Payment": lambda: _sale().payments.get(),
+    "payments.Refund": lambda: Refund.objects.get(return_doc=_return()),
 }
 
 REGISTRY = {model._meta.label: model_admin for model, model_admin in admin.site._registry.items()}
@@ -324,7 +365,10 @@ def write_paths(model_admin, obj, role: str | None) -> list[tuple[Path, bool]]:
 
 
 # --- running a path ---------------------------------------------------------------------------------
-WATCHED = [Lot, LotStock, Medicine, StockMovement, ImportJob, Alert, Transfer, TransferLine]
+WATCHED = [
+    Lot, LotStock, Medicine, StockMovement, ImportJob, Alert, Transfer, TransferLine,
+    Order, OrderLine, LineLot, Shift, Return, ReturnLine, ControlledEntry, Payment, Refund,
+]  # fmt: skip
 
 
 def snapshot(models) -> dict:
@@ -582,6 +626,11 @@ ACTION_RULES = {
     "new_import": lambda role, admin: _any_import(role),
     "import_data": lambda role, admin: all(granted(role, p) for p in IMPORT_PERMISSIONS[admin.import_kind]),
     "export_data": lambda role, admin: granted(role, "catalog.export_catalog"),
+    # django-import-export's export of a list (orders, the controlled-drug register): whoever reads the list.
+    "export": lambda role, admin: any(
+        granted(role, f"{admin.model._meta.app_label}.{a}_{admin.model._meta.model_name}") for a in ("view", "change")
+    ),
+    "accept_return": lambda role, admin: granted(role, "orders.accept_return"),
 }
 CRUD_RULES = {f"has_{action}_permission" for action in ("add", "change", "delete", "view", "module")}
 
@@ -609,3 +658,43 @@ def test_each_action_rule_of_our_admins_asks_for_what_the_table_says_it_needs(la
                 wrong.append(f"{role}: {name}")
 
     assert wrong == []
+
+
+# --- the sales pages hung off the admins' URLs: the return page, the list exports -------------------------------
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_the_return_page_takes_a_return_exactly_for_the_roles_the_table_grants(staff_client, role):
+    order = _sale()
+    line = order.lines.get()
+    client = staff_client(role)
+    if granted(role, "orders.add_shift") and granted(role, "orders.sell"):
+        open_shift(client.user)  # a return is paid from the member's own open shift
+    url = reverse("admin:orders_order_return", args=[order.pk])
+    data = {f"line-{line.pk}-packs": "1", f"line-{line.pk}-resaleable": "on", "reason": "matrix check"}
+    paths = [Path("return GET", "get", url), Path("return POST", "post", url, data)]
+
+    outcomes = run_all(client, paths, _watched(Return))
+
+    allowed = granted(role, "orders.accept_return")
+    assert outcomes == {path.name: ALLOWED if allowed else REFUSED for path in paths}
+    assert Return.objects.filter(order=order).exists() == allowed
+
+
+EXPORTING = sorted(label for label, model_admin in REGISTRY.items() if isinstance(model_admin, ExportMixin))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", EXPORTING)
+@pytest.mark.parametrize("role", ROLES)
+def test_each_list_export_is_open_exactly_to_the_roles_that_read_the_list(staff_client, role, label):
+    """An export hands out the whole list as a file: it needs what reading the list needs, nothing less."""
+    model_admin = REGISTRY[label]
+    BUILDERS[label]()
+    opts = model_admin.model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_export")
+    paths = [Path("export GET", "get", url), Path("export POST", "post", url, {"format": "1", "resource": "0"})]
+
+    outcomes = run_all(staff_client(role), paths, _watched(model_admin.model))
+
+    allowed = any(granted(role, f"{opts.app_label}.{action}_{opts.model_name}") for action in ("view", "change"))
+    assert outcomes == {path.name: ALLOWED if allowed else REFUSED for path in paths}
