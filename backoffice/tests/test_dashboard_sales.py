@@ -159,8 +159,12 @@ def test_no_till_for_a_member_who_may_not_sell(places, make_staff, login_staff):
 
 def test_the_owner_sees_revenue_margin_and_sales_by_place(known_sales, staff_client):
     a, b = known_sales["a"], known_sales["b"]
-    html = staff_client(Role.ADMIN).get(INDEX).content.decode()
-    assert figure(html, "owner-sales-revenue-today")[1] == uzs(34400)
+    client = staff_client(Role.ADMIN)
+    html = client.get(INDEX).content.decode()
+    href, value = figure(html, "owner-sales-revenue-today")
+    assert value == uzs(34400)
+    # The figure links to today's completed sales.
+    assert client.get(href).context["cl"].result_count == 3
     assert figure(html, "owner-sales-margin-today")[1] == uzs(17500)
     assert figure(html, "owner-sales-revenue-recent")[1] == uzs(34400)
     assert figure(html, "owner-sales-margin-recent")[1] == uzs(17500)
