@@ -1,4 +1,4 @@
-"""Load the demo catalogue, places and stock from ``fixtures/`` (``manage.py load_demo``).
+"""Load the demo catalogue, places and stock from ``fixtures/`` (``manage.py load_demo`` runs it).
 
 The catalogue (categories, manufacturers, substances, medicines) is created
 from ``fixtures/catalogue.json``, and the places (a warehouse and two
@@ -8,15 +8,19 @@ operator's edits survive a reload.
 
 Stock is never written directly: ``fixtures/stock.json`` tells a story in
 dates relative to today (received at the warehouse 120 days ago, expires in
-300 days, sent to Chilonzor a week later, sold there 3 days ago at 15:40) and the
-loader replays it in time order through the stock services (``lot_receive``,
-``transfer_create``/``transfer_send``/``transfer_receive``, ``stock_dispense``,
+300 days, sent to Chilonzor a week later) and the loader replays it in time
+order through the stock services (``lot_receive``,
+``transfer_create``/``transfer_send``/``transfer_receive``,
 ``lot_quarantine``, ``lot_recall``, ``stock_write_off``, ``lots_expire``), each
 told the day it happens on (``today=``), so the ledger balances exactly as it
 would in a real chain. The movements, lots and transfers are then stamped with
 the moment they happened in the story, which is what the dashboard charts
-read. A medicine that already has lots is skipped (with its sales and its
-transfer lines), which makes a second run a no-op.
+read. A medicine that already has lots is skipped (with its transfer lines),
+which makes a second run a no-op.
+
+The story's sales are not dispensed here: they are sold at the counter, through
+the sales services, by ``orders.demo`` (the catalogue does not depend on
+sales); ``manage.py load_demo`` (in ``backoffice``) runs both.
 """
 
 from __future__ import annotations
@@ -59,7 +63,6 @@ CATALOGUE_FILE = FIXTURES_DIR / "catalogue.json"
 STOCK_FILE = FIXTURES_DIR / "stock.json"
 ICONS_DIR = FIXTURES_DIR / "icons"
 REFERENCE_PREFIX = "DEMO"
-SALE_REASON = "Retail sale"
 RECEIPT_TIME = datetime.time(9, 30)
 # The warehouse's van leaves at eight and is at a branch by nine, before the first sale.
 TRANSFER_SENT_TIME = datetime.time(8, 0)
@@ -74,7 +77,6 @@ class LoadResult:
     substances: int = 0
     medicines: int = 0
     lots: int = 0
-    sales: int = 0
     quarantined: int = 0
     recalled: int = 0
     written_off: int = 0
@@ -93,7 +95,6 @@ class LoadResult:
                 self.substances,
                 self.medicines,
                 self.lots,
-                self.sales,
                 self.transfers,
             )
         )
@@ -242,9 +243,10 @@ def load_locations(data: dict, result: LoadResult) -> dict[str, Location]:
 
 # --- Stock ------------------------------------------------------------------------
 
-# Within one moment: receipts first, then transfers leave and arrive, then sales,
-# then status changes and write-offs (the order of a working day).
-RECEIPT, TRANSFER_SENT, TRANSFER_RECEIVED, SALE, STATUS, WRITE_OFF = range(6)
+# Within one moment: receipts first, then transfers leave and arrive, then status changes and
+# write-offs (the order of a working day). Sales are not part of the replay: they are made at the
+# counter afterwards (``orders.demo``).
+RECEIPT, TRANSFER_SENT, TRANSFER_RECEIVED, STATUS, WRITE_OFF = range(5)
 
 
 @dataclass
@@ -350,23 +352,6 @@ def _medicine_events(story: _Story, medicine: Medicine, entry: dict) -> None:
                 result.written_off += 1
 
             story.add(moment, WRITE_OFF, write_off)
-
-    for number, sale in enumerate(entry.get("sales", []), start=1):
-        moment = story.moment(sale["days_ago"], datetime.time.fromisoformat(sale["time"]))
-
-        def dispense(sale=sale, number=number, moment=moment):
-            movements = stock.stock_dispense(
-                medicine=medicine,
-                quantity=sale["quantity"],
-                location=story.place(sale["location"]),
-                reason=SALE_REASON,
-                reference=f"{REFERENCE_PREFIX}-SALE-{sku}-{number:03d}",
-                today=story.day(sale["days_ago"]),
-            )
-            _stamp(movements, moment)
-            result.sales += 1
-
-        story.add(moment, SALE, dispense)
 
 
 def _transfer_events(story: _Story, spec: dict, medicines: dict[str, Medicine]) -> None:

@@ -7,7 +7,8 @@ list behind it. Each role's widgets are built by its own function (a module
 of this package each: ``owner``, ``pharmacist``, ``operator``, ``inventory``) and cached
 for ``DASHBOARD_CACHE_SECONDS`` per role, places and language (the figures
 move with every sale; a minute old is fresh enough for a dashboard and spares
-the database one aggregate pass per page view). The operator's search is per
+the database one aggregate pass per page view). The operator's search and the
+pharmacist's till (their own open shift, the "New sale" button) are per
 request and never cached.
 
 Places. Stock figures are those of the places picked with ``?location=``
@@ -46,6 +47,7 @@ from .base import (
     place_selection,
 )
 from .operator import operator_search
+from .pharmacist import pharmacist_till
 
 
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
@@ -74,6 +76,8 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
         context["shortcuts"] = [shortcut for shortcut in context["shortcuts"] if shortcut["kind"] in allowed]
     if dashboard == "operator":
         context.update(operator_search(request.GET.get(OPERATOR_SEARCH_PARAM, "")))
+    if dashboard == "pharmacist":
+        context.update(pharmacist_till(request.user))
     return context
 
 

@@ -95,6 +95,20 @@ def lot_url(pk: int) -> str:
     return admin_url("catalog_lot_change", pk)
 
 
+def _day_params(day) -> dict:
+    return {"year": day.year, "month": day.month, "day": day.day}
+
+
+def orders_url(day, **params) -> str:
+    """The completed sales of ``day`` in the orders list."""
+    day_params = {f"completed_at__{k}": v for k, v in _day_params(day).items()}
+    return admin_url("orders_order_changelist", status__exact="completed", **day_params, **params)
+
+
+def returns_url(day) -> str:
+    return admin_url("orders_return_changelist", **{f"created_at__{k}": v for k, v in _day_params(day).items()})
+
+
 def open_alerts_url() -> str:
     return admin_url("tasks_alert_changelist", state="open")
 

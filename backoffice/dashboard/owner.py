@@ -24,6 +24,7 @@ from .base import (
     medicines_url,
     number,
     open_alerts_url,
+    orders_url,
 )
 
 
@@ -39,7 +40,39 @@ def owner_widgets(selection: PlaceSelection) -> dict:
     value_at_retail, categories = selectors.retail_value_by_category(places=places)
     alerts = open_alerts_count(location_ids=places)
     imports_today = selectors.imports_today_count()
+    sales = selectors.sales_profile(places=places, today=today)
     figures = [
+        Figure(
+            "owner-sales-revenue-today",
+            _("Revenue today"),
+            format_uzs(sales.today.revenue),
+            orders_url(today),
+            _("%(receipts)s receipts, less returns, VAT included") % {"receipts": number(sales.today.receipts)},
+        ),
+        Figure(
+            "owner-sales-margin-today",
+            _("Margin today"),
+            format_uzs(sales.today.margin),
+            orders_url(today),
+            _("Revenue net of VAT less the cost of the lots sold"),
+            "danger" if sales.today.margin < 0 else "",
+        ),
+        Figure(
+            "owner-sales-revenue-recent",
+            _("Revenue, last %(days)d days") % {"days": sales.days},
+            format_uzs(sales.recent.revenue),
+            admin_url("orders_order_changelist", status__exact="completed"),
+            _("%(receipts)s receipts, average %(average)s")
+            % {"receipts": number(sales.recent.receipts), "average": format_uzs(sales.recent.average)},
+        ),
+        Figure(
+            "owner-sales-margin-recent",
+            _("Margin, last %(days)d days") % {"days": sales.days},
+            format_uzs(sales.recent.margin),
+            admin_url("orders_order_changelist", status__exact="completed"),
+            _("Revenue net of VAT less the cost of the lots sold"),
+            "danger" if sales.recent.margin < 0 else "",
+        ),
         Figure(
             "owner-stock-cost",
             _("Stock value at cost"),
@@ -148,6 +181,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
     changes = selectors.latest_changes(limit=10)
     return {
         "figures": figures,
+        "sales_widgets": _sales_widgets(sales),
         "charts": [
             Widget(
                 "owner-chart-category",
@@ -234,3 +268,83 @@ def _changes_table(rows: list[dict]) -> dict:
             ]
         )
     return {"headers": [_("when"), _("what"), _("record"), _("change"), _("by"), _("reason")], "rows": table_rows}
+
+
+def _sales_widgets(sales: selectors.SalesProfile) -> list[Widget]:
+    """Sales by place: the last days' revenue and margin as bars, and a table of today's and the last days'."""
+    places = sales.places
+    by_place = chart(
+        [line.name for line in places],
+        [
+            {
+                "label": _("Revenue, so'm"),
+                "data": [float(line.recent.revenue) for line in places],
+                "backgroundColor": "var(--color-primary-600)",
+                "maxBarThickness": 40,
+                # Unfold's bar chart shows the value axis only when a dataset asks for it.
+                "displayYAxis": True,
+                "suffixYAxis": _("so'm"),
+            },
+            {
+                "label": _("Margin, so'm"),
+                "data": [float(line.recent.margin) for line in places],
+                "backgroundColor": "var(--color-primary-300)",
+                "maxBarThickness": 40,
+            },
+        ],
+    )
+    rows = [
+        [
+            line.name,
+            number(line.today.receipts),
+            format_uzs(line.today.revenue),
+            format_uzs(line.today.margin),
+            number(line.recent.receipts),
+            format_uzs(line.recent.revenue),
+            format_uzs(line.recent.margin),
+            format_uzs(line.recent.average),
+        ]
+        for line in places
+    ]
+    rows.append(
+        [
+            format_html("<strong>{}</strong>", value)
+            for value in (
+                _("All places") if len(places) != 1 else places[0].name,
+                number(sales.today.receipts),
+                format_uzs(sales.today.revenue),
+                format_uzs(sales.today.margin),
+                number(sales.recent.receipts),
+                format_uzs(sales.recent.revenue),
+                format_uzs(sales.recent.margin),
+                format_uzs(sales.recent.average),
+            )
+        ]
+    )
+    days = {"days": sales.days}
+    return [
+        Widget(
+            "owner-chart-sales-by-place",
+            _("Revenue and margin by place, last %(days)d days") % days,
+            admin_url("orders_order_changelist", status__exact="completed"),
+            chart=by_place,
+            link_text=_("Sales"),
+        ),
+        Widget(
+            "owner-sales-by-place",
+            _("Sales by place, today and the last %(days)d days") % days,
+            table={
+                "headers": [
+                    _("place"),
+                    _("receipts today"),
+                    _("revenue today"),
+                    _("margin today"),
+                    _("receipts, %(days)d days") % days,
+                    _("revenue, %(days)d days") % days,
+                    _("margin, %(days)d days") % days,
+                    _("average receipt"),
+                ],
+                "rows": rows,
+            },
+        ),
+    ]

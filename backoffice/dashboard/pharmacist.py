@@ -1,4 +1,5 @@
-"""The pharmacist's dashboard: lots to act on at their places, prescription medicines out of stock."""
+"""The pharmacist's dashboard: today's sales at their places, their till (the open shift, a new sale), lots to
+act on, prescription medicines out of stock."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from django.utils.translation import gettext as _
 from backoffice import selectors_dashboard as selectors
 from catalog.formatting import format_date, format_uzs
 from catalog.models import LotStatus
+from orders.rules import OPEN_SHIFT, SELL
+from orders.selectors import open_shift_of
 
 from .base import (
     Figure,
     PlaceSelection,
     Widget,
+    admin_url,
     available_lots_url,
     badge,
     builder,
@@ -23,15 +27,48 @@ from .base import (
     medicine_url,
     medicines_url,
     number,
+    orders_url,
+    returns_url,
 )
 
 
 @builder("pharmacist")
 def pharmacist_widgets(selection: PlaceSelection) -> dict:
     places = selection.places
+    today = timezone.localdate()
+    sales = selectors.sales_profile(places=places, today=today, days=1).today
     counts = selectors.lot_action_counts(places=places)
     rx_out = selectors.medicine_summary(places=places, low_stock=False).rx_out_of_stock
     figures = [
+        Figure(
+            "pharmacist-sales-receipts",
+            _("Receipts today"),
+            number(sales.receipts),
+            orders_url(today),
+            _("Completed sales at %(place)s") % {"place": selection.label},
+        ),
+        Figure(
+            "pharmacist-sales-revenue",
+            _("Sales today"),
+            format_uzs(sales.revenue),
+            orders_url(today),
+            _("Less returns, VAT included"),
+        ),
+        Figure(
+            "pharmacist-sales-average",
+            _("Average receipt"),
+            format_uzs(sales.average),
+            orders_url(today),
+            _("Today"),
+        ),
+        Figure(
+            "pharmacist-sales-returns",
+            _("Returns today"),
+            number(sales.returns),
+            returns_url(today),
+            _("%(amount)s paid back") % {"amount": format_uzs(sales.returned)},
+            "warning" if sales.returns else "",
+        ),
         Figure(
             "pharmacist-expired",
             _("Expired, still on the shelf"),
@@ -138,3 +175,29 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
             ),
         ],
     }
+
+
+def pharmacist_till(user) -> dict:
+    """This member's till on their dashboard, never cached (it is theirs, not their role's): a "New sale" button
+    for whoever may sell, their open shift with its sales so far and the link to close it, or the link to open
+    one. Three statements (the shift, its sales, its returns)."""
+    if not user.has_perm(SELL):
+        return {}
+    shift = open_shift_of(user)
+    till = {"new_sale_href": admin_url("orders_order_pos"), "shift": None}
+    if shift is None:
+        if user.has_perm(OPEN_SHIFT):
+            till["open_shift_href"] = admin_url("orders_shift_open")
+        return {"till": till}
+    figures = selectors.shift_sales(shift)
+    till["shift"] = {
+        "pk": shift.pk,
+        "place": shift.location.name,
+        "opened": timezone.localtime(shift.opened_at).strftime("%H:%M"),
+        "opened_on": format_date(timezone.localtime(shift.opened_at).date()),
+        "is_today": timezone.localtime(shift.opened_at).date() == timezone.localdate(),
+        "receipts": number(figures.receipts),
+        "revenue": format_uzs(figures.revenue),
+        "close_href": admin_url("orders_shift_close", shift.pk),
+    }
+    return {"till": till}

@@ -1,8 +1,10 @@
 """The demo data (fixtures/) loads through the stock services and shows every state the admin can show.
 
-Loading replays ~1 000 stock operations and a dozen transfers, so it runs once
-for this module (inside a transaction rolled back at the end) and each test
-reads the result.
+Loading replays ~1 000 stock operations and a dozen transfers, then sells the
+story's sales at the branches' tills (``orders.demo``, as ``manage.py
+load_demo`` does), so it runs once for this module (inside a transaction
+rolled back at the end) and each test reads the result. The sales themselves
+are tested in ``orders/tests/test_demo.py``.
 """
 
 import datetime
@@ -44,6 +46,7 @@ from catalog.models import (
 )
 from catalog.models_transfers import Discrepancy
 from catalog.stock import stock_locations
+from orders.demo import demo_sales_replay
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +54,18 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
         with transaction.atomic():
             result = load_demo()
+            call_command("demo_accounts", stdout=io.StringIO(), stderr=io.StringIO())
+            demo_sales_replay()
             yield result
             transaction.set_rollback(True)
 
 
 def snapshot() -> dict:
+    from orders.models import Order, Shift
+
     return {
+        "orders": Order.objects.count(),
+        "shifts": Shift.objects.count(),
         "medicines": Medicine.objects.count(),
         "history": Medicine.history.count(),
         "lots": Lot.objects.count(),
@@ -162,17 +171,15 @@ def test_demo_stock_shows_every_state(demo, db):
     assert StockMovement.objects.filter(kind=MovementKind.WRITE_OFF).exists()
 
 
-def test_demo_sales_spread_over_the_last_30_days(demo, db):
-    now = timezone.now()
+def test_demo_sales_are_counter_sales_made_after_the_stock_story(demo, db):
+    """Every unit that left through a sale left through an order, stamped when the till made it (today)."""
+    from orders.models import Order
+
     sales = StockMovement.objects.filter(kind=MovementKind.DISPENSE)
-    assert (
-        sales.count()
-        == StockMovement.objects.filter(
-            kind=MovementKind.DISPENSE, created_at__gte=now - datetime.timedelta(days=31)
-        ).count()
-    )
-    days = {timezone.localtime(t).date() for t in sales.values_list("created_at", flat=True)}
-    assert len(days) >= 25
+    numbers = set(Order.objects.values_list("number", flat=True))
+    assert sales.count() >= 600
+    assert set(sales.values_list("reference", flat=True)) <= numbers
+    assert {timezone.localtime(t).date() for t in sales.values_list("created_at", flat=True)} == {timezone.localdate()}
     assert Medicine.objects.filter(number_sold__gt=0).count() >= 100
     # A receipt is dated when the lot arrived, before anything was sold from it.
     lot = Lot.objects.filter(movements__kind=MovementKind.DISPENSE).first()

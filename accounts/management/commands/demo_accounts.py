@@ -28,6 +28,8 @@ DEMO_ACCOUNTS = [
     ("+998901000002", Role.PHARMACIST, "Bobur", "Rahimov", ("chilonzor",)),
     ("+998901000003", Role.OPERATOR, "Dilnoza", "Yusupova", ("chilonzor", "yunusobod")),
     ("+998901000004", Role.INVENTORY, "Sherzod", "Toshmatov", ("markaziy-ombor", "yunusobod")),
+    # A pharmacist at each branch: the demo's sales (orders.demo) are made at their tills.
+    ("+998901000005", Role.PHARMACIST, "Malika", "Saidova", ("yunusobod",)),
 ]
 
 
