@@ -42,8 +42,8 @@ def scan(client, query: str) -> dict:
     return response.json()
 
 
-def complete(client, body: dict):
-    return client.post(reverse(COMPLETE), data=json.dumps(body), content_type="application/json")
+def complete(client, body: dict, **headers):
+    return client.post(reverse(COMPLETE), data=json.dumps(body), content_type="application/json", **headers)
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -337,6 +337,26 @@ def test_a_controlled_line_confirmed_by_another_pharmacist_needs_their_password(
     response = complete(till, body)
     assert response.status_code == 201, response.content
     assert Order.objects.get().controlled_confirmed_by_id == colleague.pk
+
+
+def test_wrong_confirming_passwords_lock_that_pharmacist_out_at_the_till_as_at_the_login(
+    till, make_staff, password, settings
+):
+    medicine = MedicineFactory(price=Decimal("9000"), is_controlled=True)
+    receive(medicine, 2)
+    colleague = make_staff(Role.PHARMACIST)
+    body = _sale(medicine, 1, "9000.00")
+    body["prescription"] = {"prescriber": "Dr. X", "number": "7", "issued_on": "2026-11-30", "patient_name": "P"}
+    body["confirmed_by"] = colleague.pk
+    body["confirm_password"] = "guess"
+    for _attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert complete(till, body, HTTP_X_REQUESTED_WITH="XMLHttpRequest").status_code == 403
+    # The last wrong guess locks the pair (that pharmacist, this address), as the login page does.
+    assert complete(till, body, HTTP_X_REQUESTED_WITH="XMLHttpRequest").status_code == 429
+
+    body["confirm_password"] = password  # the right one, too late
+    assert complete(till, body, HTTP_X_REQUESTED_WITH="XMLHttpRequest").status_code == 429
+    _nothing_written()
 
 
 def test_payments_short_of_the_total_are_refused(till, boxed):

@@ -425,13 +425,20 @@
       const response = await fetch(config.completeUrl, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+        // X-Requested-With: django-axes answers a lockout (wrong confirming passwords) as JSON.
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "X-CSRFToken": csrf,
+          "X-Requested-With": "XMLHttpRequest",
+        },
         body: JSON.stringify(body),
       });
       const data = await response.json();
       if (!response.ok) {
         root.dataset.state = "refused";
-        root.dataset.code = data.code || "";
+        root.dataset.code = data.code || (response.status === 429 ? "locked_out" : "");
+        if (!data.code && response.status === 429) data.message = strings.lockedOut;
         if (data.code === "prices_changed" && data.changes) {
           await refreshPrices(data.changes);
           say(data.message + " " + strings.pricesUpdated, "danger");
