@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from catalog.formatting import format_date
 from catalog.models import MONEY, ActiveSubstance, Location, Lot, Medicine, StockMovement
 
 
@@ -79,7 +80,9 @@ class Shift(models.Model):
         indexes = [models.Index(fields=["location", "opened_at"], name="shift_location_opened_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} · {self.location} · {self.opened_at:%Y-%m-%d %H:%M}" if self.opened_at else f"#{self.pk}"
+        if not self.opened_at:
+            return f"#{self.pk}"
+        return f"#{self.pk} · {self.location} · {format_date(self.opened_at)}"
 
     @property
     def is_open(self) -> bool:

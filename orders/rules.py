@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from catalog.stock import works_at
 from orders import exceptions
 from orders.models import Channel
 
@@ -90,18 +91,22 @@ def check_prescription_lines(medicines: Iterable, prescription) -> None:
         raise exceptions.PrescriptionRequired(medicines=", ".join(needing))
 
 
-def check_controlled_lines(medicines: Iterable, *, channel: str, confirmed_by) -> None:
+def check_controlled_lines(medicines: Iterable, *, channel: str, confirmed_by, location=None) -> None:
     """A controlled medicine: in person only, and confirmed by a member who may confirm controlled drugs.
 
-    The pharmacist confirming is a holder of the permission (a pharmacist role, never the operator): when
-    the cashier is that pharmacist they confirm their own sale.
+    The pharmacist confirming is a holder of the permission (a pharmacist role, never the operator) who
+    works at the sale's place (``location``): when the cashier is that pharmacist they confirm their own sale.
     """
     controlled = sorted(m.name for m in medicines if m.is_controlled)
     if not controlled:
         return
     if channel in ONLINE_CHANNELS:
         raise exceptions.ControlledOnline(medicines=", ".join(controlled))
-    if confirmed_by is None or not confirmed_by.has_perm(CONFIRM_CONTROLLED):
+    if (
+        confirmed_by is None
+        or not confirmed_by.has_perm(CONFIRM_CONTROLLED)
+        or (location is not None and not works_at(confirmed_by, location))
+    ):
         raise exceptions.ControlledConfirmationRequired(medicines=", ".join(controlled))
 
 

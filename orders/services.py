@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from backoffice.queue import enqueue
+from catalog.formatting import medicine_units
 from catalog.models import Lot, LotStock, Medicine, MedicineSubstance
 from catalog.stock import (
     check_works_at,
@@ -268,7 +269,9 @@ def counter_sale_complete(
     medicines = [line.medicine for line in merged.values()]
     prescription = _check_prescription(prescription)
     rules.check_prescription_lines(medicines, prescription)
-    rules.check_controlled_lines(medicines, channel=Channel.COUNTER, confirmed_by=controlled_confirmed_by)
+    rules.check_controlled_lines(
+        medicines, channel=Channel.COUNTER, confirmed_by=controlled_confirmed_by, location=locked.location_id
+    )
     subtotal = sum((line.figures.amount for line in merged.values()), Decimal("0"))
     discount = sum((line.discount for line in merged.values()), Decimal("0"))
     total = subtotal - discount
@@ -449,7 +452,8 @@ def order_return(
         quantity, _resaleable = wanted[line.pk]
         if quantity > line.returnable_quantity:
             raise exceptions.ReturnTooMany(
-                returnable=line.returnable_quantity, medicine=medicines[line.medicine_id].name
+                returnable=medicine_units(line.returnable_quantity, medicines[line.medicine_id]),
+                medicine=medicines[line.medicine_id].name,
             )
 
     line_lots = lock_rows(LineLot.objects.filter(line_id__in=list(lines)))

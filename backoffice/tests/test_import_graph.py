@@ -15,11 +15,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "catalog", "tasks", "backoffice")
+APPS = ("accounts", "catalog", "tasks", "orders", "payments", "backoffice")
 # A module is domain code when a part of its name after the app's says so.
 DOMAIN_PARTS = {
     *("models", "services", "selectors", "stock", "imports", "tasks", "exceptions", "signals", "receivers"),
     *("versioning", "thumbnails", "ledger", "otp", "roles", "sms", "notifications", "schedules", "queue"),
+    *("rules", "fiscal"),
 }
 
 

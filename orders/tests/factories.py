@@ -8,6 +8,7 @@ from accounts.roles import Role
 from accounts.tests.factories import StaffFactory
 from catalog.tests.factories import main_location
 from orders import services
+from orders.rules import line_figures
 from payments.services import PaymentIn
 
 
@@ -35,8 +36,6 @@ def sell(shift, *items, payments=None, **kwargs):
     """Sell ``(medicine, quantity)`` items in ``shift``, paid in cash unless told."""
     lines = [services.SaleLine(medicine_id=medicine.pk, quantity=quantity) for medicine, quantity in items]
     if payments is None:
-        from orders.rules import line_figures
-
         total = sum(
             line_figures(
                 quantity=quantity,

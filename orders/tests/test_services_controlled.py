@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.tests.factories import StaffFactory
 from catalog.models import StockMovement
-from catalog.tests.factories import ActiveSubstanceFactory, medicine_with, receive
+from catalog.tests.factories import ActiveSubstanceFactory, LocationFactory, medicine_with, receive
 from orders import exceptions, rules, services
 from orders.models import Channel, ControlledEntry, Order, RegisterKind
 from orders.tests.factories import cashier, open_shift, sell
@@ -47,6 +47,17 @@ def test_an_operator_cannot_confirm_a_controlled_drug():
 
     with pytest.raises(exceptions.ControlledConfirmationRequired):
         sell(shift, (medicine, 1), prescription=_prescription(), controlled_confirmed_by=operator)
+    assert not ControlledEntry.objects.exists()
+
+
+def test_a_pharmacist_of_another_place_cannot_confirm_a_controlled_drug_sold_here():
+    medicine = _controlled()
+    receive(medicine, 5)
+    shift = open_shift()
+    elsewhere = StaffFactory(role=Role.PHARMACIST, locations=[LocationFactory()])
+
+    with pytest.raises(exceptions.ControlledConfirmationRequired):
+        sell(shift, (medicine, 1), prescription=_prescription(), controlled_confirmed_by=elsewhere)
     assert not ControlledEntry.objects.exists()
 
 

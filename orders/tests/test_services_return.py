@@ -158,7 +158,8 @@ def test_returning_more_than_was_sold_is_refused():
     _return(order, shift, (medicine, 2, True))
     with pytest.raises(exceptions.ReturnTooMany) as refused:
         _return(order, shift, (medicine, 2, True))
-    assert refused.value.params["returnable"] == 1
+    assert refused.value.params["returnable"] == "1 pack"
+    assert refused.value.message == f"Only 1 pack of {medicine.name} can still be returned from this sale."
     assert Return.objects.count() == 1
 
 
