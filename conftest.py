@@ -9,6 +9,10 @@ from django_otp.oath import TOTP
 from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, TOTPDeviceFactory
 
+# The browser fixtures (one Chromium per session) for every app's browser tests: a plugin, so that a session
+# fixture is defined once; imported into several test modules it would start a second Playwright and fail.
+pytest_plugins = ["backoffice.tests.browser"]
+
 
 def totp_now(device) -> str:
     """The code an authenticator app shows for ``device`` right now."""

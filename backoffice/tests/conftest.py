@@ -3,7 +3,6 @@ from django.core.cache import cache
 
 from backoffice.storage_config import s3_storages
 
-from .browser import chromium_browser, page  # noqa: F401 (one browser per session for every browser test module)
 from .s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
 

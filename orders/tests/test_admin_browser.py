@@ -8,9 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.roles import Role
-
-# The browser fixtures live with the other browser tests; imported, they serve this module too.
-from backoffice.tests.browser import admin_login, chromium_browser, page, requires_chromium  # noqa: F401
+from backoffice.tests.browser import admin_login, requires_chromium
 from catalog.models import LotStock
 from catalog.tests.factories import MedicineFactory, main_location, receive
 from orders.models import Return

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.roles import Role
-from backoffice.tests.browser import admin_login, chromium_browser, page, requires_chromium  # noqa: F401
+from backoffice.tests.browser import admin_login, requires_chromium
 from catalog.formatting import format_uzs
 from catalog.models import LotStock
 from catalog.tests.factories import MedicineFactory, gtin13, receive
