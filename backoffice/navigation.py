@@ -214,7 +214,8 @@ def command_search_medicines(request: HttpRequest, search_term: str) -> list:
 
     if not request.user.has_perm("catalog.view_medicine"):
         return []
-    found = medicine_search(query=search_term)[:COMMAND_MEDICINES]
+    # Unfold lowercases the term it passes; a SKU is matched as typed ("NUR-200"), so the request's own is used.
+    found = medicine_search(query=request.GET.get("s") or search_term)[:COMMAND_MEDICINES]
     return [
         SearchResult(
             title=medicine.name,

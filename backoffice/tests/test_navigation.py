@@ -143,7 +143,8 @@ def test_the_new_import_page_lights_new_import_alone_in_the_sidebar(staff_client
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("term", ["Nurofen", "NUR-200", "4780000000123"])
-def test_the_command_box_finds_a_medicine_by_name_sku_or_barcode(staff_client, term):
+def test_the_command_box_finds_a_medicine_by_name_sku_or_barcode(staff_client, term, fresh_cache):
+    # fresh_cache: Unfold keeps search results five minutes per user and term, and SQLite reuses user ids.
     medicine = MedicineFactory(name="Nurofen 200 mg No. 10", sku="NUR-200", barcode="4780000000123")
     MedicineFactory(name="Citramon")
 
