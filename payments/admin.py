@@ -5,7 +5,6 @@ from a sale or a return). A member sees those of the sales of their places.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +12,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
 from unfold.decorators import display
 
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from catalog.formatting import format_uzs
 from orders.admin.places import MemberPlaceFilter, PlaceScopedAdmin
 from payments.models import Payment, PaymentState, Refund
@@ -20,16 +20,7 @@ from payments.models import Payment, PaymentState, Refund
 PAYMENT_STATE_COLOURS = {PaymentState.PAID: "success", PaymentState.CANCELLED: "danger"}
 
 
-class ReadOnlyAdmin(PlaceScopedAdmin, ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
+class ReadOnlyAdmin(ReadOnlyAdminMixin, PlaceScopedAdmin, ModelAdmin):
     def _order_link(self, order) -> str:
         url = reverse(f"{self.admin_site.name}:orders_order_change", args=[order.pk])
         return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, order.number)

@@ -28,6 +28,7 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.formatting import format_date, format_units, format_uzs
 from catalog.models import StockMovement
@@ -108,7 +109,7 @@ class OrderLineInline(ReadOnlyTabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
+class OrderAdmin(ReadOnlyAdminMixin, PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
     list_display = (
         "number",
         "completed_at",
@@ -196,16 +197,6 @@ class OrderAdmin(PlaceScopedAdmin, ExportMixin, HistoryAdmin, ModelAdmin):
             .get_queryset(request)
             .prefetch_related(Prefetch("payments", queryset=Payment.objects.filter(state=PaymentState.PAID)))
         )
-
-    # Sales are made at the till, never through a form; a completed sale is corrected by a return.
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.has_view_or_change_permission(request)

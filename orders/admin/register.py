@@ -18,6 +18,7 @@ from unfold.contrib.filters.admin import AutocompleteSelectFilter, ChoicesDropdo
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from catalog.formatting import format_date
 from orders.models import ControlledEntry, RegisterKind
 from orders.resources import ControlledEntryResource
@@ -28,7 +29,7 @@ REGISTER_KIND_COLOURS = {RegisterKind.SALE: "info", RegisterKind.RETURN: "primar
 
 
 @admin.register(ControlledEntry)
-class ControlledEntryAdmin(PlaceScopedAdmin, ExportMixin, ModelAdmin):
+class ControlledEntryAdmin(ReadOnlyAdminMixin, PlaceScopedAdmin, ExportMixin, ModelAdmin):
     list_display = (
         "created_at",
         "display_substance",
@@ -64,15 +65,6 @@ class ControlledEntryAdmin(PlaceScopedAdmin, ExportMixin, ModelAdmin):
         "balance_after", "display_order", "prescription", "user", "confirmed_by",
     )  # fmt: skip
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.has_view_or_change_permission(request)

@@ -24,6 +24,7 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextInputWidget, UnfoldBooleanWidget
 
 from backoffice.admin_history import HistoryAdmin
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.exceptions import DomainError
 from catalog.admin.forms import UnitsMixin
 from catalog.admin.inlines import ReadOnlyTabularInline
@@ -165,7 +166,7 @@ class ReturnLineInline(ReadOnlyTabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
+class ReturnAdmin(ReadOnlyAdminMixin, PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
     """Returns as they were taken: read-only (a return is never edited or removed)."""
 
     place_field = "order__location"
@@ -187,15 +188,6 @@ class ReturnAdmin(PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
     readonly_fields = fields
     history_list_display = ["amount"]
     history_restore_fields = ()
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @display(description=_("order"), ordering="order__number")
     def display_order(self, obj: Return) -> str:

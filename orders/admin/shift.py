@@ -20,6 +20,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFil
 from unfold.decorators import display
 
 from backoffice.admin_history import HistoryAdmin
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from catalog.formatting import format_uzs
 from orders.models import Shift, ShiftState
 from payments.models import Method
@@ -51,7 +52,9 @@ def _money(value) -> str:
 
 
 @admin.register(Shift)
-class ShiftAdmin(PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
+class ShiftAdmin(ReadOnlyAdminMixin, PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
+    """Shifts are opened and closed at the till (admin:orders_shift_open, _close), never through a form."""
+
     list_display = (
         "display_shift",
         "cashier",
@@ -97,16 +100,6 @@ class ShiftAdmin(PlaceScopedAdmin, HistoryAdmin, ModelAdmin):
         scope = super().place_scope(request)
         # A cashier keeps their own shifts in sight even at a place they no longer work at.
         return scope if scope is None else scope | Q(cashier_id=request.user.pk)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Opened at the till (admin:orders_shift_open), never through a form.
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     # --- columns ------------------------------------------------------------------------------------
     @display(description=_("shift"), ordering="id")
