@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import os
+import threading
 
 import pytest
 from django.db import connection
@@ -81,3 +82,30 @@ requires_postgres = pytest.mark.skipif(
 requires_redis = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="needs Redis: set REDIS_URL=redis://... (CI always does)"
 )
+
+
+def run_at_once(jobs) -> list[object]:
+    """Run each callable in its own thread (its own database connection), all released together by a barrier.
+
+    Returns what each returned, or the exception it raised; fails if a thread is still waiting after two
+    minutes (a lock wait that never ends, or a deadlock the database did not break).
+    """
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[object] = [None] * len(jobs)
+
+    def worker(index, job):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = job()
+        except Exception as error:  # the caller decides which refusals are expected
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker is stuck: lock wait or deadlock"
+    return outcomes

@@ -15,6 +15,7 @@ from catalog.ledger import all_problems
 from catalog.models import MovementKind, StockMovement
 from catalog.stock import stock_adjust, stock_dispense, stock_dispense_lines, stock_write_off
 from conftest import requires_postgres
+from conftest import run_at_once as run_together
 
 from .factories import MedicineFactory, receive
 
@@ -25,28 +26,14 @@ THREADS = 24
 
 def run_at_once(jobs):
     """Run each callable in its own thread, all released together; returns outcome names."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = [""] * len(jobs)
-
-    def worker(index, job):
-        try:
-            barrier.wait(timeout=30)
-            job()
-            outcomes[index] = "ok"
-        except InsufficientStock:
-            outcomes[index] = "short"
-        except Exception as exc:  # a deadlock or anything else fails the test below
-            outcomes[index] = f"{type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker is stuck: lock wait or deadlock"
-    return outcomes
+    return [
+        "short"
+        if isinstance(outcome, InsufficientStock)
+        else f"{type(outcome).__name__}: {outcome}"
+        if isinstance(outcome, Exception)
+        else "ok"
+        for outcome in run_together(jobs)
+    ]
 
 
 def test_concurrent_dispenses_never_sell_more_than_the_stock():

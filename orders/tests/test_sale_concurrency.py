@@ -18,7 +18,7 @@ from catalog.ledger import all_problems
 from catalog.models import LotStock, MovementKind, StockMovement
 from catalog.services import medicine_update
 from catalog.tests.factories import MedicineFactory, main_location, receive
-from conftest import requires_postgres
+from conftest import requires_postgres, run_at_once
 from orders.exceptions import PricesChanged
 from orders.models import LineLot, Order, OrderLine
 from orders.selectors import shift_figures
@@ -28,29 +28,6 @@ from orders.tests.factories import cash, cashier, open_shift, sell
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 CASHIERS = 8
-
-
-def sell_at_once(jobs):
-    """Run each sale in its own thread, all released together; returns what each ended with."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[object] = [None] * len(jobs)
-
-    def worker(index, job):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[index] = job()
-        except Exception as error:  # a shortage is expected; a deadlock or anything else fails below
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a cashier is stuck: lock wait or deadlock"
-    return outcomes
 
 
 def test_eight_cashiers_selling_the_last_five_units_sell_exactly_five_and_refuse_the_rest():
@@ -70,7 +47,7 @@ def test_eight_cashiers_selling_the_last_five_units_sell_exactly_five_and_refuse
         items = [(last, 1), (plenty, 1)] if n % 2 else [(plenty, 1), (last, 1)]
         return lambda: sell(shifts[n], *items)
 
-    outcomes = sell_at_once([job(n) for n in range(CASHIERS)])
+    outcomes = run_at_once([job(n) for n in range(CASHIERS)])
 
     sold = [o for o in outcomes if isinstance(o, Order)]
     refused = [o for o in outcomes if isinstance(o, InsufficientStock)]

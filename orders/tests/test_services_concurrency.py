@@ -1,16 +1,15 @@
 """Two returns racing for the last unit of a sale, on PostgreSQL with real row locks: one wins."""
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from catalog.ledger import all_problems
 from catalog.models import MovementKind, StockMovement
 from catalog.tests.factories import MedicineFactory, receive
 from conftest import requires_postgres
+from conftest import run_at_once as run_together
 from orders import exceptions, services
 from orders.models import Return
 from orders.tests.factories import open_shift, sell
@@ -21,28 +20,14 @@ pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 def run_at_once(jobs):
     """Each callable in its own thread (its own connection), released together; returns outcome names."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [""] * len(jobs)
-
-    def worker(index, job):
-        try:
-            barrier.wait(timeout=30)
-            job()
-            outcomes[index] = "ok"
-        except exceptions.ReturnTooMany:
-            outcomes[index] = "too many"
-        except Exception as exc:  # a deadlock or anything else fails the test
-            outcomes[index] = f"{type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker is stuck: lock wait or deadlock"
-    return outcomes
+    return [
+        "too many"
+        if isinstance(outcome, exceptions.ReturnTooMany)
+        else f"{type(outcome).__name__}: {outcome}"
+        if isinstance(outcome, Exception)
+        else "ok"
+        for outcome in run_together(jobs)
+    ]
 
 
 def test_two_cashiers_returning_the_last_unit_at_once_one_wins():
