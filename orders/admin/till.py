@@ -186,11 +186,8 @@ def _confirmed_by(request: HttpRequest, data: dict, shift):
     return confirmer
 
 
-def _cash_change(payments: list[PaymentIn]) -> Decimal:
-    return sum(
-        (p.tendered - p.amount for p in payments if p.method == Method.CASH and p.tendered is not None),
-        Decimal("0"),
-    )
+def _malformed() -> JsonResponse:
+    return JsonResponse(error_body("malformed_request", gettext("The sale sent by the till is not valid.")), status=400)
 
 
 def complete_view(model_admin, request: HttpRequest):
@@ -203,9 +200,7 @@ def complete_view(model_admin, request: HttpRequest):
         payments = _payments(data.get("payments"))
         prescription = _prescription(data.get("prescription"))
     except (ValueError, BadSale):
-        return JsonResponse(
-            error_body("malformed_request", gettext("The sale sent by the till is not valid.")), status=400
-        )
+        return _malformed()
     shift = open_shift_of(request.user)
     try:
         confirmed_by = _confirmed_by(request, data, shift) if shift is not None else None
@@ -218,9 +213,7 @@ def complete_view(model_admin, request: HttpRequest):
             controlled_confirmed_by=confirmed_by,
         )
     except BadSale:
-        return JsonResponse(
-            error_body("malformed_request", gettext("The sale sent by the till is not valid.")), status=400
-        )
+        return _malformed()
     except DomainError as error:
         return domain_error_response(error)
     return JsonResponse(
@@ -228,7 +221,8 @@ def complete_view(model_admin, request: HttpRequest):
             "order_id": order.pk,
             "number": order.number,
             "total": str(order.total),
-            "change": str(_cash_change(payments)),
+            # The change as recorded on the sale's cash payments, not recomputed from the request.
+            "change": str(sum((p.change or 0 for p in order.payments.all() if p.method == Method.CASH), Decimal("0"))),
             "receipt_url": reverse(f"{model_admin.admin_site.name}:orders_order_receipt", args=[order.pk]),
         },
         status=201,
