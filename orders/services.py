@@ -173,17 +173,26 @@ class _Line:
     lots: list = field(default_factory=list)
 
 
-def _merge_lines(lines: Sequence[SaleLine]) -> dict[int, _Line]:
-    """One line per medicine (a second scan of the same pack adds to its line), the medicines locked and read.
+# What a sale reads of a medicine and must still hold when the stock leaves (``_confirm_under_lock``).
+_SALE_FIELDS = ("price", "part_price", "parts_per_pack", "vat_rate", "is_active", "is_prescription", "is_controlled")
 
-    Locked here, not first in the stock core: a price, a prescription or a controlled flag changed while the
-    sale waits would otherwise be read before the change and sold after it. The shift is already locked, so
-    the order stays the one the stock core's docstring gives (shift, medicines, lots, their stock).
+
+def _merge_lines(lines: Sequence[SaleLine]) -> dict[int, _Line]:
+    """One line per medicine (a second scan of the same pack adds to its line), the medicines read fresh.
+
+    Read without a lock: the medicines are the rows every till at the place queues on, so they are locked
+    as late as possible, just before the stock leaves (``_confirm_under_lock``), and what was read here is
+    checked again there.
     """
-    merged: dict[int, SaleLine | list] = defaultdict(list)
+    ids = sorted({line.medicine_id for line in lines})
+    return _merge_read(lines, {medicine.pk: medicine for medicine in Medicine.objects.filter(pk__in=ids)})
+
+
+def _merge_read(lines: Sequence[SaleLine], medicines: dict[int, Medicine]) -> dict[int, _Line]:
+    """``lines`` merged per medicine against the rows ``medicines`` (an inactive or missing one refuses)."""
+    merged: dict[int, list[SaleLine]] = defaultdict(list)
     for line in lines:
         merged[line.medicine_id].append(line)
-    medicines = {medicine.pk: medicine for medicine in lock_rows(Medicine.objects.filter(pk__in=list(merged)))}
     result: dict[int, _Line] = {}
     for medicine_id, parts in sorted(merged.items()):
         medicine = medicines.get(medicine_id)
@@ -240,6 +249,78 @@ def _check_prescription(prescription: PrescriptionIn | None) -> PrescriptionIn |
     return prescription
 
 
+@dataclass(frozen=True)
+class _Totals:
+    subtotal: Decimal
+    discount: Decimal
+    vat: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.discount
+
+
+def _check_sale(
+    lines: Sequence[SaleLine],
+    *,
+    medicines: dict[int, Medicine] | None = None,
+    prescription: PrescriptionIn | None,
+    confirmed_by,
+    location_id: int,
+    payments_in: Sequence[payments.PaymentIn] | None,
+) -> tuple[dict[int, _Line], _Totals]:
+    """The sale's lines merged, priced and checked against every rule, with its totals; nothing written.
+
+    ``medicines``: the rows to check against (the locked ones, ``_confirm_under_lock``); read fresh if absent.
+    ``payments_in``: checked against the total unless ``None``.
+    """
+    merged = _merge_lines(lines) if medicines is None else _merge_read(lines, medicines)
+    _price_lines(merged)
+    read = [line.medicine for line in merged.values()]
+    rules.check_prescription_lines(read, prescription)
+    rules.check_controlled_lines(read, channel=Channel.COUNTER, confirmed_by=confirmed_by, location=location_id)
+    totals = _Totals(
+        subtotal=sum((line.figures.amount for line in merged.values()), Decimal("0")),
+        discount=sum((line.discount for line in merged.values()), Decimal("0")),
+        vat=sum((line.figures.vat_amount for line in merged.values()), Decimal("0")),
+    )
+    if payments_in is not None:
+        payments.check_counter_payments(payments_in, total=totals.total)
+    return merged, totals
+
+
+def _confirm_under_lock(merged: dict[int, _Line], lines: Sequence[SaleLine], **checks) -> None:
+    """Lock the sale's medicines (primary-key order) and make sure nothing the sale was checked with changed.
+
+    The sale read its medicines unlocked and wrote the order before this: the locks every till at the place
+    queues on are held only from here to the commit. A price, a prescription or a controlled flag changed in
+    between refuses the sale, with the rule it now breaks or with the new price (``PricesChanged``): the
+    cashier sees what changed, nothing is sold. A change after this lock waits for the sale.
+    """
+    fresh = {m.pk: m for m in lock_rows(Medicine.objects.filter(pk__in=list(merged)).only("name", *_SALE_FIELDS))}
+    moved = [
+        line
+        for medicine_id, line in merged.items()
+        if medicine_id not in fresh
+        or any(getattr(fresh[medicine_id], name) != getattr(line.medicine, name) for name in _SALE_FIELDS)
+    ]
+    if not moved:
+        return
+    # The rule the sale now breaks, if any; else the new price (the payments were for the old one).
+    again, _totals = _check_sale(lines, medicines=fresh, **{**checks, "payments_in": None})
+    raise exceptions.PricesChanged(
+        [
+            exceptions.PriceChange(
+                line.medicine.pk,
+                line.medicine.name,
+                str(line.figures.amount),
+                str(again[line.medicine.pk].figures.amount),
+            )
+            for line in moved
+        ]
+    )
+
+
 @transaction.atomic
 def counter_sale_complete(
     *,
@@ -257,28 +338,26 @@ def counter_sale_complete(
     Checks, before anything is written: the seller's permission and open shift, the prices the till showed,
     discounts, the prescription (prescription-only and controlled lines), the pharmacist's confirmation
     (controlled lines), the payments (they add up to the total exactly; cash handed over covers its part).
-    Then the stock core takes every line FEFO from the shift's place (parts from an opened pack first)
-    with the order's number as the ledger reference. The receipt is sent to the fiscal module after commit.
+    Then the order, its lines and payments are written, and only then are the medicines locked, what the
+    checks read confirmed under the lock, and every line taken by the stock core FEFO from the shift's place
+    (parts from an opened pack first) with the order's number as the ledger reference. The receipt is sent to
+    the fiscal module after commit.
     """
     rules.check_may(user, rules.SELL)
     if not lines:
         raise exceptions.EmptySale()
     locked = _lock_own_open_shift(shift, user)
-    merged = _merge_lines(lines)
-    _price_lines(merged)
-    medicines = [line.medicine for line in merged.values()]
     prescription = _check_prescription(prescription)
-    rules.check_prescription_lines(medicines, prescription)
-    rules.check_controlled_lines(
-        medicines, channel=Channel.COUNTER, confirmed_by=controlled_confirmed_by, location=locked.location_id
-    )
-    subtotal = sum((line.figures.amount for line in merged.values()), Decimal("0"))
-    discount = sum((line.discount for line in merged.values()), Decimal("0"))
-    total = subtotal - discount
-    payments.check_counter_payments(payments_in, total=total)
+    checks = {
+        "prescription": prescription,
+        "confirmed_by": controlled_confirmed_by,
+        "location_id": locked.location_id,
+        "payments_in": payments_in,
+    }
+    merged, totals = _check_sale(lines, **checks)
+    has_controlled = any(line.medicine.is_controlled for line in merged.values())
 
-    now = timezone.now()
-    has_controlled = any(m.is_controlled for m in medicines)
+    # Everything that needs no medicine lock is written first (the shift is this till's own).
     order = Order(
         number=_next_number(locked, "S"),
         location_id=locked.location_id,
@@ -288,11 +367,11 @@ def counter_sale_complete(
         cashier=user,
         shift=locked,
         controlled_confirmed_by=controlled_confirmed_by if has_controlled else None,
-        subtotal=subtotal,
-        discount_total=discount,
-        total=total,
-        vat_total=sum((line.figures.vat_amount for line in merged.values()), Decimal("0")),
-        completed_at=now,
+        subtotal=totals.subtotal,
+        discount_total=totals.discount,
+        total=totals.total,
+        vat_total=totals.vat,
+        completed_at=timezone.now(),
     )
     order._history_user = user
     order.save()
@@ -315,7 +394,20 @@ def counter_sale_complete(
         ]
     )
     by_medicine = {line.medicine_id: line for line in order_lines}
+    saved_prescription = None
+    if prescription is not None:
+        saved_prescription = Prescription.objects.create(
+            order=order,
+            prescriber=prescription.prescriber.strip(),
+            number=prescription.number.strip(),
+            issued_on=prescription.issued_on,
+            patient_name=prescription.patient_name.strip(),
+            e_prescription_id=prescription.e_prescription_id.strip(),
+        )
+    payments.payments_record(order=order, shift=locked, payments_in=payments_in)
 
+    # From here to the commit the medicines are locked.
+    _confirm_under_lock(merged, lines, **checks)
     movements = stock_dispense_lines(
         lines=[(line.medicine, line.quantity) for line in merged.values()],
         location=locked.location_id,
@@ -330,16 +422,6 @@ def counter_sale_complete(
             for row in movements
         ]
     )
-    saved_prescription = None
-    if prescription is not None:
-        saved_prescription = Prescription.objects.create(
-            order=order,
-            prescriber=prescription.prescriber.strip(),
-            number=prescription.number.strip(),
-            issued_on=prescription.issued_on,
-            patient_name=prescription.patient_name.strip(),
-            e_prescription_id=prescription.e_prescription_id.strip(),
-        )
     if has_controlled:
         _register(
             order=order,
@@ -354,7 +436,6 @@ def counter_sale_complete(
             user=user,
             confirmed_by=controlled_confirmed_by,
         )
-    payments.payments_record(order=order, shift=locked, payments_in=payments_in)
     enqueue("orders.fiscalize", order.pk)
     return order
 

@@ -87,8 +87,74 @@ def test_eight_cashiers_selling_the_last_five_units_sell_exactly_five_and_refuse
         assert figures.expected_cash == shift.opening_cash + figures.sales_total
 
 
+def _sale_while_medicine_is_edited(medicine, shift, changes, *, expected_amount):
+    """The medicine edited in a transaction held open 1 s; the sale starts meanwhile and queues on its lock."""
+    editor = cashier(locations=[shift.location])
+    editing = threading.Event()
+    outcome: list[object] = []
+
+    def edit():
+        try:
+            with transaction.atomic():
+                medicine_update(medicine=medicine, changes=changes, user=editor, reason="new supplier price")
+                editing.set()
+                time.sleep(1.0)
+        finally:
+            connection.close()
+
+    def sale():
+        editing.wait(10)
+        try:
+            line = SaleLine(medicine_id=medicine.pk, quantity=1, expected_amount=expected_amount)
+            outcome.append(
+                counter_sale_complete(shift=shift, lines=[line], payments_in=[cash(18000)], user=shift.cashier)
+            )
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit), threading.Thread(target=sale)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(outcome) == 1, outcome
+    return outcome[0]
+
+
+def test_a_price_changed_while_a_till_that_sent_no_expected_amount_waits_refuses_the_sale_with_the_new_price():
+    branch = main_location()
+    medicine = MedicineFactory(price=Decimal("18000"))
+    receive(medicine, 10, location=branch)
+    shift = open_shift(cashier(locations=[branch]), location=branch)
+
+    outcome = _sale_while_medicine_is_edited(medicine, shift, {"price": Decimal("19000")}, expected_amount=None)
+
+    assert isinstance(outcome, PricesChanged), outcome
+    assert [(c.expected, c.current) for c in outcome.changes] == [("18000.00", "19000.00")]
+    assert not Order.objects.filter(shift=shift).exists()
+    assert LotStock.objects.filter(lot__medicine=medicine).aggregate(s=Sum("quantity"))["s"] == 10
+
+
+def test_an_edit_that_changes_nothing_the_sale_reads_lets_the_waiting_sale_through():
+    branch = main_location()
+    medicine = MedicineFactory(price=Decimal("18000"))
+    receive(medicine, 10, location=branch)
+    shift = open_shift(cashier(locations=[branch]), location=branch)
+
+    outcome = _sale_while_medicine_is_edited(
+        medicine, shift, {"description": "Take after meals."}, expected_amount=Decimal("18000")
+    )
+
+    assert isinstance(outcome, Order), outcome
+    assert outcome.total == Decimal("18000")
+    assert LotStock.objects.filter(lot__medicine=medicine).aggregate(s=Sum("quantity"))["s"] == 9
+
+
 def test_a_price_and_controlled_flag_changed_while_the_sale_waits_refuse_the_sale():
-    """The sale reads its medicines under their lock: a change committed while it waited is what it sees."""
+    """The sale confirms what it read once it holds the medicines' locks: a change committed while it waited
+    refuses it (the price first: the cashier sees the new one), and nothing it wrote before the lock stays."""
     branch = main_location()
     medicine = MedicineFactory(price=Decimal("18000"))
     receive(medicine, 10, location=branch)
