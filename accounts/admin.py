@@ -16,7 +16,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
 from backoffice.admin_history import HistoryAdmin
-from catalog.models import Location, LocationKind
+from catalog.models import NOT_SELLING_KINDS, Location
 
 from .models import User
 from .phone import format_phone, normalize_phone
@@ -113,7 +113,7 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin, ModelAdmin):
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "locations":
             # Transit is where goods wait between places: nobody works there.
-            kwargs["queryset"] = Location.objects.exclude(kind=LocationKind.TRANSIT).order_by("name", "id")
+            kwargs["queryset"] = Location.objects.exclude(kind__in=NOT_SELLING_KINDS).order_by("name", "id")
             # A tick per place: a chain's branches and warehouses fit on the page, and no script is needed.
             kwargs["widget"] = UnfoldAdminCheckboxSelectMultipleWidget
             kwargs["help_text"] = _(

@@ -80,6 +80,13 @@ class LocationKind(models.TextChoices):
     # Where packs are between a transfer's sending and its receipt (one per chain,
     # created by the stock core); never sellable, never anyone's workplace.
     TRANSIT = "transit", _("In transit")
+    # Where units returned unfit for sale are kept aside at a place (one per place, created by the stock core):
+    # never sellable, never public; its stock is written off or sent back to the supplier from there.
+    QUARANTINE = "quarantine", _("Quarantine")
+
+
+# The kinds whose stock is never sold nor counted as a place's sellable stock.
+NOT_SELLING_KINDS = (LocationKind.TRANSIT, LocationKind.QUARANTINE)
 
 
 class Location(models.Model):
@@ -103,6 +110,15 @@ class Location(models.Model):
     is_public = models.BooleanField(
         _("sells to the public"), default=True, help_text=_("Shown to customers as a pharmacy that has medicines.")
     )
+    quarantine_of = models.OneToOneField(
+        "self",
+        verbose_name=_("quarantine of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="quarantine",
+        help_text=_("The place whose unfit returns this quarantine keeps aside."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     history = HistoricalRecords()
@@ -123,6 +139,11 @@ class Location(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind=LocationKind.TRANSIT) | Q(is_public=False), name="location_transit_not_public"
             ),
+            models.CheckConstraint(
+                condition=(Q(kind=LocationKind.QUARANTINE) & Q(quarantine_of__isnull=False) & Q(is_public=False))
+                | (~Q(kind=LocationKind.QUARANTINE) & Q(quarantine_of__isnull=True)),
+                name="location_quarantine_of_a_place",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -130,7 +151,7 @@ class Location(models.Model):
 
     @property
     def holds_sellable_stock(self) -> bool:
-        return self.kind != LocationKind.TRANSIT
+        return self.kind not in NOT_SELLING_KINDS
 
 
 class Category(models.Model):

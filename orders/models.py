@@ -379,7 +379,7 @@ class Return(models.Model):
 
 
 class ReturnLine(models.Model):
-    """Units of one lot of a sale line, back: into the lot at the place (resaleable) or written off."""
+    """Units of one lot of a sale line, back: on the shelf of the place (resaleable) or in its quarantine."""
 
     return_doc = models.ForeignKey(Return, verbose_name=_("return"), on_delete=models.PROTECT, related_name="lines")
     line = models.ForeignKey(OrderLine, verbose_name=_("sale line"), on_delete=models.PROTECT, related_name="+")

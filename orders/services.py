@@ -32,7 +32,6 @@ from catalog.stock import (
     resolve_location,
     stock_dispense_lines,
     stock_return,
-    stock_write_off,
 )
 from orders import exceptions, rules
 from orders.models import (
@@ -495,11 +494,10 @@ def order_return(
 ) -> Return:
     """Take back units of a completed sale, in the returning cashier's open shift.
 
-    Each line's units go back into the lots they left (latest sold first): into the lot at the sale's place
-    when the pharmacist marks them resaleable, else back and written off at once (kept aside, never
-    sold again). Not quarantined: a lot's status holds the whole batch in every place (the stock core
-    has no per-unit or per-place hold), so quarantining the lot for one returned box would stop its
-    good units on every shelf; the write-off, with the reason and the return's number, is the record.
+    Each line's units go back into the lots they left (latest sold first): onto the shelf of the sale's
+    place when the pharmacist marks them resaleable, else into that place's quarantine (the same lot, set
+    aside, never sold; written off or sent back to the supplier from there). The lot's status is not
+    touched: it holds the whole batch in every place, and one returned box says nothing about the rest.
 
     Prices come from the sale line (its discount shared out pro rata; the last units
     returned get the remainder, so a line returned in full refunds exactly its total). Money goes back by
@@ -580,18 +578,12 @@ def order_return(
                 quantity=take,
                 location=order.location_id,
                 user=user,
-                reason=reason,
+                reason=reason
+                if resaleable
+                else gettext("Customer return, not resaleable: %(reason)s") % {"reason": reason},
                 reference=document.number,
+                quarantine=not resaleable,
             )
-            if not resaleable:
-                stock_write_off(
-                    lot=lots[ll.lot_id],
-                    quantity=take,
-                    location=order.location_id,
-                    user=user,
-                    reason=gettext("Customer return, not resaleable: %(reason)s") % {"reason": reason},
-                    reference=document.number,
-                )
             return_lines.append(
                 ReturnLine(
                     return_doc=document, line=line, line_lot=ll, quantity=take, resaleable=resaleable, amount=share

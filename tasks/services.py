@@ -43,7 +43,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import User
-from catalog.models import LocationKind, LotStatus, LotStock, MedicineStock
+from catalog.models import NOT_SELLING_KINDS, LotStatus, LotStock, MedicineStock
 from catalog.stock import batched, lots_expire
 
 from .models import (
@@ -216,7 +216,7 @@ def _expiry_candidates(today: date) -> QuerySet:
         )
     return (
         LotStock.objects.filter(quantity__gt=0)
-        .exclude(location__kind=LocationKind.TRANSIT)
+        .exclude(location__kind__in=NOT_SELLING_KINDS)
         .filter(
             Q(lot__status=LotStatus.AVAILABLE, lot__expiry_date__lte=horizon)
             | Q(lot__status__in=[LotStatus.AVAILABLE, LotStatus.EXPIRED], lot__expiry_date__lte=today)
@@ -277,7 +277,7 @@ def _stock_candidates() -> QuerySet:
     """
     return (
         MedicineStock.objects.filter(medicine__is_active=True)
-        .exclude(location__kind=LocationKind.TRANSIT)
+        .exclude(location__kind__in=NOT_SELLING_KINDS)
         .annotate(a_level=Coalesce(F("reorder_level"), F("medicine__reorder_level")))
         .filter(sellable_quantity__lte=F("a_level"))
         .annotate(

@@ -43,9 +43,9 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from catalog.models import (
+    NOT_SELLING_KINDS,
     Category,
     Location,
-    LocationKind,
     LotStatus,
     LotStock,
     Medicine,
@@ -72,10 +72,10 @@ def _ids(places: Iterable[int]) -> list[int]:
 
 
 def _stock_held(places: Places) -> QuerySet[LotStock]:
-    """Stock rows holding units at ``places`` (the chain: every place but transit)."""
+    """Stock rows holding units at ``places`` (the chain: every place but transit and the quarantines)."""
     rows = LotStock.objects.filter(quantity__gt=0)
     if places is None:
-        return rows.exclude(location__kind=LocationKind.TRANSIT)
+        return rows.exclude(location__kind__in=NOT_SELLING_KINDS)
     return rows.filter(location_id__in=_ids(places))
 
 
@@ -626,7 +626,7 @@ def reorder_suggestions(*, places: Places = None, limit: int = 12) -> list[Reord
     """
     rows = list(
         _rows_at(places)
-        .exclude(location__kind=LocationKind.TRANSIT)
+        .exclude(location__kind__in=NOT_SELLING_KINDS)
         .annotate(level=_level_here())
         .filter(level__gt=0, sellable_quantity__lte=F("level"))
         .select_related("medicine", "location")

@@ -17,12 +17,13 @@ from backoffice.admin_history import HistoryAdmin
 from backoffice.history import RestoreRefused
 from catalog import services
 from catalog.exceptions import CatalogError
-from catalog.models import Location, LocationKind
+from catalog.models import NOT_SELLING_KINDS, Location, LocationKind
 
 LOCATION_KIND_COLOURS = {
     LocationKind.BRANCH: "success",
     LocationKind.WAREHOUSE: "info",
     LocationKind.TRANSIT: "default",
+    LocationKind.QUARANTINE: "warning",
 }
 
 
@@ -38,7 +39,7 @@ class LocationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "kind" in self.fields:
             self.fields["kind"].choices = [
-                (value, label) for value, label in self.fields["kind"].choices if value != LocationKind.TRANSIT
+                (value, label) for value, label in self.fields["kind"].choices if value not in NOT_SELLING_KINDS
             ]
 
     def clean(self):
@@ -95,16 +96,16 @@ class LocationAdmin(HistoryAdmin, ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(staff_count=Count("staff", distinct=True))
 
-    # Transit is where goods wait between a sending and a receipt: the stock core
-    # creates it and moves stock through it. Edited or removed by hand, transfers
-    # in flight would lose their place.
+    # Transit is where goods wait between a sending and a receipt, a quarantine where a place's unfit
+    # returns are kept aside: the stock core creates them and moves stock through them. Edited or removed
+    # by hand, transfers in flight or the units set aside would lose their place.
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.kind == LocationKind.TRANSIT:
+        if obj is not None and obj.kind in NOT_SELLING_KINDS:
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.kind == LocationKind.TRANSIT:
+        if obj is not None and obj.kind in NOT_SELLING_KINDS:
             return False
         return super().has_delete_permission(request, obj)
 

@@ -261,7 +261,7 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         """Why ``operation`` cannot be run on ``lot`` now (its status, or no stock at the member's places), or None."""
         if operation.status_change and operation.key not in allowed_status_changes(lot):
             return LotStatusError(lot=lot.lot_number, status=lot.get_status_display()).message
-        if operation.at_place and not lot_stock_at(lot, stock.visible_locations(request.user)):
+        if operation.at_place and not lot_stock_at(lot, stock.visible_locations(request.user, quarantines=True)):
             return str(_("This lot has no stock at your locations."))
         return None
 
@@ -402,7 +402,7 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         data = request.POST if "apply" in request.POST else None
         if operation.key == "write_off":
             lots = [lot for lot in lots if lot.quantity > 0]
-            places = stock.visible_locations(request.user)
+            places = stock.visible_locations(request.user, quarantines=True)
             if not lots or not places.exists():
                 self.message_user(request, _("None of the selected lots has stock to write off."), messages.WARNING)
                 return None
@@ -438,7 +438,8 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
             return HttpResponseRedirect(change_url)
         data = request.POST if request.method == "POST" else None
         if operation.at_place:
-            stocks = lot_stock_at(lot, stock.visible_locations(request.user))
+            # A quarantine's units are counted and written off here too (they are sold nowhere).
+            stocks = lot_stock_at(lot, stock.visible_locations(request.user, quarantines=True))
             form_class = LotWriteOffForm if operation.key == "write_off" else LotCountForm
             form = form_class(data, lot=lot, stocks=stocks)
         else:

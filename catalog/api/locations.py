@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.models import Location, LocationKind
+from catalog.models import NOT_SELLING_KINDS, Location
 
 from .caching import versioned_get_or_set
 
@@ -63,7 +63,7 @@ class PublicLocations:
 def _build() -> PublicLocations:
     rows = list(
         Location.objects.filter(is_active=True, is_public=True)
-        .exclude(kind=LocationKind.TRANSIT)
+        .exclude(kind__in=NOT_SELLING_KINDS)
         .order_by("name", "id")
         .values(*LOCATION_FIELDS)
     )

@@ -17,6 +17,7 @@ from .locks import batched, lock_medicines, lock_rows
 from .places import (
     check_works_at,
     member_location_ids,
+    quarantine_location,
     resolve_location,
     stock_locations,
     transit_location,
@@ -95,6 +96,7 @@ __all__ = [
     "transfer_receive",
     "transfer_send",
     "transfer_update_draft",
+    "quarantine_location",
     "transit_location",
     "visible_locations",
     "works_at",

@@ -29,7 +29,7 @@ from django.db import connection
 from django.db.models import Min, Sum, Value
 from django.utils import timezone
 
-from catalog.models import LocationKind, LotStock, Medicine, MedicineStock
+from catalog.models import NOT_SELLING_KINDS, LotStock, Medicine, MedicineStock
 
 from .locks import batched
 from .rules import sellable_stock_q
@@ -276,7 +276,7 @@ def _refresh_chunk(ids: list[int], today: datetime.date, places: list[int] | Non
 
     # Every place that holds any of the medicines' lots gets its row (0 until something is sellable).
     holders = (
-        stocks.exclude(location__kind=LocationKind.TRANSIT)
+        stocks.exclude(location__kind__in=NOT_SELLING_KINDS)
         .values_list("lot__medicine_id", "location_id")
         .distinct()
         .order_by()

@@ -1,6 +1,6 @@
 """Which place a stock operation happens at, and whether the acting member works there.
 
-A staff member works at the places of ``User.locations``; the administrator
+A staff member works at the places of ``User.locations`` and at their quarantines; the administrator
 (a superuser) at every place. Code acting for nobody in particular (a Celery
 task, the demo loader, a management command run by the operator of the
 server) passes no user and is not limited. The check is made by the stock
@@ -10,22 +10,25 @@ same rule.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from catalog.exceptions import LocationForbidden, LocationRequired
-from catalog.models import Location, LocationKind, LotStock
+from catalog.models import NOT_SELLING_KINDS, Location, LocationKind, LotStock
 
 TRANSIT = {"code": "transit", "name": "In transit", "kind": LocationKind.TRANSIT, "is_public": False}
 
 
 def stock_locations() -> QuerySet[Location]:
-    """Active places that hold sellable stock (branches and warehouses; never transit)."""
-    return Location.objects.filter(is_active=True).exclude(kind=LocationKind.TRANSIT)
+    """Active places that hold sellable stock (branches and warehouses; never transit nor a quarantine)."""
+    return Location.objects.filter(is_active=True).exclude(kind__in=NOT_SELLING_KINDS)
 
 
 def holds_stock(place: Location) -> bool:
-    """May ``place`` hold stock of its own? Transit holds only what transfers put there; a closed place nothing."""
+    """May ``place`` hold stock of its own? Transit holds only what transfers put there; a closed place nothing.
+
+    A quarantine holds what was set aside there, so it may be counted and written off.
+    """
     return place.kind != LocationKind.TRANSIT and place.is_active
 
 
@@ -62,7 +65,7 @@ def lot_location(lot, location: Location | int | None) -> Location:
         return resolve_location(location)
     holding = list(
         LotStock.objects.filter(lot_id=lot.pk, quantity__gt=0)
-        .exclude(location__kind=LocationKind.TRANSIT)
+        .exclude(location__kind__in=NOT_SELLING_KINDS)
         .select_related("location")[:2]
     )
     if len(holding) == 1:
@@ -76,22 +79,45 @@ def transit_location() -> Location:
     return location
 
 
+def quarantine_location(place: Location) -> Location:
+    """``place``'s quarantine (where units returned unfit for sale are kept aside), created on first use."""
+    if place.kind == LocationKind.QUARANTINE:
+        return place
+    location, _created = Location.objects.get_or_create(
+        quarantine_of=place,
+        defaults={
+            "code": f"{place.code}-q"[:32],
+            "name": f"{place.name} · quarantine"[:120],
+            "kind": LocationKind.QUARANTINE,
+            "is_public": False,
+            "region": place.region,
+            "district": place.district,
+            "address": place.address,
+        },
+    )
+    return location
+
+
 def member_location_ids(user) -> set[int] | None:
-    """The ids of the places ``user`` works at; ``None`` means every place (administrator, or no user)."""
+    """The ids of the places ``user`` works at, with their quarantines; ``None`` means every place
+    (administrator, or no user)."""
     if user is None or getattr(user, "is_superuser", False):
         return None
     if not getattr(user, "pk", None):
         return set()
     cached = getattr(user, "_location_ids", None)
     if cached is None:
-        cached = set(user.locations.values_list("pk", flat=True))
+        # One statement: the member's places and the quarantines of those places.
+        cached = set(Location.objects.filter(Q(staff=user) | Q(quarantine_of__staff=user)).values_list("pk", flat=True))
         user._location_ids = cached
     return cached
 
 
 def works_at(user, location: Location | int) -> bool:
     ids = member_location_ids(user)
-    location_id = getattr(location, "pk", location)
+    # A quarantine is its place's: whoever works at the place works there (even one created since the ids
+    # were read).
+    location_id = getattr(location, "quarantine_of_id", None) or getattr(location, "pk", location)
     return ids is None or location_id in ids
 
 
@@ -102,8 +128,11 @@ def check_works_at(user, *locations: Location) -> None:
             raise LocationForbidden(location=location.name)
 
 
-def visible_locations(user) -> QuerySet[Location]:
-    """The stock places ``user`` may see and pick from (lists, filters, forms)."""
+def visible_locations(user, *, quarantines: bool = False) -> QuerySet[Location]:
+    """The stock places ``user`` may see and pick from (lists, filters, forms); ``quarantines``: with the
+    quarantines of those places (where stock set aside is counted and written off)."""
     places = stock_locations()
+    if quarantines:
+        places = Location.objects.filter(is_active=True).exclude(kind=LocationKind.TRANSIT)
     ids = member_location_ids(user)
     return places if ids is None else places.filter(pk__in=ids)

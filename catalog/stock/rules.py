@@ -27,7 +27,7 @@ from catalog.exceptions import (
     LotStatusError,
     ReasonRequired,
 )
-from catalog.models import LocationKind, LotStatus
+from catalog.models import NOT_SELLING_KINDS, LotStatus
 
 # Lots no receipt may add stock to.
 CLOSED_TO_RECEIPTS = (LotStatus.RECALLED, LotStatus.EXPIRED)
@@ -37,12 +37,12 @@ def sellable_stock_q(today: datetime.date | None = None, *, lot: str = "lot__", 
     """The one definition of sellable stock, on ``LotStock`` (prefixes let other models apply it).
 
     A lot's units at a place may be sold today when the lot is available, the
-    place holds some (and is not transit), and ``expiry_date > today``: a lot
+    place holds some (and is not transit nor a quarantine), and ``expiry_date > today``: a lot
     is never sold on its expiry day.
     """
     today = today or timezone.localdate()
     return Q(**{f"{lot}status": LotStatus.AVAILABLE, f"{lot}expiry_date__gt": today, f"{stock}quantity__gt": 0}) & ~Q(
-        **{f"{stock}location__kind": LocationKind.TRANSIT}
+        **{f"{stock}location__kind__in": NOT_SELLING_KINDS}
     )
 
 

@@ -48,7 +48,7 @@ from catalog.models import Location, Lot, LotStatus, LotStock, Medicine, Medicin
 from . import derived, rules
 from .locks import lock_medicines, lock_rows, lock_sellable_stock
 from .pipeline import one_round_trip
-from .places import check_works_at, lot_location, resolve_location
+from .places import check_works_at, lot_location, quarantine_location, resolve_location
 
 # --- Small helpers --------------------------------------------------------------
 
@@ -533,16 +533,23 @@ def stock_return(
     user=None,
     reason: str = "",
     reference: str = "",
+    quarantine: bool = False,
 ) -> StockMovement:
     """Units a customer brings back go back into their lot at a place (whatever its status) and out of ``number_sold``.
 
     Whether the lot may be sold again is its status's business: a return into
     a recalled lot stays unsellable. With more than one place, ``location`` (where
-    the customer brings it) is required.
+    the customer brings it) is required. ``quarantine``: the units are unfit for
+    sale and go into that place's quarantine instead (``quarantine_location``),
+    set aside from its shelf and never sold; the lot itself keeps its status, so
+    its good units stay on sale everywhere.
     """
     rules.check_quantity(quantity)
     reason = (reason or "").strip() or "return"
     location = resolve_location(location)
+    if quarantine:
+        check_works_at(user, location)
+        location = quarantine_location(location)
     locked, stock = _lock_lot_at(lot, location, user)
     row = _change(locked, stock, MovementKind.RETURN, quantity, user=user, reason=reason, reference=reference)
     Medicine.objects.filter(pk=locked.medicine_id).update(number_sold=Greatest(F("number_sold") - quantity, 0))

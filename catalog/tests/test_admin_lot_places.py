@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from catalog.models import Lot, LotStock, MovementKind, StockMovement
-from catalog.stock import stock_write_off
+from catalog.stock import stock_dispense, stock_return, stock_write_off
 from catalog.tests.admin_helpers import queries_for
 from catalog.tests.factories import LocationFactory, MedicineFactory, days, main_location, receive
 
@@ -338,3 +338,26 @@ def test_the_stock_ledger_names_each_movements_place_and_filters_by_it(staff_cli
     assert "Yunusobod" in html and "Main pharmacy" in html
     assert "+5 (2 packs + 1 blister)" in html
     assert [m.lot.lot_number for m in at_yunusobod.context["cl"].result_list] == ["AT-YUNUSOBOD"]
+
+
+def test_units_set_aside_in_a_places_quarantine_are_written_off_from_the_lot_page_by_its_staff(staff_client, places):
+    main, yunusobod = places
+    lot = receive(MedicineFactory(), 5, lot_number="L-Q", location=main)
+    stock_dispense(medicine=lot.medicine, quantity=2, location=main)
+    stock_return(lot=lot, quantity=1, location=main, quarantine=True, reason="Box crushed")
+    quarantine = main.quarantine
+    url = reverse("admin:catalog_lot_write_off_lot", args=[lot.pk])
+    other = staff_client(Role.INVENTORY, locations=[yunusobod])
+
+    refused = other.post(url, {"location": quarantine.pk, "packs": 1, "reason": "Destroyed"})
+    assert messages_of(refused) == ["This lot has no stock at your locations."]
+    assert LotStock.objects.get(lot=lot, location=quarantine).quantity == 1
+
+    own = staff_client(Role.INVENTORY, locations=[main])
+    assert "Main pharmacy · quarantine · 1 pack" in own.get(url).content.decode()
+    response = own.post(url, {"location": quarantine.pk, "packs": 1, "reason": "Destroyed"})
+
+    assert response.status_code == 302
+    movement = StockMovement.objects.get(kind=MovementKind.WRITE_OFF)
+    assert (movement.location, movement.quantity, movement.balance_after) == (quarantine, -1, 0)
+    assert LotStock.objects.get(lot=lot, location=main).quantity == 3

@@ -48,7 +48,7 @@ class ReturnLineForm(UnitsMixin, forms.Form):
             label=_("Resaleable"),
             required=False,
             widget=UnfoldBooleanWidget,
-            help_text=_("Sealed and stored as it should be: back into its lot. Otherwise written off."),
+            help_text=_("Sealed and stored as it should be: back on the shelf. Otherwise set aside in quarantine."),
         )
 
     def units_medicine(self):

@@ -56,7 +56,7 @@ def test_a_resaleable_return_puts_the_packs_back_in_their_lot_and_refunds_in_the
     assert StockMovement.objects.filter(reference=document.number, kind="return").exists()
 
 
-def test_a_return_not_marked_resaleable_is_written_off_at_once(staff_client):
+def test_a_return_not_marked_resaleable_is_set_aside_in_the_places_quarantine(staff_client):
     client = staff_client(Role.PHARMACIST)
     medicine = MedicineFactory(price=Decimal("12000"))
     lot = receive(medicine, 5)
@@ -68,7 +68,8 @@ def test_a_return_not_marked_resaleable_is_written_off_at_once(staff_client):
 
     assert Return.objects.get().shift == shift
     assert at_main(lot) == 3
-    assert StockMovement.objects.filter(kind="write_off", reference=Return.objects.get().number).exists()
+    movement = StockMovement.objects.get(reference=Return.objects.get().number)
+    assert (movement.kind, movement.quantity, movement.location.kind) == ("return", 1, "quarantine")
 
 
 def _nothing_changed(lot, before: int) -> None:

@@ -1,4 +1,4 @@
-"""Returns: units back into their lot (resaleable) or written off, money back by the way it came, in the
+"""Returns: units back on the shelf (resaleable) or into the place's quarantine, money back by the way it came, in the
 returning cashier's open shift; the period, the prescription rule and the quantities hold."""
 
 import datetime
@@ -8,7 +8,9 @@ import pytest
 from django.utils import timezone
 
 from catalog.ledger import all_problems
-from catalog.models import LotStock, MovementKind, StockMovement
+from catalog.exceptions import InsufficientStock
+from catalog.models import LocationKind, LotStatus, LotStock, MovementKind, StockMovement
+from catalog.stock import stock_write_off
 from catalog.tests.factories import MedicineFactory, main_location, receive
 from orders import exceptions, services
 from orders.models import LineLot, Return, ReturnLine
@@ -63,7 +65,7 @@ def test_resaleable_units_go_back_to_their_lot_and_money_back_by_the_original_me
     assert [str(p) for p in all_problems()] == []
 
 
-def test_units_not_resaleable_come_back_into_the_ledger_and_are_written_off_with_the_reason():
+def test_units_not_resaleable_go_into_the_places_quarantine_never_on_sale_and_the_lot_stays_available():
     medicine = MedicineFactory(price=Decimal("8000"))
     lot = receive(medicine, 10)
     shift = open_shift()
@@ -71,19 +73,33 @@ def test_units_not_resaleable_come_back_into_the_ledger_and_are_written_off_with
 
     return_doc = _return(order, shift, (medicine, 1, False), reason="Box crushed")
 
-    kinds = list(
-        StockMovement.objects.filter(reference=return_doc.number).order_by("pk").values_list("kind", "quantity")
-    )
-    assert kinds == [(MovementKind.RETURN, 1), (MovementKind.WRITE_OFF, -1)]
-    write_off = StockMovement.objects.get(reference=return_doc.number, kind=MovementKind.WRITE_OFF)
-    assert "Box crushed" in write_off.reason
+    [movement] = StockMovement.objects.filter(reference=return_doc.number).select_related("location")
+    quarantine = main_location().quarantine
+    assert (movement.kind, movement.quantity, movement.location) == (MovementKind.RETURN, 1, quarantine)
+    assert quarantine.kind == LocationKind.QUARANTINE and not quarantine.is_public
+    assert "Box crushed" in movement.reason
     assert _at_main(lot) == 7  # never on the shelf again
+    assert LotStock.objects.get(lot=lot, location=quarantine).quantity == 1
+    lot.refresh_from_db()
+    assert lot.quantity == 8 and lot.status == LotStatus.AVAILABLE  # the batch's other units still sell
     medicine.refresh_from_db()
     assert medicine.number_sold == 2
     assert medicine.sellable_quantity == 7
     assert ReturnLine.objects.get(return_doc=return_doc).resaleable is False
     [refund] = Refund.objects.filter(return_doc=return_doc)
     assert (refund.method, refund.amount) == ("cash", Decimal("8000.00"))
+    assert [str(p) for p in all_problems()] == []
+
+    # What is set aside is sold nowhere: the next sale of all that is on the shelf leaves it there.
+    sell(shift, (medicine, 7))
+    with pytest.raises(InsufficientStock):
+        sell(shift, (medicine, 1))
+    assert LotStock.objects.get(lot=lot, location=quarantine).quantity == 1
+
+    # From the quarantine it is written off, by the stock core, like any stock at a place.
+    stock_write_off(lot=lot, quantity=1, location=quarantine, user=shift.cashier, reason="Destroyed")
+    assert LotStock.objects.get(lot=lot, location=quarantine).quantity == 0
+    assert [str(p) for p in all_problems()] == []
 
 
 def test_a_split_sale_is_refunded_last_payment_first_and_a_full_return_refunds_exactly_the_total():
