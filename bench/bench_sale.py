@@ -6,18 +6,19 @@
   branch, rolled back like ``bench_stock`` so the catalogue stays as it is. The baseline, measured
   interleaved with it: the stock core alone (``stock_dispense_lines``) taking the same kind of three
   lines at the same place, rolled back too: what the order adds to the stock it moves.
-- **20 cashiers at once**: 20 threads, each with its own connection and its own open shift at one
-  branch, selling 3-line sales of the same 10 medicines (two lots each at that branch) until every
-  unit is gone; committed, the receipt's fiscal task run on commit as ``make run`` does (eagerly,
-  console backend). Twice: back to back (the machine saturated), then each cashier pausing ~1 s
-  between sales (about half of what the machine completes). Sales per second, p50 and p95 of a sale
-  up to its commit (the fiscal task after it is not counted) and the part of it spent waiting for row
-  locks, beside 30 sales made by one cashier alone just before. Then the checks: nothing oversold, no
-  deadlock or other error, the ledger of every lot balanced (``catalog.ledger``, what
-  ``check_stock_ledger`` runs), the derived stock columns right, every shift's Z-report figures
-  (``orders.selectors.shift_figures``) equal to the sum of its orders and payments. Timings never
-  fail a benchmark; a failed check is printed as ``FAILED`` and summed up in capitals at the end
-  (without stopping the modules after this one).
+- **20 cashiers at once**: 20 processes (forked, as a server's worker processes are: threads of one
+  Python process would queue on its interpreter lock, which no deployment of 20 tills does), each with
+  its own connection and its own open shift at one branch, selling 3-line sales of the same 10 medicines
+  (two lots each at that branch) until every unit is gone; committed, the receipt's fiscal task run on
+  commit as ``make run`` does (eagerly, console backend). Twice: back to back (the machine saturated),
+  then each cashier pausing ~1 s between sales (about half of what the machine completes). Sales per
+  second, p50 and p95 of a sale up to its commit (the fiscal task after it is not counted) and the part
+  of it spent waiting for row locks, beside 30 sales made by one cashier alone just before. Then the
+  checks: nothing oversold, no deadlock or other error, the ledger of every lot balanced
+  (``catalog.ledger``, what ``check_stock_ledger`` runs), the derived stock columns right, every shift's
+  Z-report figures (``orders.selectors.shift_figures``) equal to the sum of its orders and payments.
+  Timings never fail a benchmark; a failed check is printed as ``FAILED`` and summed up in capitals at
+  the end (without stopping the modules after this one).
 
 The ten medicines and the cashiers are the bench's own (``bench-sale-*``), made once and reused; each run
 receives fresh lots of the ten and closes every shift it opened.
@@ -26,8 +27,9 @@ receives fresh lots of the ten and closes every shift it opened.
 from __future__ import annotations
 
 import datetime
+import multiprocessing
+import queue
 import random
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -285,7 +287,16 @@ def _hot_medicines(branch):
     return [Medicine.objects.get(pk=m.pk) for m in hot], lots
 
 
-def _sell_until_out(till: _Till, user, hot, seed: int, barrier: threading.Barrier, pace: float) -> None:
+def _till_process(till: _Till, user, hot, seed: int, barrier, pace: float, results) -> None:
+    """A forked cashier: sells (``_sell_until_out``) on a connection of its own and sends its run back."""
+    connections.close_all()  # never the parent's socket: the fork inherited it, the child opens its own
+    try:
+        _sell_until_out(till, user, hot, seed, barrier, pace)
+    finally:
+        results.put((seed, till.seconds, till.lock_waits, till.orders, till.shortages, till.deadlocks, till.errors))
+
+
+def _sell_until_out(till: _Till, user, hot, seed: int, barrier, pace: float) -> None:
     """Sell 3-line sales of the medicines this till still believes in stock; a shortage drops the short ones.
 
     ``pace``: the mean pause between two sales of this cashier (0: back to back).
@@ -386,20 +397,31 @@ def many_cashiers(branch, failures: list[str], *, pace: float) -> None:
     sold_before = dict(Medicine.objects.filter(pk__in=[m.pk for m in hot]).values_list("pk", "number_sold"))
 
     tills = [_Till(shift=_open(branch, user)) for user in users]
-    barrier = threading.Barrier(CASHIERS)
-    threads = [
-        threading.Thread(target=_sell_until_out, args=(till, user, hot, n, barrier, pace))
+    forking = multiprocessing.get_context("fork")
+    barrier, results = forking.Barrier(CASHIERS), forking.Queue()
+    connections.close_all()  # forked below: each cashier opens its own connection
+    processes = [
+        forking.Process(target=_till_process, args=(till, user, hot, n, barrier, pace, results))
         for n, (till, user) in enumerate(zip(tills, users, strict=True))
     ]
     start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
+    for process in processes:
+        process.start()
+    for _ in processes:
+        try:
+            n, *run = results.get(timeout=600)
+        except queue.Empty:
+            break
+        till = tills[n]
+        till.seconds, till.lock_waits, till.orders, till.shortages, till.deadlocks, till.errors = run
     wall = time.perf_counter() - start
-    stuck = sum(thread.is_alive() for thread in threads)
+    for process in processes:
+        process.join(timeout=5)
+    stuck = sum(process.is_alive() for process in processes)
     if stuck:
         failures.append(f"{stuck} cashier(s) still running after 600 s: a lock wait that never ends")
+        for process in processes:
+            process.kill()
 
     seconds = [s for till in tills for s in till.seconds]
     waits = [w for till in tills for w in till.lock_waits]
