@@ -38,8 +38,7 @@ from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, te
 from catalog.imports.messages import render as render_message
 from catalog.imports.parsing import FileRejected
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
-from catalog.models import Location
-from catalog.models_imports import ImportJob, ImportKind, ImportState
+from catalog.models import ImportJob, ImportKind, ImportState, Location
 from catalog.stock import visible_locations, works_at
 
 EXPORT_PERMISSION = "catalog.export_catalog"
