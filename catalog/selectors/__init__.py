@@ -6,14 +6,21 @@ medicine_search``):
 - ``search``: finding medicines by name, manufacturer, substance, SKU or barcode (``medicine_search``,
   ``search_plan``);
 - ``alternatives``: what to offer instead of a medicine, the one ranking every caller uses
-  (``medicine_alternatives``, ``alternative_ids``);
+  (``medicine_alternatives``, ``alternative_ids``, ``alternatives_ranked`` for many medicines and places);
 - ``stock``: stock and expiry (``lots_expiring``, the low / out of stock and expiry-window filters).
 
 "Today" is always ``timezone.localdate()`` (Asia/Tashkent). What is sellable is
 the stock core's rule, ``catalog.stock.rules.sellable_stock_q``.
 """
 
-from .alternatives import ALTERNATIVE_KINDS, ALTERNATIVES_SQL, alternative_ids, medicine_alternatives
+from .alternatives import (
+    ALTERNATIVE_KINDS,
+    ALTERNATIVES_SQL,
+    RankedAlternative,
+    alternative_ids,
+    alternatives_ranked,
+    medicine_alternatives,
+)
 from .search import SEARCH_MIN_QUERY_LENGTH, SEARCH_TERM_TABLE, SearchPlan, medicine_search, search_plan
 from .stock import EXPIRY_WINDOWS_DAYS, expiring_within_q, lots_expiring, low_stock_q, out_of_stock_q
 
@@ -23,8 +30,10 @@ __all__ = [
     "EXPIRY_WINDOWS_DAYS",
     "SEARCH_MIN_QUERY_LENGTH",
     "SEARCH_TERM_TABLE",
+    "RankedAlternative",
     "SearchPlan",
     "alternative_ids",
+    "alternatives_ranked",
     "expiring_within_q",
     "lots_expiring",
     "low_stock_q",
