@@ -20,7 +20,7 @@ APPS = ("accounts", "catalog", "tasks", "orders", "payments", "backoffice")
 DOMAIN_PARTS = {
     *("models", "services", "selectors", "stock", "imports", "tasks", "exceptions", "signals", "receivers"),
     *("versioning", "thumbnails", "ledger", "otp", "roles", "sms", "notifications", "schedules", "queue"),
-    *("rules", "fiscal"),
+    *("rules", "fiscal", "exports"),
 }
 
 
