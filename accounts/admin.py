@@ -22,7 +22,7 @@ from .models import User
 from .phone import format_phone, normalize_phone
 from .roles import Role, is_staff_role
 from .selectors import second_factor_status
-from .services import staff_devices_reset
+from .services.staff import staff_devices_reset
 
 
 class PhoneFormMixin:

@@ -7,7 +7,7 @@ def _sync_roles_after_migrate(sender, **kwargs):
     # Connected for this app only, so it runs once per migrate. roles_sync()
     # first creates the permissions of every installed app, so apps whose own
     # post_migrate has not run yet are covered too.
-    from .services import roles_sync
+    from .services.staff import roles_sync
 
     roles_sync()
 

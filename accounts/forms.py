@@ -8,7 +8,7 @@ from unfold.widgets import BASE_INPUT_CLASSES
 
 from .models import BackupCodeDevice
 from .phone import PHONE_INPUT_MAX_LENGTH
-from .services import user_has_confirmed_device
+from .services.staff import user_has_confirmed_device
 
 User = get_user_model()
 

@@ -184,7 +184,7 @@ class PhoneCode(models.Model):
 
     A code is bound to a phone and a purpose (and, for a phone change, to the
     user asking for it), so a sign-up code cannot reset a password. See
-    ``accounts.otp`` for the rules: lifetime, wrong tries, cooldown, caps per client.
+    ``accounts.services.otp`` for the rules: lifetime, wrong tries, cooldown, caps per client.
     """
 
     phone = models.CharField(_("phone"), max_length=16)
@@ -204,13 +204,13 @@ class PhoneCode(models.Model):
     # False for a code issued only so that the answer looks alike (a forgotten
     # password of an unknown number): it went to no one.
     delivered = models.BooleanField(_("sent"), default=True, editable=False)
-    # The SMS text until the send task has sent it, encrypted (accounts.otp._seal):
+    # The SMS text until the send task has sent it, encrypted (accounts.services.otp._seal):
     # the broker carries only the code's id. Dropped once sent or expired.
     sms_text = models.BinaryField(_("SMS text, encrypted"), null=True, blank=True, editable=False)
     # The client that asked for the code (backoffice.client_ip.client_network: an
     # IPv4 address or an IPv6 /64), for the hourly and daily caps, which count per
     # client. Null when no request asked (a command, a test); goes with the row
-    # after a day (accounts.otp.otp_flush).
+    # after a day (accounts.services.otp.otp_flush).
     requested_from = models.CharField(_("requested from"), max_length=64, null=True, blank=True, editable=False)
 
     class Meta:

@@ -3,7 +3,7 @@
 ``ROLE_PERMISSIONS`` maps a staff role to ``{"app_label.model": actions}``
 where an action is ``view``/``add``/``change``/``delete`` or a custom
 permission codename declared in that model's ``Meta.permissions``.
-``accounts.services.roles_sync`` turns this table into one Django group per
+``accounts.services.staff.roles_sync`` turns this table into one Django group per
 staff role with exactly these permissions; it runs after every ``migrate``
 and from ``manage.py sync_roles``. Extend the table when a model is added.
 """

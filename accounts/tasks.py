@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from .otp import otp_flush, otp_sms_send
+from .services.otp import otp_flush, otp_sms_send
 from .sms import SmsTemporaryError, get_backend
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,12 @@ from unfold.sites import UnfoldAdminSite
 
 from accounts.forms import TOTPConfirmForm
 from accounts.roles import is_staff_role
-from accounts.services import backup_codes_issue, totp_device_confirm, totp_device_start, user_has_confirmed_device
+from accounts.services.staff import (
+    backup_codes_issue,
+    totp_device_confirm,
+    totp_device_start,
+    user_has_confirmed_device,
+)
 
 
 class DorixonaAdminSite(OTPAdminSite, UnfoldAdminSite):

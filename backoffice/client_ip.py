@@ -14,7 +14,7 @@ throttles (DRF), the catalogue API's throttle and django-axes' lockouts.
 ``client_network`` reduces that address to what one client controls: an IPv4
 address stays itself, an IPv6 address becomes its /64 network (one line or
 one host usually gets a whole /64, and can pick any address in it). The
-per-client caps on SMS codes (``accounts.otp``) count by it.
+per-client caps on SMS codes (``accounts.services.otp``) count by it.
 """
 
 from __future__ import annotations

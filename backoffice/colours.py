@@ -5,7 +5,7 @@ badges (``backoffice.dashboard``) read the same map, so a state looks the
 same everywhere; neither imports the other for it.
 """
 
-from catalog.models_imports import ImportState
+from catalog.models import ImportState
 from tasks.models import Severity
 
 IMPORT_STATE_COLOURS = {

@@ -44,6 +44,7 @@ from . import services, stock
 from .models import (
     ActiveSubstance,
     Category,
+    Discrepancy,
     Location,
     LocationKind,
     Lot,
@@ -53,10 +54,10 @@ from .models import (
     MedicineSubstance,
     MovementKind,
     StockMovement,
+    Transfer,
     validate_atc,
     validate_gtin,
 )
-from .models_transfers import Discrepancy, Transfer
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 CATALOGUE_FILE = FIXTURES_DIR / "catalogue.json"

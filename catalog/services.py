@@ -15,8 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 
 from .exceptions import CatalogError, PartsPerPackLocked
-from .models import Location, LotStock, Medicine, MedicineStock, StockMovement
-from .models_transfers import Transfer, TransferState
+from .models import Location, LotStock, Medicine, MedicineStock, StockMovement, Transfer, TransferState
 from .selectors import SEARCH_TERM_TABLE
 from .stock.locks import batched, lock_medicines
 from .stock.places import check_works_at

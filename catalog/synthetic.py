@@ -368,6 +368,12 @@ def generate(
     batch_size: int = BATCH_SIZE,
     log: Callable[[str], None] = lambda message: None,
 ) -> Generated:
+    """Write ``medicines`` synthetic medicines with their lots at ``locations`` places, reproducibly from ``seed``.
+
+    The steps: the reference data (categories, manufacturers, substances, places), the products (substance
+    sets), then batches of medicines planned in memory and written set-based with their lots, indexes
+    deferred; the search vocabulary rebuilt, the tables analysed.
+    """
     started = time.perf_counter()
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -377,143 +383,25 @@ def generate(
             reset_catalogue()
             log("Catalogue emptied.")
         start = Medicine.objects.filter(sku__startswith=SKU_PREFIX).count()
-        with open(CATALOGUE_FILE, encoding="utf-8") as handle:
-            catalogue = json.load(handle)
-        leaves = _categories(catalogue)
-        makers = _manufacturers(rng, catalogue, max(60, medicines // 300))
-        profiles = _substances(rng, catalogue, max(120, medicines // 50))
-        places = synthetic_locations(locations)
-        result.categories = Category.objects.count()
-        result.manufacturers, result.substances, result.locations = len(makers), len(profiles), len(places)
-        log(
-            f"{result.categories} categories, {len(makers)} manufacturers, {len(profiles)} substances, "
-            f"{len(places)} locations."
-        )
-
-        # A "product" is a substance set; about eight manufacturers make each one, in several strengths
-        # and forms, so most medicines have exact and same-substance alternatives.
-        products = [
-            rng.sample(profiles, rng.choices([1, 2, 3], weights=[82, 14, 4])[0]) for _ in range(max(10, medicines // 8))
-        ]
+        refs = _reference_data(rng, medicines=medicines, locations=locations, result=result, log=log)
+        products = _products(rng, refs.profiles, medicines=medicines)
         bar = Progress(medicines, "medicines", enabled=progress)
         done = 0
         with _indexes_deferred([Medicine, MedicineSubstance, Lot, LotStock, MedicineStock, StockMovement]):
             while done < medicines:
                 size = min(batch_size, medicines - done)
-                meds: list[Medicine] = []
-                planned_links: list[list[tuple[SubstanceProfile, int, str, Decimal | None]]] = []
-                planned_lots: list[list[OpeningLot]] = []
-                for offset in range(size):
-                    number = start + done + offset + 1
-                    chosen = rng.choice(products)
-                    form, label, packs, liquid, topical = rng.choices(FORMS, weights=FORM_WEIGHTS)[0]
-                    maker = rng.choice(makers)
-                    links = []
-                    for profile in chosen:
-                        if topical:
-                            links.append((profile, rng.choice([1, 2, 5]), "%", None))
-                        elif liquid:
-                            links.append((profile, max(1, rng.choice(profile.strengths) // 10), "mg", Decimal(5)))
-                        else:
-                            links.append((profile, rng.choice(profile.strengths), "mg", None))
-                    pack = rng.choice(packs)
-                    branded = rng.random() < 0.45
-                    strength = "/".join(f"{s}{' ' if u != '%' else ''}{u}" for _, s, u, _ in links)
-                    if liquid and not topical:
-                        strength += "/5 ml"
-                    head = (
-                        (_syllable_word(rng, 2) + rng.choice(BRAND_ENDINGS)).capitalize()
-                        if branded
-                        else " + ".join(p.substance.inn_name for p, _, _, _ in links)
+                batch = [
+                    _plan_medicine(
+                        rng,
+                        number=start + done + offset + 1,
+                        products=products,
+                        refs=refs,
+                        lots_per_medicine=lots_per_medicine,
+                        today=today,
                     )
-                    name = f"{head} {strength} {label}" + (f" №{pack}" if pack > 1 else "")
-                    base = sum(s for _, s, _, _ in links) if not topical else 300
-                    raw_price = (2000 + base * rng.uniform(8, 40)) * (3 if branded else 1) * max(1, pack / 10)
-                    price = Decimal(max(1500, min(900_000, int(raw_price) // 500 * 500)))
-                    lots = []
-                    for n in range(lots_per_medicine):
-                        expires_in = rng.randint(-90, 730)
-                        expiry = today + datetime.timedelta(days=expires_in)
-                        received = min(today, expiry - datetime.timedelta(days=rng.randint(200, 1000)))
-                        status = LotStatus.EXPIRED if expiry <= today else LotStatus.AVAILABLE
-                        roll = rng.random()
-                        if status == LotStatus.AVAILABLE and roll < 0.005:
-                            status = LotStatus.QUARANTINED
-                        elif status == LotStatus.AVAILABLE and roll < 0.006:
-                            status = LotStatus.RECALLED
-                        lot_number = f"{rng.choice('ABCDEFHKLMNPRSTUVX')}{received:%y%m}-{number % 10000:04d}{n}"
-                        stocks = {place.pk: rng.randint(1, 400 if price < 50_000 else 60) for place in places}
-                        lots.append(
-                            OpeningLot(
-                                medicine_id=0,  # the medicine's id, once it is written
-                                lot_number=lot_number,
-                                expiry_date=expiry,
-                                received_date=received,
-                                stocks=stocks,
-                                purchase_price=(price * Decimal("0.72")).quantize(Decimal("1")),
-                                supplier=rng.choice(["Asklepiy Distribution", "Dori-Darmon", "Uzmedimpeks", "Direct"]),
-                                status=status,
-                                status_reason="" if status == LotStatus.AVAILABLE else "Synthetic data",
-                            )
-                        )
-                    parts = [name, maker.name]
-                    for profile, _, _, _ in links:
-                        s = profile.substance
-                        parts += [s.inn_name, s.name_uz, s.name_ru]
-                    # The alternatives keys, computed as medicine_reindex_search computes them.
-                    substance_key, generic_key = services.substance_keys(
-                        [(p.substance.pk, Decimal(st), u, v) for p, st, u, v in links], form
-                    )
-                    meds.append(
-                        Medicine(
-                            substance_key=substance_key,
-                            generic_key=generic_key,
-                            name=name,
-                            slug=f"{slugify(name)[:240]}-{number}",
-                            description=f"{head}: synthetic medicine for benchmarks.",
-                            manufacturer=maker,
-                            category=rng.choice(leaves),
-                            sku=f"{SKU_PREFIX}{number:08d}",
-                            # 20-29: GS1 restricted-circulation prefix, never a real product's barcode.
-                            barcode=gtin13(f"29{number:010d}"),
-                            dosage_form=form,
-                            pack_size=pack,
-                            is_prescription=any(p.rx for p, _, _, _ in links) or rng.random() < 0.2,
-                            is_controlled=rng.random() < 0.004,
-                            price=price,
-                            reorder_level=rng.choice([5, 10, 10, 20, 30]),
-                            is_active=rng.random() < 0.98,
-                            number_sold=int(rng.paretovariate(1.3) * 10) if rng.random() < 0.7 else 0,
-                            search_text=search_text(parts),
-                        )
-                    )
-                    planned_links.append(links)
-                    planned_lots.append(lots)
-                insert_objects(meds, batch_size=batch_size)
-                insert_objects(
-                    [
-                        MedicineSubstance(
-                            medicine=m, substance=p.substance, strength=Decimal(s), unit=u, per_volume_ml=v
-                        )
-                        for m, links in zip(meds, planned_links, strict=True)
-                        for p, s, u, v in links
-                    ],
-                    batch_size=batch_size,
-                )
-                lots = []
-                for medicine, medicine_lots in zip(meds, planned_lots, strict=True):
-                    for lot in medicine_lots:
-                        lot.medicine_id = medicine.pk
-                        lots.append(lot)
-                # The stock core writes the lots, their stock at each place, the receipts and the derived stock.
-                lots_load_bulk(
-                    lots=lots,
-                    reason="receipt",
-                    reference="SYNTHETIC",
-                    history=False,
-                    receipt_time=RECEIPT_TIME,
-                    today=today,
-                )
+                    for offset in range(size)
+                ]
+                lots = _write_batch(batch, batch_size=batch_size, today=today)
                 result.lots += len(lots)
                 result.movements += sum(len(lot.stocks) for lot in lots)
                 done += size
@@ -526,17 +414,204 @@ def generate(
         services.search_terms_rebuild()
     if connection.vendor == "postgresql":
         log("ANALYZE...")
-        with connection.cursor() as cursor:
-            for model in (
-                Medicine,
-                MedicineSubstance,
-                Lot,
-                LotStock,
-                MedicineStock,
-                StockMovement,
-                ActiveSubstance,
-                Manufacturer,
-            ):
-                cursor.execute(f"ANALYZE {model._meta.db_table}")
+        _analyze()
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class _References:
+    leaves: list[Category]
+    makers: list[Manufacturer]
+    profiles: list[SubstanceProfile]
+    places: list[Location]
+
+
+# One link of a planned medicine to a substance: the profile, the strength, its unit, the per-volume (ml).
+PlannedLink = tuple[SubstanceProfile, int, str, Decimal | None]
+
+
+@dataclass
+class _PlannedMedicine:
+    medicine: Medicine
+    links: list[PlannedLink]
+    lots: list[OpeningLot]
+
+
+def _reference_data(
+    rng: random.Random, *, medicines: int, locations: int, result: Generated, log: Callable[[str], None]
+) -> _References:
+    """The categories, manufacturers, substances and places the medicines are drawn from (created if missing)."""
+    with open(CATALOGUE_FILE, encoding="utf-8") as handle:
+        catalogue = json.load(handle)
+    leaves = _categories(catalogue)
+    makers = _manufacturers(rng, catalogue, max(60, medicines // 300))
+    profiles = _substances(rng, catalogue, max(120, medicines // 50))
+    places = synthetic_locations(locations)
+    result.categories = Category.objects.count()
+    result.manufacturers, result.substances, result.locations = len(makers), len(profiles), len(places)
+    log(
+        f"{result.categories} categories, {len(makers)} manufacturers, {len(profiles)} substances, "
+        f"{len(places)} locations."
+    )
+    return _References(leaves, makers, profiles, places)
+
+
+def _products(rng: random.Random, profiles: list[SubstanceProfile], *, medicines: int) -> list[list[SubstanceProfile]]:
+    # A "product" is a substance set; about eight manufacturers make each one, in several strengths
+    # and forms, so most medicines have exact and same-substance alternatives.
+    return [
+        rng.sample(profiles, rng.choices([1, 2, 3], weights=[82, 14, 4])[0]) for _ in range(max(10, medicines // 8))
+    ]
+
+
+def _plan_medicine(
+    rng: random.Random,
+    *,
+    number: int,
+    products: list[list[SubstanceProfile]],
+    refs: _References,
+    lots_per_medicine: int,
+    today: datetime.date,
+) -> _PlannedMedicine:
+    """One medicine, its substance links and its opening lots, in memory (the draws in a fixed order: the seed)."""
+    chosen = rng.choice(products)
+    form, label, packs, liquid, topical = rng.choices(FORMS, weights=FORM_WEIGHTS)[0]
+    maker = rng.choice(refs.makers)
+    links = _links(rng, chosen, liquid=liquid, topical=topical)
+    pack = rng.choice(packs)
+    branded = rng.random() < 0.45
+    strength = "/".join(f"{s}{' ' if u != '%' else ''}{u}" for _, s, u, _ in links)
+    if liquid and not topical:
+        strength += "/5 ml"
+    head = (
+        (_syllable_word(rng, 2) + rng.choice(BRAND_ENDINGS)).capitalize()
+        if branded
+        else " + ".join(p.substance.inn_name for p, _, _, _ in links)
+    )
+    name = f"{head} {strength} {label}" + (f" №{pack}" if pack > 1 else "")
+    base = sum(s for _, s, _, _ in links) if not topical else 300
+    raw_price = (2000 + base * rng.uniform(8, 40)) * (3 if branded else 1) * max(1, pack / 10)
+    price = Decimal(max(1500, min(900_000, int(raw_price) // 500 * 500)))
+    lots = [
+        _opening_lot(rng, number=number, n=n, price=price, places=refs.places, today=today)
+        for n in range(lots_per_medicine)
+    ]
+    parts = [name, maker.name]
+    for profile, _, _, _ in links:
+        s = profile.substance
+        parts += [s.inn_name, s.name_uz, s.name_ru]
+    # The alternatives keys, computed as medicine_reindex_search computes them.
+    substance_key, generic_key = services.substance_keys(
+        [(p.substance.pk, Decimal(st), u, v) for p, st, u, v in links], form
+    )
+    medicine = Medicine(
+        substance_key=substance_key,
+        generic_key=generic_key,
+        name=name,
+        slug=f"{slugify(name)[:240]}-{number}",
+        description=f"{head}: synthetic medicine for benchmarks.",
+        manufacturer=maker,
+        category=rng.choice(refs.leaves),
+        sku=f"{SKU_PREFIX}{number:08d}",
+        # 20-29: GS1 restricted-circulation prefix, never a real product's barcode.
+        barcode=gtin13(f"29{number:010d}"),
+        dosage_form=form,
+        pack_size=pack,
+        is_prescription=any(p.rx for p, _, _, _ in links) or rng.random() < 0.2,
+        is_controlled=rng.random() < 0.004,
+        price=price,
+        reorder_level=rng.choice([5, 10, 10, 20, 30]),
+        is_active=rng.random() < 0.98,
+        number_sold=int(rng.paretovariate(1.3) * 10) if rng.random() < 0.7 else 0,
+        search_text=search_text(parts),
+    )
+    return _PlannedMedicine(medicine, links, lots)
+
+
+def _links(rng: random.Random, chosen: list[SubstanceProfile], *, liquid: bool, topical: bool) -> list[PlannedLink]:
+    """The strengths of a product's substances in one form: a percentage on the skin, per 5 ml in a liquid."""
+    links: list[PlannedLink] = []
+    for profile in chosen:
+        if topical:
+            links.append((profile, rng.choice([1, 2, 5]), "%", None))
+        elif liquid:
+            links.append((profile, max(1, rng.choice(profile.strengths) // 10), "mg", Decimal(5)))
+        else:
+            links.append((profile, rng.choice(profile.strengths), "mg", None))
+    return links
+
+
+def _opening_lot(
+    rng: random.Random, *, number: int, n: int, price: Decimal, places: list[Location], today: datetime.date
+) -> OpeningLot:
+    """The ``n``-th lot of medicine ``number``: an expiry from three months ago to two years ahead, some blocked."""
+    expires_in = rng.randint(-90, 730)
+    expiry = today + datetime.timedelta(days=expires_in)
+    received = min(today, expiry - datetime.timedelta(days=rng.randint(200, 1000)))
+    status = LotStatus.EXPIRED if expiry <= today else LotStatus.AVAILABLE
+    roll = rng.random()
+    if status == LotStatus.AVAILABLE and roll < 0.005:
+        status = LotStatus.QUARANTINED
+    elif status == LotStatus.AVAILABLE and roll < 0.006:
+        status = LotStatus.RECALLED
+    lot_number = f"{rng.choice('ABCDEFHKLMNPRSTUVX')}{received:%y%m}-{number % 10000:04d}{n}"
+    stocks = {place.pk: rng.randint(1, 400 if price < 50_000 else 60) for place in places}
+    return OpeningLot(
+        medicine_id=0,  # the medicine's id, once it is written
+        lot_number=lot_number,
+        expiry_date=expiry,
+        received_date=received,
+        stocks=stocks,
+        purchase_price=(price * Decimal("0.72")).quantize(Decimal("1")),
+        supplier=rng.choice(["Asklepiy Distribution", "Dori-Darmon", "Uzmedimpeks", "Direct"]),
+        status=status,
+        status_reason="" if status == LotStatus.AVAILABLE else "Synthetic data",
+    )
+
+
+def _write_batch(batch: list[_PlannedMedicine], *, batch_size: int, today: datetime.date) -> list[OpeningLot]:
+    """Insert a batch's medicines and links, then hand their lots to the stock core; returns the lots written."""
+    meds = [planned.medicine for planned in batch]
+    insert_objects(meds, batch_size=batch_size)
+    insert_objects(
+        [
+            MedicineSubstance(
+                medicine=planned.medicine, substance=p.substance, strength=Decimal(s), unit=u, per_volume_ml=v
+            )
+            for planned in batch
+            for p, s, u, v in planned.links
+        ],
+        batch_size=batch_size,
+    )
+    lots = []
+    for planned in batch:
+        for lot in planned.lots:
+            lot.medicine_id = planned.medicine.pk
+            lots.append(lot)
+    # The stock core writes the lots, their stock at each place, the receipts and the derived stock.
+    lots_load_bulk(
+        lots=lots,
+        reason="receipt",
+        reference="SYNTHETIC",
+        history=False,
+        receipt_time=RECEIPT_TIME,
+        today=today,
+    )
+    return lots
+
+
+def _analyze() -> None:
+    """PostgreSQL: fresh statistics for the tables just filled, so the first queries plan well."""
+    with connection.cursor() as cursor:
+        for model in (
+            Medicine,
+            MedicineSubstance,
+            Lot,
+            LotStock,
+            MedicineStock,
+            StockMovement,
+            ActiveSubstance,
+            Manufacturer,
+        ):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")

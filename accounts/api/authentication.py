@@ -18,7 +18,7 @@ class CustomerJWTAuthentication(JWTAuthentication):
     """
 
     def get_user(self, validated_token):
-        from accounts.customer_services import SESSION_CLAIM, session_is_revoked
+        from accounts.services.customers import SESSION_CLAIM, session_is_revoked
 
         if session_is_revoked(validated_token.get(SESSION_CLAIM)):
             raise exceptions.AuthenticationFailed(_("This session has ended. Log in again."), code="session_revoked")

@@ -48,5 +48,5 @@ class LoginIPThrottle(IPThrottle):
 
 
 # Per destination phone, the limits count codes actually issued, per purpose
-# (accounts.otp): a throttle here would count refused requests too.
+# (accounts.services.otp): a throttle here would count refused requests too.
 SEND_THROTTLES = [SendIPThrottle]

@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import customer_services as services
+from accounts.services import customers as services
 from backoffice.api_errors import error_responses
 from backoffice.client_ip import client_network
 
@@ -21,7 +21,7 @@ TAG = ["auth"]
 VALIDATION = (400, "validation_error, malformed_request, json_too_deep")
 TOO_LARGE = (413, "request_too_large")
 BODY = (VALIDATION, TOO_LARGE)
-# Endpoints that send a code (accounts.otp): per-IP throttle, phone-wide cooldown,
+# Endpoints that send a code (accounts.services.otp): per-IP throttle, phone-wide cooldown,
 # hourly and daily caps per phone and client, Redis away.
 SENDS_A_CODE = (
     (429, "rate_limited, code_cooldown, code_hourly_limit, code_daily_limit (with Retry-After)"),

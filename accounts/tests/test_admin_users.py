@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import BackupCode, User
 from accounts.roles import Role
-from accounts.services import backup_codes_issue
+from accounts.services.staff import backup_codes_issue
 from accounts.tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db

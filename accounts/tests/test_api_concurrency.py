@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from accounts.customer_services import token_refresh, tokens_issue
 from accounts.exceptions import CodeInvalid, CodeLocked, TokenInvalid
 from accounts.models import CodePurpose, PhoneCode
-from accounts.otp import otp_issue, otp_verify
+from accounts.services.customers import token_refresh, tokens_issue
+from accounts.services.otp import otp_issue, otp_verify
 from accounts.tests.factories import CustomerFactory
 from conftest import requires_postgres
 

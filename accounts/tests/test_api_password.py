@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import CodePurpose
-from accounts.otp import otp_issue
 from accounts.roles import Role
+from accounts.services.otp import otp_issue
 from accounts.tests.conftest import last_code, sms_count
 from accounts.tests.factories import DEFAULT_PASSWORD, CustomerFactory, StaffFactory, UserFactory
 

@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS, STAFF_ROLES, Role, group_name
-from accounts.services import roles_sync
+from accounts.services.staff import roles_sync
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

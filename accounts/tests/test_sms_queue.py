@@ -8,7 +8,7 @@ from celery.signals import before_task_publish
 from django.utils import timezone
 
 from accounts.models import CodePurpose, PhoneCode
-from accounts.otp import otp_issue
+from accounts.services.otp import otp_issue
 from accounts.sms import console
 from accounts.tasks import sms_send_code
 from tasks.celery import app as celery_app

@@ -32,14 +32,11 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Q,
     QuerySet,
     Sum,
-    Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import (
@@ -53,7 +50,7 @@ from catalog.models import (
     MovementKind,
     StockMovement,
 )
-from catalog.selectors import EXPIRY_WINDOWS_DAYS, lots_expiring, low_stock_q, out_of_stock_q
+from catalog.selectors import EXPIRY_WINDOWS_DAYS, alternatives_ranked, lots_expiring, low_stock_q, out_of_stock_q
 
 Places = frozenset[int] | None
 
@@ -531,66 +528,25 @@ def out_of_stock_with_alternatives(
     """Medicines out of stock at each of ``places``, best sellers first, each with its cheapest alternatives there.
 
     Two statements whatever ``limit``: the medicines, then every alternative at
-    once (same set of active substances, in stock at the same place (the
-    chain: anywhere), ``ROW_NUMBER()`` per substance set and place, exact
-    generics first, then cheapest). Each alternative has ``.alternative_kind``
-    ("exact" or "same_substances") as in ``catalog.selectors.medicine_alternatives``
-    and ``.units_here``, its sellable units at that place (the chain: in all).
+    once, ranked by the catalogue (``catalog.selectors.alternatives_ranked``: the
+    same generic first, then the same substances, cheapest first; in stock at
+    the same place, the chain: anywhere). Each alternative has
+    ``.alternative_kind`` ("exact" or "same_substances") and ``.units_here``, its
+    sellable units at that place (the chain: in all).
     """
-    fields = ("id", "name", "sku", "number_sold", "substance_key", "generic_key", "is_prescription")
+    fields = ("id", "name", "sku", "number_sold", "substance_key", "is_prescription")
     missing = _missing(places, prescription_only=False, limit=limit, fields=fields)
-    keys = {line.medicine.substance_key for line in missing if line.medicine.substance_key}
-    if not keys:
-        return missing
-    if places is None:
-        candidates = (
-            Medicine.objects.filter(is_active=True, sellable_quantity__gt=0, substance_key__in=keys)
-            .annotate(
-                rank=Window(RowNumber(), partition_by=[F("substance_key")], order_by=[F("price").asc(), F("pk").asc()]),
-                units=F("sellable_quantity"),
-                place=Value(None, output_field=IntegerField()),
-                key=F("substance_key"),
-                generic=F("generic_key"),
-            )
-            .values("pk", "name", "price", "units", "place", "key", "generic", "rank")
-        )
-    else:
-        candidates = (
-            MedicineStock.objects.filter(
-                location_id__in=sorted({line.location.pk for line in missing}),
-                sellable_quantity__gt=0,
-                medicine__is_active=True,
-                medicine__substance_key__in=keys,
-            )
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("medicine__substance_key"), F("location_id")],
-                    order_by=[F("medicine__price").asc(), F("medicine_id").asc()],
-                ),
-                name=F("medicine__name"),
-                price=F("medicine__price"),
-                units=F("sellable_quantity"),
-                place=F("location_id"),
-                key=F("medicine__substance_key"),
-                generic=F("medicine__generic_key"),
-            )
-            .values("medicine_id", "name", "price", "units", "place", "key", "generic", "rank")
-        )
-    # Enough per substance set for the exact generics of each missing medicine to come first below.
-    by_key: dict[tuple[str, int | None], list[dict]] = {}
-    for row in candidates.filter(rank__lte=per_medicine * 4).order_by("key", "place", "rank"):
-        by_key.setdefault((row["key"], row["place"]), []).append(row)
-    for line in missing:
-        medicine = line.medicine
-        place = line.location.pk if line.location is not None else None
-        pool = by_key.get((medicine.substance_key, place), []) if medicine.substance_key else []
-        exact = [row for row in pool if row["generic"] == medicine.generic_key]
-        others = [row for row in pool if row["generic"] != medicine.generic_key]
-        for row in (exact + others)[:per_medicine]:
-            alternative = Medicine(id=row.get("pk") or row.get("medicine_id"), name=row["name"], price=row["price"])
-            alternative.units_here = row["units"]
-            alternative.alternative_kind = "exact" if row["generic"] == medicine.generic_key else "same_substances"
+    wanted = [
+        (line.medicine.pk, line.location.pk if line.location is not None else None)
+        for line in missing
+        if line.medicine.substance_key
+    ]
+    ranked = alternatives_ranked(wanted=wanted, limit=per_medicine)
+    for line, key in zip([line for line in missing if line.medicine.substance_key], wanted, strict=True):
+        for found in ranked.get(key, []):
+            alternative = Medicine(id=found.medicine_id, name=found.name, price=found.price)
+            alternative.units_here = found.units
+            alternative.alternative_kind = found.kind
             line.alternatives.append(alternative)
     return missing
 

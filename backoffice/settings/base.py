@@ -322,7 +322,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backoffice.api_errors.api_exception_handler",
     # Throttles count in the default cache (Redis in production). The auth API's
     # scopes: code-sending endpoints, code checks and logins per client IP (see
-    # accounts/api/throttles.py); per phone, accounts.otp caps the codes issued.
+    # accounts/api/throttles.py); per phone, accounts.services.otp caps the codes issued.
     # Our throttles take the address from backoffice.client_ip. DRF's own
     # get_ident() gets the same proxy count, but when X-Forwarded-For holds fewer
     # entries than that it takes the leftmost (client-written) one where client_ip
@@ -355,12 +355,12 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
 }
 
-# --- Customer sign-up codes and SMS (accounts/otp.py, accounts/sms/) ----------
+# --- Customer sign-up codes and SMS (accounts/services/otp.py, accounts/sms/) ----------
 OTP_CODE_TTL = timedelta(seconds=env.int("OTP_CODE_TTL_SECONDS", default=120))
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_COOLDOWN = timedelta(seconds=env.int("OTP_RESEND_COOLDOWN_SECONDS", default=60))
 OTP_DAILY_LIMIT = env.int("OTP_DAILY_LIMIT", default=10)
-# Codes of one purpose to one phone in an hour (counted in accounts/otp.py, not by a throttle).
+# Codes of one purpose to one phone in an hour (counted in accounts/services/otp.py, not by a throttle).
 OTP_HOURLY_LIMIT = env.int("OTP_HOURLY_LIMIT", default=5)
 # "console" (logs the text: make run, tests), "eskiz" or "playmobile".
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")

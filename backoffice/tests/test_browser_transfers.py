@@ -4,8 +4,7 @@ import pytest
 
 from accounts.roles import Role
 from backoffice.tests.browser import admin_login, requires_chromium
-from catalog.models import LotStock, Transfer, TransferState
-from catalog.models_transfers import Discrepancy
+from catalog.models import Discrepancy, LotStock, Transfer, TransferState
 from catalog.tests.factories import LocationFactory, MedicineFactory, main_location, receive
 
 pytestmark = [

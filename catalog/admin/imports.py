@@ -25,6 +25,7 @@ from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminFileFieldWidget, UnfoldAdminSelectWidget, UnfoldBooleanWidget
 
 from backoffice.colours import IMPORT_STATE_COLOURS
+from catalog.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
 from catalog.imports.engine import (
     IMPORTERS,
     LOCATED_KINDS,
@@ -34,12 +35,10 @@ from catalog.imports.engine import (
     import_job_progress,
     import_job_start_check,
 )
-from catalog.imports.exports import CONTENT_TYPES, DATASETS, export_filename, template_rows, write_csv, write_xlsx
 from catalog.imports.messages import render as render_message
 from catalog.imports.parsing import FileRejected
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
-from catalog.models import Location
-from catalog.models_imports import ImportJob, ImportKind, ImportState
+from catalog.models import ImportJob, ImportKind, ImportState, Location
 from catalog.stock import visible_locations, works_at
 
 EXPORT_PERMISSION = "catalog.export_catalog"

@@ -37,8 +37,7 @@ from catalog import stock
 from catalog.admin.inlines import ReadOnlyTabularInline
 from catalog.exceptions import CatalogError
 from catalog.formatting import format_date, medicine_units
-from catalog.models import Location, LotStock, Transfer, TransferLine, TransferState
-from catalog.models_transfers import Discrepancy
+from catalog.models import Discrepancy, Location, LotStock, Transfer, TransferLine, TransferState
 from catalog.stock.transfers import check_line
 
 from .forms import UnitsMixin

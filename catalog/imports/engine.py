@@ -40,8 +40,7 @@ from catalog.imports.permissions import ImportForbidden, import_allowed, import_
 from catalog.imports.pricelist import PricelistImporter
 from catalog.imports.receipt import ReceiptImporter
 from catalog.imports.stocktake import StocktakeImporter
-from catalog.models import Location
-from catalog.models_imports import ImportJob, ImportKind, ImportState
+from catalog.models import ImportJob, ImportKind, ImportState, Location
 from catalog.versioning import catalog_cache_bump
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.exceptions import DomainError
-from catalog.models_imports import ImportKind
+from catalog.models import ImportKind
 
 IMPORT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ImportKind.RECEIPT: ("catalog.add_lot",),

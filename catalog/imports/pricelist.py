@@ -15,6 +15,7 @@ would for one medicine.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from decimal import Decimal
 
@@ -109,6 +110,29 @@ def parse_form(value) -> str:
 FIELDS = ("name", "price", "barcode", "category", "manufacturer", "dosage_form", "pack_size", "is_prescription")
 
 
+@dataclasses.dataclass
+class _ReadRows:
+    """The file's rows as parsed: ``(line, sku, cells)`` per distinct SKU, and the names and codes they mention."""
+
+    rows: list[tuple[int, str, dict]] = dataclasses.field(default_factory=list)
+    seen: dict[str, int] = dataclasses.field(default_factory=dict)  # SKU -> its line
+    manufacturer_names: set[str] = dataclasses.field(default_factory=set)  # lower-cased
+    substance_names: set[str] = dataclasses.field(default_factory=set)  # lower-cased
+    barcodes: set[str] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass
+class _Known:
+    """What the rows name that exists already."""
+
+    medicines: dict[str, Medicine] = dataclasses.field(default_factory=dict)  # by SKU
+    categories: dict[str, list[Category]] = dataclasses.field(default_factory=dict)  # by lower-cased slug and name
+    manufacturers: dict[str, Manufacturer] = dataclasses.field(default_factory=dict)  # by lower-cased name
+    substances_by_name: dict[str, ActiveSubstance] = dataclasses.field(default_factory=dict)  # by any lower-cased name
+    barcode_owner: dict[str, str] = dataclasses.field(default_factory=dict)  # barcode -> SKU
+    links_by_medicine: dict[int, set] = dataclasses.field(default_factory=dict)  # medicine id -> its substance links
+
+
 class PricelistImporter(Importer):
     kind = "pricelist"
     columns = [
@@ -164,10 +188,31 @@ class PricelistImporter(Importer):
     preview_headers = ("sku", "name", "price", "changes")
 
     def plan(self, *, lock: bool = False, progress: ProgressCallback = no_progress) -> Plan:
+        """Check every row and decide what to create or update: read the file, then what exists, then compare."""
         plan = self.new_plan()
         present = set(self.index)
-        parsed, seen = [], {}
-        manufacturer_names, substance_names, category_keys, barcodes = set(), set(), set(), set()
+        read = self._read_rows(plan, present)
+        progress(20)
+        known = self._load_known(read, present, lock=lock)
+        progress(45)
+        barcode_in_file: dict[str, str] = {}
+        for line, sku, row in read.rows:
+            values, wanted_links = self._row_values(plan, line, sku, row, known, barcode_in_file)
+            medicine = known.medicines.get(sku)
+            if medicine is None:
+                self._check_new_has_required(plan, line, values)
+            if line in plan.error_lines:
+                continue
+            self._plan_row(plan, line, sku, medicine, values, wanted_links, known)
+        plan.finish()
+        progress(60)
+        return plan
+
+    # --- the steps of plan() ----------------------------------------------------------------
+
+    def _read_rows(self, plan: Plan, present: set[str]) -> _ReadRows:
+        """Every row's cells parsed (errors on the plan), with the names and codes they mention."""
+        read = _ReadRows()
         for line, cells in self.table.rows:
             sku = cell_text(self.cell(cells, "sku"))
             if not sku:
@@ -175,101 +220,93 @@ class PricelistImporter(Importer):
                 continue
             if len(sku) > 64:
                 plan.error(line, "sku", _("At most 64 characters."))
-            if sku in seen:
-                plan.error(line, "sku", _("SKU %(sku)s is already on line %(line)s.") % {"sku": sku, "line": seen[sku]})
+            if sku in read.seen:
+                plan.error(
+                    line, "sku", _("SKU %(sku)s is already on line %(line)s.") % {"sku": sku, "line": read.seen[sku]}
+                )
                 continue
-            seen[sku] = line
-            row: dict = {}
-            if "name" in present:
-                name = cell_text(self.cell(cells, "name"))
-                if not name:
-                    plan.error(line, "name", _("This cell is empty."))
-                elif len(name) > 255:
-                    plan.error(line, "name", _("At most 255 characters."))
-                row["name"] = name
-            if "price" in present:
-                price = self.parse_cell(
-                    plan, line, cells, "price", parse_decimal, field=Medicine._meta.get_field("price")
-                )
-                if price is not None and price < 0:
-                    plan.error(line, "price", _("The price cannot be negative."))
-                row["price"] = price
-            if "barcode" in present:
-                barcode = cell_text(self.cell(cells, "barcode")) or None
-                if barcode:
-                    try:
-                        validate_gtin(barcode)
-                    except ValidationError as exc:
-                        plan.error(line, "barcode", " ".join(str(m) for m in exc.messages))
-                    barcodes.add(barcode)
-                row["barcode"] = barcode
-            if "category" in present:
-                category = cell_text(self.cell(cells, "category"))
-                if category:
-                    category_keys.add(category.lower())
-                row["category"] = category
-            if "manufacturer" in present:
-                manufacturer = cell_text(self.cell(cells, "manufacturer"))
-                if manufacturer:
-                    manufacturer_names.add(manufacturer.lower())
-                row["manufacturer"] = manufacturer
-            if "dosage_form" in present:
-                row["dosage_form"] = self.parse_cell(plan, line, cells, "dosage_form", parse_form, required=False)
-            if "pack_size" in present:
-                pack = self.parse_cell(
-                    plan,
-                    line,
-                    cells,
-                    "pack_size",
-                    parse_int,
-                    required=False,
-                    field=Medicine._meta.get_field("pack_size"),
-                )
-                if pack is not None and pack < 1:
-                    plan.error(line, "pack_size", _("A pack holds at least one unit."))
-                row["pack_size"] = pack
-            if "is_prescription" in present:
-                row["is_prescription"] = self.parse_cell(
-                    plan, line, cells, "is_prescription", parse_bool, required=False
-                )
-            if "substances" in present:
-                substances = self.parse_cell(plan, line, cells, "substances", parse_substances, required=False) or []
-                substance_names.update(name.lower() for name, *_rest in substances)
-                row["substances"] = substances
-            parsed.append((line, sku, row))
-        progress(20)
+            read.seen[sku] = line
+            read.rows.append((line, sku, self._read_row(plan, line, cells, present, read)))
+        return read
 
-        medicines = {m.sku: m for m in chunked_in(Medicine.objects.order_by(), "sku", list(seen))}
-        if lock and medicines:
-            medicines = {
-                m.sku: m for m in lock_rows(Medicine.objects.filter(pk__in=[m.pk for m in medicines.values()]))
+    def _read_row(self, plan: Plan, line: int, cells, present: set[str], read: _ReadRows) -> dict:
+        """The cells of one row that the file has, parsed; a cell that does not parse is an error and ``None``."""
+        row: dict = {}
+        if "name" in present:
+            name = cell_text(self.cell(cells, "name"))
+            if not name:
+                plan.error(line, "name", _("This cell is empty."))
+            elif len(name) > 255:
+                plan.error(line, "name", _("At most 255 characters."))
+            row["name"] = name
+        if "price" in present:
+            price = self.parse_cell(plan, line, cells, "price", parse_decimal, field=Medicine._meta.get_field("price"))
+            if price is not None and price < 0:
+                plan.error(line, "price", _("The price cannot be negative."))
+            row["price"] = price
+        if "barcode" in present:
+            barcode = cell_text(self.cell(cells, "barcode")) or None
+            if barcode:
+                try:
+                    validate_gtin(barcode)
+                except ValidationError as exc:
+                    plan.error(line, "barcode", " ".join(str(m) for m in exc.messages))
+                read.barcodes.add(barcode)
+            row["barcode"] = barcode
+        if "category" in present:
+            row["category"] = cell_text(self.cell(cells, "category"))
+        if "manufacturer" in present:
+            manufacturer = cell_text(self.cell(cells, "manufacturer"))
+            if manufacturer:
+                read.manufacturer_names.add(manufacturer.lower())
+            row["manufacturer"] = manufacturer
+        if "dosage_form" in present:
+            row["dosage_form"] = self.parse_cell(plan, line, cells, "dosage_form", parse_form, required=False)
+        if "pack_size" in present:
+            pack = self.parse_cell(
+                plan, line, cells, "pack_size", parse_int, required=False, field=Medicine._meta.get_field("pack_size")
+            )
+            if pack is not None and pack < 1:
+                plan.error(line, "pack_size", _("A pack holds at least one unit."))
+            row["pack_size"] = pack
+        if "is_prescription" in present:
+            row["is_prescription"] = self.parse_cell(plan, line, cells, "is_prescription", parse_bool, required=False)
+        if "substances" in present:
+            substances = self.parse_cell(plan, line, cells, "substances", parse_substances, required=False) or []
+            read.substance_names.update(name.lower() for name, *_rest in substances)
+            row["substances"] = substances
+        return row
+
+    def _load_known(self, read: _ReadRows, present: set[str], *, lock: bool) -> _Known:
+        """What the rows name that exists already, in a fixed number of queries (the medicines locked if asked)."""
+        known = _Known()
+        known.medicines = {m.sku: m for m in chunked_in(Medicine.objects.order_by(), "sku", list(read.seen))}
+        if lock and known.medicines:
+            known.medicines = {
+                m.sku: m for m in lock_rows(Medicine.objects.filter(pk__in=[m.pk for m in known.medicines.values()]))
             }
-        categories: dict[str, list[Category]] = {}
         for category in Category.objects.all():
-            categories.setdefault(category.slug.lower(), []).append(category)
+            known.categories.setdefault(category.slug.lower(), []).append(category)
             if category.slug.lower() != category.name.lower():
-                categories.setdefault(category.name.lower(), []).append(category)
-        manufacturers = (
-            {
+                known.categories.setdefault(category.name.lower(), []).append(category)
+        if read.manufacturer_names:
+            known.manufacturers = {
                 m.lname: m
-                for m in Manufacturer.objects.annotate(lname=Lower("name")).filter(lname__in=manufacturer_names)
+                for m in Manufacturer.objects.annotate(lname=Lower("name")).filter(lname__in=read.manufacturer_names)
             }
-            if manufacturer_names
-            else {}
-        )
-        substances_by_name = {}
-        if substance_names:
+        if read.substance_names:
             for substance in ActiveSubstance.objects.all():
                 for label in (substance.inn_name, substance.name_uz, substance.name_ru):
-                    if label and label.lower() in substance_names:
-                        substances_by_name.setdefault(label.lower(), substance)
-        barcode_owner = dict(chunked_in(Medicine.objects.order_by().values_list("barcode", "sku"), "barcode", barcodes))
-        links_by_medicine: dict[int, set] = {}
-        if "substances" in present and medicines:
+                    if label and label.lower() in read.substance_names:
+                        known.substances_by_name.setdefault(label.lower(), substance)
+        known.barcode_owner = dict(
+            chunked_in(Medicine.objects.order_by().values_list("barcode", "sku"), "barcode", read.barcodes)
+        )
+        if "substances" in present and known.medicines:
             for link in chunked_in(
-                MedicineSubstance.objects.order_by(), "medicine_id", [m.pk for m in medicines.values()]
+                MedicineSubstance.objects.order_by(), "medicine_id", [m.pk for m in known.medicines.values()]
             ):
-                links_by_medicine.setdefault(link.medicine_id, set()).add(
+                known.links_by_medicine.setdefault(link.medicine_id, set()).add(
                     (
                         link.substance_id,
                         link.strength.normalize(),
@@ -277,96 +314,102 @@ class PricelistImporter(Importer):
                         link.per_volume_ml.normalize() if link.per_volume_ml else None,
                     )
                 )
-        progress(45)
+        return known
 
-        barcode_in_file: dict[str, str] = {}
-        for line, sku, row in parsed:
-            medicine = medicines.get(sku)
-            values: dict = {}
-            for field in ("name", "price", "dosage_form", "pack_size", "is_prescription"):
-                if field in row and row[field] is not None:
-                    values[field] = row[field]
-            if "barcode" in row:
-                barcode = row["barcode"]
-                owner = barcode_owner.get(barcode) if barcode else None
-                if barcode and owner not in (None, sku):
-                    plan.error(
-                        line,
-                        "barcode",
-                        _("Barcode %(barcode)s already belongs to SKU %(sku)s.") % {"barcode": barcode, "sku": owner},
-                    )
-                elif barcode and barcode_in_file.get(barcode, sku) != sku:
-                    plan.error(
-                        line,
-                        "barcode",
-                        _("Barcode %(barcode)s is also given to SKU %(sku)s in this file.")
-                        % {"barcode": barcode, "sku": barcode_in_file[barcode]},
-                    )
-                if barcode:
-                    barcode_in_file[barcode] = sku
-                values["barcode"] = barcode
-            if row.get("category"):
-                found = categories.get(row["category"].lower(), [])
-                if not found:
-                    plan.error(line, "category", _("Unknown category “%(name)s”.") % {"name": row["category"]})
-                elif len({c.pk for c in found}) > 1:
-                    plan.error(
-                        line,
-                        "category",
-                        _("Several categories are called “%(name)s”: use the slug.") % {"name": row["category"]},
-                    )
-                else:
-                    values["category_id"] = found[0].pk
-            manufacturer_name = row.get("manufacturer")
-            if manufacturer_name:
-                existing_manufacturer = manufacturers.get(manufacturer_name.lower())
-                values["manufacturer"] = existing_manufacturer.pk if existing_manufacturer else manufacturer_name
-            wanted_links = None
-            if "substances" in row:
-                wanted_links = set()
-                for name, strength, unit, volume in row["substances"]:
-                    substance = substances_by_name.get(name.lower())
-                    if substance is None:
-                        plan.error(line, "substances", _("Unknown active substance “%(name)s”.") % {"name": name})
-                        continue
-                    wanted_links.add((substance.pk, strength.normalize(), unit, volume.normalize() if volume else None))
-                if len({link[0] for link in wanted_links}) != len(wanted_links):
-                    plan.error(line, "substances", _("A substance is listed twice."))
-            if medicine is None:
-                for field, column in (
-                    ("name", "name"),
-                    ("price", "price"),
-                    ("category_id", "category"),
-                    ("manufacturer", "manufacturer"),
-                    ("dosage_form", "dosage_form"),
-                ):
-                    if field not in values and line not in plan.error_lines:
-                        plan.error(line, column, _("A new medicine needs its %(column)s.") % {"column": column})
-            if line in plan.error_lines:
-                continue
-            if medicine is None:
-                plan.actions.append((None, sku, values, wanted_links))
-                plan.mark(line, NEW, [sku, values.get("name", ""), values.get("price", ""), ""])
-                continue
-            changes = []
-            for field, value in values.items():
-                current = medicine.manufacturer_id if field == "manufacturer" else getattr(medicine, field)
-                if field == "price":
-                    if Decimal(current) != value:
-                        changes.append(field)
-                elif current != value:
-                    changes.append(field)
-            links_changed = wanted_links is not None and wanted_links != links_by_medicine.get(medicine.pk, set())
-            if links_changed:
-                changes.append("substances")
-            if changes:
-                plan.actions.append((medicine, sku, values, wanted_links if links_changed else None))
-                plan.mark(line, UPDATED, [sku, medicine.name, values.get("price", medicine.price), ", ".join(changes)])
+    def _row_values(
+        self, plan: Plan, line: int, sku: str, row: dict, known: _Known, barcode_in_file: dict[str, str]
+    ) -> tuple[dict, set | None]:
+        """The fields a row writes, its names resolved to what exists, and the substance links it wants (or None)."""
+        values: dict = {}
+        for field in ("name", "price", "dosage_form", "pack_size", "is_prescription"):
+            if field in row and row[field] is not None:
+                values[field] = row[field]
+        if "barcode" in row:
+            barcode = row["barcode"]
+            owner = known.barcode_owner.get(barcode) if barcode else None
+            if barcode and owner not in (None, sku):
+                plan.error(
+                    line,
+                    "barcode",
+                    _("Barcode %(barcode)s already belongs to SKU %(sku)s.") % {"barcode": barcode, "sku": owner},
+                )
+            elif barcode and barcode_in_file.get(barcode, sku) != sku:
+                plan.error(
+                    line,
+                    "barcode",
+                    _("Barcode %(barcode)s is also given to SKU %(sku)s in this file.")
+                    % {"barcode": barcode, "sku": barcode_in_file[barcode]},
+                )
+            if barcode:
+                barcode_in_file[barcode] = sku
+            values["barcode"] = barcode
+        if row.get("category"):
+            found = known.categories.get(row["category"].lower(), [])
+            if not found:
+                plan.error(line, "category", _("Unknown category “%(name)s”.") % {"name": row["category"]})
+            elif len({c.pk for c in found}) > 1:
+                plan.error(
+                    line,
+                    "category",
+                    _("Several categories are called “%(name)s”: use the slug.") % {"name": row["category"]},
+                )
             else:
-                plan.mark(line, UNCHANGED, [sku, medicine.name, medicine.price, ""])
-        plan.finish()
-        progress(60)
-        return plan
+                values["category_id"] = found[0].pk
+        manufacturer_name = row.get("manufacturer")
+        if manufacturer_name:
+            existing_manufacturer = known.manufacturers.get(manufacturer_name.lower())
+            values["manufacturer"] = existing_manufacturer.pk if existing_manufacturer else manufacturer_name
+        wanted_links = None
+        if "substances" in row:
+            wanted_links = set()
+            for name, strength, unit, volume in row["substances"]:
+                substance = known.substances_by_name.get(name.lower())
+                if substance is None:
+                    plan.error(line, "substances", _("Unknown active substance “%(name)s”.") % {"name": name})
+                    continue
+                wanted_links.add((substance.pk, strength.normalize(), unit, volume.normalize() if volume else None))
+            if len({link[0] for link in wanted_links}) != len(wanted_links):
+                plan.error(line, "substances", _("A substance is listed twice."))
+        return values, wanted_links
+
+    @staticmethod
+    def _check_new_has_required(plan: Plan, line: int, values: dict) -> None:
+        """A new medicine needs its name, price, category, manufacturer and form (one error per row: the first)."""
+        for field, column in (
+            ("name", "name"),
+            ("price", "price"),
+            ("category_id", "category"),
+            ("manufacturer", "manufacturer"),
+            ("dosage_form", "dosage_form"),
+        ):
+            if field not in values and line not in plan.error_lines:
+                plan.error(line, column, _("A new medicine needs its %(column)s.") % {"column": column})
+
+    @staticmethod
+    def _plan_row(
+        plan: Plan, line: int, sku: str, medicine: Medicine | None, values: dict, wanted_links, known: _Known
+    ) -> None:
+        """Record what a valid row does: create, update the fields that differ, or nothing."""
+        if medicine is None:
+            plan.actions.append((None, sku, values, wanted_links))
+            plan.mark(line, NEW, [sku, values.get("name", ""), values.get("price", ""), ""])
+            return
+        changes = []
+        for field, value in values.items():
+            current = medicine.manufacturer_id if field == "manufacturer" else getattr(medicine, field)
+            if field == "price":
+                if Decimal(current) != value:
+                    changes.append(field)
+            elif current != value:
+                changes.append(field)
+        links_changed = wanted_links is not None and wanted_links != known.links_by_medicine.get(medicine.pk, set())
+        if links_changed:
+            changes.append("substances")
+        if changes:
+            plan.actions.append((medicine, sku, values, wanted_links if links_changed else None))
+            plan.mark(line, UPDATED, [sku, medicine.name, values.get("price", medicine.price), ", ".join(changes)])
+        else:
+            plan.mark(line, UNCHANGED, [sku, medicine.name, medicine.price, ""])
 
     def apply(self, plan: Plan, *, user, reference: str, progress: ProgressCallback = no_progress) -> None:
         assert transaction.get_connection().in_atomic_block, "apply runs inside the import's transaction"

@@ -23,8 +23,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.exceptions import CatalogError, InsufficientStock, ReasonRequired, ShortageLine, TransferStateError
-from catalog.models import Location, Lot, LotStock, Medicine, MovementKind, StockMovement
-from catalog.models_transfers import Discrepancy, Transfer, TransferLine, TransferState
+from catalog.models import (
+    Discrepancy,
+    Location,
+    Lot,
+    LotStock,
+    Medicine,
+    MovementKind,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    TransferState,
+)
 
 from . import rules
 from .locks import lock_medicines, lock_rows

@@ -6,8 +6,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from catalog import stock
-from catalog.models import LotStock, MovementKind, StockMovement, Transfer, TransferLine, TransferState
-from catalog.models_transfers import Discrepancy
+from catalog.models import Discrepancy, LotStock, MovementKind, StockMovement, Transfer, TransferLine, TransferState
 from catalog.tests.admin_helpers import queries_for
 from catalog.tests.factories import LocationFactory, MedicineFactory, main_location, receive
 

@@ -29,6 +29,7 @@ from catalog.ledger import all_problems, balance_chain_problems, derived_problem
 from catalog.models import (
     ActiveSubstance,
     Category,
+    Discrepancy,
     Location,
     LocationKind,
     Lot,
@@ -44,7 +45,6 @@ from catalog.models import (
     validate_atc,
     validate_gtin,
 )
-from catalog.models_transfers import Discrepancy
 from catalog.stock import stock_locations
 from orders.demo import demo_sales_replay
 

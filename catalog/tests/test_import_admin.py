@@ -147,7 +147,7 @@ def test_exports_neutralise_spreadsheet_formulas(staff_client):
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@x", "\tx", "\rx"])
 def test_every_formula_prefix_gets_an_apostrophe(value):
-    from catalog.imports.exports import neutralise
+    from catalog.exports import neutralise
 
     assert neutralise(value) == "'" + value
     assert neutralise(-1) == -1

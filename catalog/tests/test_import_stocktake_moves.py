@@ -8,8 +8,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from catalog.imports.engine import ImportNotAllowed, import_job_check, import_job_confirm, import_job_create
-from catalog.models import ImportState, Lot, MovementKind, StockMovement
-from catalog.models_imports import ImportJob
+from catalog.models import ImportJob, ImportState, Lot, MovementKind, StockMovement
 from catalog.stock import stock_adjust, stock_dispense
 from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, snapshot

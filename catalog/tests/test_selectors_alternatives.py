@@ -3,10 +3,10 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import DosageForm
-from catalog.selectors import medicine_alternatives
+from catalog.selectors import alternatives_ranked, medicine_alternatives
 from catalog.stock import lot_recall
 
-from .factories import ActiveSubstanceFactory, MedicineFactory, medicine_with, receive
+from .factories import ActiveSubstanceFactory, LocationFactory, MedicineFactory, medicine_with, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,59 @@ def test_editing_a_strength_moves_a_medicine_between_exact_and_same_substances(p
     link.save()  # as the admin inline does: the receivers refresh the keys
 
     assert kinds(medicine_alternatives(medicine=asked)) == [("Other", "same_substances")]
+
+
+def test_the_ranking_of_many_medicines_at_once_is_the_ranking_of_each(paracetamol, caffeine, django_assert_num_queries):
+    panadol = stocked([(paracetamol, 500)], price="12000", name="Panadol 500")
+    stocked([(paracetamol, 500)], price="3000", name="Paracetamol Uzb 500")
+    stocked([(paracetamol, 200)], price="1000", name="Paracetamol 200")
+    combo = stocked([(paracetamol, 500), (caffeine, 65)], price="7000", name="Combo")
+    stocked([(paracetamol, 500), (caffeine, 65)], price="6000", name="Same combo")
+
+    with django_assert_num_queries(1):
+        ranked = alternatives_ranked(wanted=[(panadol.pk, None), (combo.pk, None)], limit=5)
+
+    for medicine in (panadol, combo):
+        one_by_one = medicine_alternatives(medicine=medicine, limit=5)
+        assert [(a.medicine_id, a.kind) for a in ranked[(medicine.pk, None)]] == [
+            (a.pk, a.alternative_kind) for a in one_by_one
+        ]
+    assert ranked[(combo.pk, None)][0].price == Decimal("6000.00")
+    assert ranked[(combo.pk, None)][0].units == 10
+
+
+def test_at_a_place_only_what_is_in_stock_there_is_offered(paracetamol):
+    here, there = LocationFactory(), LocationFactory()
+    asked = stocked([(paracetamol, 500)], price="12000", name="Panadol 500", stock=0)
+    cheap_elsewhere = stocked([(paracetamol, 500)], price="1000", name="Cheap elsewhere", stock=0)
+    receive(cheap_elsewhere, 5, location=there)
+    dear_here = stocked([(paracetamol, 500)], price="9000", name="Dear here", stock=0)
+    receive(dear_here, 4, location=here)
+
+    ranked = alternatives_ranked(wanted=[(asked.pk, here.pk), (asked.pk, there.pk), (asked.pk, None)], limit=3)
+
+    assert [(a.name, a.units) for a in ranked[(asked.pk, here.pk)]] == [("Dear here", 4)]
+    assert [(a.name, a.units) for a in ranked[(asked.pk, there.pk)]] == [("Cheap elsewhere", 5)]
+    assert [a.name for a in ranked[(asked.pk, None)]] == ["Cheap elsewhere", "Dear here"]
+
+
+def test_the_exact_generic_comes_first_however_many_cheaper_other_strengths_there_are(paracetamol):
+    asked = stocked([(paracetamol, 500)], price="12000", name="Panadol 500", stock=0)
+    for n in range(13):
+        stocked([(paracetamol, 200)], price=str(100 + n), name=f"Weaker {n:02d}")
+    stocked([(paracetamol, 500)], price="20000", name="Dear exact")
+
+    ranked = alternatives_ranked(wanted=[(asked.pk, None)], limit=3)[(asked.pk, None)]
+
+    assert [(a.name, a.kind) for a in ranked] == [
+        ("Dear exact", "exact"),
+        ("Weaker 00", "same_substances"),
+        ("Weaker 01", "same_substances"),
+    ]
+
+
+def test_medicines_without_alternatives_are_left_out_and_nothing_asked_runs_nothing(django_assert_num_queries):
+    lonely = MedicineFactory()
+    assert alternatives_ranked(wanted=[(lonely.pk, None)], limit=3) == {}
+    with django_assert_num_queries(0):
+        assert alternatives_ranked(wanted=[], limit=3) == {}

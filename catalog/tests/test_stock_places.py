@@ -16,8 +16,16 @@ from catalog.exceptions import (
     TransferStateError,
 )
 from catalog.ledger import all_problems
-from catalog.models import LotStatus, LotStock, Medicine, MedicineStock, MovementKind, StockMovement
-from catalog.models_transfers import Discrepancy, TransferState
+from catalog.models import (
+    Discrepancy,
+    LotStatus,
+    LotStock,
+    Medicine,
+    MedicineStock,
+    MovementKind,
+    StockMovement,
+    TransferState,
+)
 from catalog.services import medicine_update
 from catalog.stock import (
     Received,

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from catalog.ledger import all_problems
 from catalog.exceptions import InsufficientStock
+from catalog.ledger import all_problems
 from catalog.models import LocationKind, LotStatus, LotStock, MovementKind, StockMovement
 from catalog.stock import stock_write_off
 from catalog.tests.factories import MedicineFactory, main_location, receive

@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import User
 from accounts.phone import format_phone, normalize_phone
 from accounts.roles import Role
-from accounts.services import backup_codes_issue
+from accounts.services.staff import backup_codes_issue
 from catalog.models import Location
 
 DEMO_PASSWORD = "Dorixona-demo-2026"

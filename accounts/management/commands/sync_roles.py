@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.services import UnknownPermission, roles_sync
+from accounts.services.staff import UnknownPermission, roles_sync
 
 
 class Command(BaseCommand):

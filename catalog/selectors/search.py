@@ -1,21 +1,15 @@
-"""Reads of the catalogue that more than one caller needs (admin, API, tasks, benchmarks).
-
-"Today" is always ``timezone.localdate()`` (Asia/Tashkent). What is sellable is
-the stock core's rule, ``catalog.stock.rules.sellable_stock_q``.
-"""
+"""Finding medicines by name, manufacturer, substance, SKU or barcode, in Latin or Cyrillic, typos tolerated."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import F, Prefetch, Q, QuerySet, Value, prefetch_related_objects
-from django.utils import timezone
+from django.db.models import F, Q, QuerySet, Value
 
-from .models import Lot, LotStatus, Medicine, MedicineSubstance
-from .transliteration import fold
+from ..models import Medicine
+from ..transliteration import fold
 
 # The word-similarity threshold for the %> filter is set per connection in
 # catalog.receivers (0.45 rather than pg_trgm's 0.6, for short misspelt names).
@@ -156,123 +150,3 @@ def _similar_words(queryset, folded: str) -> QuerySet[Medicine]:
         .annotate(rank=TrigramWordSimilarity(Value(folded), "search_text"))
         .order_by("-rank", "name", "pk")
     )
-
-
-def medicine_alternatives(*, medicine: Medicine, limit: int = 20) -> list[Medicine]:
-    """What to offer instead of ``medicine``, for an operator on the phone.
-
-    First the exact generic equivalents (the same set of active substances at
-    the same strengths, units and per-volume, and the same dosage form), then
-    medicines with the same set of substances in another strength or form.
-    Only active medicines with sellable stock, never ``medicine`` itself;
-    cheapest first within each kind. Each result has ``.alternative_kind``
-    ("exact" or "same_substances").
-
-    Three queries whatever the number of results (``alternative_ids``, the
-    medicines with their manufacturers, the prefetch of their substances);
-    one when there are none.
-    """
-    ranked = alternative_ids(medicine_id=medicine.pk, limit=limit)
-    if not ranked:
-        return []
-    found = Medicine.objects.select_related("manufacturer").in_bulk([medicine_id for medicine_id, _ in ranked])
-    result = []
-    for medicine_id, kind in ranked:
-        alternative = found[medicine_id]
-        alternative.alternative_kind = kind
-        result.append(alternative)
-    prefetch_related_objects(
-        result, Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
-    )
-    return result
-
-
-# One statement for both kinds: each a short walk of its (key, price) index in
-# price order, cut at the limit. The keys are read from the medicine's row in
-# the same statement (a caller's instance may predate its substances).
-_ALTERNATIVES_KIND_SQL = """
-    SELECT * FROM (
-        SELECT m.id AS id, {rank} AS kind_rank, m.price AS price, m.name AS name
-        FROM {table} m JOIN {table} own ON own.id = %s
-        WHERE {condition} AND m.is_active AND m.sellable_quantity > 0 AND m.id <> own.id AND m.substance_key <> ''
-        ORDER BY m.price, m.name, m.id
-        LIMIT %s
-    ) {alias}
-"""
-ALTERNATIVES_SQL = (
-    "SELECT id, kind_rank FROM ("
-    + _ALTERNATIVES_KIND_SQL.format(
-        table=Medicine._meta.db_table, rank=0, alias="exact", condition="m.generic_key = own.generic_key"
-    )
-    + " UNION ALL "
-    + _ALTERNATIVES_KIND_SQL.format(
-        table=Medicine._meta.db_table,
-        rank=1,
-        alias="others",
-        condition="m.substance_key = own.substance_key AND m.generic_key <> own.generic_key",
-    )
-    + ") alternatives ORDER BY kind_rank, price, name, id"
-)
-ALTERNATIVE_KINDS = ("exact", "same_substances")
-
-
-def alternative_ids(*, medicine_id: int, limit: int = 20) -> list[tuple[int, str]]:
-    """``medicine_alternatives`` as ``(id, kind)`` pairs in their order: one statement.
-
-    Reads the precomputed ``generic_key`` / ``substance_key`` columns (kept by
-    ``services.medicine_reindex_search``) through their ``(key, price)``
-    indexes. For callers that build their own rows (the public API).
-    """
-    with connections["default"].cursor() as cursor:
-        cursor.execute(ALTERNATIVES_SQL, [medicine_id, limit, medicine_id, limit])
-        rows = cursor.fetchall()
-    return [(medicine_id, ALTERNATIVE_KINDS[rank]) for medicine_id, rank in rows][:limit]
-
-
-# The expiry windows staff work in (the lots admin's filter, the dashboards' figures that link to it).
-EXPIRY_WINDOWS_DAYS = (30, 90, 180)
-
-
-def expiring_within_q(today: datetime.date, days: int) -> Q:
-    """Lots whose expiry falls within ``days`` from today, today excluded (the admin filter's window)."""
-    return Q(expiry_date__gt=today, expiry_date__lte=today + datetime.timedelta(days=days))
-
-
-def out_of_stock_q() -> Q:
-    """Medicines with no sellable stock (the medicines admin's "out of stock")."""
-    return Q(sellable_quantity=0)
-
-
-def low_stock_q() -> Q:
-    """Medicines with some sellable stock, but no more than their reorder level (the admin's "low stock")."""
-    return Q(sellable_quantity__gt=0, sellable_quantity__lte=F("reorder_level"))
-
-
-def lots_expiring(
-    *, within_days: int, today: datetime.date | None = None, include_expired: bool = False
-) -> QuerySet[Lot]:
-    """Available lots with stock whose expiry falls within ``within_days`` from today (today excluded).
-
-    With ``include_expired`` also those already past their date that still hold
-    stock (the daily sweep has not run yet, or it is about to write them off).
-    """
-    today = today or timezone.localdate()
-    horizon = today + datetime.timedelta(days=within_days)
-    queryset = Lot.objects.filter(status=LotStatus.AVAILABLE, quantity__gt=0, expiry_date__lte=horizon)
-    if not include_expired:
-        queryset = queryset.filter(expiry_date__gt=today)
-    return queryset.select_related("medicine", "medicine__manufacturer").order_by("expiry_date", "pk")
-
-
-__all__ = [
-    "EXPIRY_WINDOWS_DAYS",
-    "SearchPlan",
-    "alternative_ids",
-    "expiring_within_q",
-    "lots_expiring",
-    "low_stock_q",
-    "medicine_alternatives",
-    "medicine_search",
-    "out_of_stock_q",
-    "search_plan",
-]

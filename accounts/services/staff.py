@@ -9,8 +9,8 @@ from django.contrib.auth.management import create_permissions
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import BackupCode, BackupCodeDevice, User
-from .roles import ROLE_PERMISSIONS, group_name
+from ..models import BackupCode, BackupCodeDevice, User
+from ..roles import ROLE_PERMISSIONS, group_name
 
 BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 

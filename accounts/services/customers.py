@@ -1,7 +1,7 @@
 """Every write of the customer accounts API: sign-up, login, tokens, profile, password.
 
 Views call these; nothing else changes a customer's account, tokens or codes.
-Codes are checked by ``accounts.otp.otp_verify`` before the write's own
+Codes are checked by ``accounts.services.otp.otp_verify`` before the write's own
 transaction, so that a wrong try stays counted when the write is refused.
 """
 
@@ -25,7 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from .exceptions import (
+from ..exceptions import (
     AccountDisabled,
     AccountNotVerified,
     CodeInvalid,
@@ -35,9 +35,9 @@ from .exceptions import (
     StaffNotAllowed,
     TokenInvalid,
 )
-from .models import CodePurpose, PhoneCode, User
+from ..models import CodePurpose, PhoneCode, User
+from ..roles import API_ROLES, Role
 from .otp import DAY, IssuedCode, otp_issue, otp_verify
-from .roles import API_ROLES, Role
 
 PROFILE_FIELDS = ("first_name", "last_name", "address")
 
@@ -172,7 +172,7 @@ def customer_register(
     """Send a sign-up code to ``phone``; the account is created when the code confirms it.
 
     ``client`` is the network of the client asking (``backoffice.client_ip.client_network``,
-    None with no request): the hourly and daily caps of ``accounts.otp`` count per client.
+    None with no request): the hourly and daily caps of ``accounts.services.otp`` count per client.
 
     Each sign-up keeps its password hash and profile with the code sent for it,
     and nothing else changes until ``customer_verify``: there the code proves
