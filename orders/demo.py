@@ -51,6 +51,7 @@ CARD_NETWORKS = (CardNetwork.UZCARD, CardNetwork.HUMO, CardNetwork.VISA, CardNet
 PRESCRIBERS = ("Dr. N. Alimova, 12th city polyclinic", "Dr. R. Karimov, family clinic No. 3")
 PATIENTS = ("Olimova Z.", "Nazarov B.", "Ergasheva M.", "Qodirov A.", "Sobirova D.")
 RETURN_REASON = "Bought the wrong strength"
+DAMAGED_REASON = "Box crushed in the customer's bag"
 
 
 @dataclass(frozen=True)
@@ -215,8 +216,9 @@ class _Till:
         counted = shift_figures(shift).expected_cash
         return services.shift_close(shift=shift, user=self.pharmacist, counted_cash=counted)
 
-    def take_back_one(self, shift: Shift, orders: list[Order]) -> None:
-        """A customer brings back one unit of an over-the-counter medicine bought earlier in the shift."""
+    def take_back_one(self, shift: Shift, orders: list[Order], *, resaleable: bool = True) -> None:
+        """A customer brings back one unit of an over-the-counter medicine bought earlier in the shift
+        (not ``resaleable``: a damaged box, set aside in the branch's quarantine)."""
         line = (
             OrderLine.objects.filter(
                 order__in=orders,
@@ -232,8 +234,8 @@ class _Till:
             return
         services.order_return(
             order=line.order,
-            items=[services.ReturnItem(line_id=line.pk, quantity=1, resaleable=True)],
-            reason=RETURN_REASON,
+            items=[services.ReturnItem(line_id=line.pk, quantity=1, resaleable=resaleable)],
+            reason=RETURN_REASON if resaleable else DAMAGED_REASON,
             shift=shift,
             user=self.pharmacist,
         )
@@ -253,7 +255,7 @@ def demo_sales_replay(*, stock_file=STOCK_FILE, today: datetime.date | None = No
     skus = [entry["sku"] for entry in data["medicines"]]
     medicines = {m.sku: m for m in Medicine.objects.filter(sku__in=skus)}
     by_branch = _story_sales(data, medicines)
-    for branch in _branches():
+    for index, branch in enumerate(_branches()):
         pharmacist = demo_pharmacist(branch)
         if pharmacist is None:
             result.branches_without_pharmacist.append(branch.code)
@@ -268,7 +270,7 @@ def demo_sales_replay(*, stock_file=STOCK_FILE, today: datetime.date | None = No
         if not Order.objects.filter(location=branch).exists():
             earlier = till.open()
             orders = till.sell(earlier, _receipts(s for s in sales if s[0] > 0))
-            till.take_back_one(earlier, orders)
+            till.take_back_one(earlier, orders, resaleable=index % 2 == 0)  # the second branch's is damaged
             till.close(earlier)
         current = till.open()
         till.sell(current, _receipts(s for s in sales if s[0] == 0))

@@ -105,15 +105,21 @@ def test_the_receipts_mix_cash_card_split_parts_prescriptions_and_controlled_dru
 
 
 def test_one_return_per_branch_goes_back_to_its_lot_and_its_money_back_by_the_same_method(demo, db):
-    returns = list(Return.objects.select_related("order", "shift"))
+    returns = list(Return.objects.select_related("order", "shift__location"))
     assert sorted(r.shift.location.code for r in returns) == [b.code for b in branches()]
+    places = []
     for document in returns:
         assert document.shift.state == ShiftState.CLOSED and document.order.shift_id == document.shift_id
         back = StockMovement.objects.filter(reference=document.number)
         assert list(back.values_list("kind", "quantity")) == [(MovementKind.RETURN, 1)]
+        resaleable = document.lines.get().resaleable
+        place = back.get().location
+        assert place == (document.shift.location if resaleable else document.shift.location.quarantine)
+        places.append(place.kind)
         [refund] = Refund.objects.filter(return_doc=document)
         assert refund.amount == document.amount > 0
         assert refund.method == refund.payment.method
+    assert sorted(places) == ["branch", "quarantine"]  # one on the shelf again, one damaged box set aside
 
 
 def test_the_closed_shift_s_z_report_equals_its_sales(demo, db):
