@@ -6,6 +6,7 @@ the stock core's rule, ``catalog.stock.rules.sellable_stock_q``.
 
 from __future__ import annotations
 
+import copy
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -199,9 +200,8 @@ _ALTERNATIVES_KIND_SQL = """
         LIMIT %s
     ) {alias}
 """
-ALTERNATIVES_SQL = (
-    "SELECT id, kind_rank FROM ("
-    + _ALTERNATIVES_KIND_SQL.format(
+_BOTH_KINDS_SQL = (
+    _ALTERNATIVES_KIND_SQL.format(
         table=Medicine._meta.db_table, rank=0, alias="exact", condition="m.generic_key = own.generic_key"
     )
     + " UNION ALL "
@@ -211,8 +211,8 @@ ALTERNATIVES_SQL = (
         alias="others",
         condition="m.substance_key = own.substance_key AND m.generic_key <> own.generic_key",
     )
-    + ") alternatives ORDER BY kind_rank, price, name, id"
 )
+ALTERNATIVES_SQL = f"SELECT id, kind_rank FROM ({_BOTH_KINDS_SQL}) alternatives ORDER BY kind_rank, price, name, id"
 ALTERNATIVE_KINDS = ("exact", "same_substances")
 
 
@@ -227,6 +227,37 @@ def alternative_ids(*, medicine_id: int, limit: int = 20) -> list[tuple[int, str
         cursor.execute(ALTERNATIVES_SQL, [medicine_id, limit, medicine_id, limit])
         rows = cursor.fetchall()
     return [(medicine_id, ALTERNATIVE_KINDS[rank]) for medicine_id, rank in rows][:limit]
+
+
+def alternatives_by_medicine(*, medicine_ids: list[int], limit: int = 3) -> dict[int, list[Medicine]]:
+    """``medicine_alternatives`` of several medicines at once: each id -> its first ``limit`` alternatives.
+
+    Two statements whatever the number of medicines (one when none has an
+    alternative): every medicine's ``ALTERNATIVES_SQL`` walk in one ``UNION ALL``,
+    then the alternatives' rows. Each has ``.alternative_kind``; no substances
+    are prefetched (callers show name, price and stock).
+    """
+    if not medicine_ids:
+        return {}
+    parts, params = [], []
+    for n, medicine_id in enumerate(medicine_ids):
+        parts.append(f"SELECT %s AS source_id, id, kind_rank, price, name FROM ({_BOTH_KINDS_SQL}) a{n}")
+        params += [medicine_id, medicine_id, limit, medicine_id, limit]
+    statement = " UNION ALL ".join(parts) + " ORDER BY source_id, kind_rank, price, name, id"
+    with connections["default"].cursor() as cursor:
+        cursor.execute(statement, params)
+        ranked = cursor.fetchall()
+    found = Medicine.objects.only("pk", "name", "price", "sellable_quantity", "parts_per_pack", "part_name").in_bulk(
+        {row[1] for row in ranked}
+    )
+    result: dict[int, list[Medicine]] = {medicine_id: [] for medicine_id in medicine_ids}
+    for source_id, medicine_id, rank, _price, _name in ranked:
+        if len(result[source_id]) < limit:
+            # One instance per row: the same medicine may be offered for two hits, as two kinds.
+            alternative = copy.copy(found[medicine_id])
+            alternative.alternative_kind = ALTERNATIVE_KINDS[rank]
+            result[source_id].append(alternative)
+    return result
 
 
 # The expiry windows staff work in (the lots admin's filter, the dashboards' figures that link to it).
@@ -268,6 +299,7 @@ __all__ = [
     "EXPIRY_WINDOWS_DAYS",
     "SearchPlan",
     "alternative_ids",
+    "alternatives_by_medicine",
     "expiring_within_q",
     "lots_expiring",
     "low_stock_q",

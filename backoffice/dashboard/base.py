@@ -28,6 +28,7 @@ CACHE_PREFIX = "dashboard:v2"
 LOCATION_PARAM = "location"
 OPERATOR_SEARCH_PARAM = "medicine"
 OPERATOR_SEARCH_LIMIT = 5
+OPERATOR_SEARCH_ALTERNATIVES = 3  # per match shown
 
 # Which dashboard each role sees. A superuser without a staff role is an owner.
 DASHBOARD_OF_ROLE = {

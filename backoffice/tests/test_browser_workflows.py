@@ -177,7 +177,7 @@ def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, passwo
             # The operator's screenshot shows a search answered: stock and alternatives at once.
             page.fill("#operator-search-input", "nurofen")
             page.press("#operator-search-input", "Enter")
-            page.wait_for_selector("#operator-search-alternatives")
+            page.wait_for_selector("#operator-search-results")
         _settle_charts(page)
         text = page.locator("#dashboard").inner_text()
         # Real figures on the demo data, not an empty page.

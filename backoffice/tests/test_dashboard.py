@@ -259,10 +259,48 @@ def test_the_operator_finds_a_medicine_by_barcode_and_sees_its_stock_and_alterna
     results = html.split('id="operator-search-results"', 1)[1]
     assert out.name in results
     assert "Out of stock" in results
-    alternatives = html.split('id="operator-search-alternatives"', 1)[1]
-    # The same generic (same substance and strength) in stock comes first.
-    assert stocked.name in alternatives
-    assert "Same generic" in alternatives
+    row = results.split(out.name, 1)[1].split("</tr>", 1)[0]
+    # The same generic (same substance and strength) in stock comes first, then the other strength, marked.
+    assert row.index(stocked.name) < row.index(low.name)
+    assert "same substances" in row.split(low.name, 1)[1]
+    assert "same substances" not in row.split(low.name, 1)[0]
+
+
+@pytest.mark.django_db
+def test_the_operator_sees_how_many_match_and_a_link_to_all_of_them(staff_client):
+    from backoffice.dashboard.base import OPERATOR_SEARCH_LIMIT
+
+    build_stock(3)  # nine medicines named "Medicine …", and three more
+    client = staff_client(Role.OPERATOR)
+    html = client.get(INDEX, {"medicine": "medicine"}).content.decode()
+
+    total = number_on(re.search(r'id="operator-search-count">\s*([\d\s\u00a0]+) match', html).group(1))
+    assert total > OPERATOR_SEARCH_LIMIT
+    more = unescape(re.search(r'href="([^"]+)"[^>]*id="operator-search-more"', html).group(1))
+    assert more == f"{reverse('admin:catalog_medicine_changelist')}?q=medicine"
+    listed = client.get(more).context["cl"].result_count
+    assert listed == total
+
+
+@pytest.mark.django_db
+def test_a_search_that_finds_a_few_says_how_many_and_offers_no_more_link(staff_client):
+    ((stocked, _low, _out),) = build_stock(1)
+    html = staff_client(Role.OPERATOR).get(INDEX, {"medicine": stocked.sku}).content.decode()
+    assert re.search(r'id="operator-search-count">\s*1 match\b', html)
+    assert 'id="operator-search-more"' not in html
+
+
+@pytest.mark.django_db
+def test_every_match_shows_its_own_alternatives_not_only_the_first(staff_client):
+    ((stocked, low, out),) = build_stock(1)
+    html = staff_client(Role.OPERATOR).get(INDEX, {"medicine": "medicine"}).content.decode()
+    results = html.split('id="operator-search-results"', 1)[1]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", results, re.S)]
+    # Each match's row, by the medicine in its first cell: its alternatives are in its last.
+    rows = {re.sub(r"<[^>]+>", "", row[0]).strip(): row[-1] for row in cells if row}
+    # Each offers the other: same substance, another strength (and never itself).
+    assert f">{low.name}<" in rows[stocked.name] and f">{stocked.name}<" not in rows[stocked.name]
+    assert f">{stocked.name}<" in rows[low.name]
 
 
 @pytest.mark.django_db

@@ -126,3 +126,25 @@ def test_editing_a_strength_moves_a_medicine_between_exact_and_same_substances(p
     link.save()  # as the admin inline does: the receivers refresh the keys
 
     assert kinds(medicine_alternatives(medicine=asked)) == [("Other", "same_substances")]
+
+
+def test_the_alternatives_of_several_medicines_at_once_are_each_one_s_own_in_two_statements(
+    paracetamol, caffeine, django_assert_num_queries
+):
+    from catalog.selectors import alternatives_by_medicine
+
+    panadol = stocked([(paracetamol, 500)], price="12000", name="Panadol 500")
+    stocked([(paracetamol, 500)], price="3000", name="Paracetamol Uzb 500")
+    stocked([(paracetamol, 200)], price="1000", name="Paracetamol 200")
+    coffee = stocked([(caffeine, 100)], price="5000", name="Caffeine 100")
+    stocked([(caffeine, 100)], price="4000", name="Caffeine-Farm 100")
+    alone = stocked([(ActiveSubstanceFactory(inn_name="Rare"), 1)], price="100", name="Rare 1")
+    asked = [panadol, coffee, alone]
+
+    with django_assert_num_queries(2):
+        found = alternatives_by_medicine(medicine_ids=[m.pk for m in asked], limit=2)
+
+    for medicine in asked:
+        assert kinds(found[medicine.pk]) == kinds(medicine_alternatives(medicine=medicine, limit=2))
+    assert kinds(found[coffee.pk]) == [("Caffeine-Farm 100", "exact")]
+    assert found[alone.pk] == []
