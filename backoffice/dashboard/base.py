@@ -134,6 +134,11 @@ def badge(text, tone: str = "default") -> str:
     )
 
 
+def nowrap(text) -> str:
+    """A code (an SKU, a lot number) on one line: "DX-00062" never breaks at its hyphen in a narrow column."""
+    return format_html('<span class="whitespace-nowrap">{}</span>', text)
+
+
 def number(value: int) -> str:
     return group_thousands(int(value))
 

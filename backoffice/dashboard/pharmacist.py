@@ -27,6 +27,7 @@ from .base import (
     lots_url,
     medicine_url,
     medicines_url,
+    nowrap,
     number,
     orders_url,
     returns_url,
@@ -129,7 +130,7 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
         [
             link(medicine_url(line.medicine.pk), line.medicine.name),
             *([line.location.name] if selection.several and line.location else []),
-            line.medicine.sku,
+            nowrap(line.medicine.sku),
             line.medicine.manufacturer.name,
             number(line.medicine.number_sold),
         ]

@@ -754,3 +754,14 @@ def test_latest_audited_changes_say_system_for_the_expiry_sweep_and_the_person_f
     assert "—" not in {row[4] for row in rows}
     # The receipts the factory made without a person: the system's, their reason in words.
     assert [row[5] for row in rows if row[2] == f"Old Syrup · {expired.lot_number}"][-1] == "Receipt"
+
+
+@pytest.mark.django_db
+def test_an_sku_on_the_pharmacist_s_dashboard_stays_on_one_line(staff_client):
+    out = MedicineFactory(sku="DX-00062", is_prescription=True, number_sold=5)
+    receive(out, 1)
+    stock.stock_dispense(medicine=out, quantity=1)
+
+    html = staff_client(Role.PHARMACIST).get(INDEX).content.decode()
+
+    assert '<span class="whitespace-nowrap">DX-00062</span>' in html.split('id="pharmacist-rx-out-list"', 1)[1]
