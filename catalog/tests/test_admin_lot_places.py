@@ -338,3 +338,17 @@ def test_the_stock_ledger_names_each_movements_place_and_filters_by_it(staff_cli
     assert "Yunusobod" in html and "Main pharmacy" in html
     assert "+5 (2 packs + 1 blister)" in html
     assert [m.lot.lot_number for m in at_yunusobod.context["cl"].result_list] == ["AT-YUNUSOBOD"]
+
+
+def test_every_input_of_the_lot_add_form_is_styled_as_the_admin_s_the_note_too(staff_client, places):
+    import re
+
+    html = staff_client(Role.INVENTORY).get(reverse("admin:catalog_lot_add")).content.decode()
+    form = html.split('id="lot_form"', 1)[1].split("</form>", 1)[0]
+
+    inputs = re.findall(r"<(?:input|select|textarea)\b[^>]*>", form)
+    shown = [tag for tag in inputs if not re.search(r'type="(?:hidden|checkbox|submit)"', tag)]
+    assert any('name="reason"' in tag for tag in shown)  # the "Note"
+    # The medicine's autocomplete is drawn by select2 in Unfold's theme; every other field carries Unfold's classes.
+    unstyled = [tag for tag in shown if "border-base-200" not in tag and "admin-autocomplete" not in tag]
+    assert unstyled == []
