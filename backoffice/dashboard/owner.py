@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from backoffice import selectors_dashboard as selectors
 from backoffice.colours import EXPIRY_CHART_COLOURS, expiry_tone
@@ -272,7 +272,7 @@ def _expiry_months(value_by_month: list, today: date) -> tuple[list[str], date]:
 
 
 # Who changed a record when no person did: the reasons the system writes, in words.
-SYSTEM_REASONS = {EXPIRY_SWEEP_REASON: _lazy("Expired (daily sweep)")}
+SYSTEM_REASONS = {EXPIRY_SWEEP_REASON: gettext_lazy("Expired (daily sweep)")}
 
 
 def _changes_table(rows: list[dict]) -> dict:
