@@ -28,6 +28,7 @@ CACHE_PREFIX = "dashboard:v2"
 LOCATION_PARAM = "location"
 OPERATOR_SEARCH_PARAM = "medicine"
 OPERATOR_SEARCH_LIMIT = 5
+OPERATOR_SEARCH_ALTERNATIVES = 3  # per match shown
 
 # Which dashboard each role sees. A superuser without a staff role is an owner.
 DASHBOARD_OF_ROLE = {
@@ -131,6 +132,11 @@ def badge(text, tone: str = "default") -> str:
         colours.get(tone, colours["default"]),
         text,
     )
+
+
+def nowrap(text) -> str:
+    """A code (an SKU, a lot number) on one line: "DX-00062" never breaks at its hyphen in a narrow column."""
+    return format_html('<span class="whitespace-nowrap">{}</span>', text)
 
 
 def number(value: int) -> str:

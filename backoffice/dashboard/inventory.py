@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from backoffice import selectors_dashboard as selectors
-from backoffice.colours import IMPORT_STATE_COLOURS
+from backoffice.colours import IMPORT_STATE_COLOURS, expiry_tone
 from catalog.formatting import format_date
 from catalog.models import ImportKind
 
@@ -64,7 +64,7 @@ def inventory_widgets(selection: PlaceSelection) -> dict:
             link(lot_url(held.lot_id), held.lot.lot_number),
             link(medicine_url(held.lot.medicine_id), held.lot.medicine.name),
             *([held.location.name] if selection.several else []),
-            badge(format_date(held.lot.expiry_date), "warning"),
+            badge(format_date(held.lot.expiry_date), expiry_tone(held.lot.expiry_date)),
             number(held.quantity),
         ]
         for held in expiring

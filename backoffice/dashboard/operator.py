@@ -10,6 +10,7 @@ from backoffice.colours import SEVERITY_COLOURS
 from catalog.formatting import format_date, format_uzs
 
 from .base import (
+    OPERATOR_SEARCH_ALTERNATIVES,
     OPERATOR_SEARCH_LIMIT,
     OPERATOR_SEARCH_PARAM,
     Figure,
@@ -117,21 +118,39 @@ def operator_widgets(selection: PlaceSelection) -> dict:
 
 
 def operator_search(query: str) -> dict:
-    """The operator's search box: matches by name, substance or barcode, with stock and alternatives at once.
+    """The operator's search box: matches by name, substance, SKU or barcode, with stock and alternatives at once.
 
-    Up to five matches; the alternatives of the first one (the one the caller
-    most likely means). A handful of indexed queries, per request.
+    The first ``OPERATOR_SEARCH_LIMIT`` matches, how many there are in all (with
+    a link to the medicines list searched the same way), and for every match
+    shown its cheapest in-stock alternatives. A fixed handful of indexed
+    queries, whatever the query finds.
     """
-    from catalog.selectors import medicine_alternatives, medicine_search
+    from catalog.selectors import alternatives_ranked, medicine_search
 
     query = (query or "").strip()[:100]
     context = {"search_query": query, "search_param": OPERATOR_SEARCH_PARAM}
     if not query:
         return context
     # Inactive medicines are found too (the caller may ask about one), marked as such.
-    matches = list(medicine_search(query=query)[:OPERATOR_SEARCH_LIMIT])
+    found = medicine_search(query=query)
+    matches = list(found[:OPERATOR_SEARCH_LIMIT])
+    # Counted even when the page is not full: the search costs the same queries whatever it finds.
+    total = found.count()
+    alternatives = alternatives_ranked(wanted=[(m.pk, None) for m in matches], limit=OPERATOR_SEARCH_ALTERNATIVES)
+    context["search_count"] = total  # for the plural; search_total is it written out
+    context["search_total"] = number(total)
+    context["search_more"] = total > len(matches)
+    # The medicines list searches with the same selector (MedicineAdmin.get_search_results), inactive ones too.
+    context["search_all_url"] = admin_url("catalog_medicine_changelist", q=query)
     context["search_results"] = {
-        "headers": [_("medicine"), _("price"), _("sellable stock"), _("nearest expiry"), _("manufacturer")],
+        "headers": [
+            _("medicine"),
+            _("price"),
+            _("sellable stock"),
+            _("nearest expiry"),
+            _("manufacturer"),
+            _("in-stock alternatives"),
+        ],
         "rows": [
             [
                 link(medicine_url(m.pk), m.name)
@@ -143,26 +162,31 @@ def operator_search(query: str) -> dict:
                 else badge(number(m.sellable_quantity), "warning" if m.is_low_stock else "success"),
                 format_date(m.nearest_expiry) or "—",
                 m.manufacturer.name,
+                _alternatives_cell(alternatives.get((m.pk, None), [])),
             ]
             for m in matches
         ],
     }
-    if matches:
-        first = matches[0]
-        alternatives = medicine_alternatives(medicine=first, limit=5)
-        context["search_first"] = first.name
-        context["search_alternatives"] = {
-            "headers": [_("alternative"), _("kind"), _("price"), _("sellable stock")],
-            "rows": [
-                [
-                    link(medicine_url(a.pk), a.name),
-                    badge(_("Same generic"), "success")
-                    if a.alternative_kind == "exact"
-                    else badge(_("Same substances"), "info"),
-                    format_uzs(a.price),
-                    number(a.sellable_quantity),
-                ]
-                for a in alternatives
-            ],
-        }
     return context
+
+
+def _alternatives_cell(alternatives: list) -> str:
+    """One per line, ``Name (price, N in stock)``: the same generic first, then those with the same substances
+    in another strength or form, which say so."""
+    if not alternatives:
+        return _("No alternative in stock")
+    return format_html_join(
+        "",
+        '<div class="whitespace-normal">{} ({}, {}){}</div>',
+        (
+            (
+                link(medicine_url(a.medicine_id), a.name),
+                format_uzs(a.price),
+                _("%(n)s in stock") % {"n": number(a.units)},
+                ""
+                if a.kind == "exact"
+                else format_html(' <span class="text-xs text-base-500">· {}</span>', _("same substances")),
+            )
+            for a in alternatives
+        ),
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backoffice import selectors_dashboard as selectors
+from backoffice.colours import EXPIRY_CHART_COLOURS, expiry_tone
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs
 from catalog.models import MovementKind
+from catalog.stock import EXPIRY_SWEEP_REASON
 
 from .base import (
     Figure,
@@ -144,25 +149,33 @@ def owner_widgets(selection: PlaceSelection) -> dict:
             _("Uploaded files"),
         ),
     ]
+    # Each chart shows its value axis (Unfold draws it only when a dataset asks) in its own colour;
+    # backoffice/static/backoffice/js/charts.js writes the axis's numbers as the admin does.
     by_category = chart(
         [c.name for c in categories],
         [
             {
                 "label": _("Retail value, so'm"),
                 "data": [float(c.value) for c in categories],
-                "backgroundColor": "var(--color-primary-600)",
+                "backgroundColor": "var(--color-blue-500)",
                 "maxBarThickness": 28,
+                "displayYAxis": True,
+                "suffixYAxis": _("so'm"),
             }
         ],
     )
+    months, expiry_horizon = _expiry_months(profile.value_by_month, today)
     by_month = chart(
         [format_month(month) for month, _value in profile.value_by_month],
         [
             {
                 "label": _("Purchase value expiring, so'm"),
                 "data": [float(v) for _m, v in profile.value_by_month],
-                "backgroundColor": "var(--color-primary-400)",
+                # Graded as the expiry badges are: the months a lot may expire within 30 days red, 90 amber.
+                "backgroundColor": [EXPIRY_CHART_COLOURS[tone] for tone in months],
                 "maxBarThickness": 28,
+                "displayYAxis": True,
+                "suffixYAxis": _("so'm"),
             }
         ],
     )
@@ -175,6 +188,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
                 "data": [units for _d, units in dispensed_days],
                 "borderColor": "var(--color-primary-600)",
                 "backgroundColor": "var(--color-primary-600)",
+                "displayYAxis": True,
             }
         ],
     )
@@ -193,9 +207,12 @@ def owner_widgets(selection: PlaceSelection) -> dict:
             Widget(
                 "owner-chart-expiry",
                 _("Value at risk of expiry, next 12 months"),
-                available_lots_url(expiry=180),
+                # The lots behind the bars: available, with stock, expiring from tomorrow to the last month's end.
+                available_lots_url(
+                    expiry_date_from=(today + timedelta(days=1)).isoformat(), expiry_date_to=expiry_horizon.isoformat()
+                ),
                 chart=by_month,
-                link_text=_("Lots expiring within 180 days"),
+                link_text=_("Lots expiring in the next 12 months"),
             ),
         ],
         "line_charts": [
@@ -246,6 +263,18 @@ def _places_table(table: selectors.PlacesTable) -> dict:
     }
 
 
+def _expiry_months(value_by_month: list, today: date) -> tuple[list[str], date]:
+    """Each month's expiry grade (by the nearest day of it still ahead) and the chart's last day."""
+    tones = [expiry_tone(max(month, today + timedelta(days=1)), today) for month, _value in value_by_month]
+    last_month = value_by_month[-1][0] if value_by_month else today
+    horizon = (last_month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return tones, horizon
+
+
+# Who changed a record when no person did: the reasons the system writes, in words.
+SYSTEM_REASONS = {EXPIRY_SWEEP_REASON: gettext_lazy("Expired (daily sweep)")}
+
+
 def _changes_table(rows: list[dict]) -> dict:
     from django.apps import apps
 
@@ -255,7 +284,15 @@ def _changes_table(rows: list[dict]) -> dict:
         app_label, model_name = row["model"].split(".")
         model = apps.get_model(app_label, model_name)
         tone, kind = history_types.get(row["history_type"], ("default", row["history_type"]))
-        who = " ".join(filter(None, [row["user_first_name"], row["user_last_name"]])) or row["user_phone"] or "—"
+        who = " ".join(filter(None, [row["user_first_name"], row["user_last_name"]])) or row["user_phone"]
+        reason = row["reason"]
+        if reason in MovementKind.values:
+            # The stock core's default reason is the movement's kind ("receipt"): in words.
+            reason = MovementKind(reason).label
+        if not who:
+            # No person: a scheduled task or a command (the expiry sweep, an import run by a worker).
+            who = badge(_("System"))
+            reason = SYSTEM_REASONS.get(reason, reason)
         href = admin_url(f"{app_label}_{model_name}_history", row["object_id"])
         table_rows.append(
             [
@@ -264,7 +301,7 @@ def _changes_table(rows: list[dict]) -> dict:
                 link(href, row["label"]) if href else row["label"],
                 badge(kind, tone),
                 who,
-                row["reason"] or "—",
+                str(reason or "—"),
             ]
         )
     return {"headers": [_("when"), _("what"), _("record"), _("change"), _("by"), _("reason")], "rows": table_rows}

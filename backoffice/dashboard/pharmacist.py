@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice import selectors_dashboard as selectors
+from backoffice.colours import expiry_tone
 from catalog.formatting import format_date, format_uzs
 from catalog.models import LotStatus
 from orders.rules import OPEN_SHIFT, SELL
@@ -26,6 +27,7 @@ from .base import (
     lots_url,
     medicine_url,
     medicines_url,
+    nowrap,
     number,
     orders_url,
     returns_url,
@@ -118,10 +120,7 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
             link(lot_url(held.lot_id), held.lot.lot_number),
             link(medicine_url(held.lot.medicine_id), held.lot.medicine.name),
             *([held.location.name] if selection.several else []),
-            badge(
-                format_date(held.lot.expiry_date),
-                "danger" if held.lot.expiry_date <= timezone.localdate() else "warning",
-            ),
+            badge(format_date(held.lot.expiry_date), expiry_tone(held.lot.expiry_date)),
             number(held.quantity),
             format_uzs(held.quantity * held.lot.purchase_price),
         ]
@@ -131,7 +130,7 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
         [
             link(medicine_url(line.medicine.pk), line.medicine.name),
             *([line.location.name] if selection.several and line.location else []),
-            line.medicine.sku,
+            nowrap(line.medicine.sku),
             line.medicine.manufacturer.name,
             number(line.medicine.number_sold),
         ]

@@ -120,7 +120,7 @@ def test_the_sidebar_search_box_finds_a_medicine_by_its_sku(make_staff, password
     medicine = MedicineFactory(name="Ibuprofen 200 mg", sku="IBU-200")
     admin_login(page, live_server, make_staff(Role.OPERATOR), password)
 
-    page.click("text=Search apps and models...")
+    page.click("#sidebar-search")
     page.locator("#search-input-command").press_sequentially("IBU-200")  # keyup starts the search
     found = page.wait_for_selector(f"#command-results a[href$='/catalog/medicine/{medicine.pk}/change/']")
 
@@ -177,7 +177,7 @@ def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, passwo
             # The operator's screenshot shows a search answered: stock and alternatives at once.
             page.fill("#operator-search-input", "nurofen")
             page.press("#operator-search-input", "Enter")
-            page.wait_for_selector("#operator-search-alternatives")
+            page.wait_for_selector("#operator-search-results")
         _settle_charts(page)
         text = page.locator("#dashboard").inner_text()
         # Real figures on the demo data, not an empty page.

@@ -1,5 +1,6 @@
 """The admin index: one dashboard per role, figures that link to the list behind them, fixed queries."""
 
+import datetime
 import re
 from decimal import Decimal
 from html import unescape
@@ -258,10 +259,48 @@ def test_the_operator_finds_a_medicine_by_barcode_and_sees_its_stock_and_alterna
     results = html.split('id="operator-search-results"', 1)[1]
     assert out.name in results
     assert "Out of stock" in results
-    alternatives = html.split('id="operator-search-alternatives"', 1)[1]
-    # The same generic (same substance and strength) in stock comes first.
-    assert stocked.name in alternatives
-    assert "Same generic" in alternatives
+    row = results.split(out.name, 1)[1].split("</tr>", 1)[0]
+    # The same generic (same substance and strength) in stock comes first, then the other strength, marked.
+    assert row.index(stocked.name) < row.index(low.name)
+    assert "same substances" in row.split(low.name, 1)[1]
+    assert "same substances" not in row.split(low.name, 1)[0]
+
+
+@pytest.mark.django_db
+def test_the_operator_sees_how_many_match_and_a_link_to_all_of_them(staff_client):
+    from backoffice.dashboard.base import OPERATOR_SEARCH_LIMIT
+
+    build_stock(3)  # nine medicines named "Medicine …", and three more
+    client = staff_client(Role.OPERATOR)
+    html = client.get(INDEX, {"medicine": "medicine"}).content.decode()
+
+    total = number_on(re.search(r'id="operator-search-count">\s*([\d\s\u00a0]+) match', html).group(1))
+    assert total > OPERATOR_SEARCH_LIMIT
+    more = unescape(re.search(r'href="([^"]+)"[^>]*id="operator-search-more"', html).group(1))
+    assert more == f"{reverse('admin:catalog_medicine_changelist')}?q=medicine"
+    listed = client.get(more).context["cl"].result_count
+    assert listed == total
+
+
+@pytest.mark.django_db
+def test_a_search_that_finds_a_few_says_how_many_and_offers_no_more_link(staff_client):
+    ((stocked, _low, _out),) = build_stock(1)
+    html = staff_client(Role.OPERATOR).get(INDEX, {"medicine": stocked.sku}).content.decode()
+    assert re.search(r'id="operator-search-count">\s*1 match\b', html)
+    assert 'id="operator-search-more"' not in html
+
+
+@pytest.mark.django_db
+def test_every_match_shows_its_own_alternatives_not_only_the_first(staff_client):
+    ((stocked, low, out),) = build_stock(1)
+    html = staff_client(Role.OPERATOR).get(INDEX, {"medicine": "medicine"}).content.decode()
+    results = html.split('id="operator-search-results"', 1)[1]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", results, re.S)]
+    # Each match's row, by the medicine in its first cell: its alternatives are in its last.
+    rows = {re.sub(r"<[^>]+>", "", row[0]).strip(): row[-1] for row in cells if row}
+    # Each offers the other: same substance, another strength (and never itself).
+    assert f">{low.name}<" in rows[stocked.name] and f">{stocked.name}<" not in rows[stocked.name]
+    assert f">{stocked.name}<" in rows[low.name]
 
 
 @pytest.mark.django_db
@@ -649,3 +688,80 @@ def test_expired_lots_the_sweep_marked_are_counted_while_they_hold_stock(role, w
     if role == Role.PHARMACIST:
         medicines = [row[1] for row in table_rows(html, "pharmacist-lots-to-act")]
         assert medicines[:2] == ["Tamiflu 75 mg", "Nurofen 200 mg"]  # expired first, soonest first
+
+
+def chart_data(html: str, widget_id: str) -> dict:
+    """The JSON Unfold draws the chart of widget ``widget_id`` from."""
+    import json
+
+    block = html.split(f'id="{widget_id}"', 1)[1]
+    return json.loads(unescape(re.search(r'data-value="([^"]+)"', block).group(1)))
+
+
+@pytest.mark.django_db
+def test_every_owner_chart_shows_its_value_axis_and_the_charts_are_told_apart_by_colour(staff_client):
+    build_stock(1)
+    html = staff_client(Role.ADMIN).get(INDEX).content.decode()
+
+    charts = {
+        widget: chart_data(html, widget)["datasets"][0]
+        for widget in ("owner-chart-category", "owner-chart-expiry", "owner-chart-dispensed")
+    }
+
+    assert all(dataset["displayYAxis"] for dataset in charts.values())
+    assert charts["owner-chart-category"]["backgroundColor"] != charts["owner-chart-dispensed"]["backgroundColor"]
+
+
+@pytest.mark.django_db
+def test_the_expiry_chart_grades_its_months_as_the_badges_and_links_to_the_lots_of_those_months(staff_client):
+    from backoffice.colours import EXPIRY_CHART_COLOURS
+
+    build_stock(1)
+    today = timezone.localdate()
+    html = staff_client(Role.ADMIN).get(INDEX).content.decode()
+
+    colours = chart_data(html, "owner-chart-expiry")["datasets"][0]["backgroundColor"]
+    assert len(colours) == 12
+    assert colours[0] == EXPIRY_CHART_COLOURS["danger"]  # this month: a lot may expire tomorrow
+    assert colours[-1] == EXPIRY_CHART_COLOURS["default"]
+    assert EXPIRY_CHART_COLOURS["warning"] in colours
+    href = unescape(re.search(r'href="([^"]+)"', html.split('id="owner-chart-expiry"', 1)[1]).group(1))
+    assert "expiry=180" not in href
+    assert f"expiry_date_from={today + datetime.timedelta(days=1):%Y-%m-%d}" in href
+    # The last bar is the eleventh month after this one: the link ends on its last day.
+    after_last = today.replace(year=today.year + 1, day=1)
+    assert f"expiry_date_to={after_last - datetime.timedelta(days=1):%Y-%m-%d}" in href
+
+
+@pytest.mark.django_db
+def test_latest_audited_changes_say_system_for_the_expiry_sweep_and_the_person_for_a_person(staff_client):
+    client = staff_client(Role.ADMIN)
+    expired = receive(MedicineFactory(name="Old Syrup"), 3, expires_in_days=1)
+    quarantined = receive(MedicineFactory(name="Damaged Box"), 3)
+    stock.lot_quarantine(lot=quarantined, reason="Broken seal", user=client.user)
+    stock.lots_expire(today=timezone.localdate() + datetime.timedelta(days=2))
+    cache.clear()
+
+    rows = table_rows(client.get(INDEX).content.decode(), "owner-latest-changes")
+
+    def newest(label):
+        return next(row for row in rows if row[2] == label)
+
+    swept = newest(f"Old Syrup · {expired.lot_number}")
+    assert swept[4] == "System"
+    assert swept[5] == "Expired (daily sweep)"
+    assert newest(f"Damaged Box · {quarantined.lot_number}")[4] not in ("System", "—")
+    assert "—" not in {row[4] for row in rows}
+    # The receipts the factory made without a person: the system's, their reason in words.
+    assert [row[5] for row in rows if row[2] == f"Old Syrup · {expired.lot_number}"][-1] == "Receipt"
+
+
+@pytest.mark.django_db
+def test_an_sku_on_the_pharmacist_s_dashboard_stays_on_one_line(staff_client):
+    out = MedicineFactory(sku="DX-00062", is_prescription=True, number_sold=5)
+    receive(out, 1)
+    stock.stock_dispense(medicine=out, quantity=1)
+
+    html = staff_client(Role.PHARMACIST).get(INDEX).content.decode()
+
+    assert '<span class="whitespace-nowrap">DX-00062</span>' in html.split('id="pharmacist-rx-out-list"', 1)[1]

@@ -159,3 +159,21 @@ def test_the_sidebar_search_box_opens_the_command_box(staff_client):
     html = staff_client(Role.OPERATOR).get(reverse("admin:index")).content.decode()
 
     assert "$dispatch('opencommand')" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "word"), [("en", "Search…"), ("ru", "Поиск…"), ("uz", "Qidirish…")])
+def test_the_sidebar_search_box_shows_one_short_word_and_says_what_it_finds_in_its_title(
+    staff_client, settings, language, word
+):
+    # "Search apps and models..." was cut in all three languages; the box finds medicines as well.
+    client = staff_client(Role.OPERATOR)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    box = html.split('id="sidebar-search"', 1)[1].split("</div>", 2)
+    placeholder = re.search(r'id="sidebar-search-placeholder">\s*(.*?)\s*</div>', html, re.S).group(1)
+    assert placeholder == word
+    assert "Search apps and models" not in html
+    assert 'title="' in box[0]

@@ -25,7 +25,6 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -39,6 +38,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
+from backoffice.colours import EXPIRY_COLOURS, expiry_tone
 from catalog import stock
 from catalog.exceptions import CatalogError, LotStatusError
 from catalog.formatting import format_uzs, medicine_units
@@ -74,8 +74,6 @@ MOVEMENT_KIND_COLOURS = {
     MovementKind.TRANSFER_OUT: "default",
     MovementKind.TRANSFER_IN: "default",
 }
-# A lot is flagged as expiring soon within this many days.
-EXPIRING_SOON_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -326,16 +324,10 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
     @display(
         description=_("expiry date"),
         ordering="expiry_date",
-        label={"expired": "danger", "soon": "warning", "ok": "default"},
+        label=EXPIRY_COLOURS,
     )
     def display_expiry(self, obj: Lot):
-        today = timezone.localdate()
-        text = obj.expiry_date.strftime("%d.%m.%Y")
-        if obj.expiry_date <= today:
-            return "expired", text
-        if (obj.expiry_date - today).days <= EXPIRING_SOON_DAYS:
-            return "soon", text
-        return "ok", text
+        return expiry_tone(obj.expiry_date), obj.expiry_date.strftime("%d.%m.%Y")
 
     @display(description=_("status"), ordering="status", label=LOT_STATUS_COLOURS)
     def display_status(self, obj: Lot):

@@ -29,6 +29,7 @@ from unfold.views import ChangeList
 from unfold.widgets import UnfoldAdminIntegerFieldWidget
 
 from backoffice.admin_history import HistoryAdmin
+from backoffice.colours import EXPIRY_COLOURS, expiry_tone
 from backoffice.history import RestoreRefused
 from catalog import services
 from catalog.exceptions import CatalogError
@@ -40,12 +41,11 @@ from catalog.stock import visible_locations, works_at
 from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
 from .forms import MedicineForm, PlaceChoiceField
 from .imports import ImportExportActionsMixin
-from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
+from .lot import LOT_STATUS_COLOURS
 from .paginator import EstimatedCountPaginator
 from .refusals import ServiceRefusalsAsMessages
 
 STOCK_COLOURS = {"out": "danger", "low": "warning", "in": "success"}
-EXPIRY_COLOURS = {"soon": "warning", "ok": "default"}
 FLAG_COLOURS = {"inactive": "default", "controlled": "danger", "rx": "info"}
 
 
@@ -274,9 +274,10 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
         if expiry is None:
             return None
         text = expiry.strftime("%d.%m.%Y")
-        if (expiry - timezone.localdate()).days <= EXPIRING_SOON_DAYS:
-            return "soon", _("%(date)s · expiring soon") % {"date": text}
-        return "ok", text
+        tone = expiry_tone(expiry)
+        if tone == "default":
+            return tone, text
+        return tone, _("%(date)s · expiring soon") % {"date": text}
 
     @display(description=_("nearest expiry here"), ordering="place_expiry", label=EXPIRY_COLOURS)
     def display_expiry_here(self, obj: Medicine):
@@ -326,7 +327,6 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
         shown = []
         for row in rows[: LOTS_SHOWN + 1]:
             lot = row.lot
-            days_left = (lot.expiry_date - today).days
             shown.append(
                 {
                     "lot_number": lot.lot_number,
@@ -335,7 +335,7 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
                     "status_tone": LOT_STATUS_COLOURS[lot.status],
                     "location": row.location.name,
                     "expiry": format_date(lot.expiry_date),
-                    "expiry_tone": "danger" if days_left <= 0 else "warning" if days_left <= EXPIRING_SOON_DAYS else "",
+                    "expiry_tone": expiry_tone(lot.expiry_date, today),
                     "quantity": medicine_units(row.quantity, medicine),
                 }
             )

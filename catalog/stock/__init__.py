@@ -26,6 +26,7 @@ from .places import (
 )
 from .rules import CLOSED_TO_RECEIPTS, LOT_CORRECTION_REASON, CountBasis, ReasonRule, sellable_stock_q
 from .services import (
+    EXPIRY_SWEEP_REASON,
     LOT_DETAIL_FIELDS,
     RecallReport,
     fefo_plan,
@@ -55,6 +56,7 @@ from .transfers import (
 
 __all__ = [
     "CLOSED_TO_RECEIPTS",
+    "EXPIRY_SWEEP_REASON",
     "LOT_CORRECTION_REASON",
     "LOT_DETAIL_FIELDS",
     "CountBasis",

@@ -660,6 +660,10 @@ def lot_recall(*, lot: Lot, reason: str, user=None) -> RecallReport:
     return report
 
 
+# The history's reason on the lots the daily sweep expires (the owner's dashboard words it).
+EXPIRY_SWEEP_REASON = "expiry"
+
+
 @transaction.atomic
 def lots_expire(*, today: datetime.date | None = None, user=None) -> int:
     """The daily sweep: available lots with ``expiry_date <= today`` become expired. Returns how many.
@@ -686,7 +690,12 @@ def lots_expire(*, today: datetime.date | None = None, user=None) -> int:
         lot.status_reason = note
     if lots:
         bulk_update_with_history(
-            lots, Lot, ["status", "status_reason"], batch_size=500, default_user=user, default_change_reason="expiry"
+            lots,
+            Lot,
+            ["status", "status_reason"],
+            batch_size=500,
+            default_user=user,
+            default_change_reason=EXPIRY_SWEEP_REASON,
         )
     stock_moved(medicine_ids, "expiry", today)
     return len(lots)

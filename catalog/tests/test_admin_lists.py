@@ -223,3 +223,27 @@ def test_an_sku_never_wraps_at_its_hyphen_in_the_medicine_list(staff_client):
     html = staff_client(Role.PHARMACIST).get(reverse("admin:catalog_medicine_changelist")).content.decode()
 
     assert '<span class="whitespace-nowrap">DX-00062</span>' in html
+
+
+def _expiry_badge(html: str, text: str) -> str:
+    """The colour classes of the label that shows ``text``."""
+    import re
+
+    match = re.search(r'<span class="([^"]*)"[^>]*>\s*' + re.escape(text) + r"\s*</span>", html)
+    assert match, text
+    return match.group(1)
+
+
+@pytest.mark.django_db
+def test_the_lots_list_grades_expiry_badges_by_the_days_left(staff_client):
+    medicine = MedicineFactory()
+    lots = {days: receive(medicine, 3, expires_in_days=days) for days in (5, 24, 60, 200)}
+
+    html = staff_client(Role.PHARMACIST).get(reverse("admin:catalog_lot_changelist")).content.decode()
+
+    def badge_of(days):
+        return _expiry_badge(html, lots[days].expiry_date.strftime("%d.%m.%Y"))
+
+    assert "bg-red-100" in badge_of(5) and "bg-red-100" in badge_of(24)
+    assert "bg-orange-100" in badge_of(60)
+    assert "bg-red-100" not in badge_of(200) and "bg-orange-100" not in badge_of(200)

@@ -361,3 +361,17 @@ def test_units_set_aside_in_a_places_quarantine_are_written_off_from_the_lot_pag
     movement = StockMovement.objects.get(kind=MovementKind.WRITE_OFF)
     assert (movement.location, movement.quantity, movement.balance_after) == (quarantine, -1, 0)
     assert LotStock.objects.get(lot=lot, location=main).quantity == 3
+
+
+def test_every_input_of_the_lot_add_form_is_styled_as_the_admin_s_the_note_too(staff_client, places):
+    import re
+
+    html = staff_client(Role.INVENTORY).get(reverse("admin:catalog_lot_add")).content.decode()
+    form = html.split('id="lot_form"', 1)[1].split("</form>", 1)[0]
+
+    inputs = re.findall(r"<(?:input|select|textarea)\b[^>]*>", form)
+    shown = [tag for tag in inputs if not re.search(r'type="(?:hidden|checkbox|submit)"', tag)]
+    assert any('name="reason"' in tag for tag in shown)  # the "Note"
+    # The medicine's autocomplete is drawn by select2 in Unfold's theme; every other field carries Unfold's classes.
+    unstyled = [tag for tag in shown if "border-base-200" not in tag and "admin-autocomplete" not in tag]
+    assert unstyled == []

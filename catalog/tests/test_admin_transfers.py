@@ -360,6 +360,9 @@ def test_the_packing_list_names_each_lot_its_expiry_and_quantity_with_places_for
     spz = sent.lines.get(lot__lot_number="SPZ").lot
     assert spz.expiry_date.strftime("%d.%m.%Y") in html
     assert "Packed and sent by" in html and "Received by" in html
+    # Codes stay on one line (a narrow column broke "DX-00062" at its hyphen).
+    assert f'<td class="code">{spz.medicine.sku}</td>' in html
+    assert '<td class="code">SPZ</td>' in html
 
 
 def test_a_draft_has_no_packing_list_yet(staff_client, places, aspirin):

@@ -6,4 +6,22 @@
 // this file has run.
 if (window.Chart) {
   window.Chart.defaults.locale = "ru-RU";
+
+  // Unfold's value axis writes the raw number and the dataset's suffixYAxis ("60000000 so'm"):
+  // the same label, with the thousands grouped.
+  const grouped = new Intl.NumberFormat("ru-RU", { maximumFractionDigits: 2 });
+  window.Chart.register({
+    id: "dorixonaAxisNumbers",
+    beforeInit(chart) {
+      const ticks = chart.config.options?.scales?.y?.ticks;
+      if (!ticks) {
+        return;
+      }
+      ticks.callback = function (value) {
+        const suffix = this.chart.data.datasets.find((dataset) => dataset.suffixYAxis)?.suffixYAxis;
+        const text = typeof value === "number" ? grouped.format(value) : value;
+        return suffix ? `${text} ${suffix}` : text;
+      };
+    },
+  });
 }
