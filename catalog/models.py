@@ -126,6 +126,9 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
+        # The transit place is created by the code with an English name; people read it in their language.
+        if self.kind == LocationKind.TRANSIT:
+            return str(LocationKind.TRANSIT.label)
         return self.name
 
     @property

@@ -134,7 +134,7 @@ OPERATIONS: dict[str, LotOperation] = {
 def stock_by_location_table(lot: Lot) -> str:
     """The lot's units at each place that holds some (transit included), as an Unfold table."""
     rows = [
-        [row.location.name, row.location.get_kind_display(), medicine_units(row.quantity, lot.medicine)]
+        [str(row.location), row.location.get_kind_display(), medicine_units(row.quantity, lot.medicine)]
         for row in LotStock.objects.filter(lot=lot, quantity__gt=0)
         .select_related("location")
         .order_by("location__name", "location_id")

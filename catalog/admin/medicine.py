@@ -333,7 +333,7 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
                     "url": reverse(f"{self.admin_site.name}:catalog_lot_change", args=[lot.pk]),
                     "status": lot.get_status_display(),
                     "status_tone": LOT_STATUS_COLOURS[lot.status],
-                    "location": row.location.name,
+                    "location": str(row.location),
                     "expiry": format_date(lot.expiry_date),
                     "expiry_tone": "danger" if days_left <= 0 else "warning" if days_left <= EXPIRING_SOON_DAYS else "",
                     "quantity": medicine_units(row.quantity, medicine),
@@ -361,7 +361,7 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
         ):
             rows.append(
                 {
-                    "location": row.location.name,
+                    "location": str(row.location),
                     "sellable": medicine_units(row.sellable_quantity, medicine),
                     "expiry": format_date(row.nearest_expiry) or "—",
                     "level": row.reorder_level,
