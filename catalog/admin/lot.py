@@ -53,6 +53,7 @@ from .forms import (
     LotCountForm,
     LotReceiveForm,
     LotWriteOffForm,
+    fieldsets_without_reason,
     lot_stock_at,
 )
 from .imports import ImportExportActionsMixin
@@ -282,6 +283,12 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         if obj is None:
             return ()
         return self.change_readonly_fields
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return fieldsets_without_reason(fieldsets)
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: Lot, form, change: bool) -> None:
         if change:

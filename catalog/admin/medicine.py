@@ -38,7 +38,7 @@ from catalog.selectors import medicine_alternatives, medicine_search
 from catalog.stock import visible_locations, works_at
 
 from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
-from .forms import MedicineForm, PlaceChoiceField
+from .forms import MedicineForm, PlaceChoiceField, fieldsets_without_reason
 from .imports import ImportExportActionsMixin
 from .lot import EXPIRING_SOON_DAYS, LOT_STATUS_COLOURS
 from .paginator import EstimatedCountPaginator
@@ -177,6 +177,12 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
     actions_list = ["import_data", "export_data"]
     import_kind = "pricelist"
     export_dataset = "medicines"
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return fieldsets_without_reason(fieldsets)
+        return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = (
