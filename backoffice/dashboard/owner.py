@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backoffice import selectors_dashboard as selectors
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs
@@ -59,7 +60,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
         ),
         Figure(
             "owner-sales-revenue-recent",
-            _("Revenue, last %(days)d days") % {"days": sales.days},
+            ngettext("Revenue, last %(days)d day", "Revenue, last %(days)d days", sales.days) % {"days": sales.days},
             format_uzs(sales.recent.revenue),
             admin_url("orders_order_changelist", status__exact="completed"),
             _("%(receipts)s receipts, average %(average)s")
@@ -67,7 +68,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
         ),
         Figure(
             "owner-sales-margin-recent",
-            _("Margin, last %(days)d days") % {"days": sales.days},
+            ngettext("Margin, last %(days)d day", "Margin, last %(days)d days", sales.days) % {"days": sales.days},
             format_uzs(sales.recent.margin),
             admin_url("orders_order_changelist", status__exact="completed"),
             _("Revenue net of VAT less the cost of the lots sold"),
@@ -325,23 +326,33 @@ def _sales_widgets(sales: selectors.SalesProfile) -> list[Widget]:
     return [
         Widget(
             "owner-chart-sales-by-place",
-            _("Revenue and margin by place, last %(days)d days") % days,
+            ngettext(
+                "Revenue and margin by place, last %(days)d day",
+                "Revenue and margin by place, last %(days)d days",
+                sales.days,
+            )
+            % days,
             admin_url("orders_order_changelist", status__exact="completed"),
             chart=by_place,
             link_text=_("Sales"),
         ),
         Widget(
             "owner-sales-by-place",
-            _("Sales by place, today and the last %(days)d days") % days,
+            ngettext(
+                "Sales by place, today and the last %(days)d day",
+                "Sales by place, today and the last %(days)d days",
+                sales.days,
+            )
+            % days,
             table={
                 "headers": [
                     _("place"),
                     _("receipts today"),
                     _("revenue today"),
                     _("margin today"),
-                    _("receipts, %(days)d days") % days,
-                    _("revenue, %(days)d days") % days,
-                    _("margin, %(days)d days") % days,
+                    ngettext("receipts, %(days)d day", "receipts, %(days)d days", sales.days) % days,
+                    ngettext("revenue, %(days)d day", "revenue, %(days)d days", sales.days) % days,
+                    ngettext("margin, %(days)d day", "margin, %(days)d days", sales.days) % days,
                     _("average receipt"),
                 ],
                 "rows": rows,
