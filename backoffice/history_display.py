@@ -29,6 +29,9 @@ SYSTEM_REASONS = {
     "expiry": gettext_lazy("Expiry sweep"),
     "acknowledged": gettext_lazy("Acknowledged"),
     "demo data": gettext_lazy("Demo data"),
+    # Recorded as their English text (older rows hold the same words).
+    "Counter sale": gettext_lazy("Counter sale"),
+    "Stocktake": gettext_lazy("Stocktake"),
     **{kind.value: kind.label for kind in MovementKind},
 }
 

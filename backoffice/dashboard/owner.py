@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backoffice import selectors_dashboard as selectors
+from backoffice.history_display import reason_display
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs
 from catalog.models import MovementKind
 
@@ -230,7 +231,7 @@ def _places_table(table: selectors.PlacesTable) -> dict:
         return "—" if count is None else badge(number(count), "danger" if count else "success")
 
     rows = [
-        [line.location.name, format_uzs(line.value_at_cost), format_uzs(line.value_expiring), out(line.out_of_stock)]
+        [str(line.location), format_uzs(line.value_at_cost), format_uzs(line.value_expiring), out(line.out_of_stock)]
         for line in table.lines
     ]
     rows.append(
@@ -265,7 +266,7 @@ def _changes_table(rows: list[dict]) -> dict:
                 link(href, row["label"]) if href else row["label"],
                 badge(kind, tone),
                 who,
-                row["reason"] or "—",
+                reason_display(row["reason"]) or "—",
             ]
         )
     return {"headers": [_("when"), _("what"), _("record"), _("change"), _("by"), _("reason")], "rows": table_rows}

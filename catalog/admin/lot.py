@@ -39,6 +39,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
+from backoffice.history_display import reason_display
 from catalog import stock
 from catalog.exceptions import CatalogError, LotStatusError
 from catalog.formatting import format_uzs, medicine_units
@@ -550,7 +551,7 @@ class StockMovementAdmin(ModelAdmin):
         "display_quantity",
         "display_balance",
         "user",
-        "reason",
+        "display_reason",
         "reference",
     )
     list_select_related = ("lot__medicine", "location", "user")
@@ -590,6 +591,11 @@ class StockMovementAdmin(ModelAdmin):
     @display(description=_("kind"), ordering="kind", label=MOVEMENT_KIND_COLOURS)
     def display_kind(self, obj: StockMovement):
         return obj.kind, obj.get_kind_display()
+
+    @display(description=_("reason"))
+    def display_reason(self, obj: StockMovement) -> str:
+        # The services record their own reasons by code ("expiry", "receipt"): read in the reader's language.
+        return reason_display(obj.reason)
 
     @display(description=_("quantity"), ordering="quantity")
     def display_quantity(self, obj: StockMovement) -> str:
