@@ -27,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
@@ -487,7 +488,8 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         if done:
             self.message_user(
                 request,
-                _("Lots %(lots)s %(done)s.") % {"lots": ", ".join(done), "done": operation.verb_done},
+                # Translated as "Recalled: T536851, K465155." (capitalised here): one wording for one lot or many.
+                capfirst(_("Lots %(lots)s %(done)s.") % {"lots": ", ".join(done), "done": operation.verb_done}),
                 messages.SUCCESS,
             )
         for failure in failed:
