@@ -23,12 +23,16 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from catalog.formatting import format_date, group_thousands
 from catalog.models import MovementKind
+from catalog.stock import EXPIRY_SWEEP_REASON
 
 # Reasons the services record by code (``default_change_reason``, a movement's kind): how each is read.
 SYSTEM_REASONS = {
-    "expiry": gettext_lazy("Expiry sweep"),
+    EXPIRY_SWEEP_REASON: gettext_lazy("Expiry sweep"),
     "acknowledged": gettext_lazy("Acknowledged"),
     "demo data": gettext_lazy("Demo data"),
+    # Recorded as their English text (older rows hold the same words).
+    "Counter sale": gettext_lazy("Counter sale"),
+    "Stocktake": gettext_lazy("Stocktake"),
     **{kind.value: kind.label for kind in MovementKind},
 }
 

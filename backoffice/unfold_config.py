@@ -22,7 +22,12 @@ UNFOLD = {
         },
     ],
     # After chart.js and before Unfold's app.js draws the charts.
-    "SCRIPTS": [lambda request: static("backoffice/js/charts.js")],
+    "SCRIPTS": [
+        lambda request: static("backoffice/js/charts.js"),
+        lambda request: static("backoffice/js/labels.js"),
+    ],
+    # Phones at the shelf: stacked tables as short rows, labels capitalised as the languages write them.
+    "STYLES": [lambda request: static("backoffice/css/phone.css")],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,

@@ -412,7 +412,7 @@ def counter_sale_complete(
         location=locked.location_id,
         user=user,
         reference=order.number,
-        reason=gettext("Counter sale"),
+        reason="Counter sale",  # a code, read in the reader's language (backoffice.history_display)
         today=today,
     )
     line_lots = LineLot.objects.bulk_create(

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
@@ -162,7 +163,7 @@ class AlertAdmin(HistoryAdmin, ModelAdmin):
     @display(description=_("window"), ordering="window")
     def display_window(self, obj: Alert) -> str:
         if obj.kind == AlertKind.EXPIRY:
-            return _("%(days)s days") % {"days": obj.window}
+            return ngettext("%(days)s day", "%(days)s days", obj.window) % {"days": obj.window}
         return "—"
 
     @display(description=_("state"), label=STATE_COLOURS)

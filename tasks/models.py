@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
 from accounts.roles import Role
@@ -132,7 +133,9 @@ class Alert(models.Model):
         subject = self.lot or self.medicine
         label = self.get_kind_display()
         if self.kind == AlertKind.EXPIRY:
-            label = _("Expires within %(days)s days") % {"days": self.window}
+            label = ngettext("Expires within %(days)s day", "Expires within %(days)s days", self.window) % {
+                "days": self.window
+            }
         return f"{label}: {subject}"
 
     @property

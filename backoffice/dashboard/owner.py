@@ -8,13 +8,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 
 from backoffice import selectors_dashboard as selectors
 from backoffice.colours import EXPIRY_CHART_COLOURS, expiry_tone
+from backoffice.history_display import reason_display
 from catalog.formatting import format_date, format_day_month, format_month, format_uzs
 from catalog.models import MovementKind
-from catalog.stock import EXPIRY_SWEEP_REASON
 
 from .base import (
     Figure,
@@ -64,7 +64,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
         ),
         Figure(
             "owner-sales-revenue-recent",
-            _("Revenue, last %(days)d days") % {"days": sales.days},
+            ngettext("Revenue, last %(days)d day", "Revenue, last %(days)d days", sales.days) % {"days": sales.days},
             format_uzs(sales.recent.revenue),
             admin_url("orders_order_changelist", status__exact="completed"),
             _("%(receipts)s receipts, average %(average)s")
@@ -72,7 +72,7 @@ def owner_widgets(selection: PlaceSelection) -> dict:
         ),
         Figure(
             "owner-sales-margin-recent",
-            _("Margin, last %(days)d days") % {"days": sales.days},
+            ngettext("Margin, last %(days)d day", "Margin, last %(days)d days", sales.days) % {"days": sales.days},
             format_uzs(sales.recent.margin),
             admin_url("orders_order_changelist", status__exact="completed"),
             _("Revenue net of VAT less the cost of the lots sold"),
@@ -246,7 +246,7 @@ def _places_table(table: selectors.PlacesTable) -> dict:
         return "—" if count is None else badge(number(count), "danger" if count else "success")
 
     rows = [
-        [line.location.name, format_uzs(line.value_at_cost), format_uzs(line.value_expiring), out(line.out_of_stock)]
+        [str(line.location), format_uzs(line.value_at_cost), format_uzs(line.value_expiring), out(line.out_of_stock)]
         for line in table.lines
     ]
     rows.append(
@@ -271,10 +271,6 @@ def _expiry_months(value_by_month: list, today: date) -> tuple[list[str], date]:
     return tones, horizon
 
 
-# Who changed a record when no person did: the reasons the system writes, in words.
-SYSTEM_REASONS = {EXPIRY_SWEEP_REASON: gettext_lazy("Expired (daily sweep)")}
-
-
 def _changes_table(rows: list[dict]) -> dict:
     from django.apps import apps
 
@@ -285,14 +281,9 @@ def _changes_table(rows: list[dict]) -> dict:
         model = apps.get_model(app_label, model_name)
         tone, kind = history_types.get(row["history_type"], ("default", row["history_type"]))
         who = " ".join(filter(None, [row["user_first_name"], row["user_last_name"]])) or row["user_phone"]
-        reason = row["reason"]
-        if reason in MovementKind.values:
-            # The stock core's default reason is the movement's kind ("receipt"): in words.
-            reason = MovementKind(reason).label
         if not who:
             # No person: a scheduled task or a command (the expiry sweep, an import run by a worker).
             who = badge(_("System"))
-            reason = SYSTEM_REASONS.get(reason, reason)
         href = admin_url(f"{app_label}_{model_name}_history", row["object_id"])
         table_rows.append(
             [
@@ -301,7 +292,7 @@ def _changes_table(rows: list[dict]) -> dict:
                 link(href, row["label"]) if href else row["label"],
                 badge(kind, tone),
                 who,
-                str(reason or "—"),
+                reason_display(row["reason"]) or "—",
             ]
         )
     return {"headers": [_("when"), _("what"), _("record"), _("change"), _("by"), _("reason")], "rows": table_rows}
@@ -362,23 +353,33 @@ def _sales_widgets(sales: selectors.SalesProfile) -> list[Widget]:
     return [
         Widget(
             "owner-chart-sales-by-place",
-            _("Revenue and margin by place, last %(days)d days") % days,
+            ngettext(
+                "Revenue and margin by place, last %(days)d day",
+                "Revenue and margin by place, last %(days)d days",
+                sales.days,
+            )
+            % days,
             admin_url("orders_order_changelist", status__exact="completed"),
             chart=by_place,
             link_text=_("Sales"),
         ),
         Widget(
             "owner-sales-by-place",
-            _("Sales by place, today and the last %(days)d days") % days,
+            ngettext(
+                "Sales by place, today and the last %(days)d day",
+                "Sales by place, today and the last %(days)d days",
+                sales.days,
+            )
+            % days,
             table={
                 "headers": [
                     _("place"),
                     _("receipts today"),
                     _("revenue today"),
                     _("margin today"),
-                    _("receipts, %(days)d days") % days,
-                    _("revenue, %(days)d days") % days,
-                    _("margin, %(days)d days") % days,
+                    ngettext("receipts, %(days)d day", "receipts, %(days)d days", sales.days) % days,
+                    ngettext("revenue, %(days)d day", "revenue, %(days)d days", sales.days) % days,
+                    ngettext("margin, %(days)d day", "margin, %(days)d days", sales.days) % days,
                     _("average receipt"),
                 ],
                 "rows": rows,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from backoffice import selectors_dashboard as selectors
 from backoffice.colours import expiry_tone
@@ -82,7 +83,7 @@ def pharmacist_widgets(selection: PlaceSelection) -> dict:
         *[
             Figure(
                 f"pharmacist-expiring-{days}",
-                _("Expiring within %(days)d days") % {"days": days},
+                ngettext("Expiring within %(days)d day", "Expiring within %(days)d days", days) % {"days": days},
                 number(counts.lots_expiring[days]),
                 available_lots_url(expiry=days),
                 _("Lots"),

@@ -749,7 +749,7 @@ def test_latest_audited_changes_say_system_for_the_expiry_sweep_and_the_person_f
 
     swept = newest(f"Old Syrup · {expired.lot_number}")
     assert swept[4] == "System"
-    assert swept[5] == "Expired (daily sweep)"
+    assert swept[5] == "Expiry sweep"
     assert newest(f"Damaged Box · {quarantined.lot_number}")[4] not in ("System", "—")
     assert "—" not in {row[4] for row in rows}
     # The receipts the factory made without a person: the system's, their reason in words.

@@ -115,8 +115,8 @@ def test_russian_plurals_take_the_form_of_the_number(count, form):
 
 
 def test_uzbek_puts_no_plural_after_a_number_and_joins_no_suffix_to_a_placeholder():
-    # "3 ta import", never "3 import jurnallari"; "SKU-ni", never "%(name)s ni".
-    detached = re.compile(r"%\([a-z_]+\)s (ni|ning|ga|da|dan|lar|larni)\b")
+    # "3 ta import", never "3 import jurnallari"; "SKU-ni", never "%(name)s ni" nor "“%(name)s” ni".
+    detached = re.compile(r"(%\([a-z_]+\)s|%s|[”\"»]) (ni|ning|ga|da|dan|lar|larni)\b")
     offenders = [
         entry["msgid"]
         for entry in parse_po(LOCALE / "uz" / "LC_MESSAGES" / "django.po")

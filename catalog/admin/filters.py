@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.contrib.filters.admin import DropdownFilter, RadioFilter, RelatedDropdownFilter
 
 from catalog.models import Lot, LotStock
@@ -96,7 +97,10 @@ class StockStateFilter(RadioFilter):
 def _expiry_lookups():
     return (
         ("expired", _("Expired stock on hand")),
-        *((str(days), _("Within %(days)d days") % {"days": days}) for days in EXPIRY_WINDOWS_DAYS),
+        *(
+            (str(days), ngettext("Within %(days)d day", "Within %(days)d days", days) % {"days": days})
+            for days in EXPIRY_WINDOWS_DAYS
+        ),
     )
 
 
@@ -138,7 +142,10 @@ class LotExpiryFilter(DropdownFilter):
     def lookups(self, request, model_admin):
         return (
             ("expired", _("Expired")),
-            *((str(days), _("Within %(days)d days") % {"days": days}) for days in EXPIRY_WINDOWS_DAYS),
+            *(
+                (str(days), ngettext("Within %(days)d day", "Within %(days)d days", days) % {"days": days})
+                for days in EXPIRY_WINDOWS_DAYS
+            ),
         )
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:

@@ -290,6 +290,12 @@ class ChangeReasonMixin:
         return cleaned
 
 
+def fieldsets_without_reason(fieldsets) -> list:
+    """``fieldsets`` less the reason for a change: a member who may only view has nothing to give a reason for,
+    and a form-only field shown read-only has no model field to name it (the admin would print "Change reason")."""
+    return [(name, options) for name, options in fieldsets if tuple(options["fields"]) != ("change_reason",)]
+
+
 def change_reason_field(help_text) -> forms.CharField:
     return forms.CharField(
         label=_("Reason for the change"),

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
@@ -38,7 +38,7 @@ from catalog.imports.engine import (
 from catalog.imports.messages import render as render_message
 from catalog.imports.parsing import FileRejected
 from catalog.imports.permissions import ImportForbidden, import_allowed, import_kinds_allowed
-from catalog.models import ImportJob, ImportKind, ImportState, Location
+from catalog.models import ImportJob, ImportKind, ImportState, Location, Medicine
 from catalog.stock import visible_locations, works_at
 
 EXPORT_PERMISSION = "catalog.export_catalog"
@@ -62,17 +62,40 @@ PREVIEW_HEADERS = {
     "quantity on hand": _("quantity on hand"),
     "counted_quantity": _("counted quantity"),
 }
+# What became of one row of the file (a row is feminine in Russian: «новая», «обновлена»).
 PREVIEW_RESULTS = {
-    "new": ("success", _("new")),
-    "updated": ("info", _("updated")),
-    "unchanged": ("default", _("unchanged")),
-    "error": ("danger", _("error")),
+    "new": ("success", pgettext_lazy("import row", "new")),
+    "updated": ("info", pgettext_lazy("import row", "updated")),
+    "unchanged": ("default", pgettext_lazy("import row", "unchanged")),
+    "error": ("danger", pgettext_lazy("import row", "error")),
     "example": ("default", _("template example, skipped")),
 }
 
 
 def preview_header(name: str) -> str:
     return PREVIEW_HEADERS.get(name, name)
+
+
+def preview_column(name: str) -> str:
+    """A file's column as the reader reads it, with the header the file uses: "yaroqlilik muddati (expiry_date)"."""
+    shown = str(preview_header(name))
+    return shown if shown == name else f"{shown} ({name})"
+
+
+def preview_changes(names: str) -> str:
+    """A price list row's changed fields ("price, category_id") by the names the medicine page gives them."""
+    shown = []
+    for name in filter(None, (part.strip() for part in str(names).split(","))):
+        try:
+            shown.append(str(Medicine._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:
+            shown.append(str(preview_header(name)))
+    return ", ".join(shown)
+
+
+def preview_values(columns: list[str], values: list) -> list:
+    changes = columns.index("changes") if "changes" in columns else None
+    return [preview_changes(value) if index == changes else value for index, value in enumerate(values)]
 
 
 def preview_result(status: str):
@@ -324,12 +347,19 @@ class ImportJobAdmin(ModelAdmin):
         errors_table = {
             "headers": [_("line"), _("column"), _("message")],
             # Each error in the reader's language, whoever uploaded the file.
-            "rows": [[e["line"] or "—", e["column"] or "—", render_message(e)] for e in job.errors[:500]],
+            "rows": [
+                [e["line"] or "—", preview_column(e["column"]) if e["column"] else "—", render_message(e)]
+                for e in job.errors[:500]
+            ],
         }
         preview = job.preview or {}
+        columns = preview.get("columns", [])
         rows_table = {
-            "headers": [_("line"), _("result"), *(preview_header(name) for name in preview.get("columns", []))],
-            "rows": [[r["line"], preview_result(r["status"]), *r["values"]] for r in preview.get("rows", [])],
+            "headers": [_("line"), _("result"), *(preview_header(name) for name in columns)],
+            "rows": [
+                [r["line"], preview_result(r["status"]), *preview_values(columns, r["values"])]
+                for r in preview.get("rows", [])
+            ],
         }
         context = self._context(
             request,

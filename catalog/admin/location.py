@@ -56,7 +56,7 @@ class LocationForm(forms.ModelForm):
 class LocationAdmin(HistoryAdmin, ModelAdmin):
     form = LocationForm
     list_display = (
-        "name",
+        "display_name",
         "code",
         "display_kind",
         "region",
@@ -67,7 +67,7 @@ class LocationAdmin(HistoryAdmin, ModelAdmin):
         "is_active",
         "is_public",
     )
-    list_display_links = ("name",)
+    list_display_links = ("display_name",)
     list_filter = (
         ("kind", ChoicesDropdownFilter),
         ("region", ChoicesDropdownFilter),
@@ -116,6 +116,10 @@ class LocationAdmin(HistoryAdmin, ModelAdmin):
             except CatalogError as exc:
                 raise RestoreRefused(exc.message) from exc
         return super().restore_version(request, obj=obj, changes=changes, reason=reason)
+
+    @display(description=_("name"), ordering="name")
+    def display_name(self, obj: Location) -> str:
+        return str(obj)
 
     @display(description=_("kind"), ordering="kind", label=LOCATION_KIND_COLOURS)
     def display_kind(self, obj: Location):

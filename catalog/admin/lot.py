@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
@@ -39,6 +40,7 @@ from unfold.decorators import action, display
 
 from backoffice.admin_history import HistoryAdmin
 from backoffice.colours import EXPIRY_COLOURS, expiry_tone
+from backoffice.history_display import reason_display
 from catalog import stock
 from catalog.exceptions import CatalogError, LotStatusError
 from catalog.formatting import format_uzs, medicine_units
@@ -53,6 +55,7 @@ from .forms import (
     LotCountForm,
     LotReceiveForm,
     LotWriteOffForm,
+    fieldsets_without_reason,
     lot_stock_at,
 )
 from .imports import ImportExportActionsMixin
@@ -132,7 +135,7 @@ OPERATIONS: dict[str, LotOperation] = {
 def stock_by_location_table(lot: Lot) -> str:
     """The lot's units at each place that holds some (transit included), as an Unfold table."""
     rows = [
-        [row.location.name, row.location.get_kind_display(), medicine_units(row.quantity, lot.medicine)]
+        [str(row.location), row.location.get_kind_display(), medicine_units(row.quantity, lot.medicine)]
         for row in LotStock.objects.filter(lot=lot, quantity__gt=0)
         .select_related("location")
         .order_by("location__name", "location_id")
@@ -280,6 +283,12 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         if obj is None:
             return ()
         return self.change_readonly_fields
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return fieldsets_without_reason(fieldsets)
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: Lot, form, change: bool) -> None:
         if change:
@@ -472,7 +481,8 @@ class LotAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, HistoryAdmin
         if done:
             self.message_user(
                 request,
-                _("Lots %(lots)s %(done)s.") % {"lots": ", ".join(done), "done": operation.verb_done},
+                # Translated as "Recalled: T536851, K465155." (capitalised here): one wording for one lot or many.
+                capfirst(_("Lots %(lots)s %(done)s.") % {"lots": ", ".join(done), "done": operation.verb_done}),
                 messages.SUCCESS,
             )
         for failure in failed:
@@ -536,7 +546,7 @@ class StockMovementAdmin(ModelAdmin):
         "display_quantity",
         "display_balance",
         "user",
-        "reason",
+        "display_reason",
         "reference",
     )
     list_select_related = ("lot__medicine", "location", "user")
@@ -576,6 +586,11 @@ class StockMovementAdmin(ModelAdmin):
     @display(description=_("kind"), ordering="kind", label=MOVEMENT_KIND_COLOURS)
     def display_kind(self, obj: StockMovement):
         return obj.kind, obj.get_kind_display()
+
+    @display(description=_("reason"))
+    def display_reason(self, obj: StockMovement) -> str:
+        # The services record their own reasons by code ("expiry", "receipt"): read in the reader's language.
+        return reason_display(obj.reason)
 
     @display(description=_("quantity"), ordering="quantity")
     def display_quantity(self, obj: StockMovement) -> str:

@@ -39,7 +39,7 @@ from catalog.selectors import medicine_alternatives, medicine_search
 from catalog.stock import visible_locations, works_at
 
 from .filters import MedicineExpiryFilter, MedicineLocationFilter, StockStateFilter, medicine_place
-from .forms import MedicineForm, PlaceChoiceField
+from .forms import MedicineForm, PlaceChoiceField, fieldsets_without_reason
 from .imports import ImportExportActionsMixin
 from .lot import LOT_STATUS_COLOURS
 from .paginator import EstimatedCountPaginator
@@ -177,6 +177,12 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
     actions_list = ["import_data", "export_data"]
     import_kind = "pricelist"
     export_dataset = "medicines"
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return fieldsets_without_reason(fieldsets)
+        return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = (
@@ -333,7 +339,7 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
                     "url": reverse(f"{self.admin_site.name}:catalog_lot_change", args=[lot.pk]),
                     "status": lot.get_status_display(),
                     "status_tone": LOT_STATUS_COLOURS[lot.status],
-                    "location": row.location.name,
+                    "location": str(row.location),
                     "expiry": format_date(lot.expiry_date),
                     "expiry_tone": expiry_tone(lot.expiry_date, today),
                     "quantity": medicine_units(row.quantity, medicine),
@@ -361,7 +367,7 @@ class MedicineAdmin(ServiceRefusalsAsMessages, ImportExportActionsMixin, History
         ):
             rows.append(
                 {
-                    "location": row.location.name,
+                    "location": str(row.location),
                     "sellable": medicine_units(row.sellable_quantity, medicine),
                     "expiry": format_date(row.nearest_expiry) or "—",
                     "level": row.reorder_level,

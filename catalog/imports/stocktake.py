@@ -262,7 +262,7 @@ class StocktakeImporter(Importer):
                 location=location,
                 counts=counts,
                 user=user,
-                reason=str(_("Stocktake")),
+                reason="Stocktake",  # a code, read in the reader's language (backoffice.history_display)
                 reference=reference,
                 progress=step,
             ),

@@ -36,6 +36,9 @@ class LocationKind(models.TextChoices):
     QUARANTINE = "quarantine", _("Quarantine")
 
 
+# How a quarantine's stored name ends (after its place's name).
+QUARANTINE_SUFFIX = " · quarantine"
+
 # The kinds whose stock is never sold nor counted as a place's sellable stock.
 NOT_SELLING_KINDS = (LocationKind.TRANSIT, LocationKind.QUARANTINE)
 
@@ -98,6 +101,12 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
+        # The transit place and the quarantines are created by the code with English names; people read them
+        # in their language (a quarantine's stored name is its place's, then " · quarantine").
+        if self.kind == LocationKind.TRANSIT:
+            return str(LocationKind.TRANSIT.label)
+        if self.kind == LocationKind.QUARANTINE:
+            return f"{self.name.rsplit(QUARANTINE_SUFFIX, 1)[0]} · {LocationKind.QUARANTINE.label}"
         return self.name
 
     @property

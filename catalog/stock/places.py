@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.exceptions import LocationForbidden, LocationRequired
 from catalog.models import NOT_SELLING_KINDS, Location, LocationKind, LotStock
+from catalog.models.places import QUARANTINE_SUFFIX
 
 TRANSIT = {"code": "transit", "name": "In transit", "kind": LocationKind.TRANSIT, "is_public": False}
 
@@ -87,7 +88,7 @@ def quarantine_location(place: Location) -> Location:
         quarantine_of=place,
         defaults={
             "code": f"{place.code}-q"[:32],
-            "name": f"{place.name} · quarantine"[:120],
+            "name": f"{place.name[: 120 - len(QUARANTINE_SUFFIX)]}{QUARANTINE_SUFFIX}",
             "kind": LocationKind.QUARANTINE,
             "is_public": False,
             "region": place.region,

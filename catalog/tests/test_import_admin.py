@@ -6,9 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.roles import Role
-from catalog.models import ImportJob, ImportState, Lot
+from catalog.models import ImportJob, ImportState, Lot, Medicine
 from catalog.tests.factories import MedicineFactory, receive
 from catalog.tests.import_helpers import csv_bytes, snapshot
 
@@ -373,8 +374,19 @@ def test_the_preview_names_its_columns_and_results_in_the_readers_language(staff
 
     page = client.get(reverse("admin:catalog_importjob_preview", args=[ImportJob.objects.get().pk])).content.decode()
 
-    assert "препарат" in page and "серия" in page and "новые" in page
+    assert "препарат" in page and "серия" in page and "новая" in page
     assert "lot_number" not in page and not re.search(r">\s*new\s*<", page)
+
+
+def test_a_price_list_preview_names_the_changed_fields_as_the_medicine_page_does():
+    from catalog.admin.imports import preview_changes
+
+    with translation.override("ru"):
+        shown = preview_changes("price, category_id, substances")
+        names = [str(Medicine._meta.get_field(name).verbose_name) for name in ("price", "category", "substances")]
+
+    assert shown == ", ".join(names)
+    assert "price" not in shown and "category_id" not in shown
 
 
 def test_import_errors_are_read_in_the_readers_language_not_the_uploaders(staff_client, make_staff, login_staff):

@@ -78,7 +78,7 @@ def render_alerts(alerts: list[Alert]) -> tuple[str, str]:
 
 def _count_label(kind: str, window: int) -> str:
     if kind == AlertKind.EXPIRY:
-        return _("Expiring within %(days)d days") % {"days": window}
+        return ngettext("Expiring within %(days)d day", "Expiring within %(days)d days", window) % {"days": window}
     return str(AlertKind(kind).label)
 
 

@@ -9,6 +9,13 @@ Russian) translation of their own, above all Unfold: their sources are
 linked in for the extraction only, so one pair of files holds every string
 of the interface. ``check`` extracts into a scratch copy of the project and
 compares, so it never touches the working tree.
+
+Django's own strings that its catalogues leave untranslated or word badly
+(Uzbek password rules, Russian cases) are listed in ``backoffice/django_strings.py``
+so that the extraction keeps them; the few of Django's admin scripts live in
+``locale/<language>/LC_MESSAGES/djangojs.po``, kept by hand and compiled here too.
+What the pages really show is checked in a browser by
+``backoffice/tests/test_browser_phone_and_language.py``.
 """
 
 import importlib.util
