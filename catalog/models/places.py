@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 
@@ -33,7 +34,7 @@ class LocationKind(models.TextChoices):
     TRANSIT = "transit", _("In transit")
     # Where units returned unfit for sale are kept aside at a place (one per place, created by the stock core):
     # never sellable, never public; its stock is written off or sent back to the supplier from there.
-    QUARANTINE = "quarantine", _("Quarantine")
+    QUARANTINE = "quarantine", pgettext_lazy("place", "Quarantine")
 
 
 # How a quarantine's stored name ends (after its place's name).
