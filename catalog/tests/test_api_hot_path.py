@@ -2,8 +2,8 @@
 
 The SQL of ``catalog.api.queries`` must find exactly what the ORM finds for
 the same parameters (the filters, the orderings, ``medicine_search``), and
-the shortcuts around DRF must answer as DRF would: same headers, same
-throttle, counted once.
+the response cache in front of DRF must answer as DRF would: same headers,
+same throttle, counted once.
 """
 
 import datetime
@@ -17,8 +17,8 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from catalog.api.filters import MedicineFilter, clean_params
-from catalog.models import DosageForm, Medicine
+from catalog.api.filters import MedicineFilter, SubstanceFilter
+from catalog.models import ActiveSubstance, DosageForm, Medicine
 from catalog.selectors import medicine_search
 from conftest import requires_postgres, requires_redis
 
@@ -232,18 +232,30 @@ QUERY_STRINGS = [
 ]
 
 
+@pytest.mark.parametrize(("filterset_class", "model"), [(MedicineFilter, Medicine), (SubstanceFilter, ActiveSubstance)])
 @pytest.mark.parametrize("query", QUERY_STRINGS)
-def test_parameters_are_cleaned_as_the_filter_form_cleans_them(query):
+def test_parameters_are_cleaned_as_the_filter_form_cleans_them(filterset_class, model, query):
     from rest_framework.exceptions import ValidationError
 
     data = QueryDict(query)
-    form = MedicineFilter(data=data, queryset=Medicine.objects.none()).form
+    form = filterset_class(data=data, queryset=model.objects.none()).form
     if form.is_valid():
-        assert clean_params(MedicineFilter, data) == form.cleaned_data
+        assert filterset_class.clean(data) == form.cleaned_data
     else:
         with pytest.raises(ValidationError) as refused:
-            clean_params(MedicineFilter, data)
+            filterset_class.clean(data)
         assert refused.value.detail == {name: list(messages) for name, messages in form.errors.items()}
+
+
+@pytest.mark.parametrize("query", ["", "q=para", "q=ПАРА", "q=n02", "q=%20"])
+def test_substances_are_filtered_as_the_filter_set_filters_them(query):
+    ActiveSubstanceFactory(inn_name="Paracetamol", name_ru="Парацетамол", atc_codes=["N02BE01"])
+    ActiveSubstanceFactory(inn_name="Ibuprofen", name_ru="Ибупрофен", atc_codes=["M01AE01"])
+    data, queryset = QueryDict(query), ActiveSubstance.objects.order_by("pk")
+
+    fast = SubstanceFilter.filter_cleaned(queryset, SubstanceFilter.clean(data))
+
+    assert list(fast) == list(SubstanceFilter(data=data, queryset=queryset).qs)
 
 
 # --- Cache hits before DRF -------------------------------------------------------
