@@ -58,6 +58,7 @@ class CatalogRateThrottle(SimpleRateThrottle):
         return count is None or count <= self.num_requests
 
     def allow_request(self, request, view) -> bool:
+        # response_cache.CONTEXT_KWARG: the response cache hands its CacheContext to the view as a keyword argument.
         context = getattr(view, "kwargs", {}).get("cache_context")
         if context is not None and context.window is not None:
             window, count = context.window, context.count

@@ -67,6 +67,9 @@ class CatalogView(GenericAPIView):
     def as_view(cls, **initkwargs):
         return cached_catalog_view(super().as_view(**initkwargs))
 
+    def perform_authentication(self, request) -> None:
+        """Nobody is authenticated here: DRF's documented lazy authentication (``request.user`` unused)."""
+
     # --- Building blocks -----------------------------------------------------------
 
     def medicine_items(self, request, rows: list[dict], *, detail: bool = False) -> list[dict]:
@@ -143,6 +146,10 @@ class MedicineDetailView(CatalogView):
     @extend_schema(
         tags=TAGS,
         summary="One medicine",
+        description=(
+            "An active medicine of an active category: description, usage, substances with strengths, form, "
+            "pack size, price, availability, prescription and controlled flags, image and thumbnail URLs."
+        ),
         responses={200: s.MedicineDetailSerializer, **error_responses(NOT_FOUND, THROTTLED)},
     )
     def get(self, request, slug: str, cache_context: CacheContext):
@@ -185,6 +192,7 @@ class SubstanceListView(CatalogView):
     @extend_schema(
         tags=TAGS,
         summary="Active substances: list and search",
+        description="Active substances by INN, paginated. `q` searches INN, Uzbek and Russian names and ATC codes.",
         responses={200: s.SubstanceSerializer(many=True), **error_responses(INVALID_PARAMETER, NOT_FOUND, THROTTLED)},
     )
     def get(self, request, cache_context: CacheContext):

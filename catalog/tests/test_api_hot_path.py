@@ -322,6 +322,52 @@ def test_a_hit_is_one_round_trip_to_redis_and_no_query(api, varied, monkeypatch)
     assert len(queries) == 0
 
 
+def _record_cache_calls(monkeypatch) -> list[str]:
+    backend = caches["default"]
+    calls = []
+    for name in ("get", "get_many", "set", "add", "incr", "incr_and_get_many"):
+        if not hasattr(backend, name):
+            continue
+        original = getattr(backend, name)
+        monkeypatch.setattr(
+            backend,
+            name,
+            lambda *args, _name=name, _original=original, **kwargs: calls.append(_name) or _original(*args, **kwargs),
+        )
+    return calls
+
+
+@requires_redis
+def test_a_miss_is_counted_in_the_round_trip_that_missed_and_stored_after(api, varied, monkeypatch):
+    api.get(f"{API}categories/")  # the tree, the version and the places read once
+    calls = _record_cache_calls(monkeypatch)
+
+    response = api.get(f"{API}medicines/item-02/")
+
+    assert response.status_code == 200
+    # DRF's throttle took the count the response cache read: no second increment.
+    assert calls == ["incr_and_get_many", "set"]
+
+
+def test_options_is_counted_by_the_throttle_itself(api, varied, settings):
+    settings.CATALOG_API_THROTTLE_RATE = "2/min"
+    with time_machine.travel(datetime.datetime(2031, 1, 1, 10, 0, 20, tzinfo=datetime.UTC), tick=False):
+        statuses = [api.options(f"{API}medicines/").status_code for _ in range(2)]
+        statuses += [api.get(f"{API}medicines/").status_code, api.options(f"{API}medicines/").status_code]
+
+    assert statuses == [200, 200, 429, 429]
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*"])
+def test_a_miss_and_a_hit_answer_json_whatever_the_accept_header(api, varied, accept):
+    miss = api.get(f"{API}medicines/item-03/", HTTP_ACCEPT=accept)
+    hit = api.get(f"{API}medicines/item-03/", HTTP_ACCEPT=accept)
+
+    assert miss.status_code == hit.status_code == 200
+    assert miss["Content-Type"] == hit["Content-Type"] == "application/json"
+    assert miss.content == hit.content
+
+
 @requires_redis
 def test_the_redis_pipeline_counts_expires_and_reads():
     backend = caches["default"]
