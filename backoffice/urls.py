@@ -22,12 +22,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url=f"/{settings.ADMIN_URL}", permanent=False)),
 ]
 
-if getattr(settings, "BENCH_BARE_ENDPOINT", False):
-    # The API benchmark's floor (bench/bench_api.py); never routed unless asked for.
-    from bench.baseline import bare_json_view
-
-    urlpatterns.insert(0, path("api/v1/_bare/", bare_json_view, name="bench-bare"))
-
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

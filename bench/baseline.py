@@ -1,9 +1,8 @@
 """The API benchmark's floor: a bare ``JsonResponse`` through the same middleware, no framework.
 
 ``bench/bench_api.py`` measures every API figure beside this view on the same
-server in the same run. ``backoffice/urls.py`` routes it at ``/api/v1/_bare/``
-only when ``settings.BENCH_BARE_ENDPOINT`` is true (the benchmark's server);
-product code never imports it.
+server in the same run. Only that server routes it, at ``/api/v1/_bare/``
+(``bench.settings`` -> ``bench.urls``); product code never imports it.
 """
 
 from django.http import HttpRequest, JsonResponse

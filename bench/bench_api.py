@@ -16,7 +16,7 @@ six of eight public branches (plus a hidden warehouse), stocked through the
 real receipt service on top of the synthetic catalogue.
 
 Every figure is printed beside a bare Django ``JsonResponse`` endpoint
-(``/api/v1/_bare/``, routed only with ``BENCH_BARE_ENDPOINT``) measured on the
+(``/api/v1/_bare/``, routed only by the benchmark's ``bench.settings``) measured on the
 same server in the same run: the framework's own floor. Bare and API runs
 alternate (``BENCH_API_ROUNDS`` rounds of ``BENCH_API_DURATION`` each) and the
 medians are reported, so a burst of noise on the shared machine moves one
@@ -197,13 +197,13 @@ def _server_env(cache_seconds: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "backoffice.settings.local",
+            # The local settings, plus the bare endpoint (bench/urls.py).
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DJANGO_DEBUG": "false",
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "DATABASE_CONN_MAX_AGE": "60",
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
             "CACHE_KEY_PREFIX": "dorixona-bench-api",
-            "BENCH_BARE_ENDPOINT": "true",
             "CATALOG_API_CACHE_SECONDS": str(cache_seconds),
             # One client address sends everything here: count, but never refuse.
             "CATALOG_API_THROTTLE_RATE": "100000000/s",

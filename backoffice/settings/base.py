@@ -399,8 +399,6 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CATALOG_API_THROTTLE_RATE = env.str("CATALOG_API_THROTTLE_RATE", default="300/min")
 CATALOG_API_CACHE_SECONDS = env.int("CATALOG_API_CACHE_SECONDS", default=300)
 CATALOG_API_MAX_AGE = env.int("CATALOG_API_MAX_AGE", default=60)
-# Routes /api/v1/_bare/, the floor the API benchmark compares against. Off except in bench/.
-BENCH_BARE_ENDPOINT = env.bool("BENCH_BARE_ENDPOINT", default=False)
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # /health/ tells anyone each check's status; what failed and why only to OTP-verified

@@ -123,11 +123,77 @@ class SlugFilter(django_filters.CharFilter):
     field_class = SlugField
 
 
-class MedicineFilter(django_filters.FilterSet):
+def _may_be_empty(field: forms.Field) -> bool:
+    # An empty string is a string, and an empty comma-separated list is a list;
+    # an empty number, boolean, id or choice is no value of its type.
+    return isinstance(field, (forms.CharField, BaseCSVField))
+
+
+def clean_query(fields: dict[str, forms.Field], data) -> dict:
+    """``data`` (a ``QueryDict``) cleaned by ``fields``, or a 400 naming every wrong parameter.
+
+    A parameter given twice is refused (the schema offers no arrays of
+    values), and so is an empty value of a parameter that is not text or a list.
+    """
+    cleaned, errors = {}, {}
+    for name, form_field in fields.items():
+        values = data.getlist(name)
+        if len(values) > 1:
+            errors[name] = [_("Give this parameter once.")]
+            continue
+        if values == [""] and not _may_be_empty(form_field):
+            errors[name] = [_("Give a value, or leave this parameter out.")]
+            continue
+        try:
+            cleaned[name] = form_field.clean(form_field.widget.value_from_datadict(data, {}, name))
+        except forms.ValidationError as error:
+            errors[name] = error.messages
+    if errors:
+        raise exceptions.ValidationError(errors)
+    return cleaned
+
+
+class CatalogFilterSet(django_filters.FilterSet):
+    """A FilterSet that also cleans its parameters without being built: the catalogue's one way to read them.
+
+    Building a FilterSet deep-copies every filter, and its form builds a form
+    class and deep-copies every field, on each request: that costs a
+    storefront's uncached page more than its query. ``clean`` runs the same
+    widgets and fields of the class's own filters (shared: their cleaning keeps
+    no state) and ``filter_cleaned`` the same ``Filter.filter`` calls that
+    ``.qs`` makes. The schema (drf-spectacular, through ``DjangoFilterBackend``)
+    reads the same declarations.
+
+    Stricter than an HTML form, because the schema is: a parameter given twice
+    is refused, and so is an empty value of a parameter that is not text.
+    Filters that select through ``filter()`` must not use ``method=`` (a
+    method is looked up on a built FilterSet).
+    """
+
+    @classmethod
+    def clean(cls, data, extra_fields: dict[str, forms.Field] | None = None) -> dict:
+        """What ``cls(data).form.cleaned_data`` holds, or a 400 naming every wrong parameter.
+
+        ``extra_fields`` (the paginator's ``page`` and ``page_size``) are
+        cleaned alongside, so one answer names every wrong parameter.
+        """
+        fields = {name: declared.field for name, declared in cls.base_filters.items()}
+        return clean_query({**fields, **(extra_fields or {})}, data)
+
+    @classmethod
+    def filter_cleaned(cls, queryset: QuerySet, cleaned: dict) -> QuerySet:
+        """``queryset`` narrowed by every filter with its value in ``cleaned`` (``clean``'s), as ``.qs`` narrows it."""
+        for name, declared in cls.base_filters.items():
+            queryset = declared.filter(queryset, cleaned.get(name))
+        return queryset
+
+
+class MedicineFilter(CatalogFilterSet):
     """The parameters of the medicine list: their types, bounds and help (for validation and the schema).
 
-    ``clean_params`` cleans them with these fields; what each one selects is
-    written in SQL by ``queries.MedicineQuery.from_params``.
+    The view cleans them with ``MedicineFilter.clean``; what each one selects
+    is written in SQL by ``queries.MedicineQuery.from_params`` (the filters'
+    own ``filter()`` is never called).
     """
 
     category = SlugFilter(max_length=140, help_text=_("Category slug; the category's subcategories are included."))
@@ -153,57 +219,10 @@ class MedicineFilter(django_filters.FilterSet):
     )
 
 
-def _may_be_empty(field: forms.Field) -> bool:
-    # An empty string is a string, and an empty comma-separated list is a list;
-    # an empty number, boolean, id or choice is no value of its type.
-    return isinstance(field, (forms.CharField, BaseCSVField))
+class SubstanceSearchFilter(SearchFilter):
+    """Part of the INN, Uzbek or Russian name, in any case, or of an ATC code."""
 
-
-def clean_params(
-    filterset_class: type[django_filters.FilterSet], data, extra_fields: dict[str, forms.Field] | None = None
-) -> dict:
-    """What ``filterset_class(data).form.cleaned_data`` holds, or a 400 with each parameter's messages.
-
-    The same widgets and fields clean the same values, but the filter set and
-    its form are not built: both deep-copy every filter and field on each
-    request, which costs a storefront's uncached page more than its query.
-    The class's filters and fields are shared (their cleaning keeps no state).
-    ``extra_fields`` (the paginator's ``page`` and ``page_size``) are cleaned
-    alongside, so one answer names every wrong parameter.
-    """
-    fields = {name: declared.field for name, declared in filterset_class.base_filters.items()}
-    return clean_query({**fields, **(extra_fields or {})}, data)
-
-
-def clean_query(fields: dict[str, forms.Field], data) -> dict:
-    """``data`` (a ``QueryDict``) cleaned by ``fields``, or a 400 naming every wrong parameter.
-
-    Stricter than an HTML form, because the schema is: a parameter given
-    twice is refused (the schema offers no arrays of values), and so is an
-    empty value of a parameter that is not text or a list.
-    """
-    cleaned, errors = {}, {}
-    for name, form_field in fields.items():
-        values = data.getlist(name)
-        if len(values) > 1:
-            errors[name] = [_("Give this parameter once.")]
-            continue
-        if values == [""] and not _may_be_empty(form_field):
-            errors[name] = [_("Give a value, or leave this parameter out.")]
-            continue
-        try:
-            cleaned[name] = form_field.clean(form_field.widget.value_from_datadict(data, {}, name))
-        except forms.ValidationError as error:
-            errors[name] = error.messages
-    if errors:
-        raise exceptions.ValidationError(errors)
-    return cleaned
-
-
-class SubstanceFilter(django_filters.FilterSet):
-    q = SearchFilter(method="filter_search", help_text=_("Part of the INN, Uzbek or Russian name, or an ATC code."))
-
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter(self, queryset: QuerySet, value: str) -> QuerySet:
         if not value:
             return queryset
         # SQLite's LIKE folds ASCII case only: try the usual casings of a
@@ -214,3 +233,7 @@ class SubstanceFilter(django_filters.FilterSet):
             condition |= Q(inn_name__icontains=variant) | Q(name_uz__icontains=variant) | Q(name_ru__icontains=variant)
         condition |= Q(atc_codes__icontains=value.upper())
         return queryset.filter(condition)
+
+
+class SubstanceFilter(CatalogFilterSet):
+    q = SubstanceSearchFilter(help_text=_("Part of the INN, Uzbek or Russian name, or an ATC code."))

@@ -45,7 +45,7 @@ class CatalogPagination(PageNumberPagination):
 
     @cached_property
     def query_fields(self) -> dict[str, forms.Field]:
-        """``page`` and ``page_size`` as the schema states them, for ``filters.clean_params``."""
+        """``page`` and ``page_size`` as the schema states them (cleaned by ``CatalogFilterSet.clean``)."""
         return {
             self.page_query_param: forms.IntegerField(required=False, min_value=1),
             self.page_size_query_param: forms.IntegerField(required=False, min_value=1, max_value=self.max_page_size),

@@ -116,7 +116,7 @@ class MedicineQuery:
 
     @classmethod
     def from_params(cls, tree: VisibleTree, cleaned: dict[str, Any], version: int | None = None) -> MedicineQuery:
-        """``cleaned``: ``MedicineFilter``'s fields, cleaned (``filters.clean_params``); absent ones are skipped."""
+        """``cleaned``: ``MedicineFilter``'s fields, cleaned (``MedicineFilter.clean``); absent ones are skipped."""
         query = cls(tree, version)
         if cleaned.get("category"):
             category_id = tree.by_slug.get(cleaned["category"])

@@ -2,8 +2,8 @@
 
 The SQL of ``catalog.api.queries`` must find exactly what the ORM finds for
 the same parameters (the filters, the orderings, ``medicine_search``), and
-the shortcuts around DRF must answer as DRF would: same headers, same
-throttle, counted once.
+the response cache in front of DRF must answer as DRF would: same headers,
+same throttle, counted once.
 """
 
 import datetime
@@ -17,8 +17,8 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from catalog.api.filters import MedicineFilter, clean_params
-from catalog.models import DosageForm, Medicine
+from catalog.api.filters import MedicineFilter, SubstanceFilter
+from catalog.models import ActiveSubstance, DosageForm, Medicine
 from catalog.selectors import medicine_search
 from conftest import requires_postgres, requires_redis
 
@@ -232,18 +232,30 @@ QUERY_STRINGS = [
 ]
 
 
+@pytest.mark.parametrize(("filterset_class", "model"), [(MedicineFilter, Medicine), (SubstanceFilter, ActiveSubstance)])
 @pytest.mark.parametrize("query", QUERY_STRINGS)
-def test_parameters_are_cleaned_as_the_filter_form_cleans_them(query):
+def test_parameters_are_cleaned_as_the_filter_form_cleans_them(filterset_class, model, query):
     from rest_framework.exceptions import ValidationError
 
     data = QueryDict(query)
-    form = MedicineFilter(data=data, queryset=Medicine.objects.none()).form
+    form = filterset_class(data=data, queryset=model.objects.none()).form
     if form.is_valid():
-        assert clean_params(MedicineFilter, data) == form.cleaned_data
+        assert filterset_class.clean(data) == form.cleaned_data
     else:
         with pytest.raises(ValidationError) as refused:
-            clean_params(MedicineFilter, data)
+            filterset_class.clean(data)
         assert refused.value.detail == {name: list(messages) for name, messages in form.errors.items()}
+
+
+@pytest.mark.parametrize("query", ["", "q=para", "q=ПАРА", "q=n02", "q=%20"])
+def test_substances_are_filtered_as_the_filter_set_filters_them(query):
+    ActiveSubstanceFactory(inn_name="Paracetamol", name_ru="Парацетамол", atc_codes=["N02BE01"])
+    ActiveSubstanceFactory(inn_name="Ibuprofen", name_ru="Ибупрофен", atc_codes=["M01AE01"])
+    data, queryset = QueryDict(query), ActiveSubstance.objects.order_by("pk")
+
+    fast = SubstanceFilter.filter_cleaned(queryset, SubstanceFilter.clean(data))
+
+    assert list(fast) == list(SubstanceFilter(data=data, queryset=queryset).qs)
 
 
 # --- Cache hits before DRF -------------------------------------------------------
@@ -308,6 +320,52 @@ def test_a_hit_is_one_round_trip_to_redis_and_no_query(api, varied, monkeypatch)
     assert response.status_code == 200
     assert calls == ["incr_and_get_many"]
     assert len(queries) == 0
+
+
+def _record_cache_calls(monkeypatch) -> list[str]:
+    backend = caches["default"]
+    calls = []
+    for name in ("get", "get_many", "set", "add", "incr", "incr_and_get_many"):
+        if not hasattr(backend, name):
+            continue
+        original = getattr(backend, name)
+        monkeypatch.setattr(
+            backend,
+            name,
+            lambda *args, _name=name, _original=original, **kwargs: calls.append(_name) or _original(*args, **kwargs),
+        )
+    return calls
+
+
+@requires_redis
+def test_a_miss_is_counted_in_the_round_trip_that_missed_and_stored_after(api, varied, monkeypatch):
+    api.get(f"{API}categories/")  # the tree, the version and the places read once
+    calls = _record_cache_calls(monkeypatch)
+
+    response = api.get(f"{API}medicines/item-02/")
+
+    assert response.status_code == 200
+    # DRF's throttle took the count the response cache read: no second increment.
+    assert calls == ["incr_and_get_many", "set"]
+
+
+def test_options_is_counted_by_the_throttle_itself(api, varied, settings):
+    settings.CATALOG_API_THROTTLE_RATE = "2/min"
+    with time_machine.travel(datetime.datetime(2031, 1, 1, 10, 0, 20, tzinfo=datetime.UTC), tick=False):
+        statuses = [api.options(f"{API}medicines/").status_code for _ in range(2)]
+        statuses += [api.get(f"{API}medicines/").status_code, api.options(f"{API}medicines/").status_code]
+
+    assert statuses == [200, 200, 429, 429]
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*"])
+def test_a_miss_and_a_hit_answer_json_whatever_the_accept_header(api, varied, accept):
+    miss = api.get(f"{API}medicines/item-03/", HTTP_ACCEPT=accept)
+    hit = api.get(f"{API}medicines/item-03/", HTTP_ACCEPT=accept)
+
+    assert miss.status_code == hit.status_code == 200
+    assert miss["Content-Type"] == hit["Content-Type"] == "application/json"
+    assert miss.content == hit.content
 
 
 @requires_redis
