@@ -84,3 +84,15 @@ class LoginLocked(AccountsError):
 class TokenInvalid(AccountsError):
     code = "token_invalid"
     default_message = _("The token is invalid, expired or revoked. Log in again.")
+
+
+class UnknownPermission(AccountsError):
+    """``accounts.roles`` grants a permission no installed app defines (a typo, or an app removed): a deploy
+    refuses it rather than give a role less than the table says. ``missing``: the permissions, as a list."""
+
+    code = "unknown_permission"
+    default_message = _("Permissions named in accounts.roles do not exist: %(missing)s")
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(missing=", ".join(missing))

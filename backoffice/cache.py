@@ -23,7 +23,9 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class CacheUnavailable(Exception):
-    """The cache could not be reached; raised only where a caller asks for it (``add_or_raise``)."""
+    """The cache could not be reached; raised only where a caller asks for it (``add_or_raise``).
+
+    An infrastructure failure, not a domain error: a caller turns it into its own refusal if it must."""
 
 
 def add_or_raise(cache, key, value, timeout=DEFAULT_TIMEOUT) -> bool:

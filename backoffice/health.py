@@ -42,6 +42,8 @@ BROKER_TIMEOUT = 2.0
 
 
 class CheckFailed(Exception):
+    """A health check found a dependency down or degraded (``status``); infrastructure, not a domain error."""
+
     def __init__(self, detail: str, status: str = ERROR) -> None:
         super().__init__(detail)
         self.status = status

@@ -18,13 +18,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
+from .exceptions import DomainError
 
-class RestoreRefused(Exception):
-    """The version cannot be restored as it is; ``message`` says why."""
 
-    def __init__(self, message) -> None:
-        self.message = str(message)
-        super().__init__(self.message)
+class RestoreRefused(DomainError):
+    """The version cannot be restored as it is; ``message`` says why (the history page shows it)."""
+
+    code = "restore_refused"
+    default_message = _("This version cannot be restored.")
 
 
 def restorable_field(model: type[models.Model], name: str) -> models.Field:
@@ -53,8 +54,8 @@ def history_restore_changes(*, current: models.Model, version: models.Model, fie
             continue
         if field.is_relation and old is not None and not field.related_model._default_manager.filter(pk=old).exists():
             raise RestoreRefused(
-                _("This version refers to a %(model)s that no longer exists: it cannot be restored.")
-                % {"model": field.related_model._meta.verbose_name}
+                _("This version refers to a %(model)s that no longer exists: it cannot be restored."),
+                model=field.related_model._meta.verbose_name,
             )
         changes[field.attname] = old
     candidate = copy.copy(current)
@@ -64,9 +65,7 @@ def history_restore_changes(*, current: models.Model, version: models.Model, fie
         # The model's own rules (unique codes, a category not inside itself) hold for a restore too.
         candidate.full_clean()
     except ValidationError as exc:
-        raise RestoreRefused(
-            _("This version cannot be restored: %(errors)s") % {"errors": " ".join(exc.messages)}
-        ) from exc
+        raise RestoreRefused(_("This version cannot be restored: %(errors)s"), errors=" ".join(exc.messages)) from exc
     return changes
 
 

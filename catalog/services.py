@@ -37,7 +37,7 @@ def substance_keys(links: Iterable[tuple], dosage_form: str) -> tuple[str, str]:
     if not links:
         return "", ""
 
-    def number(value) -> str:
+    def number(value: Decimal | int | str) -> str:
         return f"{Decimal(value).normalize():f}"
 
     substance_key = "+".join(str(link[0]) for link in links)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import User
 from orders.models import Order, OrderLine, OrderStatus, ReturnLine, Shift, ShiftState
 from payments.models import Method, Payment, PaymentState, Refund
 
@@ -95,7 +96,7 @@ def shift_figures(shift: Shift) -> ShiftFigures:
     return figures
 
 
-def open_shift_of(user) -> Shift | None:
+def open_shift_of(user: User | None) -> Shift | None:
     """``user``'s open shift, with its place."""
     if user is None or not getattr(user, "pk", None):
         return None

@@ -20,9 +20,10 @@ from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from catalog.codes import ScannedCode, parse_scan
 from catalog.formatting import medicine_units
-from catalog.models import Lot, LotStock, Medicine, MedicineSubstance
+from catalog.models import Location, Lot, LotStock, Medicine, MedicineSubstance
 from catalog.selectors import ALTERNATIVE_KINDS, ALTERNATIVES_SQL, medicine_search
 from catalog.stock import fefo_plan, sellable_stock_q
 from orders import rules
@@ -100,7 +101,7 @@ def _strength(medicine: Medicine) -> str:
 UNSHOWN_FIELDS = ("description", "usage", "search_text", "generic_key", "substance_key", "image", "slug")
 
 
-def _with_strengths(queryset):
+def _with_strengths(queryset: QuerySet[Medicine]) -> QuerySet[Medicine]:
     return queryset.defer(*UNSHOWN_FIELDS).prefetch_related(
         Prefetch("medicine_substances", queryset=MedicineSubstance.objects.select_related("substance"))
     )
@@ -264,7 +265,7 @@ def till_scan(*, query: str, location_id: int, today: datetime.date | None = Non
     return ScanResult(query=text, kind=kind, code=code_data, hits=hits)
 
 
-def controlled_confirmers(location) -> QuerySet:
+def controlled_confirmers(location: Location | int) -> QuerySet[User]:
     """Who may confirm a controlled line at ``location``: active staff holding ``rules.CONFIRM_CONTROLLED``
     (through their role's group or their own) who work there, and the administrators (every place)."""
     app_label, codename = rules.CONFIRM_CONTROLLED.split(".")

@@ -23,9 +23,10 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.models import User
 from backoffice.queue import enqueue
 from catalog.formatting import medicine_units
-from catalog.models import Lot, LotStock, Medicine, MedicineSubstance
+from catalog.models import Location, Lot, LotStock, Medicine, MedicineSubstance
 from catalog.stock import (
     check_works_at,
     lock_rows,
@@ -83,7 +84,7 @@ class ReturnItem:
 
 
 @transaction.atomic
-def shift_open(*, location, user, opening_cash) -> Shift:
+def shift_open(*, location: Location | int | None, user: User, opening_cash: Decimal | int | str) -> Shift:
     """Open ``user``'s shift at ``location`` with the cash in the drawer. One open shift per cashier."""
     rules.check_may(user, rules.OPEN_SHIFT)
     rules.check_may(user, rules.SELL)
@@ -110,7 +111,7 @@ def _lock_shift(shift: Shift | int) -> Shift:
     return found[0]
 
 
-def _lock_own_open_shift(shift: Shift | int | None, user) -> Shift:
+def _lock_own_open_shift(shift: Shift | int | None, user: User) -> Shift:
     """The shift, locked, open, and ``user``'s own till (code acting for the system may use any)."""
     if shift is None:
         raise exceptions.ShiftRequired()
@@ -129,7 +130,7 @@ def _next_number(shift: Shift, prefix: str) -> str:
 
 
 @transaction.atomic
-def shift_close(*, shift: Shift | int, user, counted_cash) -> Shift:
+def shift_close(*, shift: Shift | int, user: User, counted_cash: Decimal | int | str) -> Shift:
     """Close a shift: the cash counted against what the drawer should hold, and the Z-report kept.
 
     The cashier closes their own shift (``change_shift``); another member needs ``close_any_shift`` and
@@ -326,10 +327,10 @@ def counter_sale_complete(
     shift: Shift | int | None,
     lines: Sequence[SaleLine],
     payments_in: Sequence[payments.PaymentIn],
-    user,
+    user: User,
     prescription: PrescriptionIn | None = None,
-    controlled_confirmed_by=None,
-    customer=None,
+    controlled_confirmed_by: User | None = None,
+    customer: User | None = None,
     today: datetime.date | None = None,
 ) -> Order:
     """Sell ``lines`` at the till of ``shift``: all of it, paid, or nothing.
@@ -439,7 +440,16 @@ def counter_sale_complete(
     return order
 
 
-def _register(*, order, taken, kind, sign, prescription, user, confirmed_by) -> None:
+def _register(
+    *,
+    order: Order,
+    taken: list[tuple[int, int, int]],
+    kind: str,
+    sign: int,
+    prescription: Prescription | None,
+    user: User,
+    confirmed_by: User | None,
+) -> None:
     """Controlled-drug register entries, one per substance of each medicine, with the balance after each.
 
     ``taken``: ``(medicine_id, lot_id, units)`` in the order they happened; balances are the medicine's
@@ -489,7 +499,7 @@ def order_return(
     items: Sequence[ReturnItem],
     reason: str,
     shift: Shift | int | None,
-    user,
+    user: User,
     now: datetime.datetime | None = None,
 ) -> Return:
     """Take back units of a completed sale, in the returning cashier's open shift.

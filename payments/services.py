@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext
 
 from orders import exceptions
+from orders.models import Order, Return, Shift
 from orders.rules import money
 from payments.models import CardNetwork, Method, Payment, PaymentState, Refund
 
@@ -51,7 +52,7 @@ def check_counter_payments(payments_in: Sequence[PaymentIn], *, total: Decimal) 
         raise exceptions.PaymentShort(paid=paid, total=total)
 
 
-def payments_record(*, order, shift, payments_in: Sequence[PaymentIn]) -> list[Payment]:
+def payments_record(*, order: Order, shift: Shift, payments_in: Sequence[PaymentIn]) -> list[Payment]:
     """Record the (already checked) payments of a sale; called inside the sale's transaction."""
     return Payment.objects.bulk_create(
         [
@@ -72,7 +73,7 @@ def payments_record(*, order, shift, payments_in: Sequence[PaymentIn]) -> list[P
 
 
 @transaction.atomic
-def refunds_record(*, order, return_doc, shift, amount: Decimal) -> list[Refund]:
+def refunds_record(*, order: Order, return_doc: Return, shift: Shift, amount: Decimal) -> list[Refund]:
     """Money back by the methods the order was paid by: the last payment first, each up to what it still holds."""
     if amount <= 0:
         return []

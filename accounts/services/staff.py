@@ -9,16 +9,11 @@ from django.contrib.auth.management import create_permissions
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ..exceptions import UnknownPermission
 from ..models import BackupCode, BackupCodeDevice, User
 from ..roles import ROLE_PERMISSIONS, group_name
 
 BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
-
-
-class UnknownPermission(Exception):
-    def __init__(self, missing: list[str]):
-        self.missing = missing
-        super().__init__(f"Permissions named in accounts.roles do not exist: {', '.join(missing)}")
 
 
 def _wanted_permissions(table: dict[str, Iterable[str]], permission_model) -> tuple[list, list[str]]:

@@ -4,7 +4,9 @@ import requests
 
 
 class SmsError(Exception):
-    """The gateway refused the message; retrying will not help."""
+    """The gateway refused the message; retrying will not help.
+
+    An infrastructure failure (the SMS provider's answer), not a domain error: the send task logs it."""
 
 
 class SmsTemporaryError(SmsError):

@@ -44,6 +44,22 @@ def test_sync_roles_command_reports_each_role(capsys):
         assert f"{role}:" in out
 
 
+def test_a_strict_sync_refuses_a_table_naming_a_permission_no_app_defines(monkeypatch):
+    from accounts.exceptions import UnknownPermission
+    from backoffice.exceptions import DomainError
+
+    table = {role: dict(grants) for role, grants in ROLE_PERMISSIONS.items()}
+    table[Role.PHARMACIST]["catalog.medicine"] = [*table[Role.PHARMACIST].get("catalog.medicine", []), "fly_medicine"]
+    monkeypatch.setattr("accounts.services.staff.ROLE_PERMISSIONS", table)
+
+    with pytest.raises(UnknownPermission) as refused:
+        roles_sync(strict=True)
+
+    assert isinstance(refused.value, DomainError) and refused.value.code == "unknown_permission"
+    assert refused.value.missing == ["catalog.fly_medicine"]
+    assert "catalog.fly_medicine" in refused.value.message
+
+
 def test_setting_a_staff_role_puts_the_user_in_that_group_only():
     user = UserFactory(role=Role.OPERATOR)
     assert list(user.groups.values_list("name", flat=True)) == [group_name(Role.OPERATOR)]

@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from catalog.stock import stock_locations
-from orders.models import LineLot, Order, OrderStatus, Return, ReturnLine
+from orders.models import LineLot, Order, OrderStatus, Return, ReturnLine, Shift
 
 from .stock import Places
 
@@ -186,7 +186,7 @@ def sales_profile(*, places: Places = None, today: datetime.date | None = None, 
     )
 
 
-def shift_sales(shift) -> SalesFigures:
+def shift_sales(shift: Shift | int) -> SalesFigures:
     """A shift's completed sales and returns so far (two statements; the Z-report has the full figures)."""
     sold = Order.objects.filter(shift=shift, status=OrderStatus.COMPLETED).aggregate(
         receipts=Count("pk"), sales=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY)

@@ -132,6 +132,15 @@ def test_the_walk_sees_the_apps_and_their_imports():
     assert {"accounts.services.otp", "catalog.api.views", "tasks.services", "backoffice.dashboard"} <= set(graph)
     assert "catalog.selectors" in graph["catalog.api.views"]  # a module-level import
     assert is_domain("catalog.imports.engine") and is_domain("tasks.tasks") and is_domain("catalog.stock.bulk")
+    # The packages that say what is inside: each module of theirs is walked, and is domain code.
+    packages = {
+        *("accounts.services.staff", "accounts.services.customers", "accounts.services.otp"),
+        *("catalog.models.medicines", "catalog.models.stock", "catalog.models.transfers", "catalog.models.imports"),
+        *("catalog.selectors.search", "catalog.selectors.alternatives", "catalog.selectors.stock", "catalog.exports"),
+    }
+    assert packages <= set(graph) and all(is_domain(module) for module in packages)
+    assert "catalog.models.medicines" in graph["catalog.models.stock"]  # a relative import inside a package
+    assert "catalog.selectors" in graph["backoffice.selectors_dashboard.stock"]  # the catalogue's one ranking
     assert not is_domain("tasks.admin") and is_api_or_admin("backoffice.api_errors")
 
 

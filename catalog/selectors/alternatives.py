@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connections
+from django.db import connections, models
 from django.db.models import Prefetch, prefetch_related_objects
 
 from ..models import Medicine, MedicineStock, MedicineSubstance
@@ -143,6 +143,6 @@ def alternatives_ranked(
     return result
 
 
-def _money(value, field) -> Decimal:
+def _money(value: Decimal | float | int, field: models.DecimalField) -> Decimal:
     """A price as the ORM reads it (SQLite hands raw SQL a float)."""
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-field.decimal_places))

@@ -140,7 +140,7 @@ def _exact_code(code: str) -> Q:
     return Q(sku=code) | Q(barcode=code)
 
 
-def _similar_words(queryset, folded: str) -> QuerySet[Medicine]:
+def _similar_words(queryset: QuerySet[Medicine], folded: str) -> QuerySet[Medicine]:
     """The slow typo path: pg_trgm word similarity on every candidate medicine (GIN-served filter)."""
     from django.contrib.postgres.lookups import TrigramWordSimilar
     from django.contrib.postgres.search import TrigramWordSimilarity

@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
+from accounts.models import User
 from catalog import signals
 from catalog.exceptions import InsufficientStock, ShortageLine
 from catalog.models import Location, Lot, LotStatus, LotStock, Medicine, MedicineStock, MovementKind, StockMovement
@@ -53,7 +54,7 @@ from .places import check_works_at, lot_location, quarantine_location, resolve_l
 # --- Small helpers --------------------------------------------------------------
 
 
-def _save_lot(lot: Lot, *, user, reason: str, update_fields: list[str] | None = None) -> None:
+def _save_lot(lot: Lot, *, user: User | None, reason: str, update_fields: list[str] | None = None) -> None:
     """Save a lot so its history row names who and why."""
     if user is not None:
         lot._history_user = user
@@ -62,7 +63,7 @@ def _save_lot(lot: Lot, *, user, reason: str, update_fields: list[str] | None = 
 
 
 def movement(
-    stock: LotStock, kind: str, quantity: int, *, user, reason: str, reference: str, lot: Lot | None = None
+    stock: LotStock, kind: str, quantity: int, *, user: User | None, reason: str, reference: str, lot: Lot | None = None
 ) -> StockMovement:
     """The ledger row of a change of ``stock`` already applied in memory (its balance is ``stock.quantity``)."""
     return StockMovement(
@@ -137,7 +138,7 @@ def _lock_lot(lot: Lot) -> Lot:
     return locked[0]
 
 
-def _lock_lot_at(lot: Lot, location: Location, user) -> tuple[Lot, LotStock]:
+def _lock_lot_at(lot: Lot, location: Location, user: User | None) -> tuple[Lot, LotStock]:
     """A change of one lot at one place by ``user``: their place checked, then the lot and its stock there locked."""
     check_works_at(user, location)
     locked = _lock_lot(lot)
@@ -159,7 +160,15 @@ def lock_stock(lot: Lot, location: Location) -> LotStock:
 
 
 def _change(
-    lot: Lot, stock: LotStock, kind: str, delta: int, *, user, reason: str, reference: str, history_reason: str = ""
+    lot: Lot,
+    stock: LotStock,
+    kind: str,
+    delta: int,
+    *,
+    user: User | None,
+    reason: str,
+    reference: str,
+    history_reason: str = "",
 ) -> StockMovement:
     """Apply ``delta`` to a locked lot at a locked place: both rows, the history, the ledger row."""
     stock.quantity += delta
@@ -243,7 +252,7 @@ def lot_receive(
     location: Location | int | None = None,
     supplier: str = "",
     received_date: datetime.date | None = None,
-    user=None,
+    user: User | None = None,
     reference: str = "",
     reason: str = "",
     today: datetime.date | None = None,
@@ -338,7 +347,7 @@ def stock_dispense_lines(
     *,
     lines: Sequence[tuple[Medicine, int]],
     location: Location | int | None = None,
-    user=None,
+    user: User | None = None,
     reference: str = "",
     reason: str = "",
     today: datetime.date | None = None,
@@ -409,7 +418,7 @@ def stock_dispense(
     medicine: Medicine,
     quantity: int,
     location: Location | int | None = None,
-    user=None,
+    user: User | None = None,
     reference: str = "",
     reason: str = "",
     today: datetime.date | None = None,
@@ -433,7 +442,7 @@ def stock_write_off(
     quantity: int | None,
     reason: str,
     location: Location | int | None = None,
-    user=None,
+    user: User | None = None,
     reference: str = "",
 ) -> StockMovement:
     """Remove damaged, expired or recalled units of a lot at a place (any status). A reason is required.
@@ -464,7 +473,7 @@ LOT_DETAIL_FIELDS = ("lot_number", "expiry_date", "received_date", "purchase_pri
 
 
 @transaction.atomic
-def lot_update_details(*, lot: Lot, changes: dict, user=None, reason: str = "") -> Lot:
+def lot_update_details(*, lot: Lot, changes: dict, user: User | None = None, reason: str = "") -> Lot:
     """Correct a lot's number, dates, purchase price or supplier, under its lock.
 
     Only the changed fields are written, so a sale committed since the caller
@@ -501,7 +510,7 @@ def stock_adjust(
     lot: Lot,
     counted_quantity: int,
     location: Location | int | None = None,
-    user=None,
+    user: User | None = None,
     reason: str = "",
     reference: str = "",
 ) -> StockMovement | None:
@@ -530,7 +539,7 @@ def stock_return(
     lot: Lot,
     quantity: int,
     location: Location | int | None = None,
-    user=None,
+    user: User | None = None,
     reason: str = "",
     reference: str = "",
     quarantine: bool = False,
@@ -562,7 +571,7 @@ def stock_return(
 # A lot is one batch wherever its packs are: a hold or a recall holds it in every place at once.
 
 
-def _set_status(lot: Lot, *, change: str, to, reason: str, user) -> Lot:
+def _set_status(lot: Lot, *, change: str, to: str, reason: str, user: User | None) -> Lot:
     """``to``: the new status, or a function of the locked lot giving it (decided on what the lock read)."""
     locked = _lock_lot(lot)
     rules.check_status(locked, rules.STATUS_CHANGES[change])
@@ -575,14 +584,14 @@ def _set_status(lot: Lot, *, change: str, to, reason: str, user) -> Lot:
 
 
 @transaction.atomic
-def lot_quarantine(*, lot: Lot, reason: str, user=None) -> Lot:
+def lot_quarantine(*, lot: Lot, reason: str, user: User | None = None) -> Lot:
     """Hold an available lot (suspected quality problem) in every place: it stops being sellable until released."""
     reason = rules.require_reason(reason)
     return _set_status(lot, change="quarantine", to=LotStatus.QUARANTINED, reason=reason, user=user)
 
 
 @transaction.atomic
-def lot_release(*, lot: Lot, reason: str, user=None) -> Lot:
+def lot_release(*, lot: Lot, reason: str, user: User | None = None) -> Lot:
     """Release a quarantined lot; one that expired meanwhile becomes expired instead of available."""
     reason = rules.require_reason(reason)
     today = timezone.localdate()
@@ -620,7 +629,7 @@ class RecallReport:
 
 
 @transaction.atomic
-def lot_recall(*, lot: Lot, reason: str, user=None) -> RecallReport:
+def lot_recall(*, lot: Lot, reason: str, user: User | None = None) -> RecallReport:
     """Block a lot for good in every place (a manufacturer's or regulator's recall) and report where its stock went.
 
     Recalling an already recalled lot changes nothing and returns the report again.
@@ -665,7 +674,7 @@ EXPIRY_SWEEP_REASON = "expiry"
 
 
 @transaction.atomic
-def lots_expire(*, today: datetime.date | None = None, user=None) -> int:
+def lots_expire(*, today: datetime.date | None = None, user: User | None = None) -> int:
     """The daily sweep: available lots with ``expiry_date <= today`` become expired. Returns how many.
 
     Idempotent (a second run finds nothing). Quarantined lots keep their hold

@@ -90,7 +90,9 @@ def scan_view(model_admin, request: HttpRequest):
 
 
 class BadSale(Exception):
-    """The till's request is not the shape a sale has (a bug or a tampered request, not a rule)."""
+    """The till's request is not the shape a sale has (a bug or a tampered request, not a rule).
+
+    Not a domain error: the view's own parsing refuses it (400 ``malformed_request``) before any service runs."""
 
 
 def _int(value, name: str) -> int:

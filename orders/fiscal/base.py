@@ -10,12 +10,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+from orders.exceptions import OrdersError
 
 logger = logging.getLogger("orders.fiscal")
 
 
-class FiscalRefused(Exception):
-    """The module answered and refused the receipt (its message is kept on the order)."""
+class FiscalRefused(OrdersError):
+    """The module answered and refused the receipt: its message, in the module's own words, is kept on the
+    order. Raised and handled inside the fiscal task; it never reaches a request."""
+
+    code = "fiscal_refused"
+    default_message = _("The fiscal module refused the receipt.")
 
 
 SALE = "sale"
@@ -23,7 +30,9 @@ REFUND = "refund"
 
 
 class FiscalUnavailable(Exception):
-    """No answer from the module (timeout, connection refused, 5xx): try again later."""
+    """No answer from the module (timeout, connection refused, 5xx): try again later.
+
+    An infrastructure failure, not a domain error: nothing was refused, the task retries."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ a retry after a lost answer gets the first registration back, not a second recei
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import Model
@@ -33,7 +34,7 @@ from payments.models import Method, Refund
 ZERO = Decimal("0")
 
 
-def _cash_and_card(rows) -> tuple[Decimal, Decimal]:
+def _cash_and_card(rows: Iterable[tuple[str, Decimal]]) -> tuple[Decimal, Decimal]:
     """The fiscal receipt knows cash and "card" (every non-cash method: card terminal, Payme, Click)."""
     cash = card = ZERO
     for method, amount in rows:

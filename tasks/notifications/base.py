@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 
 class DeliveryError(Exception):
-    """A message did not go out. ``permanent``: retrying cannot help (unknown chat, refused address)."""
+    """A message did not go out. ``permanent``: retrying cannot help (unknown chat, refused address).
+
+    An infrastructure failure of a channel, not a domain error: the delivery row records it."""
 
     def __init__(self, message: str, *, retry_after: int | None = None, permanent: bool = False) -> None:
         super().__init__(message)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from accounts.services.staff import UnknownPermission, roles_sync
+from accounts.exceptions import UnknownPermission
+from accounts.services.staff import roles_sync
 
 
 class Command(BaseCommand):
