@@ -15,6 +15,18 @@ from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, TOTPDeviceF
 pytest_plugins = ["backoffice.tests.browser"]
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts and ends in the default language: a request or a task that activated Uzbek or Russian
+    in this thread would otherwise leave it on for the next test (the export's "3 qadoq" for "3 packs")."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def totp_now(device) -> str:
     """The code an authenticator app shows for ``device`` right now."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
