@@ -5,9 +5,10 @@ Locks, always in this order: the shift, then an order's lines (a return), then t
 (medicines, then lots and their stock). A sale and a return never wait on each other the other way round.
 
 Between a scan and the payment, anything may change: the price, the stock, a lot's status. The sale
-trusts nothing the till read: under the locks it reads the prices (a changed price refuses the sale with
-the new one, ``PricesChanged``, and nothing is written) and the stock core reads the sellable lots (an
-expired, quarantined or recalled lot is never taken; a shortage refuses every short line at once).
+trusts nothing the till read: it reads the prices again (a changed price refuses the sale with the new one,
+``PricesChanged``, and nothing is written), confirms what it read once it holds the medicines' locks (taken
+as late as possible, ``_confirm_under_lock``), and the stock core reads the sellable lots (an expired,
+quarantined or recalled lot is never taken; a shortage refuses every short line at once).
 """
 
 from __future__ import annotations
