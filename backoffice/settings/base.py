@@ -116,7 +116,11 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Persistent connections (gunicorn's sync workers, one request at a time each): a till's request would
+# otherwise open a connection and meet a cold backend for every sale. Checked before reuse, so a restarted
+# database costs one failed check, not a failed request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Trigram search of Cyrillic text needs a UTF-8 ctype: the test database is
     # created from template0 with one (see backoffice/db/creation.py).

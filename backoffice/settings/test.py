@@ -13,6 +13,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests opt in to a real worker explicitly; everything else runs eagerly.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 LANGUAGE_CODE = "en"
+# Each test's connections as before persistent connections: closed at the end of every request.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Local disk, whatever a developer's .env says, so the suite never writes to a
 # real bucket; the S3 tests (backoffice/tests/test_storage_s3.py) configure
 # their local S3 server themselves and start their Celery worker with
