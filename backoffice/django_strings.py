@@ -14,6 +14,7 @@ ADMIN = [
     gettext_noop("No action selected."),
     gettext_noop("Items must be selected in order to perform actions on them. No items have been changed."),
     gettext_noop("0 of %(cnt)s selected"),
+    gettext_noop("Add %s"),
     gettext_noop("Add another %(verbose_name)s"),
     gettext_noop("Delete selected %(verbose_name_plural)s"),
     gettext_noop("Select all %(total_count)s %(module_name)s"),

@@ -589,9 +589,7 @@ def order_return(
                 quantity=take,
                 location=order.location_id,
                 user=user,
-                reason=reason
-                if resaleable
-                else gettext("Customer return, not resaleable: %(reason)s") % {"reason": reason},
+                reason=reason,  # as the pharmacist typed it; the place (the quarantine or not) says the rest
                 reference=document.number,
                 quarantine=not resaleable,
             )

@@ -200,7 +200,7 @@ def test_screenshots_of_each_roles_dashboard_on_the_demo_data(make_staff, passwo
         if role == Role.OPERATOR:
             page.fill("#operator-search-input", "nurofen")
             page.press("#operator-search-input", "Enter")
-            page.wait_for_selector("#operator-search-alternatives")
+            page.wait_for_selector("#operator-search-results")
         shown = "#operator-search-results" if role == Role.OPERATOR else "#pharmacist-lots-to-act"
         page.evaluate("(selector) => document.querySelector(selector).scrollIntoView({block: 'start'})", shown)
         page.screenshot(path=str(screenshots / f"{name}.png"))
