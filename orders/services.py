@@ -178,19 +178,9 @@ class _Line:
 _SALE_FIELDS = ("price", "part_price", "parts_per_pack", "vat_rate", "is_active", "is_prescription", "is_controlled")
 
 
-def _merge_lines(lines: Sequence[SaleLine]) -> dict[int, _Line]:
-    """One line per medicine (a second scan of the same pack adds to its line), the medicines read fresh.
-
-    Read without a lock: the medicines are the rows every till at the place queues on, so they are locked
-    as late as possible, just before the stock leaves (``_confirm_under_lock``), and what was read here is
-    checked again there.
-    """
-    ids = sorted({line.medicine_id for line in lines})
-    return _merge_read(lines, {medicine.pk: medicine for medicine in Medicine.objects.filter(pk__in=ids)})
-
-
-def _merge_read(lines: Sequence[SaleLine], medicines: dict[int, Medicine]) -> dict[int, _Line]:
-    """``lines`` merged per medicine against the rows ``medicines`` (an inactive or missing one refuses)."""
+def _merge_lines(lines: Sequence[SaleLine], medicines: dict[int, Medicine]) -> dict[int, _Line]:
+    """One line per medicine (a second scan of the same pack adds to its line), against the rows ``medicines``
+    (an inactive or missing one refuses)."""
     merged: dict[int, list[SaleLine]] = defaultdict(list)
     for line in lines:
         merged[line.medicine_id].append(line)
@@ -272,10 +262,14 @@ def _check_sale(
 ) -> tuple[dict[int, _Line], _Totals]:
     """The sale's lines merged, priced and checked against every rule, with its totals; nothing written.
 
-    ``medicines``: the rows to check against (the locked ones, ``_confirm_under_lock``); read fresh if absent.
+    ``medicines``: the rows to check against (the locked ones, ``_confirm_under_lock``); else read fresh and
+    unlocked: the medicines are the rows every till at the place queues on, so they are locked as late as
+    possible, just before the stock leaves, and what was read here is checked again there.
     ``payments_in``: checked against the total unless ``None``.
     """
-    merged = _merge_lines(lines) if medicines is None else _merge_read(lines, medicines)
+    if medicines is None:
+        medicines = Medicine.objects.in_bulk(sorted({line.medicine_id for line in lines}))
+    merged = _merge_lines(lines, medicines)
     _price_lines(merged)
     read = [line.medicine for line in merged.values()]
     rules.check_prescription_lines(read, prescription)

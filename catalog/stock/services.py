@@ -556,8 +556,7 @@ def stock_return(
     rules.check_quantity(quantity)
     reason = (reason or "").strip() or "return"
     location = resolve_location(location)
-    if quarantine:
-        check_works_at(user, location)
+    if quarantine:  # created on first use; refused below (and rolled back) for a member of another place
         location = quarantine_location(location)
     locked, stock = _lock_lot_at(lot, location, user)
     row = _change(locked, stock, MovementKind.RETURN, quantity, user=user, reason=reason, reference=reference)
